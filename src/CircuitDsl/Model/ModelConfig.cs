@@ -1,0 +1,111 @@
+using System.Text.Json.Serialization;
+
+namespace CircuitDsl.Model;
+
+/// <summary>
+/// The architecture of a transformer, with TransformerLens's <c>HookedTransformerConfig</c> field names so a
+/// model folder's <c>config.json</c> reads the same in Python and here.
+/// </summary>
+public sealed record ModelConfig
+{
+    /// <summary>Number of transformer blocks (0 gives the bigram model <c>W_E W_U</c>).</summary>
+    [JsonPropertyName("n_layers")] public int NLayers { get; init; }
+
+    /// <summary>Attention heads per layer.</summary>
+    [JsonPropertyName("n_heads")] public int NHeads { get; init; }
+
+    /// <summary>Width of the residual stream.</summary>
+    [JsonPropertyName("d_model")] public int DModel { get; init; }
+
+    /// <summary>Width of each head's query, key and value.</summary>
+    [JsonPropertyName("d_head")] public int DHead { get; init; }
+
+    /// <summary>Vocabulary size.</summary>
+    [JsonPropertyName("d_vocab")] public int DVocab { get; init; }
+
+    /// <summary>Context length: the number of learned positions.</summary>
+    [JsonPropertyName("n_ctx")] public int NCtx { get; init; }
+
+    /// <summary>MLP hidden width; ignored (and conventionally null) when <see cref="AttnOnly"/>.</summary>
+    [JsonPropertyName("d_mlp")] public int? DMlp { get; init; }
+
+    /// <summary>Whether blocks have attention only (no MLPs).</summary>
+    [JsonPropertyName("attn_only")] public bool AttnOnly { get; init; }
+
+    /// <summary>MLP activation: <c>relu</c>, <c>gelu</c> or <c>gelu_new</c>.</summary>
+    [JsonPropertyName("act_fn")] public string? ActFn { get; init; }
+
+    /// <summary><c>LN</c> (learned weight and bias), <c>LNPre</c> (folded: normalise only) or null (none).</summary>
+    [JsonPropertyName("normalization_type")] public string? NormalizationType { get; init; }
+
+    /// <summary><c>standard</c> (positions added to the residual stream) or <c>shortformer</c> (to Q and K inputs only).</summary>
+    [JsonPropertyName("positional_embedding_type")] public string PositionalEmbeddingType { get; init; } = "standard";
+
+    /// <summary>The seed the weights were initialised or trained with, if known.</summary>
+    [JsonPropertyName("seed")] public int? Seed { get; init; }
+
+    /// <summary>Whether positions feed only queries and keys.</summary>
+    [JsonIgnore] public bool IsShortformer => PositionalEmbeddingType == "shortformer";
+
+    /// <summary>Whether the model has learned LayerNorm weights (<c>LN</c>).</summary>
+    [JsonIgnore] public bool HasLayerNormWeights => NormalizationType == "LN";
+
+    /// <summary>Whether the model normalises before each block and the unembed (<c>LN</c> or <c>LNPre</c>).</summary>
+    [JsonIgnore] public bool HasLayerNorm => NormalizationType is "LN" or "LNPre";
+
+    /// <summary>Whether blocks have MLPs.</summary>
+    [JsonIgnore] public bool HasMlp => !AttnOnly;
+
+    /// <summary>
+    /// Every reason this configuration cannot describe a model, as sentences; empty when it is valid.
+    /// </summary>
+    public IReadOnlyList<string> Problems()
+    {
+        var problems = new List<string>();
+        void Positive(string name, int value)
+        {
+            if (value <= 0)
+            {
+                problems.Add($"{name} must be positive (got {value}).");
+            }
+        }
+
+        if (NLayers < 0)
+        {
+            problems.Add($"n_layers must not be negative (got {NLayers}).");
+        }
+
+        Positive("d_model", DModel);
+        Positive("d_vocab", DVocab);
+        Positive("n_ctx", NCtx);
+        if (NLayers > 0)
+        {
+            Positive("n_heads", NHeads);
+            Positive("d_head", DHead);
+            if (!AttnOnly)
+            {
+                if (DMlp is not > 0)
+                {
+                    problems.Add($"d_mlp must be positive when attn_only is false (got {DMlp?.ToString() ?? "null"}).");
+                }
+
+                if (ActFn is not ("relu" or "gelu" or "gelu_new"))
+                {
+                    problems.Add($"act_fn must be relu, gelu or gelu_new (got {ActFn ?? "null"}).");
+                }
+            }
+        }
+
+        if (NormalizationType is not (null or "LN" or "LNPre"))
+        {
+            problems.Add($"normalization_type must be LN, LNPre or null (got {NormalizationType}).");
+        }
+
+        if (PositionalEmbeddingType is not ("standard" or "shortformer"))
+        {
+            problems.Add($"positional_embedding_type must be standard or shortformer (got {PositionalEmbeddingType}).");
+        }
+
+        return problems;
+    }
+}

@@ -1,0 +1,210 @@
+using System.Text;
+
+namespace CircuitDsl.Tensors;
+
+/// <summary>
+/// A dense, row-major tensor of <see cref="float"/>. It either owns a heap array or views memory it does
+/// not own (a memory-mapped weights file, a slice of another tensor) without copying it.
+/// </summary>
+/// <remarks>
+/// Deliberately small: a shape and a <see cref="Memory{T}"/>. Views along the first axis
+/// (<see cref="this[int]"/>) and reshapes share memory; everything else that changes the layout copies.
+/// The heavy lifting is in <see cref="Gemm"/> and <see cref="Ops"/>, the runtime's kernel seam.
+/// </remarks>
+public sealed class Tensor
+{
+    private readonly int[] _shape;
+
+    /// <summary>A new zero-filled tensor of the given shape.</summary>
+    public Tensor(params int[] shape)
+        : this(new float[CheckedLength(shape)], shape)
+    {
+    }
+
+    /// <summary>Views <paramref name="data"/> with the given shape; the memory is not copied.</summary>
+    public Tensor(Memory<float> data, params int[] shape)
+    {
+        var length = CheckedLength(shape);
+        if (data.Length != length)
+        {
+            throw new ArgumentException(
+                $"Shape {FormatShape(shape)} needs {length} elements but the data has {data.Length}.", nameof(data));
+        }
+
+        Memory = data;
+        _shape = (int[])shape.Clone();
+    }
+
+    /// <summary>The shape, outermost axis first.</summary>
+    public ReadOnlySpan<int> Shape => _shape;
+
+    /// <summary>The number of axes.</summary>
+    public int Rank => _shape.Length;
+
+    /// <summary>The number of elements.</summary>
+    public int Length => Memory.Length;
+
+    /// <summary>The elements in row-major order.</summary>
+    public Memory<float> Memory { get; }
+
+    /// <summary>The elements in row-major order.</summary>
+    public Span<float> Span => Memory.Span;
+
+    /// <summary>Size of axis <paramref name="axis"/>; negative axes count from the end.</summary>
+    public int Dim(int axis) => _shape[axis < 0 ? _shape.Length + axis : axis];
+
+    /// <summary>The view of the <paramref name="index"/>-th slice along the first axis (no copy).</summary>
+    public Tensor this[int index]
+    {
+        get
+        {
+            if (Rank == 0)
+            {
+                throw new InvalidOperationException("A scalar tensor has no slices.");
+            }
+
+            if ((uint)index >= (uint)_shape[0])
+            {
+                throw new ArgumentOutOfRangeException(
+                    nameof(index), $"Index {index} is outside axis 0 of a tensor of shape {FormatShape(_shape)}.");
+            }
+
+            var inner = _shape.AsSpan(1).ToArray();
+            var size = Length / _shape[0];
+            return new Tensor(Memory.Slice(index * size, size), inner);
+        }
+    }
+
+    /// <summary>The element at row <paramref name="i"/>, column <paramref name="j"/> of a matrix.</summary>
+    public float this[int i, int j]
+    {
+        get => Span[Offset2(i, j)];
+        set => Span[Offset2(i, j)] = value;
+    }
+
+    /// <summary>The element at <paramref name="i"/>, <paramref name="j"/>, <paramref name="k"/> of a 3-tensor.</summary>
+    public float this[int i, int j, int k]
+    {
+        get => Span[Offset3(i, j, k)];
+        set => Span[Offset3(i, j, k)] = value;
+    }
+
+    /// <summary>A view of the same memory with another shape of the same length.</summary>
+    public Tensor Reshape(params int[] shape) => new(Memory, shape);
+
+    /// <summary>A deep copy that owns its memory.</summary>
+    public Tensor Clone() => new(Span.ToArray(), _shape);
+
+    /// <summary>A matrix from rows of equal length.</summary>
+    public static Tensor FromRows(float[][] rows)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        var cols = rows.Length == 0 ? 0 : rows[0].Length;
+        var t = new Tensor(rows.Length, cols);
+        for (var i = 0; i < rows.Length; i++)
+        {
+            if (rows[i].Length != cols)
+            {
+                throw new ArgumentException($"Row {i} has {rows[i].Length} elements; row 0 has {cols}.", nameof(rows));
+            }
+
+            rows[i].CopyTo(t.Span.Slice(i * cols, cols));
+        }
+
+        return t;
+    }
+
+    /// <summary>The transpose of a matrix, as a new tensor.</summary>
+    public Tensor Transpose()
+    {
+        RequireRank(2);
+        int rows = _shape[0], cols = _shape[1];
+        var result = new Tensor(cols, rows);
+        var src = Span;
+        var dst = result.Span;
+        for (var i = 0; i < rows; i++)
+        {
+            for (var j = 0; j < cols; j++)
+            {
+                dst[(j * rows) + i] = src[(i * cols) + j];
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>Throws unless this tensor has exactly <paramref name="rank"/> axes.</summary>
+    public void RequireRank(int rank)
+    {
+        if (Rank != rank)
+        {
+            throw new InvalidOperationException($"Expected a rank-{rank} tensor, got shape {FormatShape(_shape)}.");
+        }
+    }
+
+    /// <summary>Whether this tensor has exactly the given shape.</summary>
+    public bool HasShape(params int[] shape) => _shape.AsSpan().SequenceEqual(shape);
+
+    /// <summary>A shape as <c>[2, 64, 16]</c>, the way error messages print it.</summary>
+    public static string FormatShape(ReadOnlySpan<int> shape)
+    {
+        var sb = new StringBuilder("[");
+        for (var i = 0; i < shape.Length; i++)
+        {
+            if (i > 0)
+            {
+                sb.Append(", ");
+            }
+
+            sb.Append(shape[i]);
+        }
+
+        return sb.Append(']').ToString();
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => $"Tensor{FormatShape(_shape)}";
+
+    private static int CheckedLength(int[] shape)
+    {
+        ArgumentNullException.ThrowIfNull(shape);
+        long length = 1;
+        foreach (var d in shape)
+        {
+            if (d < 0)
+            {
+                throw new ArgumentException($"Shape {FormatShape(shape)} has a negative size.", nameof(shape));
+            }
+
+            length *= d;
+            if (length > Array.MaxLength)
+            {
+                throw new ArgumentException($"Shape {FormatShape(shape)} is too large for one tensor.", nameof(shape));
+            }
+        }
+
+        return (int)length;
+    }
+
+    private int Offset2(int i, int j)
+    {
+        RequireRank(2);
+        if ((uint)i >= (uint)_shape[0] || (uint)j >= (uint)_shape[1])
+        {
+            throw new ArgumentOutOfRangeException(nameof(i), $"[{i}, {j}] is outside {FormatShape(_shape)}.");
+        }
+
+        return (i * _shape[1]) + j;
+    }
+
+    private int Offset3(int i, int j, int k)
+    {
+        RequireRank(3);
+        if ((uint)i >= (uint)_shape[0] || (uint)j >= (uint)_shape[1] || (uint)k >= (uint)_shape[2])
+        {
+            throw new ArgumentOutOfRangeException(nameof(i), $"[{i}, {j}, {k}] is outside {FormatShape(_shape)}.");
+        }
+
+        return (((i * _shape[1]) + j) * _shape[2]) + k;
+    }
+}

@@ -1,0 +1,91 @@
+// Shared source: compiled into CircuitDsl.Abstractions (public) and linked into the generator (internal),
+// so the attribute's enum values and their TransformerLens config spellings have one home.
+using System;
+
+namespace CircuitDsl;
+
+/// <summary>Where a transformer normalises its residual stream (TransformerLens <c>normalization_type</c>).</summary>
+#if CIRCUITDSL_GENERATOR
+internal
+#else
+public
+#endif
+enum Normalization
+{
+    /// <summary><c>LN</c>: LayerNorm with a learned weight and bias before each block and the unembed.</summary>
+    LN,
+
+    /// <summary><c>LNPre</c>: LayerNorm without learned parameters (they were folded into the next weights).</summary>
+    LNPre,
+
+    /// <summary>No normalisation (TransformerLens <c>null</c>); path expansion is then exact.</summary>
+    None,
+}
+
+/// <summary>How positions enter the model (TransformerLens <c>positional_embedding_type</c>).</summary>
+#if CIRCUITDSL_GENERATOR
+internal
+#else
+public
+#endif
+enum PositionalEmbedding
+{
+    /// <summary><c>standard</c>: <c>W_pos</c> is added to the residual stream with the token embedding.</summary>
+    Standard,
+
+    /// <summary><c>shortformer</c>: <c>W_pos</c> is added only to the inputs of queries and keys.</summary>
+    Shortformer,
+}
+
+/// <summary>The MLP nonlinearity (TransformerLens <c>act_fn</c>).</summary>
+#if CIRCUITDSL_GENERATOR
+internal
+#else
+public
+#endif
+enum ActivationFunction
+{
+    /// <summary><c>gelu</c>: the exact GELU.</summary>
+    Gelu,
+
+    /// <summary><c>gelu_new</c>: GPT-2's tanh approximation of GELU.</summary>
+    GeluNew,
+
+    /// <summary><c>relu</c>.</summary>
+    Relu,
+}
+
+/// <summary>The TransformerLens <c>config.json</c> spellings of the architecture enums.</summary>
+#if CIRCUITDSL_GENERATOR
+internal
+#else
+public
+#endif
+static class ConfigNames
+{
+    /// <summary><c>"LN"</c>, <c>"LNPre"</c>, or null for <see cref="Normalization.None"/>.</summary>
+    public static string? ToConfigValue(this Normalization value) => value switch
+    {
+        Normalization.LN => "LN",
+        Normalization.LNPre => "LNPre",
+        Normalization.None => null,
+        _ => throw new ArgumentOutOfRangeException(nameof(value), value, "Not a normalization."),
+    };
+
+    /// <summary><c>"standard"</c> or <c>"shortformer"</c>.</summary>
+    public static string ToConfigValue(this PositionalEmbedding value) => value switch
+    {
+        PositionalEmbedding.Standard => "standard",
+        PositionalEmbedding.Shortformer => "shortformer",
+        _ => throw new ArgumentOutOfRangeException(nameof(value), value, "Not a positional embedding."),
+    };
+
+    /// <summary><c>"gelu"</c>, <c>"gelu_new"</c> or <c>"relu"</c>.</summary>
+    public static string ToConfigValue(this ActivationFunction value) => value switch
+    {
+        ActivationFunction.Gelu => "gelu",
+        ActivationFunction.GeluNew => "gelu_new",
+        ActivationFunction.Relu => "relu",
+        _ => throw new ArgumentOutOfRangeException(nameof(value), value, "Not an activation function."),
+    };
+}

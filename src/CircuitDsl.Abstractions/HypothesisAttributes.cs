@@ -1,0 +1,167 @@
+namespace CircuitDsl;
+
+/// <summary>
+/// A claim about a model, put on a <c>static partial Evidence Name(Model model)</c> method of a
+/// <see cref="CircuitAttribute"/> class. The method's XML doc summary is the claim in prose.
+/// </summary>
+[AttributeUsage(AttributeTargets.Method, Inherited = false, AllowMultiple = false)]
+public abstract class HypothesisAttribute : Attribute
+{
+    /// <summary>The section of the paper this claim comes from, for the documentation.</summary>
+    public string? Paper { get; set; }
+}
+
+/// <summary>
+/// Head <see cref="Head"/> attends from each position to the one before it: its previous-token score (mean
+/// attention on the previous token, 0…1) is at least <see cref="AtLeast"/>.
+/// </summary>
+public sealed class PreviousTokenHeadAttribute : HypothesisAttribute
+{
+    /// <summary>The claim is about <paramref name="head"/>, written <c>layer.head</c> (e.g. <c>"0.2"</c>).</summary>
+    public PreviousTokenHeadAttribute(string head)
+    {
+        Head = head;
+    }
+
+    /// <summary>The head, <c>layer.head</c>.</summary>
+    public string Head { get; }
+
+    /// <summary>The smallest score (0…1) that supports the claim. Required.</summary>
+    public double AtLeast { get; set; }
+}
+
+/// <summary>
+/// Head <see cref="Head"/> attends to earlier copies of the current token: its duplicate-token score (0…1) is at
+/// least <see cref="AtLeast"/>.
+/// </summary>
+public sealed class DuplicateTokenHeadAttribute : HypothesisAttribute
+{
+    /// <summary>The claim is about <paramref name="head"/>, written <c>layer.head</c>.</summary>
+    public DuplicateTokenHeadAttribute(string head)
+    {
+        Head = head;
+    }
+
+    /// <summary>The head, <c>layer.head</c>.</summary>
+    public string Head { get; }
+
+    /// <summary>The smallest score (0…1) that supports the claim. Required.</summary>
+    public double AtLeast { get; set; }
+}
+
+/// <summary>
+/// Head <see cref="Head"/> is an induction head: on repeated sequences it attends to the token after the earlier
+/// copy of the current token; its induction score (0…1) is at least <see cref="AtLeast"/>.
+/// </summary>
+public sealed class InductionHeadAttribute : HypothesisAttribute
+{
+    /// <summary>The claim is about <paramref name="head"/>, written <c>layer.head</c>.</summary>
+    public InductionHeadAttribute(string head)
+    {
+        Head = head;
+    }
+
+    /// <summary>The head, <c>layer.head</c>.</summary>
+    public string Head { get; }
+
+    /// <summary>The smallest score (0…1) that supports the claim. Required.</summary>
+    public double AtLeast { get; set; }
+}
+
+/// <summary>
+/// Head <see cref="Head"/> copies the token it attends to into the logits: the copying score of its full OV
+/// circuit, <c>Σλ / Σ|λ|</c> over the eigenvalues of <c>W_E W_OV W_U</c> (−1…1), is at least <see cref="AtLeast"/>.
+/// </summary>
+public sealed class CopyingHeadAttribute : HypothesisAttribute
+{
+    /// <summary>The claim is about <paramref name="head"/>, written <c>layer.head</c>.</summary>
+    public CopyingHeadAttribute(string head)
+    {
+        Head = head;
+    }
+
+    /// <summary>The head, <c>layer.head</c>.</summary>
+    public string Head { get; }
+
+    /// <summary>The smallest copying score (−1…1) that supports the claim. Required.</summary>
+    public double AtLeast { get; set; }
+}
+
+/// <summary>
+/// Head <see cref="Head"/> reads, through its <see cref="Via"/> input, what head <see cref="From"/> of an earlier
+/// layer wrote: the composition score <c>‖L R‖_F / (‖L‖_F ‖R‖_F)</c> (0…1) is at least <see cref="AtLeast"/>
+/// (or, for a claim of independence, at most <see cref="AtMost"/>). Give exactly one of the two.
+/// </summary>
+public sealed class ComposesAttribute : HypothesisAttribute
+{
+    /// <summary>The claim is about the later head <paramref name="head"/>, written <c>layer.head</c>.</summary>
+    public ComposesAttribute(string head)
+    {
+        Head = head;
+    }
+
+    /// <summary>The later head, whose input reads the earlier head's output.</summary>
+    public string Head { get; }
+
+    /// <summary>Which input of <see cref="Head"/> reads: queries, keys or values. Required.</summary>
+    public CompositionKind Via { get; set; }
+
+    /// <summary>The earlier head, <c>layer.head</c> in a lower layer than <see cref="Head"/>. Required.</summary>
+    public string From { get; set; } = "";
+
+    /// <summary>The smallest score that supports the claim.</summary>
+    public double AtLeast { get; set; }
+
+    /// <summary>The largest score that supports the claim (the heads do not compose).</summary>
+    public double AtMost { get; set; }
+
+    /// <summary>
+    /// Whether <see cref="AtLeast"/>/<see cref="AtMost"/> are in units of <c>1/sqrt(d_model)</c>, the score of
+    /// random matrices, rather than raw scores; <c>AtLeast = 3, InBaselineUnits = true</c> claims three times chance.
+    /// </summary>
+    public bool InBaselineUnits { get; set; }
+}
+
+/// <summary>
+/// Head <see cref="Head"/> matters for <see cref="Task"/>: mean-ablating it raises the mean next-token loss on the
+/// task by at least <see cref="RaisesLossBy"/> nats.
+/// </summary>
+public sealed class AblationAttribute : HypothesisAttribute
+{
+    /// <summary>The claim is about <paramref name="head"/>, written <c>layer.head</c>.</summary>
+    public AblationAttribute(string head)
+    {
+        Head = head;
+    }
+
+    /// <summary>The head, <c>layer.head</c>.</summary>
+    public string Head { get; }
+
+    /// <summary>The task the loss is measured on, e.g. <c>"repeated-tokens"</c>. Required.</summary>
+    public string Task { get; set; } = "";
+
+    /// <summary>The smallest loss increase, in nats, that supports the claim; positive. Required.</summary>
+    public double RaisesLossBy { get; set; }
+}
+
+/// <summary>
+/// The heads <see cref="Heads"/> alone do <see cref="Task"/>: with every other head mean-ablated the model keeps
+/// at least the fraction <see cref="Recovers"/> (0…1) of its loss improvement over the fully ablated model.
+/// </summary>
+public sealed class FaithfulnessAttribute : HypothesisAttribute
+{
+    /// <summary>The circuit is the heads <paramref name="heads"/>, each written <c>layer.head</c>.</summary>
+    public FaithfulnessAttribute(params string[] heads)
+    {
+        Heads = heads;
+    }
+
+    /// <summary>The heads of the circuit.</summary>
+    public IReadOnlyList<string> Heads { get; }
+
+    /// <summary>The task the loss is measured on, e.g. <c>"repeated-tokens"</c>. Required.</summary>
+    public string Task { get; set; } = "";
+
+    /// <summary>The smallest fraction (0…1) of the loss improvement the circuit must keep. Required.</summary>
+    public double Recovers { get; set; }
+}

@@ -1,0 +1,58 @@
+using CircuitDsl.Generators.Emit;
+using CircuitDsl.Generators.Model;
+using CircuitDsl.Generators.Parsing;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+
+namespace CircuitDsl.Generators;
+
+/// <summary>
+/// Validates CircuitDsl specs and emits their code: for each <c>[Transformer]</c> class its typed model, for
+/// each <c>[Circuit]</c> class its hypothesis checks. Parsing returns equatable values (no symbols, syntax or
+/// locations), so an edit that does not touch a spec reuses the cached output; diagnostics travel as data
+/// and are reported from their own output.
+/// </summary>
+[Generator(LanguageNames.CSharp)]
+public sealed class CircuitDslGenerator : IIncrementalGenerator
+{
+    /// <inheritdoc/>
+    public void Initialize(IncrementalGeneratorInitializationContext context)
+    {
+        var transformers = context.SyntaxProvider
+            .ForAttributeWithMetadataName(
+                TransformerParser.AttributeName,
+                static (node, _) => node is TypeDeclarationSyntax,
+                static (syntax, cancellationToken) => TransformerParser.Parse(syntax, cancellationToken))
+            .WithTrackingName(TrackingNames.TransformerResults);
+
+        var circuits = context.SyntaxProvider
+            .ForAttributeWithMetadataName(
+                CircuitParser.AttributeName,
+                static (node, _) => node is TypeDeclarationSyntax,
+                static (syntax, cancellationToken) => CircuitParser.Parse(syntax, cancellationToken))
+            .WithTrackingName(TrackingNames.CircuitResults);
+
+        var diagnostics = transformers.SelectMany(static (result, _) => result.Diagnostics)
+            .Collect()
+            .Combine(circuits.SelectMany(static (result, _) => result.Diagnostics).Collect())
+            .SelectMany(static (pair, _) => pair.Left.AddRange(pair.Right))
+            .WithTrackingName(TrackingNames.Diagnostics);
+        context.RegisterSourceOutput(diagnostics, static (output, diagnostic) => output.ReportDiagnostic(diagnostic.ToDiagnostic()));
+
+        var transformerSpecs = transformers
+            .Where(static result => result.Value is not null)
+            .Select(static (result, _) => result.Value!)
+            .WithTrackingName(TrackingNames.TransformerSpecs);
+        context.RegisterSourceOutput(transformerSpecs,
+            static (output, spec) => output.AddSource(HintName(spec.Namespace, spec.Name), ModelEmitter.Emit(spec)));
+
+        var circuitSpecs = circuits
+            .Where(static result => result.Value is not null)
+            .Select(static (result, _) => result.Value!)
+            .WithTrackingName(TrackingNames.CircuitSpecs);
+        context.RegisterSourceOutput(circuitSpecs,
+            static (output, spec) => output.AddSource(HintName(spec.Namespace, spec.Name), CircuitEmitter.Emit(spec)));
+    }
+
+    private static string HintName(string? ns, string name) => (ns is null ? name : ns + "." + name) + ".g.cs";
+}

@@ -1,0 +1,135 @@
+using Microsoft.CodeAnalysis;
+
+namespace CircuitDsl.Generators.Diagnostics;
+
+/// <summary>
+/// Every diagnostic the generator reports. Adding one: take the next id, add it to
+/// <c>AnalyzerReleases.Unshipped.md</c>, and write a test that asserts its id, message and location.
+/// </summary>
+internal static class DiagnosticDescriptors
+{
+    private const string Category = "CircuitDsl";
+
+    /// <summary>Format: <c>{0}</c> is the head-id grammar's explanation, e.g. <c>'1,4' is not a head id: it has no '.'…</c>.</summary>
+    public static readonly DiagnosticDescriptor MalformedHeadId = new(
+        id: "CDSL001",
+        title: "Malformed head id",
+        messageFormat: "{0}",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true,
+        description: "Heads are named the paper's way, layer.head, both counted from 0: \"1.4\" is head 4 of layer 1. "
+            + "Write two non-negative whole numbers without spaces or leading zeros, separated by one dot.");
+
+    /// <summary>Format: <c>Head {0} is not in {1}: {2}</c>.</summary>
+    public static readonly DiagnosticDescriptor HeadOutOfRange = new(
+        id: "CDSL002",
+        title: "Head is not in the model",
+        messageFormat: "Head {0} is not in {1}: {2}",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true,
+        description: "A hypothesis names a layer or head index that the circuit's model does not have. Layers and "
+            + "heads are counted from 0, so a model with Layers = 2 and Heads = 4 has heads 0.0 to 1.3.");
+
+    /// <summary>Format: <c>Head {0} cannot read from head {1} by composition: {1} is in layer {2}, which is not before layer {3}</c>.</summary>
+    public static readonly DiagnosticDescriptor CompositionNotFromEarlierLayer = new(
+        id: "CDSL003",
+        title: "Composition must read from an earlier layer",
+        messageFormat: "Head {0} cannot read from head {1} by composition: {1} is in layer {2}, which is not before layer {3}",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true,
+        description: "Q-, K- and V-composition read, in a later head, what an earlier head wrote into the residual "
+            + "stream; heads of the same layer run in parallel and cannot compose. From must be in a lower layer.");
+
+    /// <summary>Format: <c>{0} = {1} is outside {2}, the range of {3}</c>.</summary>
+    public static readonly DiagnosticDescriptor ThresholdOutOfRange = new(
+        id: "CDSL004",
+        title: "Threshold outside the score's range",
+        messageFormat: "{0} = {1} is outside {2}, the range of {3}",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true,
+        description: "A threshold the score can never reach (or always exceeds) makes a claim that cannot fail or "
+            + "cannot hold. Detector scores and recovered fractions lie in 0…1, copying scores in -1…1, raw "
+            + "composition scores in 0…1 (in baseline units, 0…sqrt(d_model)); a loss increase must be positive.");
+
+    /// <summary>Format: <c>Circuit {0} is about {1}, which has no [Transformer] attribute</c>.</summary>
+    public static readonly DiagnosticDescriptor ModelWithoutTransformer = new(
+        id: "CDSL005",
+        title: "Circuit model has no [Transformer]",
+        messageFormat: "Circuit {0} is about {1}, which has no [Transformer] attribute",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true,
+        description: "[Circuit(typeof(M))] needs M to be a model spec: a partial class with [Transformer(...)] "
+            + "declaring its architecture, so head ids can be checked against it.");
+
+    /// <summary>Format: <c>[Transformer] on {0}: {1}</c>.</summary>
+    public static readonly DiagnosticDescriptor ImpossibleArchitecture = new(
+        id: "CDSL006",
+        title: "Impossible architecture",
+        messageFormat: "[Transformer] on {0}: {1}",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true,
+        description: "Sizes must be positive (Layers may be 0, and a 0-layer model needs no Heads or DHead); "
+            + "DMlp is required without AttentionOnly and not allowed with it; enum arguments must be defined "
+            + "values. The generator emits one member per head, so Layers and Heads are capped.");
+
+    /// <summary>Format: <c>{0} must be {1}</c>.</summary>
+    public static readonly DiagnosticDescriptor SpecClassShape = new(
+        id: "CDSL007",
+        title: "Spec class of the wrong shape",
+        messageFormat: "{0} must be {1}",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true,
+        description: "A [Transformer] spec is a non-generic, non-static partial class declared directly in a "
+            + "namespace; a [Circuit] spec is a non-generic static partial class declared directly in a namespace. "
+            + "The generator adds members to them.");
+
+    /// <summary>Format: <c>Hypothesis {0} must be declared 'static partial Evidence {0}({1} model)': {2}</c>.</summary>
+    public static readonly DiagnosticDescriptor HypothesisMethodShape = new(
+        id: "CDSL008",
+        title: "Hypothesis method of the wrong shape",
+        messageFormat: "Hypothesis {0} must be declared 'static partial Evidence {0}({1} model)': {2}",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true,
+        description: "The generator implements each hypothesis method, so it must be a static partial method "
+            + "without a body that takes the circuit's model and returns CircuitDsl.Reports.Evidence.");
+
+    /// <summary>Format: <c>Hypothesis {0} repeats the claim of {1}: {2}</c>.</summary>
+    public static readonly DiagnosticDescriptor DuplicateHypothesis = new(
+        id: "CDSL009",
+        title: "Duplicate hypothesis",
+        messageFormat: "Hypothesis {0} repeats the claim of {1}: {2}",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true,
+        description: "Two hypotheses of one circuit make the same claim about the same heads; a report would "
+            + "count it twice. Keep one, or change what the second one claims.");
+
+    /// <summary>Format: <c>[{0}] on {1} needs {2}</c>.</summary>
+    public static readonly DiagnosticDescriptor MissingArgument = new(
+        id: "CDSL010",
+        title: "Hypothesis argument missing",
+        messageFormat: "[{0}] on {1} needs {2}",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true,
+        description: "Every hypothesis states its threshold; composition also names From and Via, ablation and "
+            + "faithfulness name their Task. Thresholds have no defaults, because the claim is in the number.");
+
+    /// <summary>Format: <c>{0} has more than one hypothesis attribute; give each claim its own method</c>.</summary>
+    public static readonly DiagnosticDescriptor MultipleHypotheses = new(
+        id: "CDSL011",
+        title: "More than one hypothesis on a method",
+        messageFormat: "{0} has more than one hypothesis attribute; give each claim its own method",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true,
+        description: "A hypothesis method returns the evidence for one claim, named by the method.");
+}

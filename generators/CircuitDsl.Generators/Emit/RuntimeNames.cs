@@ -1,0 +1,29 @@
+namespace CircuitDsl.Generators.Emit;
+
+/// <summary>
+/// The public runtime API generated code calls, by fully qualified name, in one place: a renamed runtime type
+/// is a one-line change here.
+/// </summary>
+internal static class RuntimeNames
+{
+    public const string Tensor = "global::CircuitDsl.Tensors.Tensor";
+    public const string ModelConfig = "global::CircuitDsl.Model.ModelConfig";
+    public const string TransformerWeights = "global::CircuitDsl.Model.TransformerWeights";
+    public const string BlockWeights = "global::CircuitDsl.Model.BlockWeights";
+    public const string HookedTransformer = "global::CircuitDsl.Model.HookedTransformer";
+    public const string ActivationCache = "global::CircuitDsl.Model.ActivationCache";
+    public const string HookSet = "global::CircuitDsl.Model.HookSet";
+    public const string ModelFolder = "global::CircuitDsl.Weights.ModelFolder";
+    public const string WeightsFormatException = "global::CircuitDsl.Weights.WeightsFormatException";
+    public const string FactoredMatrix = "global::CircuitDsl.Circuits.FactoredMatrix";
+    public const string ModelAnalysis = "global::CircuitDsl.Circuits.ModelAnalysis";
+    public const string PathExpansion = "global::CircuitDsl.Circuits.PathExpansion";
+    public const string Hypotheses = "global::CircuitDsl.Circuits.Hypotheses";
+    public const string Evidence = "global::CircuitDsl.Reports.Evidence";
+    public const string CircuitReport = "global::CircuitDsl.Reports.CircuitReport";
+    public const string Bound = "global::CircuitDsl.Reports.Bound";
+    public const string HeadIdType = "global::CircuitDsl.HeadId";
+    public const string CompositionKindType = "global::CircuitDsl.CompositionKind";
+    public const string CircuitDocumentation = "global::CircuitDsl.CircuitDocumentation";
+    public const string HypothesisDocumentation = "global::CircuitDsl.HypothesisDocumentation";
+}

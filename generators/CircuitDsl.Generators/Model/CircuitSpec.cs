@@ -1,0 +1,62 @@
+namespace CircuitDsl.Generators.Model;
+
+/// <summary>The hypothesis attributes, named as the attribute classes are without their suffix.</summary>
+internal enum HypothesisKind
+{
+    PreviousTokenHead,
+    DuplicateTokenHead,
+    InductionHead,
+    CopyingHead,
+    Composes,
+    Ablation,
+    Faithfulness,
+}
+
+/// <summary>Which side of its threshold a measured value must fall for the claim to hold.</summary>
+internal enum BoundKind
+{
+    AtLeast,
+    AtMost,
+}
+
+/// <summary>An attribute argument as written, for the documentation: its name and its value as text.</summary>
+internal sealed record ArgumentText(string Name, string Value);
+
+/// <summary>One valid hypothesis method of a circuit.</summary>
+/// <param name="Method">The method name, which names the hypothesis.</param>
+/// <param name="Accessibility">The method's accessibility keywords (<c>public</c>, <c>internal</c>, …).</param>
+/// <param name="ParameterName">The name of the model parameter, repeated in the implementation.</param>
+/// <param name="Kind">Which attribute the claim was written with.</param>
+/// <param name="Claim">The XML doc summary: the claim in prose.</param>
+/// <param name="Heads">The heads the claim is about: the subject first; for <c>Composes</c>, then <c>From</c>.</param>
+/// <param name="Via">The composition kind, for <c>Composes</c>.</param>
+/// <param name="Threshold">The bound the measured value is compared with.</param>
+/// <param name="Bound">Which side of <paramref name="Threshold"/> supports the claim.</param>
+/// <param name="InBaselineUnits">Whether a composition threshold is in units of 1/sqrt(d_model).</param>
+/// <param name="Task">The task, for ablation and faithfulness.</param>
+/// <param name="Paper">The paper section the claim comes from, if given.</param>
+/// <param name="Arguments">The arguments as written, for the documentation.</param>
+internal sealed record HypothesisSpec(
+    string Method,
+    string Accessibility,
+    string ParameterName,
+    HypothesisKind Kind,
+    string Claim,
+    EquatableArray<HeadId> Heads,
+    CompositionKind Via,
+    double Threshold,
+    BoundKind Bound,
+    bool InBaselineUnits,
+    string? Task,
+    string? Paper,
+    EquatableArray<ArgumentText> Arguments);
+
+/// <summary>A <c>[Circuit]</c> class whose shape allows emission, with its valid hypotheses.</summary>
+internal sealed record CircuitSpec(
+    string? Namespace,
+    string Name,
+    string ModelFullName,
+    string ModelName,
+    string Summary,
+    string? Paper,
+    EquatableArray<HypothesisSpec> Hypotheses);

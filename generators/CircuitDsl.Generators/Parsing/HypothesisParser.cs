@@ -1,0 +1,356 @@
+using System.Globalization;
+using CircuitDsl.Generators.Diagnostics;
+using CircuitDsl.Generators.Model;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+
+namespace CircuitDsl.Generators.Parsing;
+
+/// <summary>
+/// Reads one hypothesis attribute: its heads (parsed by <see cref="HeadId"/>, checked against the model), its
+/// threshold (checked against the range of its score) and its other arguments. Every problem becomes a
+/// diagnostic at the argument that causes it; <see cref="Parse"/> returns null if there was any.
+/// </summary>
+internal sealed class HypothesisParser
+{
+    private readonly HypothesisKind _kind;
+    private readonly IMethodSymbol _method;
+    private readonly string _modelName;
+    private readonly Architecture? _architecture;
+    private readonly List<DiagnosticInfo> _diagnostics;
+    private readonly CancellationToken _cancellationToken;
+    private readonly List<ArgumentText> _documented = new();
+    private bool _ok = true;
+
+    public HypothesisParser(AttributeData attribute, HypothesisKind kind, IMethodSymbol method, string modelName,
+        Architecture? architecture, List<DiagnosticInfo> diagnostics, CancellationToken cancellationToken)
+    {
+        Arguments = new AttributeArguments(attribute, cancellationToken);
+        _kind = kind;
+        _method = method;
+        _modelName = modelName;
+        _architecture = architecture;
+        _diagnostics = diagnostics;
+        _cancellationToken = cancellationToken;
+    }
+
+    public AttributeArguments Arguments { get; }
+
+    /// <summary>What the hypothesis claims, without its threshold: two hypotheses with one key say the same thing.</summary>
+    public string ClaimKey { get; private set; } = "";
+
+    public HypothesisSpec? Parse()
+    {
+        if (!Arguments.IsBound)
+        {
+            return null;
+        }
+
+        var heads = new List<HeadId>();
+        var via = CompositionKind.Q;
+        var bound = BoundKind.AtLeast;
+        var inBaselineUnits = false;
+        string? task = null;
+        double threshold;
+        switch (_kind)
+        {
+            case HypothesisKind.PreviousTokenHead:
+                threshold = Detector(heads, "a previous-token score");
+                break;
+            case HypothesisKind.DuplicateTokenHead:
+                threshold = Detector(heads, "a duplicate-token score");
+                break;
+            case HypothesisKind.InductionHead:
+                threshold = Detector(heads, "an induction score");
+                break;
+            case HypothesisKind.CopyingHead:
+                AddIfParsed(heads, Head(Arguments.Positional(0), Arguments.PositionalLocation(0), "Head"));
+                threshold = Threshold("AtLeast", -1, 1, "-1 to 1", "a copying score");
+                ClaimKey = $"{_kind} {Show(heads)}";
+                break;
+            case HypothesisKind.Composes:
+                threshold = Composition(heads, out via, out bound, out inBaselineUnits);
+                break;
+            case HypothesisKind.Ablation:
+                AddIfParsed(heads, Head(Arguments.Positional(0), Arguments.PositionalLocation(0), "Head"));
+                task = Task();
+                threshold = RequiredNumber("RaisesLossBy", "the loss increase, in nats, that supports the claim");
+                if (_ok && !(threshold > 0 && !double.IsInfinity(threshold)))
+                {
+                    OutOfRange("RaisesLossBy", threshold, "greater than 0", "a loss increase");
+                }
+
+                ClaimKey = $"{_kind} {Show(heads)} on {task}";
+                break;
+            case HypothesisKind.Faithfulness:
+                FaithfulnessHeads(heads);
+                task = Task();
+                threshold = Threshold("Recovers", 0, 1, "0 to 1", "a recovered fraction of the loss");
+                ClaimKey = $"{_kind} {Show(heads.OrderBy(h => h))} on {task}";
+                break;
+            default:
+                return null;
+        }
+
+        var paper = Arguments.Named("Paper").AsString();
+        if (paper is not null)
+        {
+            _documented.Add(new ArgumentText("Paper", paper));
+        }
+
+        if (!_ok)
+        {
+            return null;
+        }
+
+        var syntax = _method.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(_cancellationToken) as MethodDeclarationSyntax;
+        return new HypothesisSpec(
+            _method.Name,
+            Accessibility(syntax),
+            _method.Parameters.Length == 1 ? _method.Parameters[0].Name : "model",
+            _kind,
+            DocComments.Summary(syntax),
+            heads.ToEquatableArray(),
+            via,
+            threshold,
+            bound,
+            inBaselineUnits,
+            task,
+            paper,
+            _documented.ToEquatableArray());
+    }
+
+    private double Detector(List<HeadId> heads, string score)
+    {
+        AddIfParsed(heads, Head(Arguments.Positional(0), Arguments.PositionalLocation(0), "Head"));
+        ClaimKey = $"{_kind} {Show(heads)}";
+        return Threshold("AtLeast", 0, 1, "0 to 1", score);
+    }
+
+    private double Composition(List<HeadId> heads, out CompositionKind via, out BoundKind bound, out bool inBaselineUnits)
+    {
+        var to = Head(Arguments.Positional(0), Arguments.PositionalLocation(0), "Head");
+        HeadId? from = null;
+        if (!Arguments.Has("From"))
+        {
+            Missing("From, the earlier head whose output is read (e.g. From = \"0.2\")");
+        }
+        else
+        {
+            from = Head(Arguments.Named("From"), Arguments.NamedLocation("From"), "From");
+        }
+
+        via = CompositionKind.Q;
+        var viaValue = Arguments.Named("Via");
+        if (viaValue is null)
+        {
+            Missing("Via, the input that reads: CompositionKind.Q, K or V");
+        }
+        else if (viaValue.IsBroken() || !viaValue.TryGetEnum(out var raw))
+        {
+            _ok = false;
+        }
+        else if (!Enum.IsDefined(typeof(CompositionKind), raw))
+        {
+            Missing("Via to be CompositionKind.Q, K or V");
+        }
+        else
+        {
+            via = (CompositionKind)raw;
+            _documented.Add(new ArgumentText("Via", via.ToString()));
+        }
+
+        if (to is { } t && from is { } f && f.Layer >= t.Layer)
+        {
+            _ok = false;
+            _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.CompositionNotFromEarlierLayer, Arguments.NamedLocation("From"),
+                t.ToString(), f.ToString(), f.Layer.ToString(CultureInfo.InvariantCulture), t.Layer.ToString(CultureInfo.InvariantCulture)));
+        }
+
+        AddIfParsed(heads, to);
+        AddIfParsed(heads, from);
+
+        inBaselineUnits = Arguments.Named("InBaselineUnits").TryGetBool(out var units) && units;
+        if (inBaselineUnits)
+        {
+            _documented.Add(new ArgumentText("InBaselineUnits", "true"));
+        }
+
+        var atLeast = Arguments.Has("AtLeast");
+        var atMost = Arguments.Has("AtMost");
+        bound = atMost && !atLeast ? BoundKind.AtMost : BoundKind.AtLeast;
+        ClaimKey = $"{_kind} {Show(heads.Take(1))} from {Show(heads.Skip(1))} via {via} ({bound})";
+        if (atLeast == atMost)
+        {
+            Missing(atLeast ? "exactly one of AtLeast and AtMost, not both" : "a threshold: AtLeast (they compose) or AtMost (they do not)");
+            return 0;
+        }
+
+        var name = bound.ToString();
+        if (!inBaselineUnits)
+        {
+            return Threshold(name, 0, 1, "0 to 1", "a composition score");
+        }
+
+        // Raw scores are at most 1, which is sqrt(d_model) baseline units of 1/sqrt(d_model).
+        var max = _architecture is null ? double.PositiveInfinity : Math.Sqrt(_architecture.DModel);
+        var range = _architecture is null
+            ? "0 and above"
+            : $"0 to {Number(max)} (sqrt(d_model) = sqrt({_architecture.DModel.ToString(CultureInfo.InvariantCulture)}))";
+        return Threshold(name, 0, max, range, "a composition score in baseline units");
+    }
+
+    private void FaithfulnessHeads(List<HeadId> heads)
+    {
+        var value = Arguments.Positional(0);
+        if (value is not { Kind: TypedConstantKind.Array } array)
+        {
+            _ok = false;
+            return;
+        }
+
+        if (array.IsNull || array.Values.Length == 0)
+        {
+            Missing("at least one head, e.g. [Faithfulness(\"0.2\", \"1.1\", ...)]");
+            return;
+        }
+
+        var oneByOne = Arguments.PositionalCount == array.Values.Length;
+        for (var i = 0; i < array.Values.Length; i++)
+        {
+            var location = Arguments.PositionalLocation(oneByOne ? i : 0);
+            if (Head(array.Values[i], location, "Heads") is not { } head)
+            {
+                continue;
+            }
+
+            if (heads.Contains(head))
+            {
+                _ok = false;
+                _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.DuplicateHypothesis, location, _method.Name, _method.Name,
+                    $"head {head} is listed twice"));
+                continue;
+            }
+
+            heads.Add(head);
+        }
+    }
+
+    private string? Task()
+    {
+        var value = Arguments.Named("Task");
+        if (value.IsBroken())
+        {
+            _ok = false;
+            return null;
+        }
+
+        var task = value.AsString();
+        if (string.IsNullOrWhiteSpace(task))
+        {
+            Missing("Task, the task the loss is measured on (e.g. Task = \"repeated-tokens\")");
+            return null;
+        }
+
+        _documented.Add(new ArgumentText("Task", task!));
+        return task;
+    }
+
+    private HeadId? Head(TypedConstant? value, LocationInfo? location, string argument)
+    {
+        if (value is null || value.IsBroken() || value.Value.Kind != TypedConstantKind.Primitive && !value.Value.IsNull)
+        {
+            _ok = false;
+            return null;
+        }
+
+        if (!HeadId.TryParse(value.AsString(), out var head, out var error))
+        {
+            _ok = false;
+            _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.MalformedHeadId, location, error!));
+            return null;
+        }
+
+        _documented.Add(new ArgumentText(argument, head.ToString()));
+        if (_architecture is not null && !_architecture.Contains(head))
+        {
+            _ok = false;
+            var what = _architecture.Layers == 0
+                ? "it has no attention layers"
+                : $"it has {Count(_architecture.Layers, "layer")} of {Count(_architecture.Heads, "head")}, 0.0 to "
+                    + new HeadId(_architecture.Layers - 1, _architecture.Heads - 1);
+            _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.HeadOutOfRange, location, head.ToString(), _modelName, what));
+            return null;
+        }
+
+        return head;
+    }
+
+    private double Threshold(string name, double min, double max, string range, string score)
+    {
+        var value = RequiredNumber(name, "the threshold (" + range + ") that supports the claim");
+        if (_ok && !(value >= min && value <= max))
+        {
+            OutOfRange(name, value, range, score);
+        }
+
+        return value;
+    }
+
+    private double RequiredNumber(string name, string what)
+    {
+        var value = Arguments.Named(name);
+        if (value is null)
+        {
+            Missing($"{name}, {what}");
+            return 0;
+        }
+
+        if (!value.TryGetDouble(out var number))
+        {
+            _ok = false;
+            return 0;
+        }
+
+        _documented.Add(new ArgumentText(name, Number(number)));
+        return number;
+    }
+
+    private void OutOfRange(string name, double value, string range, string score)
+    {
+        _ok = false;
+        _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ThresholdOutOfRange, Arguments.NamedLocation(name),
+            name, Number(value), range, score));
+    }
+
+    private void Missing(string what)
+    {
+        _ok = false;
+        _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.MissingArgument, Arguments.Location, _kind.ToString(), _method.Name, what));
+    }
+
+    private static void AddIfParsed(List<HeadId> heads, HeadId? head)
+    {
+        if (head is { } h)
+        {
+            heads.Add(h);
+        }
+    }
+
+    private static string Accessibility(MethodDeclarationSyntax? syntax)
+    {
+        var words = syntax?.Modifiers
+            .Where(m => m.IsKind(SyntaxKind.PublicKeyword) || m.IsKind(SyntaxKind.InternalKeyword)
+                || m.IsKind(SyntaxKind.PrivateKeyword) || m.IsKind(SyntaxKind.ProtectedKeyword))
+            .Select(m => m.Text)
+            .ToList();
+        return words is null || words.Count == 0 ? "private" : string.Join(" ", words);
+    }
+
+    private static string Show(IEnumerable<HeadId> heads) => string.Join(", ", heads.Select(h => h.ToString()));
+
+    private static string Count(int n, string noun) => n.ToString(CultureInfo.InvariantCulture) + " " + noun + (n == 1 ? "" : "s");
+
+    public static string Number(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,173 @@
+using System.Globalization;
+using CircuitDsl.Generators.Diagnostics;
+using CircuitDsl.Generators.Model;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+
+namespace CircuitDsl.Generators.Parsing;
+
+/// <summary>Turns a <c>[Transformer]</c> class into a <see cref="TransformerSpec"/> and its diagnostics.</summary>
+internal static class TransformerParser
+{
+    public const string AttributeName = "CircuitDsl.TransformerAttribute";
+
+    // The emitted model has a member per layer and per head; beyond these it would be no use to read.
+    public const int MaxLayers = 128;
+    public const int MaxHeads = 256;
+
+    public static SpecResult<TransformerSpec> Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
+    {
+        var diagnostics = new List<DiagnosticInfo>();
+        if (context.TargetSymbol is not INamedTypeSymbol type || context.TargetNode is not TypeDeclarationSyntax declaration)
+        {
+            return new SpecResult<TransformerSpec>(null, EquatableArray<DiagnosticInfo>.Empty);
+        }
+
+        var shapeOk = CheckClassShape(type, declaration, isStatic: false,
+            "a non-static partial class declared directly in a namespace (not nested, not generic)", diagnostics);
+        var architecture = context.Attributes.Length == 0
+            ? null
+            : ReadArchitecture(context.Attributes[0], type.Name, diagnostics, cancellationToken);
+
+        var spec = shapeOk && architecture is not null
+            ? new TransformerSpec(NamespaceOf(type), type.Name, architecture)
+            : null;
+        return new SpecResult<TransformerSpec>(spec, diagnostics.ToEquatableArray());
+    }
+
+    /// <summary>
+    /// Reads and validates the architecture; null when it is impossible (or the compiler could not bind an
+    /// argument). Problems are added to <paramref name="diagnostics"/> at the argument that causes them.
+    /// </summary>
+    public static Architecture? ReadArchitecture(AttributeData attribute, string typeName, List<DiagnosticInfo> diagnostics,
+        CancellationToken cancellationToken)
+    {
+        var args = new AttributeArguments(attribute, cancellationToken);
+        var ok = args.IsBound;
+
+        void Problem(string argument, string message)
+        {
+            ok = false;
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ImpossibleArchitecture, args.NamedLocation(argument), typeName, message));
+        }
+
+        int Int(string name)
+        {
+            var value = args.Named(name);
+            if (value.IsBroken())
+            {
+                ok = false;
+            }
+
+            return value.TryGetInt(out var i) ? i : 0;
+        }
+
+        var layers = Int("Layers");
+        var heads = Int("Heads");
+        var dModel = Int("DModel");
+        var dHead = Int("DHead");
+        var vocab = Int("Vocab");
+        var context = Int("Context");
+        var dMlp = Int("DMlp");
+        var attentionOnly = args.Named("AttentionOnly").TryGetBool(out var b) && b;
+        var normalization = Enum(args, "Normalization", Normalization.LN, Problem);
+        var positional = Enum(args, "Positional", PositionalEmbedding.Standard, Problem);
+        var actFn = Enum(args, "ActFn", ActivationFunction.Gelu, Problem);
+
+        void Positive(string name, int value)
+        {
+            if (value <= 0)
+            {
+                Problem(name, args.Has(name)
+                    ? $"{name} must be positive, not {value.ToString(CultureInfo.InvariantCulture)}"
+                    : $"{name} must be given (a positive number)");
+            }
+        }
+
+        if (layers < 0)
+        {
+            Problem("Layers", $"Layers must not be negative, not {layers.ToString(CultureInfo.InvariantCulture)}");
+        }
+        else if (layers > MaxLayers)
+        {
+            Problem("Layers", $"Layers = {layers.ToString(CultureInfo.InvariantCulture)} is more than the {MaxLayers} the generator emits typed members for");
+        }
+
+        Positive("DModel", dModel);
+        Positive("Vocab", vocab);
+        Positive("Context", context);
+        if (layers > 0)
+        {
+            Positive("Heads", heads);
+            Positive("DHead", dHead);
+            if (heads > MaxHeads)
+            {
+                Problem("Heads", $"Heads = {heads.ToString(CultureInfo.InvariantCulture)} is more than the {MaxHeads} the generator emits typed members for");
+            }
+
+            if (attentionOnly && args.Has("DMlp"))
+            {
+                Problem("DMlp", "an attention-only model has no MLP, so DMlp must not be given");
+            }
+            else if (!attentionOnly)
+            {
+                if (!args.Has("DMlp"))
+                {
+                    Problem("AttentionOnly", "a model with MLPs needs DMlp; give DMlp, or set AttentionOnly = true");
+                }
+                else
+                {
+                    Positive("DMlp", dMlp);
+                }
+            }
+        }
+
+        return ok
+            ? new Architecture(layers, heads, dModel, dHead, vocab, context, attentionOnly || layers == 0 ? null : dMlp,
+                attentionOnly, normalization, positional, actFn)
+            : null;
+    }
+
+    /// <summary>
+    /// Checks that a spec class can be given generated members: a class (not a record or struct), partial, at
+    /// namespace level, not generic, and static or not as required.
+    /// </summary>
+    public static bool CheckClassShape(INamedTypeSymbol type, TypeDeclarationSyntax declaration, bool isStatic, string shape,
+        List<DiagnosticInfo> diagnostics)
+    {
+        var ok = declaration is ClassDeclarationSyntax
+            && declaration.Modifiers.Any(SyntaxKind.PartialKeyword)
+            && type.IsStatic == isStatic
+            && type.ContainingType is null
+            && type.TypeParameters.Length == 0;
+        if (!ok)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SpecClassShape,
+                LocationInfo.From(declaration.Identifier.GetLocation()), type.Name, shape));
+        }
+
+        return ok;
+    }
+
+    public static string? NamespaceOf(INamedTypeSymbol type) =>
+        type.ContainingNamespace is { IsGlobalNamespace: false } ns ? ns.ToDisplayString() : null;
+
+    private static T Enum<T>(AttributeArguments args, string name, T fallback, Action<string, string> problem)
+        where T : struct, System.Enum
+    {
+        var value = args.Named(name);
+        if (value is null || value.IsBroken() || !value.TryGetEnum(out var raw))
+        {
+            return fallback;
+        }
+
+        if (!System.Enum.IsDefined(typeof(T), raw))
+        {
+            problem(name, $"{name} = {raw.ToString(CultureInfo.InvariantCulture)} is not a defined {typeof(T).Name} value");
+            return fallback;
+        }
+
+        return (T)(object)raw;
+    }
+}

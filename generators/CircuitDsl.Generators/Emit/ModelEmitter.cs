@@ -589,7 +589,11 @@ internal static class ModelEmitter
 
         parts.Add($"vocabulary {a.Vocab}");
         parts.Add($"context {a.Context}");
-        parts.Add(a.HasMlp ? $"MLPs of {a.DMlp} ({a.ActFn.ToConfigValue()})" : "attention only");
+        if (a.Layers > 0)
+        {
+            parts.Add(a.HasMlp ? $"MLPs of {a.DMlp} ({a.ActFn.ToConfigValue()})" : "attention only");
+        }
+
         parts.Add(a.Normalization == Normalization.None ? "no normalization" : a.Normalization.ToConfigValue()!);
         parts.Add(a.Positional.ToConfigValue() + " positions");
         return string.Join(", ", parts);

@@ -220,7 +220,7 @@ internal sealed class HypothesisParser
         for (var i = 0; i < array.Values.Length; i++)
         {
             var location = Arguments.PositionalLocation(oneByOne ? i : 0);
-            if (Head(array.Values[i], location, "Heads") is not { } head)
+            if (Head(array.Values[i], location, argument: null) is not { } head)
             {
                 continue;
             }
@@ -235,6 +235,8 @@ internal sealed class HypothesisParser
 
             heads.Add(head);
         }
+
+        _documented.Add(new ArgumentText("Heads", Show(heads)));
     }
 
     private string? Task()
@@ -257,7 +259,8 @@ internal sealed class HypothesisParser
         return task;
     }
 
-    private HeadId? Head(TypedConstant? value, LocationInfo? location, string argument)
+    /// <summary>Parses and range-checks a head; documents it under <paramref name="argument"/> unless that is null.</summary>
+    private HeadId? Head(TypedConstant? value, LocationInfo? location, string? argument)
     {
         if (value is null || value.IsBroken() || value.Value.Kind != TypedConstantKind.Primitive && !value.Value.IsNull)
         {
@@ -272,7 +275,11 @@ internal sealed class HypothesisParser
             return null;
         }
 
-        _documented.Add(new ArgumentText(argument, head.ToString()));
+        if (argument is not null)
+        {
+            _documented.Add(new ArgumentText(argument, head.ToString()));
+        }
+
         if (_architecture is not null && !_architecture.Contains(head))
         {
             _ok = false;

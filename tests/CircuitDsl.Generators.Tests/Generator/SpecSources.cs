@@ -1,0 +1,92 @@
+namespace CircuitDsl.Generators.Tests.Generator;
+
+/// <summary>The spec sources the generator tests feed it: the paper's 0-, 1- and 2-layer models and a circuit.</summary>
+public static class SpecSources
+{
+    public const string ZeroLayer = """
+        using CircuitDsl;
+
+        namespace Specs;
+
+        /// <summary>The bigram model: logits = W_E W_U.</summary>
+        [Transformer(Layers = 0, DModel = 32, Vocab = 50, Context = 16, Normalization = Normalization.None)]
+        public sealed partial class Toy0L;
+        """;
+
+    public const string OneLayer = """
+        using CircuitDsl;
+
+        namespace Specs;
+
+        [Transformer(Layers = 1, Heads = 2, DModel = 32, DHead = 16, Vocab = 50, Context = 16,
+                     AttentionOnly = true, Normalization = Normalization.None)]
+        public sealed partial class Toy1L;
+        """;
+
+    public const string OneLayerMlp = """
+        using CircuitDsl;
+
+        namespace Specs;
+
+        [Transformer(Layers = 1, Heads = 1, DModel = 16, DHead = 8, Vocab = 20, Context = 8, DMlp = 64,
+                     ActFn = ActivationFunction.GeluNew, Normalization = Normalization.LN, Positional = PositionalEmbedding.Shortformer)]
+        public sealed partial class Mlp1L;
+        """;
+
+    public const string TwoLayer = """
+        using CircuitDsl;
+
+        namespace Specs;
+
+        [Transformer(Layers = 2, Heads = 3, DModel = 64, DHead = 16, Vocab = 64, Context = 64,
+                     AttentionOnly = true, Normalization = Normalization.None)]
+        public sealed partial class Toy2L;
+        """;
+
+    public const string Induction = """
+        using CircuitDsl;
+        using CircuitDsl.Reports;
+
+        namespace Specs;
+
+        /// <summary>
+        /// The induction circuit of a two-layer attention-only model: a previous-token head in layer 0 whose
+        /// output the keys of an induction head in layer 1 read.
+        /// </summary>
+        [Circuit(typeof(Toy2L), Paper = "Induction Heads")]
+        public static partial class Induction
+        {
+            /// <summary>Head <c>0.2</c> attends to the previous token.</summary>
+            [PreviousTokenHead("0.2", AtLeast = 0.8)]
+            public static partial Evidence PreviousToken(Toy2L model);
+
+            /// <summary>Head 1.1 attends to the token after an earlier copy of the current one.</summary>
+            [InductionHead("1.1", AtLeast = 0.5, Paper = "Induction Heads: how they work")]
+            public static partial Evidence Induction11(Toy2L model);
+
+            /// <summary>Head 0.1 attends to earlier copies of the current token.</summary>
+            [DuplicateTokenHead("0.1", AtLeast = 0.3)]
+            internal static partial Evidence DuplicateToken(Toy2L model);
+
+            /// <summary>Head 1.1 copies what it attends to.</summary>
+            [CopyingHead("1.1", AtLeast = 0.7)]
+            public static partial Evidence Copying(Toy2L model);
+
+            /// <summary>Head 1.1 reads its keys from what 0.2 wrote.</summary>
+            [Composes("1.1", Via = CompositionKind.K, From = "0.2", AtLeast = 3, InBaselineUnits = true)]
+            public static partial Evidence KComposition(Toy2L model);
+
+            /// <summary>Head 1.1's queries do not read from 0.2.</summary>
+            [Composes("1.1", Via = CompositionKind.Q, From = "0.2", AtMost = 0.2)]
+            public static partial Evidence NoQComposition(Toy2L model);
+
+            /// <summary>Without 1.1 the model cannot predict repeated tokens.</summary>
+            [Ablation("1.1", Task = "repeated-tokens", RaisesLossBy = 1.0)]
+            public static partial Evidence InductionMatters(Toy2L model);
+
+            /// <summary>Heads 0.2 and 1.1 alone do the task.</summary>
+            [Faithfulness("0.2", "1.1", Task = "repeated-tokens", Recovers = 0.8)]
+            public static partial Evidence Faithful(Toy2L model);
+        }
+        """;
+}

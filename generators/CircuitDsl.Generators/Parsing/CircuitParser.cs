@@ -77,7 +77,7 @@ internal static class CircuitParser
             var parser = new HypothesisParser(attributes[0], KindOf(attributes[0])!.Value, method, model.Name, architecture,
                 diagnostics, cancellationToken);
             var hypothesis = parser.Parse();
-            if (hypothesis is null || !methodOk)
+            if (hypothesis is null)
             {
                 continue;
             }
@@ -90,7 +90,10 @@ internal static class CircuitParser
             }
 
             claims.Add(parser.ClaimKey, method.Name);
-            hypotheses.Add(hypothesis);
+            if (methodOk)
+            {
+                hypotheses.Add(hypothesis);
+            }
         }
 
         var spec = shapeOk && architecture is not null

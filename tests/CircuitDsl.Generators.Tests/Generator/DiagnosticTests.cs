@@ -1,0 +1,313 @@
+using Microsoft.CodeAnalysis;
+
+namespace CircuitDsl.Generators.Tests.Generator;
+
+/// <summary>Each diagnostic: its id, its whole message, and the line and column of the argument it blames.</summary>
+public sealed class DiagnosticTests
+{
+    // Toy2L has 2 layers of 3 heads and d_model 64 (sqrt = 8).
+    private static string Circuit(string hypotheses, string model = "Toy2L", string modifiers = "public static partial") => $$"""
+        using CircuitDsl;
+        using CircuitDsl.Reports;
+
+        namespace Specs;
+
+        [Circuit(typeof({{model}}))]
+        {{modifiers}} class Induction
+        {
+        {{hypotheses}}
+        }
+        """;
+
+    [Fact]
+    public void CDSL001_malformed_head_id()
+    {
+        var source = Circuit("""
+                [PreviousTokenHead("1,4", AtLeast = 0.5)]
+                public static partial Evidence Previous(Toy2L model);
+            """);
+        ExpectSingle(source, "CDSL001", "'1,4' is not a head id: it has no '.'; write layer.head, like \"1.4\".", "\"1,4\"");
+    }
+
+    [Theory]
+    [InlineData("\"0.02\"", "'0.02' is not a head id: the head has a leading zero; write \"0.2\".")]
+    [InlineData("\"1.x\"", "'1.x' is not a head id: the head 'x' is not a non-negative whole number; write layer.head, like \"1.4\".")]
+    [InlineData("\"1.2.3\"", "'1.2.3' is not a head id: it has more than one '.'; write layer.head, like \"1.4\".")]
+    [InlineData("\"\"", "A head id is empty; write it as layer.head, like \"1.4\".")]
+    [InlineData("null", "A head id is empty; write it as layer.head, like \"1.4\".")]
+    public void CDSL001_malformed_head_id_variants(string head, string message)
+    {
+        var source = Circuit($$"""
+                [InductionHead({{head}}, AtLeast = 0.5)]
+                public static partial Evidence Induction11(Toy2L model);
+            """);
+        ExpectSingle(source, "CDSL001", message, head);
+    }
+
+    [Fact]
+    public void CDSL001_in_composition_From_points_at_From()
+    {
+        var source = Circuit("""
+                [Composes("1.1", Via = CompositionKind.K, From = "0-2", AtLeast = 0.2)]
+                public static partial Evidence K(Toy2L model);
+            """);
+        ExpectSingle(source, "CDSL001", "'0-2' is not a head id: it has no '.'; write layer.head, like \"1.4\".", "\"0-2\"");
+    }
+
+    [Theory]
+    [InlineData("\"2.0\"")]
+    [InlineData("\"1.3\"")]
+    public void CDSL002_head_out_of_range(string head)
+    {
+        var source = Circuit($$"""
+                [PreviousTokenHead({{head}}, AtLeast = 0.5)]
+                public static partial Evidence Previous(Toy2L model);
+            """);
+        ExpectSingle(source, "CDSL002", $"Head {head.Trim('"')} is not in Toy2L: it has 2 layers of 3 heads, 0.0 to 1.2", head);
+    }
+
+    [Fact]
+    public void CDSL002_faithfulness_head_out_of_range_points_at_that_head()
+    {
+        var source = Circuit("""
+                [Faithfulness("0.2", "5.1", Task = "repeated-tokens", Recovers = 0.8)]
+                public static partial Evidence Faithful(Toy2L model);
+            """);
+        ExpectSingle(source, "CDSL002", "Head 5.1 is not in Toy2L: it has 2 layers of 3 heads, 0.0 to 1.2", "\"5.1\"");
+    }
+
+    [Theory]
+    [InlineData("\"1.0\"", "1.0 is in layer 1, which is not before layer 1")]
+    [InlineData("\"1.2\"", "1.2 is in layer 1, which is not before layer 1")]
+    public void CDSL003_composition_from_a_head_not_in_an_earlier_layer(string from, string why)
+    {
+        var source = Circuit($$"""
+                [Composes("1.1", Via = CompositionKind.K, From = {{from}}, AtLeast = 0.2)]
+                public static partial Evidence K(Toy2L model);
+            """);
+        ExpectSingle(source, "CDSL003", $"Head 1.1 cannot read from head {from.Trim('"')} by composition: {why}", from);
+    }
+
+    [Fact]
+    public void CDSL003_composition_into_layer_0()
+    {
+        var source = Circuit("""
+                [Composes("0.1", Via = CompositionKind.V, From = "1.1", AtMost = 0.2)]
+                public static partial Evidence V(Toy2L model);
+            """);
+        ExpectSingle(source, "CDSL003", "Head 0.1 cannot read from head 1.1 by composition: 1.1 is in layer 1, which is not before layer 0", "\"1.1\"");
+    }
+
+    [Theory]
+    [InlineData("[PreviousTokenHead(\"0.2\", AtLeast = 1.5)]", "1.5", "AtLeast = 1.5 is outside 0 to 1, the range of a previous-token score")]
+    [InlineData("[DuplicateTokenHead(\"0.2\", AtLeast = -0.1)]", "-0.1", "AtLeast = -0.1 is outside 0 to 1, the range of a duplicate-token score")]
+    [InlineData("[InductionHead(\"1.1\", AtLeast = double.NaN)]", "double.NaN", "AtLeast = NaN is outside 0 to 1, the range of an induction score")]
+    [InlineData("[CopyingHead(\"1.1\", AtLeast = -1.5)]", "-1.5", "AtLeast = -1.5 is outside -1 to 1, the range of a copying score")]
+    [InlineData("[Composes(\"1.1\", Via = CompositionKind.K, From = \"0.2\", AtLeast = 2)]", "2", "AtLeast = 2 is outside 0 to 1, the range of a composition score")]
+    [InlineData("[Composes(\"1.1\", Via = CompositionKind.K, From = \"0.2\", AtMost = 9, InBaselineUnits = true)]", "9",
+        "AtMost = 9 is outside 0 to 8 (sqrt(d_model) = sqrt(64)), the range of a composition score in baseline units")]
+    [InlineData("[Ablation(\"1.1\", Task = \"repeated-tokens\", RaisesLossBy = 0)]", "0", "RaisesLossBy = 0 is outside greater than 0, the range of a loss increase")]
+    [InlineData("[Faithfulness(\"0.2\", \"1.1\", Task = \"repeated-tokens\", Recovers = 1.2)]", "1.2", "Recovers = 1.2 is outside 0 to 1, the range of a recovered fraction of the loss")]
+    public void CDSL004_threshold_outside_its_range(string attribute, string value, string message)
+    {
+        var source = Circuit($$"""
+                {{attribute}}
+                public static partial Evidence Claim(Toy2L model);
+            """);
+        ExpectSingle(source, "CDSL004", message, "= " + value, offset: 2);
+    }
+
+    [Fact]
+    public void CDSL005_circuit_model_without_transformer()
+    {
+        var source = Circuit("""
+                [PreviousTokenHead("0.2", AtLeast = 0.5)]
+                public static partial Evidence Previous(NotAModel model);
+            """, model: "NotAModel") + "\npublic sealed class NotAModel;\n";
+        ExpectSingle(source, "CDSL005", "Circuit Induction is about NotAModel, which has no [Transformer] attribute", "typeof(NotAModel)");
+    }
+
+    [Theory]
+    [InlineData("Layers = 1, Heads = 2, DModel = 0, DHead = 4, Vocab = 10, Context = 8, AttentionOnly = true", "0, DHead", "DModel must be positive, not 0")]
+    [InlineData("Layers = -1, DModel = 8, Vocab = 10, Context = 8", "-1", "Layers must not be negative, not -1")]
+    [InlineData("Layers = 1, Heads = 2, DModel = 8, DHead = 4, Vocab = 10, Context = 8, AttentionOnly = true, DMlp = 32", "32",
+        "an attention-only model has no MLP, so DMlp must not be given")]
+    [InlineData("Layers = 1, Heads = 2, DModel = 8, DHead = 4, Vocab = 10, Context = 8, AttentionOnly = false", "false",
+        "a model with MLPs needs DMlp; give DMlp, or set AttentionOnly = true")]
+    [InlineData("Layers = 1, Heads = 2, DModel = 8, Vocab = 10, Context = 8, AttentionOnly = true", "Transformer(",
+        "DHead must be given (a positive number)")]
+    [InlineData("Layers = 1, Heads = 100000, DModel = 8, DHead = 4, Vocab = 10, Context = 8, AttentionOnly = true", "100000",
+        "Heads = 100000 is more than the 256 the generator emits typed members for")]
+    [InlineData("Layers = 1, Heads = 2, DModel = 8, DHead = 4, Vocab = 10, Context = 8, AttentionOnly = true, Normalization = (Normalization)7",
+        "(Normalization)7", "Normalization = 7 is not a defined Normalization value")]
+    public void CDSL006_impossible_architecture(string arguments, string marker, string message)
+    {
+        var source = $$"""
+            using CircuitDsl;
+
+            namespace Specs;
+
+            [Transformer({{arguments}})]
+            public sealed partial class Bad;
+            """;
+        var run = GeneratorHarness.Run(source);
+        ExpectSingle(run, source, "CDSL006", "[Transformer] on Bad: " + message, marker, fileIndex: 0);
+        run.Sources.Should().BeEmpty("an impossible architecture is not emitted");
+    }
+
+    [Theory]
+    [InlineData("public static class Induction", "a static partial class declared directly in a namespace (not nested, not generic)")]
+    [InlineData("public partial class Induction", "a static partial class declared directly in a namespace (not nested, not generic)")]
+    public void CDSL007_circuit_class_of_the_wrong_shape(string declaration, string shape)
+    {
+        var source = Circuit("""
+                [PreviousTokenHead("0.2", AtLeast = 0.5)]
+                public static partial Evidence Previous(Toy2L model);
+            """, modifiers: declaration.Replace(" class Induction", "", StringComparison.Ordinal));
+        ExpectSingle(source, "CDSL007", "Induction must be " + shape, "Induction\n");
+    }
+
+    [Theory]
+    [InlineData("public sealed class Plain;", "Plain;")]
+    [InlineData("public static partial class Plain;", "Plain;")]
+    [InlineData("public sealed partial class Plain<T>;", "Plain<T>")]
+    [InlineData("public partial record Plain;", "Plain;")]
+    public void CDSL007_model_class_of_the_wrong_shape(string declaration, string marker)
+    {
+        var source = $$"""
+            using CircuitDsl;
+
+            namespace Specs;
+
+            [Transformer(Layers = 0, DModel = 8, Vocab = 10, Context = 8)]
+            {{declaration}}
+            """;
+        var run = GeneratorHarness.Run(source);
+        ExpectSingle(run, source, "CDSL007",
+            "Plain must be a non-static partial class declared directly in a namespace (not nested, not generic)", marker, fileIndex: 0);
+    }
+
+    [Theory]
+    [InlineData("public static Evidence Previous(Toy2L model) => null!;", "it is not partial")]
+    [InlineData("public partial Evidence Previous(Toy2L model);", "it is not static")]
+    [InlineData("public static partial string Previous(Toy2L model);", "it returns string, not CircuitDsl.Reports.Evidence")]
+    [InlineData("public static partial Evidence Previous();", "it takes 0 parameters, not one")]
+    [InlineData("public static partial Evidence Previous(Toy2L model, int x);", "it takes 2 parameters, not one")]
+    [InlineData("public static partial Evidence Previous(Toy1L model);", "its parameter is Specs.Toy1L, not Toy2L")]
+    [InlineData("public static partial Evidence Previous(ref Toy2L model);", "its parameter must be a plain value parameter")]
+    [InlineData("public static partial Evidence Previous<T>(Toy2L model);", "it is generic")]
+    public void CDSL008_hypothesis_method_of_the_wrong_shape(string declaration, string problem)
+    {
+        var source = Circuit($$"""
+                [PreviousTokenHead("0.2", AtLeast = 0.5)]
+                {{declaration}}
+            """);
+        ExpectSingle(source, "CDSL008",
+            $"Hypothesis Previous must be declared 'static partial Evidence Previous(Toy2L model)': {problem}", " Previous", offset: 1);
+    }
+
+    [Fact]
+    public void CDSL009_duplicate_hypothesis()
+    {
+        var source = Circuit("""
+                [PreviousTokenHead("0.2", AtLeast = 0.5)]
+                public static partial Evidence Previous(Toy2L model);
+
+                [PreviousTokenHead("0.2", AtLeast = 0.9)]
+                public static partial Evidence AlsoPrevious(Toy2L model);
+            """);
+        ExpectSingle(source, "CDSL009", "Hypothesis AlsoPrevious repeats the claim of Previous: PreviousTokenHead 0.2",
+            "PreviousTokenHead", occurrence: 2);
+    }
+
+    [Fact]
+    public void CDSL009_composition_claims_differ_by_kind_and_bound_but_not_by_threshold()
+    {
+        var source = Circuit("""
+                [Composes("1.1", Via = CompositionKind.K, From = "0.2", AtLeast = 0.3)]
+                public static partial Evidence K(Toy2L model);
+
+                [Composes("1.1", Via = CompositionKind.Q, From = "0.2", AtLeast = 0.3)]
+                public static partial Evidence Q(Toy2L model);
+
+                [Composes("1.1", Via = CompositionKind.K, From = "0.2", AtMost = 0.9)]
+                public static partial Evidence KAtMost(Toy2L model);
+
+                [Composes("1.1", Via = CompositionKind.K, From = "0.2", AtLeast = 3, InBaselineUnits = true)]
+                public static partial Evidence KAgain(Toy2L model);
+            """);
+        ExpectSingle(source, "CDSL009", "Hypothesis KAgain repeats the claim of K: Composes 1.1 from 0.2 via K (AtLeast)",
+            "Composes", occurrence: 4);
+    }
+
+    [Theory]
+    [InlineData("[PreviousTokenHead(\"0.2\")]", "PreviousTokenHead", "AtLeast, the threshold (0 to 1) that supports the claim")]
+    [InlineData("[Composes(\"1.1\", Via = CompositionKind.K, AtLeast = 0.2)]", "Composes",
+        "From, the earlier head whose output is read (e.g. From = \"0.2\")")]
+    [InlineData("[Composes(\"1.1\", From = \"0.2\", AtLeast = 0.2)]", "Composes", "Via, the input that reads: CompositionKind.Q, K or V")]
+    [InlineData("[Composes(\"1.1\", Via = CompositionKind.K, From = \"0.2\", AtLeast = 0.2, AtMost = 0.5)]", "Composes",
+        "exactly one of AtLeast and AtMost, not both")]
+    [InlineData("[Composes(\"1.1\", Via = CompositionKind.K, From = \"0.2\")]", "Composes",
+        "a threshold: AtLeast (they compose) or AtMost (they do not)")]
+    [InlineData("[Ablation(\"1.1\", RaisesLossBy = 1)]", "Ablation",
+        "Task, the task the loss is measured on (e.g. Task = \"repeated-tokens\")")]
+    [InlineData("[Faithfulness(Task = \"repeated-tokens\", Recovers = 0.5)]", "Faithfulness",
+        "at least one head, e.g. [Faithfulness(\"0.2\", \"1.1\", ...)]")]
+    public void CDSL010_missing_argument(string attribute, string kind, string needs)
+    {
+        var source = Circuit($$"""
+                {{attribute}}
+                public static partial Evidence Claim(Toy2L model);
+            """);
+        ExpectSingle(source, "CDSL010", $"[{kind}] on Claim needs {needs}", kind);
+    }
+
+    [Fact]
+    public void CDSL011_more_than_one_hypothesis_on_a_method()
+    {
+        var source = Circuit("""
+                [PreviousTokenHead("0.2", AtLeast = 0.5)]
+                [InductionHead("1.1", AtLeast = 0.5)]
+                public static partial Evidence Both(Toy2L model);
+            """);
+        ExpectSingle(source, "CDSL011", "Both has more than one hypothesis attribute; give each claim its own method", "InductionHead");
+    }
+
+    [Fact]
+    public void Every_descriptor_has_a_test_here_and_a_line_in_the_release_notes()
+    {
+        var ids = typeof(CircuitDslGenerator).Assembly
+            .GetType("CircuitDsl.Generators.Diagnostics.DiagnosticDescriptors")!
+            .GetFields(System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.Public)
+            .Select(f => ((DiagnosticDescriptor)f.GetValue(null)!).Id)
+            .ToList();
+        var tested = typeof(DiagnosticTests).GetMethods().Select(m => m.Name.Split('_')[0]).ToHashSet();
+        var releases = File.ReadAllText(Path.Combine(RepositoryRoot(), "generators", "CircuitDsl.Generators", "AnalyzerReleases.Unshipped.md"));
+
+        ids.Should().OnlyHaveUniqueItems().And.HaveCount(11);
+        ids.Should().OnlyContain(id => tested.Contains(id), "every diagnostic has a test named after it");
+        ids.Should().OnlyContain(id => releases.Contains(id + " | CircuitDsl | Error", StringComparison.Ordinal));
+    }
+
+    private static string RepositoryRoot([System.Runtime.CompilerServices.CallerFilePath] string path = "") =>
+        Path.GetFullPath(Path.Combine(Path.GetDirectoryName(path)!, "..", "..", ".."));
+
+    private static void ExpectSingle(string circuitSource, string id, string message, string marker, int occurrence = 1, int offset = 0)
+    {
+        var run = GeneratorHarness.Run(SpecSources.TwoLayer, circuitSource, SpecSources.OneLayer, RuntimeStubs.For());
+        ExpectSingle(run, circuitSource, id, message, marker, fileIndex: 1, occurrence, offset);
+    }
+
+    private static void ExpectSingle(GeneratorRun run, string source, string id, string message, string marker, int fileIndex,
+        int occurrence = 1, int offset = 0)
+    {
+        run.Result.Results.Should().OnlyContain(r => r.Exception == null);
+        run.Diagnostics.Select(d => $"{d.Id}: {d.GetMessage(System.Globalization.CultureInfo.InvariantCulture)}")
+            .Should().Equal($"{id}: {message}");
+        var diagnostic = run.Diagnostics[0];
+        diagnostic.Severity.Should().Be(DiagnosticSeverity.Error);
+        diagnostic.Location.GetLineSpan().Path.Should().Be($"Spec{fileIndex}.cs");
+        var (line, column) = GeneratorHarness.PositionOf(source, marker, occurrence);
+        GeneratorHarness.StartOf(diagnostic).Should().Be((line, column + offset), $"the diagnostic points at {marker}");
+    }
+}

@@ -1,0 +1,114 @@
+using System.Reflection;
+using System.Runtime.Loader;
+using CircuitDsl.Model;
+using CircuitDsl.Tensors;
+
+namespace CircuitDsl.Generators.Tests.Generator;
+
+/// <summary>
+/// The emitted code runs: it is compiled, loaded and driven against the real <see cref="ModelConfig"/> and
+/// <see cref="TransformerWeights"/>. Typed head accessors must be views of the right slice of the right tensor,
+/// the config check must name each mismatched field, and the documentation data must be what was written.
+/// </summary>
+public sealed class EmittedCodeTests
+{
+    private static readonly Lazy<Assembly> Specs = new(() =>
+    {
+        var run = GeneratorHarness.Run(SpecSources.TwoLayer, SpecSources.Induction, RuntimeStubs.For());
+        run.OutputProblems.Should().BeEmpty();
+        using var image = new MemoryStream();
+        var emitted = run.Output.Emit(image);
+        emitted.Success.Should().BeTrue(string.Join("\n", emitted.Diagnostics));
+        image.Position = 0;
+        return AssemblyLoadContext.Default.LoadFromStream(image);
+    });
+
+    private static Type Toy2L => Specs.Value.GetType("Specs.Toy2L")!;
+
+    [Fact]
+    public void Config_is_the_declared_architecture_and_is_valid()
+    {
+        var config = (ModelConfig)Toy2L.GetProperty("Config")!.GetValue(null)!;
+        config.Should().BeEquivalentTo(new ModelConfig
+        {
+            NLayers = 2, NHeads = 3, DModel = 64, DHead = 16, DVocab = 64, NCtx = 64,
+            AttnOnly = true, NormalizationType = null, PositionalEmbeddingType = "standard",
+        });
+        config.Problems().Should().BeEmpty();
+        Toy2L.GetField("Layers")!.GetValue(null).Should().Be(2);
+        Toy2L.GetField("Heads")!.GetValue(null).Should().Be(3);
+    }
+
+    [Fact]
+    public void Head_accessors_are_views_of_their_slice_of_the_layer_tensors()
+    {
+        var config = (ModelConfig)Toy2L.GetProperty("Config")!.GetValue(null)!;
+        var weights = TransformerWeights.Zeros(config);
+        foreach (var block in weights.Blocks)
+        {
+            foreach (var tensor in new[] { block.W_Q, block.W_K, block.W_V, block.W_O, block.b_Q, block.b_K, block.b_V })
+            {
+                var span = tensor.Span;
+                for (var i = 0; i < span.Length; i++)
+                {
+                    span[i] = i;
+                }
+            }
+        }
+
+        dynamic model = Toy2L.GetMethod("FromWeights")!.Invoke(null, [weights])!;
+        var perHead = 64 * 16;
+        ((Tensor)model.L1.H2.W_Q).Span[0].Should().Be(2 * perHead, "head 2's W_Q starts after heads 0 and 1");
+        ((Tensor)model.L1.H2.W_Q).HasShape(64, 16).Should().BeTrue();
+        ((Tensor)model.L0.H1.W_O).HasShape(16, 64).Should().BeTrue();
+        ((Tensor)model.L0.H1.W_O).Span[5].Should().Be(perHead + 5);
+        ((Tensor)model.L1.H0.b_V).Span[3].Should().Be(3);
+        ((Tensor)model.L1.H2.b_K).Span[0].Should().Be(32);
+
+        ((Tensor)model.L1.H2.W_Q).Span[7] = -1f;
+        weights.Blocks[1].W_Q.Span[(2 * perHead) + 7].Should().Be(-1f, "the accessor is a view, not a copy");
+
+        ((object)model.L1.H2.Id).Should().Be(new HeadId(1, 2));
+        ((IEnumerable<object>)model.AllHeads).Select(h => h.ToString()).Should().Equal("0.0", "0.1", "0.2", "1.0", "1.1", "1.2");
+        ((int)model.L1.Index).Should().Be(1);
+    }
+
+    [Fact]
+    public void The_config_check_names_every_mismatched_field()
+    {
+        var describe = Toy2L.GetMethod("DescribeMismatch")!;
+        var config = (ModelConfig)Toy2L.GetProperty("Config")!.GetValue(null)!;
+        describe.Invoke(null, [config]).Should().BeNull();
+
+        var other = config with { NLayers = 3, DHead = 8, NormalizationType = "LN", PositionalEmbeddingType = "shortformer" };
+        describe.Invoke(null, [other]).Should().Be(
+            "the config does not match [Transformer] on Toy2L: n_layers is 3 but Toy2L declares 2; d_head is 8 but Toy2L declares 16; "
+            + "normalization_type is \"LN\" but Toy2L declares null; positional_embedding_type is \"shortformer\" but Toy2L declares \"standard\".");
+
+        var wrongWeights = TransformerWeights.Zeros(config with { DModel = 32 });
+        var fromWeights = () => Toy2L.GetMethod("FromWeights")!.Invoke(null, [wrongWeights]);
+        fromWeights.Should().Throw<TargetInvocationException>().WithInnerException<ArgumentException>()
+            .WithMessage("the config does not match [Transformer] on Toy2L: d_model is 32 but Toy2L declares 64.*");
+    }
+
+    [Fact]
+    public void The_circuit_documentation_is_what_the_spec_says()
+    {
+        var documentation = (CircuitDocumentation)Specs.Value.GetType("Specs.Induction")!.GetProperty("Documentation")!.GetValue(null)!;
+        documentation.Name.Should().Be("Induction");
+        documentation.Model.Should().Be("Toy2L");
+        documentation.Paper.Should().Be("Induction Heads");
+        documentation.Summary.Should().StartWith("The induction circuit of a two-layer attention-only model: a previous-token head");
+        documentation.Hypotheses.Select(h => h.Name).Should().Equal(
+            "PreviousToken", "Induction11", "DuplicateToken", "Copying", "KComposition", "NoQComposition", "InductionMatters", "Faithful");
+
+        var k = documentation.Hypotheses.Single(h => h.Name == "KComposition");
+        k.Kind.Should().Be("Composes");
+        k.Claim.Should().Be("Head 1.1 reads its keys from what 0.2 wrote.");
+        k.Heads.Should().Equal(new HeadId(1, 1), new HeadId(0, 2));
+        k.Arguments.Should().Contain(new KeyValuePair<string, string>("Via", "K")).And.Contain(new KeyValuePair<string, string>("AtLeast", "3"));
+        documentation.Hypotheses.Single(h => h.Name == "PreviousToken").Claim.Should().Be("Head 0.2 attends to the previous token.",
+            "<c>0.2</c> in the doc comment reads as 0.2");
+        documentation.Hypotheses.Single(h => h.Name == "Induction11").Paper.Should().Be("Induction Heads: how they work");
+    }
+}

@@ -50,6 +50,15 @@ internal static class ConfigJson
                 throw new WeightsFormatException(path, null, $"must hold a JSON object, not {root.ValueKind}.");
             }
 
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var property in root.EnumerateObject())
+            {
+                if (!seen.Add(property.Name))
+                {
+                    throw new WeightsFormatException(path, null, $"invalid config: field '{property.Name}' appears twice.");
+                }
+            }
+
             foreach (var name in Required)
             {
                 if (!root.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
@@ -66,7 +75,10 @@ internal static class ConfigJson
         }
         catch (JsonException e)
         {
-            throw new WeightsFormatException(path, null, (e.Path is null ? "invalid JSON: " : "invalid config: ") + e.Message, e);
+            // Parse errors have no path; conversion errors name the field (STJ's own text names the wrong type).
+            throw new WeightsFormatException(path, null, e.Path is null
+                ? "invalid JSON: " + e.Message
+                : $"invalid config: field '{e.Path.TrimStart('$', '.')}' has a value of the wrong type, or null where one is required.", e);
         }
     }
 
@@ -76,6 +88,6 @@ internal static class ConfigJson
 }
 
 /// <summary>Source-generated (trim- and AOT-safe) JSON for <see cref="ModelConfig"/>.</summary>
-[JsonSourceGenerationOptions(WriteIndented = true, RespectNullableAnnotations = true, AllowDuplicateProperties = false)]
+[JsonSourceGenerationOptions(WriteIndented = true, RespectNullableAnnotations = true)]
 [JsonSerializable(typeof(ModelConfig))]
 internal sealed partial class ConfigJsonContext : JsonSerializerContext;

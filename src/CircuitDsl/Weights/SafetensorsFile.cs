@@ -4,6 +4,7 @@ using System.Globalization;
 using System.IO.MemoryMappedFiles;
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using System.Text.Unicode;
 using CircuitDsl.Tensors;
 
 namespace CircuitDsl.Weights;
@@ -293,6 +294,11 @@ internal sealed unsafe class SafetensorsFile : IDisposable
 
     private List<Entry> ParseHeader(byte[] header, long dataLength, Func<string, bool> skip)
     {
+        if (!Utf8.IsValid(header))
+        {
+            throw Error(null, "the header is not valid UTF-8.");
+        }
+
         JsonDocument document;
         try
         {
@@ -410,7 +416,7 @@ internal sealed unsafe class SafetensorsFile : IDisposable
         long count = 1;
         foreach (var d in shape.Value.EnumerateArray())
         {
-            if (d.ValueKind != JsonValueKind.Number || !d.TryGetInt64(out var size))
+            if (!TryGetInteger(d, out var size))
             {
                 throw Error(name, $"shape {shape.Value.GetRawText()} must hold integers.");
             }
@@ -429,7 +435,7 @@ internal sealed unsafe class SafetensorsFile : IDisposable
         }
 
         if (offsets is not { ValueKind: JsonValueKind.Array } || offsets.Value.GetArrayLength() != 2
-            || !offsets.Value[0].TryGetInt64(out var begin) || !offsets.Value[1].TryGetInt64(out var end))
+            || !TryGetInteger(offsets.Value[0], out var begin) || !TryGetInteger(offsets.Value[1], out var end))
         {
             throw Error(name, offsets is null
                 ? "the header entry has no 'data_offsets'."
@@ -453,6 +459,12 @@ internal sealed unsafe class SafetensorsFile : IDisposable
         }
 
         return new Entry(name, type.Type, dims.ToArray(), count, begin, end, skipped);
+    }
+
+    private static bool TryGetInteger(JsonElement e, out long value)
+    {
+        value = 0;
+        return e.ValueKind == JsonValueKind.Number && e.TryGetInt64(out value);
     }
 
     private static string Kind(JsonElement e) => e.ValueKind.ToString().ToLower(CultureInfo.InvariantCulture);

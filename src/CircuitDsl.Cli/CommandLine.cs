@@ -20,6 +20,9 @@ public static class CommandLine
     {
         var root = new RootCommand("CircuitDsl: circuit hypotheses about small transformers, checked on their weights.")
         {
+            Commands.Logits(output),
+            Commands.Loss(output),
+            Commands.Inspect(output),
         };
         foreach (var version in root.Options.OfType<VersionOption>())
         {

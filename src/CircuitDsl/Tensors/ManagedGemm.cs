@@ -28,14 +28,20 @@ public enum ManagedGemmKernel
 /// </summary>
 public sealed unsafe class ManagedGemm : IGemmBackend
 {
-    /// <summary>Depth of a packed block: one kc × NR panel of B stays in L1 while A's panels stream past it.</summary>
-    private const int BlockDepth = 256;
+    /// <summary>
+    /// Depth of a packed block: one kc × NR panel of B (24 KB for 8 × 32 tiles) stays in L1 while A's panels
+    /// stream past it. 192 measured a little faster than 128 or 256 on a Zen 4 core.
+    /// </summary>
+    private const int BlockDepth = 192;
 
     /// <summary>Rows of C per parallel tile (rounded down to a multiple of MR): its A block stays in L2.</summary>
     private const int BlockRows = 128;
 
     /// <summary>Most columns of C per parallel tile (rounded down to a multiple of NR).</summary>
     private const int BlockCols = 512;
+
+    /// <summary>Column strips (of NR) up to which a tile reads A in place instead of packing it.</summary>
+    private const int DirectStrips = 4;
 
     /// <summary>Multiply-adds (m·n·k) below which one thread does the whole product.</summary>
     private const long ParallelThreshold = 1L << 21;
@@ -145,34 +151,34 @@ public sealed unsafe class ManagedGemm : IGemmBackend
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Update512(float* c, Vector512<float> acc, Vector512<float> beta, bool overwrite)
+    private static void Update512(float* c, Vector512<float> acc, Vector512<float> alpha, Vector512<float> beta, bool overwrite)
     {
         if (overwrite)
         {
-            acc.Store(c);
+            (acc * alpha).Store(c);
         }
         else
         {
-            Vector512.FusedMultiplyAdd(Vector512.Load(c), beta, acc).Store(c);
+            Vector512.FusedMultiplyAdd(acc, alpha, Vector512.Load(c) * beta).Store(c);
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Update256(float* c, Vector256<float> acc, Vector256<float> beta, bool overwrite)
+    private static void Update256(float* c, Vector256<float> acc, Vector256<float> alpha, Vector256<float> beta, bool overwrite)
     {
         if (overwrite)
         {
-            acc.Store(c);
+            (acc * alpha).Store(c);
         }
         else
         {
-            Vector256.FusedMultiplyAdd(Vector256.Load(c), beta, acc).Store(c);
+            Vector256.FusedMultiplyAdd(acc, alpha, Vector256.Load(c) * beta).Store(c);
         }
     }
 
     /// <summary>An 8 × 32 tile with 16 zmm accumulators: per step 2 loads of B and 8 broadcasts of A.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel512x8x32(int kc, float* a, float* b, float* c, int ldc, int rows, int cols, float beta, bool overwrite)
+    private static void Kernel512x8x32(int kc, float* a, long rs, long cs, float* b, float* c, int ldc, int rows, int cols, float alpha, float beta, bool overwrite)
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
             c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default,
@@ -184,28 +190,28 @@ public sealed unsafe class ManagedGemm : IGemmBackend
             var ai = Vector512.Create(a[0]);
             c00 = Vector512.FusedMultiplyAdd(ai, b0, c00);
             c01 = Vector512.FusedMultiplyAdd(ai, b1, c01);
-            ai = Vector512.Create(a[1]);
+            ai = Vector512.Create(a[rs]);
             c10 = Vector512.FusedMultiplyAdd(ai, b0, c10);
             c11 = Vector512.FusedMultiplyAdd(ai, b1, c11);
-            ai = Vector512.Create(a[2]);
+            ai = Vector512.Create(a[2 * rs]);
             c20 = Vector512.FusedMultiplyAdd(ai, b0, c20);
             c21 = Vector512.FusedMultiplyAdd(ai, b1, c21);
-            ai = Vector512.Create(a[3]);
+            ai = Vector512.Create(a[3 * rs]);
             c30 = Vector512.FusedMultiplyAdd(ai, b0, c30);
             c31 = Vector512.FusedMultiplyAdd(ai, b1, c31);
-            ai = Vector512.Create(a[4]);
+            ai = Vector512.Create(a[4 * rs]);
             c40 = Vector512.FusedMultiplyAdd(ai, b0, c40);
             c41 = Vector512.FusedMultiplyAdd(ai, b1, c41);
-            ai = Vector512.Create(a[5]);
+            ai = Vector512.Create(a[5 * rs]);
             c50 = Vector512.FusedMultiplyAdd(ai, b0, c50);
             c51 = Vector512.FusedMultiplyAdd(ai, b1, c51);
-            ai = Vector512.Create(a[6]);
+            ai = Vector512.Create(a[6 * rs]);
             c60 = Vector512.FusedMultiplyAdd(ai, b0, c60);
             c61 = Vector512.FusedMultiplyAdd(ai, b1, c61);
-            ai = Vector512.Create(a[7]);
+            ai = Vector512.Create(a[7 * rs]);
             c70 = Vector512.FusedMultiplyAdd(ai, b0, c70);
             c71 = Vector512.FusedMultiplyAdd(ai, b1, c71);
-            a += 8;
+            a += cs;
             b += 32;
         }
 
@@ -214,23 +220,24 @@ public sealed unsafe class ManagedGemm : IGemmBackend
         var dst = full ? c : tile;
         long ld = full ? ldc : 32;
         var store = !full || overwrite;
+        var va = Vector512.Create(alpha);
         var vb = Vector512.Create(beta);
-        Update512(dst, c00, vb, store);
-        Update512(dst + 16, c01, vb, store);
-        Update512(dst + ld, c10, vb, store);
-        Update512(dst + ld + 16, c11, vb, store);
-        Update512(dst + (2 * ld), c20, vb, store);
-        Update512(dst + (2 * ld) + 16, c21, vb, store);
-        Update512(dst + (3 * ld), c30, vb, store);
-        Update512(dst + (3 * ld) + 16, c31, vb, store);
-        Update512(dst + (4 * ld), c40, vb, store);
-        Update512(dst + (4 * ld) + 16, c41, vb, store);
-        Update512(dst + (5 * ld), c50, vb, store);
-        Update512(dst + (5 * ld) + 16, c51, vb, store);
-        Update512(dst + (6 * ld), c60, vb, store);
-        Update512(dst + (6 * ld) + 16, c61, vb, store);
-        Update512(dst + (7 * ld), c70, vb, store);
-        Update512(dst + (7 * ld) + 16, c71, vb, store);
+        Update512(dst, c00, va, vb, store);
+        Update512(dst + 16, c01, va, vb, store);
+        Update512(dst + ld, c10, va, vb, store);
+        Update512(dst + ld + 16, c11, va, vb, store);
+        Update512(dst + (2 * ld), c20, va, vb, store);
+        Update512(dst + (2 * ld) + 16, c21, va, vb, store);
+        Update512(dst + (3 * ld), c30, va, vb, store);
+        Update512(dst + (3 * ld) + 16, c31, va, vb, store);
+        Update512(dst + (4 * ld), c40, va, vb, store);
+        Update512(dst + (4 * ld) + 16, c41, va, vb, store);
+        Update512(dst + (5 * ld), c50, va, vb, store);
+        Update512(dst + (5 * ld) + 16, c51, va, vb, store);
+        Update512(dst + (6 * ld), c60, va, vb, store);
+        Update512(dst + (6 * ld) + 16, c61, va, vb, store);
+        Update512(dst + (7 * ld), c70, va, vb, store);
+        Update512(dst + (7 * ld) + 16, c71, va, vb, store);
         if (!full)
         {
             MergeEdge(tile, 32, c, ldc, rows, cols, beta, overwrite);
@@ -239,7 +246,7 @@ public sealed unsafe class ManagedGemm : IGemmBackend
 
     /// <summary>A 12 × 16 tile with 12 zmm accumulators, for products at most 16 columns wide.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel512x12x16(int kc, float* a, float* b, float* c, int ldc, int rows, int cols, float beta, bool overwrite)
+    private static void Kernel512x12x16(int kc, float* a, long rs, long cs, float* b, float* c, int ldc, int rows, int cols, float alpha, float beta, bool overwrite)
     {
         Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default,
             c6 = default, c7 = default, c8 = default, c9 = default, c10 = default, c11 = default;
@@ -247,18 +254,18 @@ public sealed unsafe class ManagedGemm : IGemmBackend
         {
             var b0 = Vector512.Load(b);
             c0 = Vector512.FusedMultiplyAdd(Vector512.Create(a[0]), b0, c0);
-            c1 = Vector512.FusedMultiplyAdd(Vector512.Create(a[1]), b0, c1);
-            c2 = Vector512.FusedMultiplyAdd(Vector512.Create(a[2]), b0, c2);
-            c3 = Vector512.FusedMultiplyAdd(Vector512.Create(a[3]), b0, c3);
-            c4 = Vector512.FusedMultiplyAdd(Vector512.Create(a[4]), b0, c4);
-            c5 = Vector512.FusedMultiplyAdd(Vector512.Create(a[5]), b0, c5);
-            c6 = Vector512.FusedMultiplyAdd(Vector512.Create(a[6]), b0, c6);
-            c7 = Vector512.FusedMultiplyAdd(Vector512.Create(a[7]), b0, c7);
-            c8 = Vector512.FusedMultiplyAdd(Vector512.Create(a[8]), b0, c8);
-            c9 = Vector512.FusedMultiplyAdd(Vector512.Create(a[9]), b0, c9);
-            c10 = Vector512.FusedMultiplyAdd(Vector512.Create(a[10]), b0, c10);
-            c11 = Vector512.FusedMultiplyAdd(Vector512.Create(a[11]), b0, c11);
-            a += 12;
+            c1 = Vector512.FusedMultiplyAdd(Vector512.Create(a[rs]), b0, c1);
+            c2 = Vector512.FusedMultiplyAdd(Vector512.Create(a[2 * rs]), b0, c2);
+            c3 = Vector512.FusedMultiplyAdd(Vector512.Create(a[3 * rs]), b0, c3);
+            c4 = Vector512.FusedMultiplyAdd(Vector512.Create(a[4 * rs]), b0, c4);
+            c5 = Vector512.FusedMultiplyAdd(Vector512.Create(a[5 * rs]), b0, c5);
+            c6 = Vector512.FusedMultiplyAdd(Vector512.Create(a[6 * rs]), b0, c6);
+            c7 = Vector512.FusedMultiplyAdd(Vector512.Create(a[7 * rs]), b0, c7);
+            c8 = Vector512.FusedMultiplyAdd(Vector512.Create(a[8 * rs]), b0, c8);
+            c9 = Vector512.FusedMultiplyAdd(Vector512.Create(a[9 * rs]), b0, c9);
+            c10 = Vector512.FusedMultiplyAdd(Vector512.Create(a[10 * rs]), b0, c10);
+            c11 = Vector512.FusedMultiplyAdd(Vector512.Create(a[11 * rs]), b0, c11);
+            a += cs;
             b += 16;
         }
 
@@ -267,19 +274,20 @@ public sealed unsafe class ManagedGemm : IGemmBackend
         var dst = full ? c : tile;
         long ld = full ? ldc : 16;
         var store = !full || overwrite;
+        var va = Vector512.Create(alpha);
         var vb = Vector512.Create(beta);
-        Update512(dst, c0, vb, store);
-        Update512(dst + ld, c1, vb, store);
-        Update512(dst + (2 * ld), c2, vb, store);
-        Update512(dst + (3 * ld), c3, vb, store);
-        Update512(dst + (4 * ld), c4, vb, store);
-        Update512(dst + (5 * ld), c5, vb, store);
-        Update512(dst + (6 * ld), c6, vb, store);
-        Update512(dst + (7 * ld), c7, vb, store);
-        Update512(dst + (8 * ld), c8, vb, store);
-        Update512(dst + (9 * ld), c9, vb, store);
-        Update512(dst + (10 * ld), c10, vb, store);
-        Update512(dst + (11 * ld), c11, vb, store);
+        Update512(dst, c0, va, vb, store);
+        Update512(dst + ld, c1, va, vb, store);
+        Update512(dst + (2 * ld), c2, va, vb, store);
+        Update512(dst + (3 * ld), c3, va, vb, store);
+        Update512(dst + (4 * ld), c4, va, vb, store);
+        Update512(dst + (5 * ld), c5, va, vb, store);
+        Update512(dst + (6 * ld), c6, va, vb, store);
+        Update512(dst + (7 * ld), c7, va, vb, store);
+        Update512(dst + (8 * ld), c8, va, vb, store);
+        Update512(dst + (9 * ld), c9, va, vb, store);
+        Update512(dst + (10 * ld), c10, va, vb, store);
+        Update512(dst + (11 * ld), c11, va, vb, store);
         if (!full)
         {
             MergeEdge(tile, 16, c, ldc, rows, cols, beta, overwrite);
@@ -288,7 +296,7 @@ public sealed unsafe class ManagedGemm : IGemmBackend
 
     /// <summary>A 6 × 16 tile with 12 ymm accumulators: the classic AVX2 shape (16 registers).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel256x6x16(int kc, float* a, float* b, float* c, int ldc, int rows, int cols, float beta, bool overwrite)
+    private static void Kernel256x6x16(int kc, float* a, long rs, long cs, float* b, float* c, int ldc, int rows, int cols, float alpha, float beta, bool overwrite)
     {
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
             c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
@@ -299,22 +307,22 @@ public sealed unsafe class ManagedGemm : IGemmBackend
             var ai = Vector256.Create(a[0]);
             c00 = Vector256.FusedMultiplyAdd(ai, b0, c00);
             c01 = Vector256.FusedMultiplyAdd(ai, b1, c01);
-            ai = Vector256.Create(a[1]);
+            ai = Vector256.Create(a[rs]);
             c10 = Vector256.FusedMultiplyAdd(ai, b0, c10);
             c11 = Vector256.FusedMultiplyAdd(ai, b1, c11);
-            ai = Vector256.Create(a[2]);
+            ai = Vector256.Create(a[2 * rs]);
             c20 = Vector256.FusedMultiplyAdd(ai, b0, c20);
             c21 = Vector256.FusedMultiplyAdd(ai, b1, c21);
-            ai = Vector256.Create(a[3]);
+            ai = Vector256.Create(a[3 * rs]);
             c30 = Vector256.FusedMultiplyAdd(ai, b0, c30);
             c31 = Vector256.FusedMultiplyAdd(ai, b1, c31);
-            ai = Vector256.Create(a[4]);
+            ai = Vector256.Create(a[4 * rs]);
             c40 = Vector256.FusedMultiplyAdd(ai, b0, c40);
             c41 = Vector256.FusedMultiplyAdd(ai, b1, c41);
-            ai = Vector256.Create(a[5]);
+            ai = Vector256.Create(a[5 * rs]);
             c50 = Vector256.FusedMultiplyAdd(ai, b0, c50);
             c51 = Vector256.FusedMultiplyAdd(ai, b1, c51);
-            a += 6;
+            a += cs;
             b += 16;
         }
 
@@ -323,19 +331,20 @@ public sealed unsafe class ManagedGemm : IGemmBackend
         var dst = full ? c : tile;
         long ld = full ? ldc : 16;
         var store = !full || overwrite;
+        var va = Vector256.Create(alpha);
         var vb = Vector256.Create(beta);
-        Update256(dst, c00, vb, store);
-        Update256(dst + 8, c01, vb, store);
-        Update256(dst + ld, c10, vb, store);
-        Update256(dst + ld + 8, c11, vb, store);
-        Update256(dst + (2 * ld), c20, vb, store);
-        Update256(dst + (2 * ld) + 8, c21, vb, store);
-        Update256(dst + (3 * ld), c30, vb, store);
-        Update256(dst + (3 * ld) + 8, c31, vb, store);
-        Update256(dst + (4 * ld), c40, vb, store);
-        Update256(dst + (4 * ld) + 8, c41, vb, store);
-        Update256(dst + (5 * ld), c50, vb, store);
-        Update256(dst + (5 * ld) + 8, c51, vb, store);
+        Update256(dst, c00, va, vb, store);
+        Update256(dst + 8, c01, va, vb, store);
+        Update256(dst + ld, c10, va, vb, store);
+        Update256(dst + ld + 8, c11, va, vb, store);
+        Update256(dst + (2 * ld), c20, va, vb, store);
+        Update256(dst + (2 * ld) + 8, c21, va, vb, store);
+        Update256(dst + (3 * ld), c30, va, vb, store);
+        Update256(dst + (3 * ld) + 8, c31, va, vb, store);
+        Update256(dst + (4 * ld), c40, va, vb, store);
+        Update256(dst + (4 * ld) + 8, c41, va, vb, store);
+        Update256(dst + (5 * ld), c50, va, vb, store);
+        Update256(dst + (5 * ld) + 8, c51, va, vb, store);
         if (!full)
         {
             MergeEdge(tile, 16, c, ldc, rows, cols, beta, overwrite);
@@ -343,7 +352,7 @@ public sealed unsafe class ManagedGemm : IGemmBackend
     }
 
     /// <summary>A 4 × 4 tile in 16 scalar accumulators.</summary>
-    private static void KernelScalar4x4(int kc, float* a, float* b, float* c, int ldc, int rows, int cols, float beta, bool overwrite)
+    private static void KernelScalar4x4(int kc, float* a, long rs, long cs, float* b, float* c, int ldc, int rows, int cols, float alpha, float beta, bool overwrite)
     {
         float c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0,
             c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
@@ -355,22 +364,22 @@ public sealed unsafe class ManagedGemm : IGemmBackend
             c01 += ai * b1;
             c02 += ai * b2;
             c03 += ai * b3;
-            ai = a[1];
+            ai = a[rs];
             c10 += ai * b0;
             c11 += ai * b1;
             c12 += ai * b2;
             c13 += ai * b3;
-            ai = a[2];
+            ai = a[2 * rs];
             c20 += ai * b0;
             c21 += ai * b1;
             c22 += ai * b2;
             c23 += ai * b3;
-            ai = a[3];
+            ai = a[3 * rs];
             c30 += ai * b0;
             c31 += ai * b1;
             c32 += ai * b2;
             c33 += ai * b3;
-            a += 4;
+            a += cs;
             b += 4;
         }
 
@@ -378,17 +387,22 @@ public sealed unsafe class ManagedGemm : IGemmBackend
         {
             c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33,
         };
+        for (var i = 0; i < 16; i++)
+        {
+            tile[i] *= alpha;
+        }
+
         MergeEdge(tile, 4, c, ldc, rows, cols, beta, overwrite);
     }
 
     /// <summary>A micro-kernel: <c>C[rows × cols] (=|+=) A-panel · B-panel</c> over <c>kc</c> steps.</summary>
-    private sealed class MicroKernel(int mr, int nr, delegate*<int, float*, float*, float*, int, int, int, float, bool, void> run)
+    private sealed class MicroKernel(int mr, int nr, delegate*<int, float*, long, long, float*, float*, int, int, int, float, float, bool, void> run)
     {
         public int MR { get; } = mr;
 
         public int NR { get; } = nr;
 
-        public delegate*<int, float*, float*, float*, int, int, int, float, bool, void> Run { get; } = run;
+        public delegate*<int, float*, long, long, float*, float*, int, int, int, float, float, bool, void> Run { get; } = run;
     }
 
     /// <summary>One SGEMM call: the packed copy of op(B), the tiling of C, and the work on each tile.</summary>
@@ -515,11 +529,14 @@ public sealed unsafe class ManagedGemm : IGemmBackend
             }
         }
 
-        /// <summary>Packs rows [i0, i0 + rows) × depth [p0, p0 + kc) of alpha · op(A) into MR × kc panels.</summary>
-        private void PackA(float* packed, int i0, int rows, int p0, int kc)
+        /// <summary>
+        /// Packs rows [i0 + fromRow, i0 + rows) × depth [p0, p0 + kc) of scale · op(A) into MR × kc panels, the
+        /// last one padded with zero rows; <paramref name="fromRow"/> is a multiple of MR.
+        /// </summary>
+        private void PackA(float* packed, int i0, int fromRow, int rows, int p0, int kc, float scale)
         {
             var mr = _kernel.MR;
-            for (var ir = 0; ir < rows; ir += mr)
+            for (var ir = fromRow; ir < rows; ir += mr)
             {
                 var height = Math.Min(mr, rows - ir);
                 var dst = packed + ((long)ir * kc);
@@ -530,7 +547,7 @@ public sealed unsafe class ManagedGemm : IGemmBackend
                         var src = _a + ((long)(i0 + ir + r) * _lda) + p0;
                         for (var p = 0; p < kc; p++)
                         {
-                            dst[(p * mr) + r] = _alpha * src[p];
+                            dst[(p * mr) + r] = scale * src[p];
                         }
                     }
                 }
@@ -541,7 +558,7 @@ public sealed unsafe class ManagedGemm : IGemmBackend
                         var src = _a + ((long)(p0 + p) * _lda) + i0 + ir;
                         for (var r = 0; r < height; r++)
                         {
-                            dst[(p * mr) + r] = _alpha * src[r];
+                            dst[(p * mr) + r] = scale * src[r];
                         }
                     }
                 }
@@ -570,10 +587,16 @@ public sealed unsafe class ManagedGemm : IGemmBackend
             {
                 fixed (float* ap = packedA)
                 {
+                    // Packing A pays off when many column strips reuse it. For a tile only a few strips wide the
+                    // micro-kernel reads whole row panels of A in place (with strides) and applies alpha itself;
+                    // only a ragged last panel is packed, because packing pads it with zero rows.
+                    var direct = jEnd - j0 <= DirectStrips * nr;
+                    var fullRows = direct ? rows / mr * mr : 0;
+                    long rsA = _transA ? 1 : _lda, csA = _transA ? _lda : 1;
                     for (var p0 = 0; p0 < _k; p0 += BlockDepth)
                     {
                         var kc = Math.Min(BlockDepth, _k - p0);
-                        PackA(ap, i0, rows, p0, kc);
+                        PackA(ap, i0, fullRows, rows, p0, kc, direct ? 1f : _alpha);
                         var first = p0 == 0;
                         var beta = first ? _beta : 1f;
                         var overwrite = first && _beta == 0f;
@@ -584,7 +607,16 @@ public sealed unsafe class ManagedGemm : IGemmBackend
                             for (var ir = 0; ir < rows; ir += mr)
                             {
                                 var c = _c + ((long)(i0 + ir) * _ldc) + j;
-                                _kernel.Run(kc, ap + ((long)ir * kc), bPanel, c, _ldc, Math.Min(mr, rows - ir), cols, beta, overwrite);
+                                var height = Math.Min(mr, rows - ir);
+                                if (ir < fullRows)
+                                {
+                                    var a = _a + ((i0 + ir) * rsA) + (p0 * csA);
+                                    _kernel.Run(kc, a, rsA, csA, bPanel, c, _ldc, height, cols, _alpha, beta, overwrite);
+                                }
+                                else
+                                {
+                                    _kernel.Run(kc, ap + ((long)ir * kc), 1, mr, bPanel, c, _ldc, height, cols, direct ? _alpha : 1f, beta, overwrite);
+                                }
                             }
                         }
                     }

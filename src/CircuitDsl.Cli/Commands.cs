@@ -94,7 +94,7 @@ internal static class Commands
             var parameters = folder.Weights.ToStateDict().Sum(t => (long)t.Value.Length);
             if (parse.GetValue(json))
             {
-                var report = new { config = folder.Config, parameters, weights = Path.GetFileName(folder.WeightsFile), gemm = Gemm.Backend.Name };
+                var report = new { config = folder.Config, parameters, weights = Path.GetFileName(folder.WeightsFile), gemm = Gemm.Describe() };
                 output.WriteLine(JsonSerializer.Serialize(report, Indented));
                 return 0;
             }
@@ -111,7 +111,7 @@ internal static class Commands
             table.AddRow("positions", c.PositionalEmbeddingType);
             table.AddRow("parameters", parameters.ToString("N0", System.Globalization.CultureInfo.InvariantCulture));
             table.AddRow("weights", Markup.Escape(Path.GetFileName(folder.WeightsFile)));
-            table.AddRow("gemm backend", Markup.Escape(Gemm.Backend.Name));
+            table.AddRow("gemm backend", Markup.Escape(Gemm.Describe()));
             console.Write(table);
             return 0;
         });

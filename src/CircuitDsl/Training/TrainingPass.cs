@@ -100,7 +100,7 @@ public sealed class TrainingPass
     public double Forward(TransformerWeights weights, IReadOnlyList<int[]> tokens)
     {
         ArgumentNullException.ThrowIfNull(weights);
-        if (weights.Config != _config)
+        if (!SameArchitecture(weights.Config))
         {
             throw new ArgumentException("The weights are for a different model config than this pass.", nameof(weights));
         }
@@ -168,7 +168,7 @@ public sealed class TrainingPass
     {
         ArgumentNullException.ThrowIfNull(gradient);
         var w = _weights ?? throw new InvalidOperationException("Backward needs a Forward first.");
-        if (gradient.Config != _config)
+        if (!SameArchitecture(gradient.Config))
         {
             throw new ArgumentException("The gradient container is for a different model config.", nameof(gradient));
         }
@@ -264,6 +264,8 @@ public sealed class TrainingPass
 
         return gradient;
     }
+
+    private bool SameArchitecture(ModelConfig other) => other with { Seed = null } == _config with { Seed = null };
 
     private void Prepare(IReadOnlyList<int[]> tokens)
     {

@@ -71,6 +71,13 @@ public sealed record TrainingOptions
     /// its default parameters and the steps, batch, learning rate and schedule that were measured to form the
     /// task's circuit (see the task classes). The seed also fixes the task's drawn structure.
     /// </summary>
+    /// <remarks>
+    /// <c>repeated-tokens</c>: batch 16, peak learning rate 3e-3, 100 warm-up steps, cosine to 0.1×, weight
+    /// decay 0.01, clip 1, 2,000 steps. On the 2-layer, 4-head, d_model-64, vocab-64, n_ctx-64 attention-only
+    /// model (no LayerNorm, seed 0) the loss leaves the plateau near step 800, and by step 1,250 the best
+    /// layer-1 head scores 0.90 induction and the repeated half of <c>h + h</c> costs 0.35 nats against 4.5 for
+    /// the first half (tests/benchmarks/Training/InductionRecipe.cs).
+    /// </remarks>
     public static TrainingOptions Recommended(string taskName, ModelConfig config, int seed)
     {
         ArgumentNullException.ThrowIfNull(config);

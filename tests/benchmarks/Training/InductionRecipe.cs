@@ -7,7 +7,7 @@
 // reports, as it goes, the loss, the speed, the best layer-0 previous-token and layer-1 induction scores
 // (MATH.md's detector on the default detection batch) and the loss on the first vs the repeated half.
 // Not part of `dotnet test` (it takes a minute or two). Run from the repository root:
-//   dotnet run tests/benchmarks/Training/InductionRecipe.cs -- [steps] [seed] [batch] [lr] [norm: none|LN]
+//   dotnet run tests/benchmarks/Training/InductionRecipe.cs -- [steps] [seed] [batch] [lr] [norm: LN (default) | none]
 // Compare with tests/CircuitDsl.Tests/Fixtures/Training/train_reference.py, which trains the same model on the
 // same kind of data with the same hyperparameters in PyTorch.
 using System.Globalization;
@@ -28,7 +28,7 @@ var seed = args.Length > 1 ? int.Parse(args[1], inv) : 0;
 var config = new ModelConfig
 {
     NLayers = 2, NHeads = 4, DModel = 64, DHead = 16, DVocab = 64, NCtx = 64, AttnOnly = true,
-    NormalizationType = args.Length > 4 && args[4] != "none" ? args[4] : null,
+    NormalizationType = args.Length > 4 ? (args[4] == "none" ? null : args[4]) : "LN",
 };
 var options = TrainingOptions.Recommended("repeated-tokens", config, seed);
 options = options with

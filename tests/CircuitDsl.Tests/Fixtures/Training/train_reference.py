@@ -20,7 +20,7 @@ steps = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
 seed = int(sys.argv[2]) if len(sys.argv) > 2 else 0
 batch = int(sys.argv[3]) if len(sys.argv) > 3 else 16
 lr = float(sys.argv[4]) if len(sys.argv) > 4 else 3e-3
-norm = sys.argv[5] if len(sys.argv) > 5 else "none"
+norm = sys.argv[5] if len(sys.argv) > 5 else "LN"
 L, H, D, DH, V, T = 2, 4, 64, 16, 64, 64
 warmup, floor, wd, clip = 100, 0.1, 0.01, 1.0
 torch.manual_seed(seed)

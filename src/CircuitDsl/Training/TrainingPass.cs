@@ -1,7 +1,6 @@
 using System.Numerics.Tensors;
 using CircuitDsl.Model;
 using CircuitDsl.Tensors;
-using Tensor = CircuitDsl.Tensors.Tensor;
 
 namespace CircuitDsl.Training;
 

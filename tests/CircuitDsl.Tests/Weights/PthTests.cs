@@ -223,7 +223,7 @@ public sealed class PthTests : IDisposable
     {
         var original = File.ReadAllBytes(WeightsFixtures.Folder("ln_mlp_pth") + "/model.pth");
         var random = new Random(99);
-        for (var trial = 0; trial < 300; trial++)
+        for (var trial = 0; trial < 200; trial++)
         {
             var bytes = (byte[])original.Clone();
             if (trial % 4 == 0)
@@ -248,6 +248,67 @@ public sealed class PthTests : IDisposable
             {
             }
         }
+    }
+
+    [Fact]
+    public void Random_pickle_corruption_never_escapes_as_another_exception_type()
+    {
+        // Byte changes inside data.pkl itself (the archive-level fuzz above mostly hits tensor bytes or zip structure).
+        List<(string Name, byte[] Data)> entries;
+        using (var zip = ZipFile.OpenRead(WeightsFixtures.Folder("ln_mlp_pth") + "/model.pth"))
+        {
+            entries = zip.Entries.Select(e =>
+            {
+                using var s = e.Open();
+                var data = new byte[e.Length];
+                s.ReadExactly(data);
+                return (e.FullName, data);
+            }).ToList();
+        }
+
+        var pickleIndex = entries.FindIndex(e => e.Name.EndsWith("/data.pkl", StringComparison.Ordinal));
+        var original = entries[pickleIndex].Data;
+        var random = new Random(7);
+        var refused = 0;
+        for (var trial = 0; trial < 200; trial++)
+        {
+            var pickle = (byte[])original.Clone();
+            for (var k = 0; k < 1 + random.Next(3); k++)
+            {
+                pickle[random.Next(pickle.Length)] = (byte)random.Next(256);
+            }
+
+            var mutated = entries.Select(e => (e.Name, e.Data, CompressionLevel.NoCompression)).ToArray();
+            mutated[pickleIndex].Data = pickle;
+            var path = _temp.File($"pickle{trial}.pth");
+            PthBytes.Write(path, mutated);
+            try
+            {
+                PthFile.Read(path, name => name.EndsWith(".attn.mask", StringComparison.Ordinal));
+            }
+            catch (WeightsFormatException)
+            {
+                refused++;
+            }
+        }
+
+        refused.Should().BeGreaterThan(100, "most corruptions of a pickle are detected");
+    }
+
+    [Fact]
+    public void Many_views_of_one_storage_cannot_multiply_memory_without_bound()
+    {
+        // 100 tensors each viewing all of a 10 000-float storage would need a million floats from 40 KB of data.
+        var builder = new PickleBuilder().EmptyDict();
+        for (var i = 0; i < 100; i++)
+        {
+            builder.Str($"t{i}").Tensor("FloatStorage", "0", 10_000, 0, [10_000], [1]).SetItem();
+        }
+
+        var read = () => ReadZip(("archive/data.pkl", builder.Stop().Bytes), ("archive/data/0", new byte[40_000]));
+
+        read.Should().Throw<WeightsFormatException>().Which.Problem.Should()
+            .Be("the tensors need 1000000 elements but their storages hold only 10000; views that repeat storage more than 4 times over are refused.");
     }
 
     private Dictionary<string, CircuitDsl.Tensors.Tensor> ReadZip(params (string Name, byte[] Data)[] entries)

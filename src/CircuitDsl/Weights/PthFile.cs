@@ -55,7 +55,7 @@ internal static class PthFile
             using var archive = new ZipArchive(stream, ZipArchiveMode.Read, leaveOpen: false);
             return new Reader(path, archive).Read(skip ?? (_ => false));
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or NotSupportedException)
         {
             throw new WeightsFormatException(path, null, "cannot read the archive: " + e.Message, e);
         }

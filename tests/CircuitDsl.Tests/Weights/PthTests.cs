@@ -219,6 +219,23 @@ public sealed class PthTests : IDisposable
     }
 
     [Fact]
+    public void An_entry_in_an_unsupported_compression_method_is_a_WeightsFormatException()
+    {
+        var pkl = PickleBuilder.StateDict("w", "FloatStorage", "0", 6, 0, [6], [1]);
+        var path = _temp.File("odd.pth");
+        PthBytes.Write(path, ("archive/data.pkl", pkl, CompressionLevel.NoCompression));
+        var bytes = File.ReadAllBytes(path);
+        // Compression method 14 (LZMA), which System.IO.Compression does not implement, in both headers.
+        bytes[IndexOf(bytes, "PK\x03\x04"u8) + 8] = 14;
+        bytes[IndexOf(bytes, "PK\x01\x02"u8) + 10] = 14;
+        File.WriteAllBytes(path, bytes);
+
+        var read = () => PthFile.Read(path);
+
+        read.Should().Throw<WeightsFormatException>().Which.Problem.Should().StartWith("cannot read the archive: ");
+    }
+
+    [Fact]
     public void Random_corruption_never_escapes_as_another_exception_type()
     {
         var original = File.ReadAllBytes(WeightsFixtures.Folder("ln_mlp_pth") + "/model.pth");
@@ -310,6 +327,8 @@ public sealed class PthTests : IDisposable
         read.Should().Throw<WeightsFormatException>().Which.Problem.Should()
             .Be("the tensors need 1000000 elements but their storages hold only 10000; views that repeat storage more than 4 times over are refused.");
     }
+
+    private static int IndexOf(byte[] bytes, ReadOnlySpan<byte> signature) => bytes.AsSpan().IndexOf(signature);
 
     private Dictionary<string, CircuitDsl.Tensors.Tensor> ReadZip(params (string Name, byte[] Data)[] entries)
     {

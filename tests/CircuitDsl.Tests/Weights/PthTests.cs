@@ -65,6 +65,16 @@ public sealed class PthTests : IDisposable
     }
 
     [Fact]
+    public void Saved_parameters_are_unwrapped_from_rebuild_parameter()
+    {
+        // torch.save({"w": nn.Parameter(torch.arange(6.0).reshape(2, 3))})
+        var tensors = PthFile.Read(WeightsFixtures.Folder("parameters") + "/model.pth");
+
+        tensors["w"].Shape.ToArray().Should().Equal(2, 3);
+        tensors["w"].Span.ToArray().Should().Equal(0f, 1f, 2f, 3f, 4f, 5f);
+    }
+
+    [Fact]
     public void Ignored_buffers_of_other_dtypes_are_skipped_but_other_tensors_must_be_float()
     {
         var fixture = WeightsFixtures.Folder("attn_only_pth") + "/model.pth";

@@ -182,6 +182,9 @@ def main():
     folder("ln_mlp_bf16_ref", LN_MLP, "model.safetensors",
            lambda p: write_safetensors(p, cast(cast(lnmlp, torch.bfloat16), torch.float32)))
     # A torch.save'd module state dict carries OrderedDict._metadata, restored with BUILD.
+    # Saving parameters themselves (not a state dict) adds _rebuild_parameter around _rebuild_tensor_v2.
+    folder("parameters", ATTN_ONLY, "model.pth",
+           lambda p: torch.save({"w": torch.nn.Parameter(torch.arange(6.0).reshape(2, 3))}, p))
     torch.manual_seed(0)
     m = torch.nn.Linear(2, 3)
     folder("module_state_dict", ATTN_ONLY, "model.pth", lambda p: torch.save(m.state_dict(), p))

@@ -47,6 +47,13 @@ internal static class Fmt
         return s.Replace('-', '−');
     }
 
+    /// <summary><see cref="Value"/> without trailing zeros after the point: <c>4</c>, <c>0.5</c>, <c>−1.25</c>.</summary>
+    public static string Trimmed(double v)
+    {
+        var s = Value(v);
+        return s.Contains('.', StringComparison.Ordinal) && !s.Contains('e', StringComparison.Ordinal) ? s.TrimEnd('0').TrimEnd('.') : s;
+    }
+
     /// <summary>A tick label for a tick <paramref name="step"/> apart: as many decimals as the step needs.</summary>
     public static string Tick(double v, double step)
     {

@@ -185,7 +185,7 @@ public static class HtmlPage
         .verdict.fails { background: #fde4d6; color: #9b3a00; }
         .verdict.not-measured { background: #efeff1; color: #5f6670; font-weight: 500; }
         figure { margin: 1.25rem 0 2rem; }
-        figure > svg { display: block; max-width: 100%; height: auto; }
+        figure > svg { display: block; max-width: calc(100% + 16px); height: auto; margin-left: -16px; }
         figcaption { font-size: 0.88rem; line-height: 1.5; color: var(--muted); margin-top: 0.5rem; max-width: 42rem; }
         .figure-number { font-weight: 650; color: var(--ink); }
         @media (max-width: 60rem) {

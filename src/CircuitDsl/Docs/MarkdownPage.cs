@@ -46,7 +46,7 @@ public sealed record MarkdownPage(string Text, IReadOnlyList<SvgFile> Images)
                     if (existing is not null && existing.Content != f.Svg)
                         throw new ArgumentException($"Two different figures of '{document.Title}' are both named {f.FileName}.", nameof(document));
                     if (existing is null) images.Add(new SvgFile(path, f.Svg));
-                    var alt = Fmt.Label(f.Caption).Replace("[", "\\[", StringComparison.Ordinal).Replace("]", "\\]", StringComparison.Ordinal);
+                    var alt = Escape(Fmt.Label(f.Caption), lineStart: false);
                     md.Append("![").Append(alt).Append("](").Append(path).Append(")\n\n");
                     md.Append("*Figure ").Append(figure).Append(".* ").Append(Escape(Fmt.Label(f.Caption), lineStart: false)).Append("\n\n");
                     break;

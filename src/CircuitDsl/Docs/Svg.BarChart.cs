@@ -30,14 +30,14 @@ public static partial class Svg
         var y0 = TitleBlock + (hasLegend ? 22 : 4);
         var plotHeight = Math.Max(1, bars.Count) * rowHeight;
         double X(double v) => x0 + (v - lo) / (hi - lo) * plotWidth;
-        var texts = bars.Select(BarText).ToList();
+        var texts = bars.Select(b => BarText(b, step)).ToList();
         var valueColumn = x0 + plotWidth + 10;
         var totalWidth = Math.Max(valueColumn + texts.Select(t => Fmt.TextWidth(t, 11)).DefaultIfEmpty(0).Max() + Pad, Pad + Fmt.TextWidth(title, 13) + Pad);
         totalWidth = Math.Max(totalWidth, Pad + 380);
         var totalHeight = y0 + plotHeight + 24 + (valueAxisLabel is null ? 0 : 16) + Pad;
 
         var description = $"Bar chart, {bars.Count} bars" +
-            string.Concat(bars.Select(b => $"; {Fmt.Label(b.Label)}: {BarText(b)}" + (b.Threshold is { } t ? $" (threshold {Fmt.Value(t)})" : ""))) + ".";
+            string.Concat(bars.Select((b, i) => $"; {Fmt.Label(b.Label)}: {texts[i]}" + (b.Threshold is { } t ? $" (threshold {Fmt.Value(t)})" : ""))) + ".";
         var w = new SvgWriter(totalWidth, totalHeight, title, description);
         w.Open("defs");
         w.HatchPattern("fails", FailsColor, "#f7c9a8");
@@ -62,7 +62,7 @@ public static partial class Svg
             var kind = b.Outcome switch { Outcome.Holds => "bar holds", Outcome.Fails => "bar fails", Outcome.NotMeasured => "bar not-measured", _ => "bar" };
             w.Open("g", ("class", kind));
             w.Text("title", $"{Fmt.Label(b.Label)}: {texts[i]}" + (b.Threshold is { } th ? $" (threshold {Fmt.Value(th)})" : ""));
-            w.Label(x0 - 8, top + barHeight / 2 + 4, b.Label, "end", extra: ("font-size", "11"));
+            w.Label(x0 - 8, top + barHeight / 2 + 4, b.Label, "end", extra: [("font-size", "11"), ("fill", b.Outcome == Outcome.NotMeasured ? SvgWriter.Muted : SvgWriter.Ink)]);
             var measured = b.Outcome != Outcome.NotMeasured && double.IsFinite(b.Value);
             if (measured)
             {
@@ -76,10 +76,6 @@ public static partial class Svg
                 w.Empty("rect", ("x", Fmt.N(a)), ("y", Fmt.N(top)), ("width", Fmt.N(Math.Max(z - a, 0.5))), ("height", Fmt.N(barHeight)), ("fill", fill),
                     ("stroke", b.Outcome == Outcome.Fails ? FailsColor : "none"));
             }
-            else
-            {
-                w.Label(X(0) + 6, top + barHeight / 2 + 4, "not measured", "start", "not-measured", ("fill", SvgWriter.Muted), ("font-style", "italic"), ("font-size", "10"));
-            }
 
             if (b.Threshold is { } threshold && double.IsFinite(threshold))
                 w.Line(X(threshold), top - 4, X(threshold), top + barHeight + 4, "#111111", 2, ("class", "threshold"));
@@ -92,14 +88,15 @@ public static partial class Svg
         return w.Finish();
     }
 
-    private static string BarText(Bar b)
+    /// <summary>A bar's value with two more decimals than the axis ticks (so a column of values lines up), and its mark.</summary>
+    private static string BarText(Bar b, double tickStep)
     {
-        var value = b.Outcome == Outcome.NotMeasured || double.IsNaN(b.Value) ? "–" : Fmt.Value(b.Value);
+        var value = b.Outcome == Outcome.NotMeasured || !double.IsFinite(b.Value) ? "–" : Fmt.Tick(b.Value, tickStep / 100);
         return b.Outcome switch
         {
-            Outcome.Holds => value + "  ✓ holds",
-            Outcome.Fails => value + "  ✗ fails",
-            Outcome.NotMeasured => "–  not measured",
+            Outcome.Holds => value + "\u2002✓ holds",
+            Outcome.Fails => value + "\u2002✗ fails",
+            Outcome.NotMeasured => "–\u2002not measured",
             _ => value,
         };
     }

@@ -21,9 +21,8 @@ public static partial class Svg
         ArgumentNullException.ThrowIfNull(points);
         var finite = points.Where(z => double.IsFinite(z.Real) && double.IsFinite(z.Imaginary)).ToList();
         var reach = extent ?? Math.Max(1.1, finite.Select(z => z.Magnitude * 1.08).DefaultIfEmpty(0).Max());
-        var (lo, hi, step, ticks) = Ticks.Nice(-reach, reach, 4);
-        var r = Math.Max(-lo, hi);
-        (lo, hi) = (-r, r);
+        var (_, _, step, ticks) = Ticks.Nice(-reach, reach, 6);
+        var (lo, hi) = (-reach, reach);
 
         const double side = 300;
         var x0 = Pad + 22 + 30;
@@ -59,11 +58,12 @@ public static partial class Svg
         w.Open("g", ("class", "ticks"), ("font-size", "10"), ("fill", SvgWriter.Muted));
         foreach (var t in ticks)
         {
-            if (t < lo || t > hi) continue;
+            if (t < lo - 1e-9 || t > hi + 1e-9) continue;
             w.Line(X(t), Y(0) - 2.5, X(t), Y(0) + 2.5, SvgWriter.Axis);
             w.Line(X(0) - 2.5, Y(t), X(0) + 2.5, Y(t), SvgWriter.Axis);
             w.Label(X(t), y0 + side + 14, Fmt.Tick(t, step), "middle");
-            w.Label(x0 - 6, Y(t) + 3.5, Fmt.Tick(t, step) + (t == 0 ? "" : "i"), "end");
+            var im = Fmt.Tick(t, step);
+            w.Label(x0 - 6, Y(t) + 3.5, t == 0 ? im : im is "1" or "−1" ? im[..^1] + "i" : im + "i", "end");
         }
 
         w.Label(x0 + side / 2, y0 + side + 32, "real part", "middle", "axis-label");

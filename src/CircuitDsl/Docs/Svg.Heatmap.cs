@@ -24,7 +24,7 @@ public static partial class Svg
         var scale = options.Scale ?? AutoScale(all);
         var hasNaN = Enumerable.Range(0, rows).Any(i => Enumerable.Range(0, cols).Any(j => !Masked(options, i, j) && double.IsNaN(values[i, j])));
         var cell = options.CellSize ?? Math.Clamp(Math.Floor(360.0 / Math.Max(1, Math.Max(rows, cols))), 6, 40);
-        var showValues = options.ShowValues ?? (cell >= 28 && rows * cols <= 400);
+        var showValues = options.ShowValues ?? (cell >= 28 && rows * cols <= 100);
         var tooltips = rows * cols <= 400;
 
         const double labelFont = 11;
@@ -41,13 +41,13 @@ public static partial class Svg
         var barX = x0 + width + (rotate ? Math.Max(20, columnLabelWidth * 0.71 - 10) : 20);
         var barTop = y0;
         var barHeight = Math.Clamp(height, 120, 300);
-        var barLabels = new[] { scale.Max, scale.IsDiverging ? 0 : (scale.Min + scale.Max) / 2, scale.Min }.Select(Fmt.Value).ToList();
-        var barLabelWidth = barLabels.Select(l => Fmt.TextWidth(l, 10)).Max();
+        var barLabels = new[] { scale.Max, scale.IsDiverging ? 0 : (scale.Min + scale.Max) / 2, scale.Min }.Select(v => Fmt.Trimmed(v)).ToList();
+        var barLabelWidth = barLabels.Append(hasNaN ? "no data" : "").Select(l => Fmt.TextWidth(l, 10)).Max();
         var valueLabelWidth = options.ValueLabel is null ? 0 : Fmt.TextWidth(options.ValueLabel, 10) - 12;
         var totalWidth = Math.Max(barX + 12 + 6 + Math.Max(barLabelWidth, valueLabelWidth) + Pad, Pad + Fmt.TextWidth(title, 13) + Pad);
         var totalHeight = Math.Max(y0 + height, barTop + barHeight + (hasNaN ? 26 : 0)) + Pad;
 
-        var description = $"Heatmap, {rows} rows × {cols} columns, {Describe(all)}; colour scale {(scale.IsDiverging ? "diverging" : "sequential")} from {Fmt.Value(scale.Min)} to {Fmt.Value(scale.Max)}" +
+        var description = $"Heatmap, {rows} rows × {cols} columns, {Describe(all)}; colour scale {(scale.IsDiverging ? "diverging" : "sequential")} from {Fmt.Trimmed(scale.Min)} to {Fmt.Trimmed(scale.Max)}" +
             (hasNaN ? "; hatched cells have no data" : "") + (options.MaskUpperTriangle ? "; cells above the diagonal are masked" : "") + ".";
         var w = new SvgWriter(totalWidth, totalHeight, title, description);
         w.Open("defs");
@@ -99,7 +99,7 @@ public static partial class Svg
                 if (tooltips)
                 {
                     w.Open("rect", attributes);
-                    w.Text("title", $"{Fmt.Label(rowLabels[i])} × {Fmt.Label(columnLabels[j])}: {(nan ? "no data" : Fmt.Value(v))}");
+                    w.Text("title", $"{Fmt.Label(rowLabels[i])} × {Fmt.Label(columnLabels[j])}: {(nan ? "no data" : Fmt.Trimmed(v))}");
                     w.Close("rect");
                 }
                 else

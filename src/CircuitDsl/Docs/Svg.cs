@@ -69,6 +69,6 @@ public static partial class Svg
     private static string Describe(IEnumerable<double> values)
     {
         var finite = values.Where(double.IsFinite).ToList();
-        return finite.Count == 0 ? "no finite values" : $"values from {Fmt.Value(finite.Min())} to {Fmt.Value(finite.Max())}";
+        return finite.Count == 0 ? "no finite values" : $"values from {Fmt.Trimmed(finite.Min())} to {Fmt.Trimmed(finite.Max())}";
     }
 }

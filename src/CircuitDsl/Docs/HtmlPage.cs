@@ -22,7 +22,7 @@ public static class HtmlPage
     /// </summary>
     /// <param name="title">The page's title.</param>
     /// <param name="introduction">Blocks before the first chapter (e.g. a summary table).</param>
-    /// <param name="chapters">The documents, in order.</param>
+    /// <param name="chapters">The documents, in order; one with an empty title adds its blocks without a heading of its own.</param>
     public static string Render(string title, IReadOnlyList<Block> introduction, IReadOnlyList<Document> chapters)
     {
         ArgumentNullException.ThrowIfNull(title);
@@ -180,6 +180,7 @@ public static class HtmlPage
         th.num, td.num { text-align: right; }
         th.center, td.center { text-align: center; }
         td code { white-space: nowrap; }
+        td:first-child { min-width: 9rem; }
         .verdict { display: inline-block; padding: 0 0.55em; border-radius: 999px; font-size: 0.85em; font-weight: 600; white-space: nowrap; }
         .verdict.holds { background: #ddf3eb; color: #00664a; }
         .verdict.fails { background: #fde4d6; color: #9b3a00; }

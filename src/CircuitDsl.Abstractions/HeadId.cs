@@ -1,5 +1,5 @@
 // Shared source: compiled into CircuitDsl.Abstractions (public) and linked into the generator (internal),
-// so head ids are parsed by one grammar at compile time and at run time.
+// so head ids are parsed by one grammar at compile time and at run time, and composition kinds have one home.
 using System;
 using System.Globalization;
 
@@ -157,4 +157,25 @@ readonly struct HeadId : IEquatable<HeadId>, IComparable<HeadId>
             return trimmed.Length == 0 ? "0" : trimmed;
         }
     }
+}
+
+/// <summary>
+/// Which input of a later head reads what an earlier head wrote into the residual stream (Elhage et al. 2021,
+/// "Composition"): its queries, its keys or its values.
+/// </summary>
+#if CIRCUITDSL_GENERATOR
+internal
+#else
+public
+#endif
+enum CompositionKind
+{
+    /// <summary>Q-composition: the later head's queries read the earlier head's output (<c>W_QK</c> on the left).</summary>
+    Q,
+
+    /// <summary>K-composition: the later head's keys read the earlier head's output (<c>W_QK</c> transposed); induction heads.</summary>
+    K,
+
+    /// <summary>V-composition: the later head's values read the earlier head's output (<c>W_OV</c>); virtual attention heads.</summary>
+    V,
 }

@@ -81,12 +81,12 @@ internal static class CircuitEmitter
         w.Line("global::System.ArgumentNullException.ThrowIfNull(model);");
         if (spec.Hypotheses.Count == 0)
         {
-            w.Line($"return new {CircuitReport}({Literal(spec.Name)}, []);");
+            w.Line($"return model.Analysis.Report({Literal(spec.Name)}, []);");
             w.Close();
             return;
         }
 
-        w.Line($"return new {CircuitReport}(");
+        w.Line("return model.Analysis.Report(");
         w.Indent();
         w.Line($"{Literal(spec.Name)},");
         w.Line("[");

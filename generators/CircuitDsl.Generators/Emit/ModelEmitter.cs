@@ -63,8 +63,12 @@ internal static class ModelEmitter
         return w.ToString();
     }
 
-    /// <summary>Path expansion as the paper writes it: 0-layer, and attention-only models of 1 or 2 layers.</summary>
-    private static bool HasPaths(Architecture a) => a.Layers == 0 || (a.AttentionOnly && a.Layers <= 2);
+    /// <summary>
+    /// Path expansion as the paper writes it, and as the runtime's <c>PathExpansion</c> accepts it: attention-only
+    /// models of at most two layers, without LayerNorm, with standard positions.
+    /// </summary>
+    private static bool HasPaths(Architecture a) =>
+        a.AttentionOnly && a.Layers <= 2 && a.Normalization == Normalization.None && a.Positional == PositionalEmbedding.Standard;
 
     private static void Constants(SourceWriter w, Architecture a)
     {
@@ -115,7 +119,7 @@ internal static class ModelEmitter
         w.Line("_folder = folder;");
         for (var l = 0; l < a.Layers; l++)
         {
-            w.Line($"L{l} = new Layer(weights.Blocks[{l}], {l});");
+            w.Line($"L{l} = new Layer(weights, {l});");
         }
 
         w.Close();
@@ -149,15 +153,18 @@ internal static class ModelEmitter
             /// <summary>The runtime's forward pass over <see cref="Weights"/>, created on first use.</summary>
             public {{HookedTransformer}} Transformer => _transformer ??= new {{HookedTransformer}}(Weights);
 
-            /// <summary>Weight-based circuit analysis (composition, copying, detectors), created on first use.</summary>
-            public {{ModelAnalysis}} Analysis => _analysis ??= new {{ModelAnalysis}}(Weights);
+            /// <summary>
+            /// Circuit analysis of these weights (composition, copying, head detection) after TransformerLens's default
+            /// weight processing, created on first use; the circuits' hypotheses are checked against it.
+            /// </summary>
+            public {{ModelAnalysis}} Analysis => _analysis ??= new {{ModelAnalysis}}(Weights, modelName: "{{spec.Name}}");
 
             """);
         if (HasPaths(a))
         {
             w.Lines($$"""
                 /// <summary>The terms of the paper's path expansion of the logits, one member per path.</summary>
-                public PathTerms Paths => _paths ??= new PathTerms(new {{PathExpansion}}(Weights));
+                public PathTerms Paths => _paths ??= new PathTerms({{PathExpansion}}.Create(Weights));
 
                 """);
         }
@@ -278,12 +285,12 @@ internal static class ModelEmitter
         w.Open("public sealed class Layer");
         w.Line($"private readonly {BlockWeights} _block;");
         w.Line();
-        w.Open($"internal Layer({BlockWeights} block, int index)");
-        w.Line("_block = block;");
+        w.Open($"internal Layer({TransformerWeights} weights, int index)");
+        w.Line("_block = weights.Blocks[index];");
         w.Line("Index = index;");
         for (var h = 0; h < a.Heads; h++)
         {
-            w.Line($"H{h} = new Head(block, new {HeadIdType}(index, {h}));");
+            w.Line($"H{h} = new Head(weights, new {HeadIdType}(index, {h}));");
         }
 
         w.Close();
@@ -331,11 +338,11 @@ internal static class ModelEmitter
         /// <summary>One attention head's weights, as views of its layer's tensors, and its circuits.</summary>
         public sealed class Head
         {
-            private readonly {{BlockWeights}} _block;
+            private readonly {{TransformerWeights}} _weights;
 
-            internal Head({{BlockWeights}} block, {{HeadIdType}} id)
+            internal Head({{TransformerWeights}} weights, {{HeadIdType}} id)
             {
-                _block = block;
+                _weights = weights;
                 Id = id;
             }
 
@@ -343,31 +350,37 @@ internal static class ModelEmitter
             public {{HeadIdType}} Id { get; }
 
             /// <summary>Query weights <c>[d_model, d_head]</c>.</summary>
-            public {{Tensor}} W_Q => _block.W_Q[Id.Head];
+            public {{Tensor}} W_Q => _weights.Blocks[Id.Layer].W_Q[Id.Head];
 
             /// <summary>Key weights <c>[d_model, d_head]</c>.</summary>
-            public {{Tensor}} W_K => _block.W_K[Id.Head];
+            public {{Tensor}} W_K => _weights.Blocks[Id.Layer].W_K[Id.Head];
 
             /// <summary>Value weights <c>[d_model, d_head]</c>.</summary>
-            public {{Tensor}} W_V => _block.W_V[Id.Head];
+            public {{Tensor}} W_V => _weights.Blocks[Id.Layer].W_V[Id.Head];
 
             /// <summary>Output weights <c>[d_head, d_model]</c>.</summary>
-            public {{Tensor}} W_O => _block.W_O[Id.Head];
+            public {{Tensor}} W_O => _weights.Blocks[Id.Layer].W_O[Id.Head];
 
             /// <summary>Query bias <c>[d_head]</c>.</summary>
-            public {{Tensor}} b_Q => _block.b_Q[Id.Head];
+            public {{Tensor}} b_Q => _weights.Blocks[Id.Layer].b_Q[Id.Head];
 
             /// <summary>Key bias <c>[d_head]</c>.</summary>
-            public {{Tensor}} b_K => _block.b_K[Id.Head];
+            public {{Tensor}} b_K => _weights.Blocks[Id.Layer].b_K[Id.Head];
 
             /// <summary>Value bias <c>[d_head]</c>.</summary>
-            public {{Tensor}} b_V => _block.b_V[Id.Head];
+            public {{Tensor}} b_V => _weights.Blocks[Id.Layer].b_V[Id.Head];
 
             /// <summary>The OV circuit <c>W_V W_O</c> <c>[d_model, d_model]</c>, kept factored.</summary>
-            public {{FactoredMatrix}} W_OV => new(W_V, W_O);
+            public {{FactoredMatrix}} W_OV => {{HeadCircuits}}.W_OV(_weights, Id);
 
             /// <summary>The QK circuit <c>W_Q W_Kᵀ</c> <c>[d_model, d_model]</c>, kept factored.</summary>
-            public {{FactoredMatrix}} W_QK => new(W_Q, W_K.Transpose());
+            public {{FactoredMatrix}} W_QK => {{HeadCircuits}}.W_QK(_weights, Id);
+
+            /// <summary>The full OV circuit <c>W_E W_OV W_U</c> <c>[d_vocab, d_vocab]</c>: source token to output logit.</summary>
+            public {{FactoredMatrix}} FullOV => {{HeadCircuits}}.FullOV(_weights, Id);
+
+            /// <summary>The full QK circuit <c>W_E W_QK W_Eᵀ</c> <c>[d_vocab, d_vocab]</c>: query token to key token.</summary>
+            public {{FactoredMatrix}} FullQK => {{HeadCircuits}}.FullQK(_weights, Id);
 
             /// <inheritdoc/>
             public override string ToString() => Id.ToString();
@@ -392,16 +405,16 @@ internal static class ModelEmitter
             public {{ActivationCache}} Activations { get; }
 
             /// <summary><c>hook_embed</c>: the token embeddings <c>[batch, pos, d_model]</c>.</summary>
-            public {{Tensor}} Embed => Activations["hook_embed"];
+            public {{Tensor}} Embed => Activations[{{HookNames}}.Embed];
 
             /// <summary><c>hook_pos_embed</c>: the positional embeddings <c>[batch, pos, d_model]</c>.</summary>
-            public {{Tensor}} PosEmbed => Activations["hook_pos_embed"];
+            public {{Tensor}} PosEmbed => Activations[{{HookNames}}.PosEmbed];
             """);
         if (a.Normalization != Normalization.None)
         {
             w.Line();
             w.Line("/// <summary><c>ln_final.hook_normalized</c>: the normalised residual stream before the unembed.</summary>");
-            w.Line($"public {Tensor} FinalNormalized => Activations[\"ln_final.hook_normalized\"];");
+            w.Line($"public {Tensor} FinalNormalized => Activations[{HookNames}.FinalNormalized];");
         }
 
         for (var l = 0; l < a.Layers; l++)
@@ -421,14 +434,14 @@ internal static class ModelEmitter
         w.Line("/// <summary>The hook points of one block.</summary>");
         w.Open("public sealed class CacheLayer");
         w.Line($"private readonly {ActivationCache} _activations;");
-        w.Line("private readonly string _prefix;");
+        w.Line("private readonly int _layer;");
         w.Line();
-        w.Open($"internal CacheLayer({ActivationCache} activations, int index)");
+        w.Open($"internal CacheLayer({ActivationCache} activations, int layer)");
         w.Line("_activations = activations;");
-        w.Line("_prefix = \"blocks.\" + index.ToString(global::System.Globalization.CultureInfo.InvariantCulture) + \".\";");
+        w.Line("_layer = layer;");
         for (var h = 0; h < a.Heads; h++)
         {
-            w.Line($"H{h} = new CacheHead(activations, _prefix, {h});");
+            w.Line($"H{h} = new CacheHead(activations, layer, {h});");
         }
 
         w.Close();
@@ -460,41 +473,41 @@ internal static class ModelEmitter
             public sealed class CacheHead
             {
                 private readonly {{ActivationCache}} _activations;
-                private readonly string _prefix;
+                private readonly int _layer;
                 private readonly int _head;
 
-                internal CacheHead({{ActivationCache}} activations, string prefix, int head)
+                internal CacheHead({{ActivationCache}} activations, int layer, int head)
                 {
                     _activations = activations;
-                    _prefix = prefix;
+                    _layer = layer;
                     _head = head;
                 }
 
                 /// <summary>The attention pattern <c>[batch, q_pos, k_pos]</c> (from <c>attn.hook_pattern</c>).</summary>
-                public {{Tensor}} Pattern => SelectHead("attn.hook_pattern", axis: 1);
+                public {{Tensor}} Pattern => SelectHead({{HookNames}}.Pattern(_layer), axis: 1);
 
                 /// <summary>The attention scores before softmax <c>[batch, q_pos, k_pos]</c> (from <c>attn.hook_attn_scores</c>).</summary>
-                public {{Tensor}} AttnScores => SelectHead("attn.hook_attn_scores", axis: 1);
+                public {{Tensor}} AttnScores => SelectHead({{HookNames}}.AttnScores(_layer), axis: 1);
 
                 /// <summary>The queries <c>[batch, pos, d_head]</c> (from <c>attn.hook_q</c>).</summary>
-                public {{Tensor}} Q => SelectHead("attn.hook_q", axis: 2);
+                public {{Tensor}} Q => SelectHead({{HookNames}}.Q(_layer), axis: 2);
 
                 /// <summary>The keys <c>[batch, pos, d_head]</c> (from <c>attn.hook_k</c>).</summary>
-                public {{Tensor}} K => SelectHead("attn.hook_k", axis: 2);
+                public {{Tensor}} K => SelectHead({{HookNames}}.K(_layer), axis: 2);
 
                 /// <summary>The values <c>[batch, pos, d_head]</c> (from <c>attn.hook_v</c>).</summary>
-                public {{Tensor}} V => SelectHead("attn.hook_v", axis: 2);
+                public {{Tensor}} V => SelectHead({{HookNames}}.V(_layer), axis: 2);
 
                 /// <summary>The pattern-weighted values <c>[batch, pos, d_head]</c> (from <c>attn.hook_z</c>).</summary>
-                public {{Tensor}} Z => SelectHead("attn.hook_z", axis: 2);
+                public {{Tensor}} Z => SelectHead({{HookNames}}.Z(_layer), axis: 2);
 
                 /// <summary>What the head writes to the residual stream <c>[batch, pos, d_model]</c> (from <c>attn.hook_result</c>).</summary>
-                public {{Tensor}} Result => SelectHead("attn.hook_result", axis: 2);
+                public {{Tensor}} Result => SelectHead({{HookNames}}.Result(_layer), axis: 2);
 
                 // Copies this head's slice along `axis` (the n_heads axis of the named hook) into a tensor without that axis.
                 private {{Tensor}} SelectHead(string hook, int axis)
                 {
-                    var activation = _activations[_prefix + hook];
+                    var activation = _activations[hook];
                     var shape = activation.Shape.ToArray();
                     int outer = 1, inner = 1;
                     for (var i = 0; i < axis; i++)
@@ -524,10 +537,11 @@ internal static class ModelEmitter
             """);
     }
 
+    /// <summary>A layer's hook point, read through the runtime's <c>HookNames.{name}(layer)</c>.</summary>
     private static void CacheTensor(SourceWriter w, string name, string hook, string summary, bool last = false)
     {
         w.Line($"/// <summary><c>{hook}</c>: {summary}.</summary>");
-        w.Line($"public {Tensor} {name} => _activations[_prefix + \"{hook}\"];");
+        w.Line($"public {Tensor} {name} => _activations[{HookNames}.{name}(_layer)];");
         if (!last)
         {
             w.Line();
@@ -538,24 +552,25 @@ internal static class ModelEmitter
     {
         w.Line("/// <summary>");
         w.Line("/// The path expansion of the logits (Elhage et al. 2021): the direct path, one term per head and, for two");
-        w.Line("/// layers, one per virtual head. Each member is the term's OV part from source token to output logit, factored.");
+        w.Line("/// layers, one per virtual head (later head first, as in <c>L1H4_L0H7</c>). The terms and the bias sum to the logits.");
         w.Line("/// </summary>");
         w.Open("public sealed class PathTerms");
-        w.Line($"private readonly {PathExpansion} _expansion;");
-        w.Line();
         w.Open($"internal PathTerms({PathExpansion} expansion)");
-        w.Line("_expansion = expansion;");
+        w.Line("Expansion = expansion;");
         w.Close();
         w.Line();
+        w.Line("/// <summary>The runtime's expansion: every term in order, and the bias contribution.</summary>");
+        w.Line($"public {PathExpansion} Expansion {{ get; }}");
+        w.Line();
         w.Line("/// <summary>The direct path <c>W_E W_U</c>: the bigram statistics.</summary>");
-        w.Line($"public {FactoredMatrix} Direct => _expansion.Direct;");
+        w.Line($"public {PathTerm} Direct => Term(\"direct\");");
         for (var l = 0; l < a.Layers; l++)
         {
             for (var h = 0; h < a.Heads; h++)
             {
                 w.Line();
-                w.Line($"/// <summary>Head {l}.{h}: <c>W_E W_OV W_U</c>.</summary>");
-                w.Line($"public {FactoredMatrix} L{l}H{h} => _expansion.Head(new {HeadIdType}({l}, {h}));");
+                w.Line($"/// <summary>Head {l}.{h}: <c>A ⊗ W_E W_OV W_U</c>.</summary>");
+                w.Line($"public {PathTerm} L{l}H{h} => Term(\"L{l}H{h}\");");
             }
         }
 
@@ -567,11 +582,13 @@ internal static class ModelEmitter
                 {
                     w.Line();
                     w.Line($"/// <summary>Virtual head 0.{h1} then 1.{h2}: <c>W_E W_OV(0.{h1}) W_OV(1.{h2}) W_U</c>.</summary>");
-                    w.Line($"public {FactoredMatrix} L1H{h2}_L0H{h1} => _expansion.VirtualHead(new {HeadIdType}(0, {h1}), new {HeadIdType}(1, {h2}));");
+                    w.Line($"public {PathTerm} L1H{h2}_L0H{h1} => Term(\"L1H{h2}_L0H{h1}\");");
                 }
             }
         }
 
+        w.Line();
+        w.Line($"private {PathTerm} Term(string name) => global::System.Linq.Enumerable.First(Expansion.Terms, term => term.Name == name);");
         w.Close();
     }
 

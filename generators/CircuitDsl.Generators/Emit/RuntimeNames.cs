@@ -13,11 +13,14 @@ internal static class RuntimeNames
     public const string HookedTransformer = "global::CircuitDsl.Model.HookedTransformer";
     public const string ActivationCache = "global::CircuitDsl.Model.ActivationCache";
     public const string HookSet = "global::CircuitDsl.Model.HookSet";
+    public const string HookNames = "global::CircuitDsl.Model.HookNames";
     public const string ModelFolder = "global::CircuitDsl.Weights.ModelFolder";
     public const string WeightsFormatException = "global::CircuitDsl.Weights.WeightsFormatException";
     public const string FactoredMatrix = "global::CircuitDsl.Circuits.FactoredMatrix";
     public const string ModelAnalysis = "global::CircuitDsl.Circuits.ModelAnalysis";
+    public const string HeadCircuits = "global::CircuitDsl.Circuits.HeadCircuits";
     public const string PathExpansion = "global::CircuitDsl.Circuits.PathExpansion";
+    public const string PathTerm = "global::CircuitDsl.Circuits.PathTerm";
     public const string Hypotheses = "global::CircuitDsl.Circuits.Hypotheses";
     public const string Evidence = "global::CircuitDsl.Reports.Evidence";
     public const string CircuitReport = "global::CircuitDsl.Reports.CircuitReport";

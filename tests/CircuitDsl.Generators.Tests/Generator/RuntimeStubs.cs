@@ -1,8 +1,8 @@
 namespace CircuitDsl.Generators.Tests.Generator;
 
 /// <summary>
-/// The runtime API the generated code calls that is not on main yet (the forward pass, model folders, circuit
-/// analysis and reports), declared with the signatures agreed in the brief so the generated code can be
+/// The runtime API the generated code calls that is not on main yet (circuit analysis and reports, on the
+/// analysis branch), declared with that branch's signatures so the generated code can be
 /// compiled here. Compiled into the test compilation only when the runtime lacks the type: once the real type
 /// lands, <see cref="For"/> leaves its stub out and the generated code is checked against the real one.
 /// </summary>
@@ -38,24 +38,35 @@ public static class RuntimeStubs
             }
             """),
         ("CircuitDsl.Circuits.FactoredMatrix", "CircuitDsl.Circuits", """
-            public sealed class FactoredMatrix
+            public sealed class FactoredMatrix { }
+            """),
+        ("CircuitDsl.Circuits.HeadCircuits", "CircuitDsl.Circuits", """
+            public static class HeadCircuits
             {
-                public FactoredMatrix(global::CircuitDsl.Tensors.Tensor a, global::CircuitDsl.Tensors.Tensor b) { }
+                public static FactoredMatrix W_QK(global::CircuitDsl.Model.TransformerWeights weights, global::CircuitDsl.HeadId head) => throw null!;
+                public static FactoredMatrix W_OV(global::CircuitDsl.Model.TransformerWeights weights, global::CircuitDsl.HeadId head) => throw null!;
+                public static FactoredMatrix FullOV(global::CircuitDsl.Model.TransformerWeights weights, global::CircuitDsl.HeadId head) => throw null!;
+                public static FactoredMatrix FullQK(global::CircuitDsl.Model.TransformerWeights weights, global::CircuitDsl.HeadId head) => throw null!;
             }
             """),
         ("CircuitDsl.Circuits.ModelAnalysis", "CircuitDsl.Circuits", """
             public sealed class ModelAnalysis
             {
-                public ModelAnalysis(global::CircuitDsl.Model.TransformerWeights weights) { }
+                public ModelAnalysis(global::CircuitDsl.Model.TransformerWeights weights, object? processing = null, int[][]? detectionBatch = null, string? modelName = null) { }
+                public global::CircuitDsl.Reports.CircuitReport Report(string circuit, System.Collections.Generic.IEnumerable<global::CircuitDsl.Reports.Evidence> evidence) => throw null!;
             }
             """),
         ("CircuitDsl.Circuits.PathExpansion", "CircuitDsl.Circuits", """
             public sealed class PathExpansion
             {
-                public PathExpansion(global::CircuitDsl.Model.TransformerWeights weights) { }
-                public FactoredMatrix Direct => throw null!;
-                public FactoredMatrix Head(global::CircuitDsl.HeadId head) => throw null!;
-                public FactoredMatrix VirtualHead(global::CircuitDsl.HeadId first, global::CircuitDsl.HeadId second) => throw null!;
+                public static PathExpansion Create(global::CircuitDsl.Model.TransformerWeights weights) => throw null!;
+                public System.Collections.Generic.IReadOnlyList<PathTerm> Terms => throw null!;
+            }
+            """),
+        ("CircuitDsl.Circuits.PathTerm", "CircuitDsl.Circuits", """
+            public sealed class PathTerm
+            {
+                public string Name => throw null!;
             }
             """),
         ("CircuitDsl.Circuits.Hypotheses", "CircuitDsl.Circuits", """
@@ -67,17 +78,14 @@ public static class RuntimeStubs
                 public static global::CircuitDsl.Reports.Evidence CopyingHead(ModelAnalysis a, string name, string claim, global::CircuitDsl.HeadId head, double atLeast) => throw null!;
                 public static global::CircuitDsl.Reports.Evidence Composition(ModelAnalysis a, string name, string claim, global::CircuitDsl.CompositionKind via, global::CircuitDsl.HeadId from, global::CircuitDsl.HeadId to, double threshold, global::CircuitDsl.Reports.Bound bound, bool inBaselineUnits) => throw null!;
                 public static global::CircuitDsl.Reports.Evidence Ablation(ModelAnalysis a, string name, string claim, global::CircuitDsl.HeadId head, string task, double raisesLossBy) => throw null!;
-                public static global::CircuitDsl.Reports.Evidence Faithfulness(ModelAnalysis a, string name, string claim, System.Collections.Generic.IReadOnlyList<global::CircuitDsl.HeadId> heads, string task, double recovers) => throw null!;
+                public static global::CircuitDsl.Reports.Evidence Faithfulness(ModelAnalysis a, string name, string claim, global::CircuitDsl.HeadId[] heads, string task, double recovers) => throw null!;
             }
             """),
         ("CircuitDsl.Reports.Evidence", "CircuitDsl.Reports", """
             public sealed class Evidence { }
             """),
         ("CircuitDsl.Reports.CircuitReport", "CircuitDsl.Reports", """
-            public sealed class CircuitReport
-            {
-                public CircuitReport(string name, System.Collections.Generic.IReadOnlyList<Evidence> evidence) { }
-            }
+            public sealed class CircuitReport { }
             """),
         ("CircuitDsl.Reports.Bound", "CircuitDsl.Reports", """
             public enum Bound { AtLeast, AtMost }

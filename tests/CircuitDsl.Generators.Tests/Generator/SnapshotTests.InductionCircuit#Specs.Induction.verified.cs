@@ -75,7 +75,7 @@ partial class Induction
     public static global::CircuitDsl.Reports.CircuitReport CheckAll(global::Specs.Toy2L model)
     {
         global::System.ArgumentNullException.ThrowIfNull(model);
-        return new global::CircuitDsl.Reports.CircuitReport(
+        return model.Analysis.Report(
             "Induction",
             [
                 PreviousToken(model),

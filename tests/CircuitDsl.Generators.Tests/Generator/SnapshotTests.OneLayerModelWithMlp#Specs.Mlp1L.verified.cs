@@ -54,7 +54,7 @@ partial class Mlp1L : global::System.IDisposable
     {
         Weights = weights;
         _folder = folder;
-        L0 = new Layer(weights.Blocks[0], 0);
+        L0 = new Layer(weights, 0);
     }
 
     /// <summary>The weights, under TransformerLens names; the typed members below are views of them.</summary>
@@ -69,8 +69,11 @@ partial class Mlp1L : global::System.IDisposable
     /// <summary>The runtime's forward pass over <see cref="Weights"/>, created on first use.</summary>
     public global::CircuitDsl.Model.HookedTransformer Transformer => _transformer ??= new global::CircuitDsl.Model.HookedTransformer(Weights);
 
-    /// <summary>Weight-based circuit analysis (composition, copying, detectors), created on first use.</summary>
-    public global::CircuitDsl.Circuits.ModelAnalysis Analysis => _analysis ??= new global::CircuitDsl.Circuits.ModelAnalysis(Weights);
+    /// <summary>
+    /// Circuit analysis of these weights (composition, copying, head detection) after TransformerLens's default
+    /// weight processing, created on first use; the circuits' hypotheses are checked against it.
+    /// </summary>
+    public global::CircuitDsl.Circuits.ModelAnalysis Analysis => _analysis ??= new global::CircuitDsl.Circuits.ModelAnalysis(Weights, modelName: "Mlp1L");
 
     /// <summary>
     /// Loads a model folder (<c>config.json</c> and weights) whose config is this architecture. Dispose the
@@ -159,11 +162,11 @@ partial class Mlp1L : global::System.IDisposable
     {
         private readonly global::CircuitDsl.Model.BlockWeights _block;
 
-        internal Layer(global::CircuitDsl.Model.BlockWeights block, int index)
+        internal Layer(global::CircuitDsl.Model.TransformerWeights weights, int index)
         {
-            _block = block;
+            _block = weights.Blocks[index];
             Index = index;
-            H0 = new Head(block, new global::CircuitDsl.HeadId(index, 0));
+            H0 = new Head(weights, new global::CircuitDsl.HeadId(index, 0));
         }
 
         /// <summary>The layer's index, from 0.</summary>
@@ -206,11 +209,11 @@ partial class Mlp1L : global::System.IDisposable
     /// <summary>One attention head's weights, as views of its layer's tensors, and its circuits.</summary>
     public sealed class Head
     {
-        private readonly global::CircuitDsl.Model.BlockWeights _block;
+        private readonly global::CircuitDsl.Model.TransformerWeights _weights;
 
-        internal Head(global::CircuitDsl.Model.BlockWeights block, global::CircuitDsl.HeadId id)
+        internal Head(global::CircuitDsl.Model.TransformerWeights weights, global::CircuitDsl.HeadId id)
         {
-            _block = block;
+            _weights = weights;
             Id = id;
         }
 
@@ -218,31 +221,37 @@ partial class Mlp1L : global::System.IDisposable
         public global::CircuitDsl.HeadId Id { get; }
 
         /// <summary>Query weights <c>[d_model, d_head]</c>.</summary>
-        public global::CircuitDsl.Tensors.Tensor W_Q => _block.W_Q[Id.Head];
+        public global::CircuitDsl.Tensors.Tensor W_Q => _weights.Blocks[Id.Layer].W_Q[Id.Head];
 
         /// <summary>Key weights <c>[d_model, d_head]</c>.</summary>
-        public global::CircuitDsl.Tensors.Tensor W_K => _block.W_K[Id.Head];
+        public global::CircuitDsl.Tensors.Tensor W_K => _weights.Blocks[Id.Layer].W_K[Id.Head];
 
         /// <summary>Value weights <c>[d_model, d_head]</c>.</summary>
-        public global::CircuitDsl.Tensors.Tensor W_V => _block.W_V[Id.Head];
+        public global::CircuitDsl.Tensors.Tensor W_V => _weights.Blocks[Id.Layer].W_V[Id.Head];
 
         /// <summary>Output weights <c>[d_head, d_model]</c>.</summary>
-        public global::CircuitDsl.Tensors.Tensor W_O => _block.W_O[Id.Head];
+        public global::CircuitDsl.Tensors.Tensor W_O => _weights.Blocks[Id.Layer].W_O[Id.Head];
 
         /// <summary>Query bias <c>[d_head]</c>.</summary>
-        public global::CircuitDsl.Tensors.Tensor b_Q => _block.b_Q[Id.Head];
+        public global::CircuitDsl.Tensors.Tensor b_Q => _weights.Blocks[Id.Layer].b_Q[Id.Head];
 
         /// <summary>Key bias <c>[d_head]</c>.</summary>
-        public global::CircuitDsl.Tensors.Tensor b_K => _block.b_K[Id.Head];
+        public global::CircuitDsl.Tensors.Tensor b_K => _weights.Blocks[Id.Layer].b_K[Id.Head];
 
         /// <summary>Value bias <c>[d_head]</c>.</summary>
-        public global::CircuitDsl.Tensors.Tensor b_V => _block.b_V[Id.Head];
+        public global::CircuitDsl.Tensors.Tensor b_V => _weights.Blocks[Id.Layer].b_V[Id.Head];
 
         /// <summary>The OV circuit <c>W_V W_O</c> <c>[d_model, d_model]</c>, kept factored.</summary>
-        public global::CircuitDsl.Circuits.FactoredMatrix W_OV => new(W_V, W_O);
+        public global::CircuitDsl.Circuits.FactoredMatrix W_OV => global::CircuitDsl.Circuits.HeadCircuits.W_OV(_weights, Id);
 
         /// <summary>The QK circuit <c>W_Q W_Kᵀ</c> <c>[d_model, d_model]</c>, kept factored.</summary>
-        public global::CircuitDsl.Circuits.FactoredMatrix W_QK => new(W_Q, W_K.Transpose());
+        public global::CircuitDsl.Circuits.FactoredMatrix W_QK => global::CircuitDsl.Circuits.HeadCircuits.W_QK(_weights, Id);
+
+        /// <summary>The full OV circuit <c>W_E W_OV W_U</c> <c>[d_vocab, d_vocab]</c>: source token to output logit.</summary>
+        public global::CircuitDsl.Circuits.FactoredMatrix FullOV => global::CircuitDsl.Circuits.HeadCircuits.FullOV(_weights, Id);
+
+        /// <summary>The full QK circuit <c>W_E W_QK W_Eᵀ</c> <c>[d_vocab, d_vocab]</c>: query token to key token.</summary>
+        public global::CircuitDsl.Circuits.FactoredMatrix FullQK => global::CircuitDsl.Circuits.HeadCircuits.FullQK(_weights, Id);
 
         /// <inheritdoc/>
         public override string ToString() => Id.ToString();
@@ -261,13 +270,13 @@ partial class Mlp1L : global::System.IDisposable
         public global::CircuitDsl.Model.ActivationCache Activations { get; }
 
         /// <summary><c>hook_embed</c>: the token embeddings <c>[batch, pos, d_model]</c>.</summary>
-        public global::CircuitDsl.Tensors.Tensor Embed => Activations["hook_embed"];
+        public global::CircuitDsl.Tensors.Tensor Embed => Activations[global::CircuitDsl.Model.HookNames.Embed];
 
         /// <summary><c>hook_pos_embed</c>: the positional embeddings <c>[batch, pos, d_model]</c>.</summary>
-        public global::CircuitDsl.Tensors.Tensor PosEmbed => Activations["hook_pos_embed"];
+        public global::CircuitDsl.Tensors.Tensor PosEmbed => Activations[global::CircuitDsl.Model.HookNames.PosEmbed];
 
         /// <summary><c>ln_final.hook_normalized</c>: the normalised residual stream before the unembed.</summary>
-        public global::CircuitDsl.Tensors.Tensor FinalNormalized => Activations["ln_final.hook_normalized"];
+        public global::CircuitDsl.Tensors.Tensor FinalNormalized => Activations[global::CircuitDsl.Model.HookNames.FinalNormalized];
 
         /// <summary>The hook points of layer 0 (<c>blocks.0</c>).</summary>
         public CacheLayer L0 { get; }
@@ -277,85 +286,85 @@ partial class Mlp1L : global::System.IDisposable
     public sealed class CacheLayer
     {
         private readonly global::CircuitDsl.Model.ActivationCache _activations;
-        private readonly string _prefix;
+        private readonly int _layer;
 
-        internal CacheLayer(global::CircuitDsl.Model.ActivationCache activations, int index)
+        internal CacheLayer(global::CircuitDsl.Model.ActivationCache activations, int layer)
         {
             _activations = activations;
-            _prefix = "blocks." + index.ToString(global::System.Globalization.CultureInfo.InvariantCulture) + ".";
-            H0 = new CacheHead(activations, _prefix, 0);
+            _layer = layer;
+            H0 = new CacheHead(activations, layer, 0);
         }
 
         /// <summary>The hook points of head 0, sliced out of the layer's.</summary>
         public CacheHead H0 { get; }
 
         /// <summary><c>hook_resid_pre</c>: the residual stream entering the block <c>[batch, pos, d_model]</c>.</summary>
-        public global::CircuitDsl.Tensors.Tensor ResidPre => _activations[_prefix + "hook_resid_pre"];
+        public global::CircuitDsl.Tensors.Tensor ResidPre => _activations[global::CircuitDsl.Model.HookNames.ResidPre(_layer)];
 
         /// <summary><c>attn.hook_pattern</c>: every head's attention pattern <c>[batch, n_heads, q_pos, k_pos]</c>.</summary>
-        public global::CircuitDsl.Tensors.Tensor Pattern => _activations[_prefix + "attn.hook_pattern"];
+        public global::CircuitDsl.Tensors.Tensor Pattern => _activations[global::CircuitDsl.Model.HookNames.Pattern(_layer)];
 
         /// <summary><c>attn.hook_attn_scores</c>: every head's attention scores before softmax <c>[batch, n_heads, q_pos, k_pos]</c>.</summary>
-        public global::CircuitDsl.Tensors.Tensor AttnScores => _activations[_prefix + "attn.hook_attn_scores"];
+        public global::CircuitDsl.Tensors.Tensor AttnScores => _activations[global::CircuitDsl.Model.HookNames.AttnScores(_layer)];
 
         /// <summary><c>hook_attn_out</c>: the attention layer's output <c>[batch, pos, d_model]</c>.</summary>
-        public global::CircuitDsl.Tensors.Tensor AttnOut => _activations[_prefix + "hook_attn_out"];
+        public global::CircuitDsl.Tensors.Tensor AttnOut => _activations[global::CircuitDsl.Model.HookNames.AttnOut(_layer)];
 
         /// <summary><c>hook_resid_mid</c>: the residual stream between attention and MLP <c>[batch, pos, d_model]</c>.</summary>
-        public global::CircuitDsl.Tensors.Tensor ResidMid => _activations[_prefix + "hook_resid_mid"];
+        public global::CircuitDsl.Tensors.Tensor ResidMid => _activations[global::CircuitDsl.Model.HookNames.ResidMid(_layer)];
 
         /// <summary><c>mlp.hook_pre</c>: the MLP's pre-activations <c>[batch, pos, d_mlp]</c>.</summary>
-        public global::CircuitDsl.Tensors.Tensor MlpPre => _activations[_prefix + "mlp.hook_pre"];
+        public global::CircuitDsl.Tensors.Tensor MlpPre => _activations[global::CircuitDsl.Model.HookNames.MlpPre(_layer)];
 
         /// <summary><c>mlp.hook_post</c>: the MLP's activations <c>[batch, pos, d_mlp]</c>.</summary>
-        public global::CircuitDsl.Tensors.Tensor MlpPost => _activations[_prefix + "mlp.hook_post"];
+        public global::CircuitDsl.Tensors.Tensor MlpPost => _activations[global::CircuitDsl.Model.HookNames.MlpPost(_layer)];
 
         /// <summary><c>hook_mlp_out</c>: the MLP's output <c>[batch, pos, d_model]</c>.</summary>
-        public global::CircuitDsl.Tensors.Tensor MlpOut => _activations[_prefix + "hook_mlp_out"];
+        public global::CircuitDsl.Tensors.Tensor MlpOut => _activations[global::CircuitDsl.Model.HookNames.MlpOut(_layer)];
 
         /// <summary><c>hook_resid_post</c>: the residual stream leaving the block <c>[batch, pos, d_model]</c>.</summary>
-        public global::CircuitDsl.Tensors.Tensor ResidPost => _activations[_prefix + "hook_resid_post"];
+        public global::CircuitDsl.Tensors.Tensor ResidPost => _activations[global::CircuitDsl.Model.HookNames.ResidPost(_layer)];
     }
 
     /// <summary>The hook points of one head: its slice of the layer's attention activations (copies).</summary>
     public sealed class CacheHead
     {
         private readonly global::CircuitDsl.Model.ActivationCache _activations;
-        private readonly string _prefix;
+        private readonly int _layer;
         private readonly int _head;
 
-        internal CacheHead(global::CircuitDsl.Model.ActivationCache activations, string prefix, int head)
+        internal CacheHead(global::CircuitDsl.Model.ActivationCache activations, int layer, int head)
         {
             _activations = activations;
-            _prefix = prefix;
+            _layer = layer;
             _head = head;
         }
 
         /// <summary>The attention pattern <c>[batch, q_pos, k_pos]</c> (from <c>attn.hook_pattern</c>).</summary>
-        public global::CircuitDsl.Tensors.Tensor Pattern => SelectHead("attn.hook_pattern", axis: 1);
+        public global::CircuitDsl.Tensors.Tensor Pattern => SelectHead(global::CircuitDsl.Model.HookNames.Pattern(_layer), axis: 1);
 
         /// <summary>The attention scores before softmax <c>[batch, q_pos, k_pos]</c> (from <c>attn.hook_attn_scores</c>).</summary>
-        public global::CircuitDsl.Tensors.Tensor AttnScores => SelectHead("attn.hook_attn_scores", axis: 1);
+        public global::CircuitDsl.Tensors.Tensor AttnScores => SelectHead(global::CircuitDsl.Model.HookNames.AttnScores(_layer), axis: 1);
 
         /// <summary>The queries <c>[batch, pos, d_head]</c> (from <c>attn.hook_q</c>).</summary>
-        public global::CircuitDsl.Tensors.Tensor Q => SelectHead("attn.hook_q", axis: 2);
+        public global::CircuitDsl.Tensors.Tensor Q => SelectHead(global::CircuitDsl.Model.HookNames.Q(_layer), axis: 2);
 
         /// <summary>The keys <c>[batch, pos, d_head]</c> (from <c>attn.hook_k</c>).</summary>
-        public global::CircuitDsl.Tensors.Tensor K => SelectHead("attn.hook_k", axis: 2);
+        public global::CircuitDsl.Tensors.Tensor K => SelectHead(global::CircuitDsl.Model.HookNames.K(_layer), axis: 2);
 
         /// <summary>The values <c>[batch, pos, d_head]</c> (from <c>attn.hook_v</c>).</summary>
-        public global::CircuitDsl.Tensors.Tensor V => SelectHead("attn.hook_v", axis: 2);
+        public global::CircuitDsl.Tensors.Tensor V => SelectHead(global::CircuitDsl.Model.HookNames.V(_layer), axis: 2);
 
         /// <summary>The pattern-weighted values <c>[batch, pos, d_head]</c> (from <c>attn.hook_z</c>).</summary>
-        public global::CircuitDsl.Tensors.Tensor Z => SelectHead("attn.hook_z", axis: 2);
+        public global::CircuitDsl.Tensors.Tensor Z => SelectHead(global::CircuitDsl.Model.HookNames.Z(_layer), axis: 2);
 
         /// <summary>What the head writes to the residual stream <c>[batch, pos, d_model]</c> (from <c>attn.hook_result</c>).</summary>
-        public global::CircuitDsl.Tensors.Tensor Result => SelectHead("attn.hook_result", axis: 2);
+        public global::CircuitDsl.Tensors.Tensor Result => SelectHead(global::CircuitDsl.Model.HookNames.Result(_layer), axis: 2);
 
         // Copies this head's slice along `axis` (the n_heads axis of the named hook) into a tensor without that axis.
         private global::CircuitDsl.Tensors.Tensor SelectHead(string hook, int axis)
         {
-            var activation = _activations[_prefix + hook];
+            var activation = _activations[hook];
             var shape = activation.Shape.ToArray();
             int outer = 1, inner = 1;
             for (var i = 0; i < axis; i++)

@@ -25,7 +25,7 @@ partial class Toy0L : global::System.IDisposable
     public const int Context = 16;
 
     /// <summary>Whether the blocks have attention only (<c>attn_only</c>).</summary>
-    public const bool AttentionOnly = false;
+    public const bool AttentionOnly = true;
 
     /// <summary>This architecture as a TransformerLens config, e.g. to create or train weights for it.</summary>
     public static global::CircuitDsl.Model.ModelConfig Config => new()
@@ -37,7 +37,7 @@ partial class Toy0L : global::System.IDisposable
         DVocab = 50,
         NCtx = 16,
         DMlp = null,
-        AttnOnly = false,
+        AttnOnly = true,
         ActFn = null,
         NormalizationType = null,
         PositionalEmbeddingType = "standard",
@@ -60,11 +60,14 @@ partial class Toy0L : global::System.IDisposable
     /// <summary>The runtime's forward pass over <see cref="Weights"/>, created on first use.</summary>
     public global::CircuitDsl.Model.HookedTransformer Transformer => _transformer ??= new global::CircuitDsl.Model.HookedTransformer(Weights);
 
-    /// <summary>Weight-based circuit analysis (composition, copying, detectors), created on first use.</summary>
-    public global::CircuitDsl.Circuits.ModelAnalysis Analysis => _analysis ??= new global::CircuitDsl.Circuits.ModelAnalysis(Weights);
+    /// <summary>
+    /// Circuit analysis of these weights (composition, copying, head detection) after TransformerLens's default
+    /// weight processing, created on first use; the circuits' hypotheses are checked against it.
+    /// </summary>
+    public global::CircuitDsl.Circuits.ModelAnalysis Analysis => _analysis ??= new global::CircuitDsl.Circuits.ModelAnalysis(Weights, modelName: "Toy0L");
 
     /// <summary>The terms of the paper's path expansion of the logits, one member per path.</summary>
-    public PathTerms Paths => _paths ??= new PathTerms(new global::CircuitDsl.Circuits.PathExpansion(Weights));
+    public PathTerms Paths => _paths ??= new PathTerms(global::CircuitDsl.Circuits.PathExpansion.Create(Weights));
 
     /// <summary>
     /// Loads a model folder (<c>config.json</c> and weights) whose config is this architecture. Dispose the
@@ -155,26 +158,29 @@ partial class Toy0L : global::System.IDisposable
         public global::CircuitDsl.Model.ActivationCache Activations { get; }
 
         /// <summary><c>hook_embed</c>: the token embeddings <c>[batch, pos, d_model]</c>.</summary>
-        public global::CircuitDsl.Tensors.Tensor Embed => Activations["hook_embed"];
+        public global::CircuitDsl.Tensors.Tensor Embed => Activations[global::CircuitDsl.Model.HookNames.Embed];
 
         /// <summary><c>hook_pos_embed</c>: the positional embeddings <c>[batch, pos, d_model]</c>.</summary>
-        public global::CircuitDsl.Tensors.Tensor PosEmbed => Activations["hook_pos_embed"];
+        public global::CircuitDsl.Tensors.Tensor PosEmbed => Activations[global::CircuitDsl.Model.HookNames.PosEmbed];
     }
 
     /// <summary>
     /// The path expansion of the logits (Elhage et al. 2021): the direct path, one term per head and, for two
-    /// layers, one per virtual head. Each member is the term's OV part from source token to output logit, factored.
+    /// layers, one per virtual head (later head first, as in <c>L1H4_L0H7</c>). The terms and the bias sum to the logits.
     /// </summary>
     public sealed class PathTerms
     {
-        private readonly global::CircuitDsl.Circuits.PathExpansion _expansion;
-
         internal PathTerms(global::CircuitDsl.Circuits.PathExpansion expansion)
         {
-            _expansion = expansion;
+            Expansion = expansion;
         }
 
+        /// <summary>The runtime's expansion: every term in order, and the bias contribution.</summary>
+        public global::CircuitDsl.Circuits.PathExpansion Expansion { get; }
+
         /// <summary>The direct path <c>W_E W_U</c>: the bigram statistics.</summary>
-        public global::CircuitDsl.Circuits.FactoredMatrix Direct => _expansion.Direct;
+        public global::CircuitDsl.Circuits.PathTerm Direct => Term("direct");
+
+        private global::CircuitDsl.Circuits.PathTerm Term(string name) => global::System.Linq.Enumerable.First(Expansion.Terms, term => term.Name == name);
     }
 }

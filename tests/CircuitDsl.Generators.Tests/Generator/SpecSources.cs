@@ -9,7 +9,7 @@ public static class SpecSources
         namespace Specs;
 
         /// <summary>The bigram model: logits = W_E W_U.</summary>
-        [Transformer(Layers = 0, DModel = 32, Vocab = 50, Context = 16, Normalization = Normalization.None)]
+        [Transformer(Layers = 0, DModel = 32, Vocab = 50, Context = 16, AttentionOnly = true, Normalization = Normalization.None)]
         public sealed partial class Toy0L;
         """;
 

@@ -74,6 +74,53 @@ public sealed class EmittedCodeTests
     }
 
     [Fact]
+    public void The_typed_cache_slices_each_head_out_of_the_runtime_cache()
+    {
+        var config = (ModelConfig)Toy2L.GetProperty("Config")!.GetValue(null)!;
+        var weights = TransformerWeights.Zeros(config);
+        var random = new Random(7);
+        foreach (var (_, tensor) in weights.ToStateDict())
+        {
+            var span = tensor.Span;
+            for (var i = 0; i < span.Length; i++)
+            {
+                span[i] = (float)((random.NextDouble() - 0.5) * 0.5);
+            }
+        }
+
+        dynamic model = Toy2L.GetMethod("FromWeights")!.Invoke(null, [weights])!;
+        int[][] tokens = [[1, 2, 3, 4, 5, 1, 2, 3], [9, 8, 7, 6, 9, 8, 7, 6]];
+        dynamic result = model.RunWithCache(tokens);
+        var logits = (Tensor)result.Item1;
+        dynamic typed = result.Item2;
+        var raw = (ActivationCache)typed.Activations;
+
+        var pattern = (Tensor)typed.L1.H2.Pattern;                  // [batch, q, k] from [batch, n_heads, q, k]
+        var rawPattern = raw[HookNames.Pattern(1)];
+        pattern.HasShape(2, 8, 8).Should().BeTrue();
+        for (var b = 0; b < 2; b++)
+        {
+            pattern[b].Span.ToArray().Should().Equal(rawPattern[b][2].Span.ToArray());
+        }
+
+        var q = (Tensor)typed.L0.H1.Q;                              // [batch, pos, d_head] from [batch, pos, n_heads, d_head]
+        var rawQ = raw[HookNames.Q(0)];
+        q.HasShape(2, 8, 16).Should().BeTrue();
+        for (var b = 0; b < 2; b++)
+        {
+            for (var p = 0; p < 8; p++)
+            {
+                q[b][p].Span.ToArray().Should().Equal(rawQ[b][p][1].Span.ToArray());
+            }
+        }
+
+        ((Tensor)typed.L1.ResidPost).Span.ToArray().Should().Equal(raw[HookNames.ResidPost(1)].Span.ToArray());
+        var forward = ((Tensor)model.Forward(tokens)).Span.ToArray();
+        forward.Zip(logits.Span.ToArray(), (a, b) => Math.Abs(a - b)).Max().Should().BeLessThan(1e-4f,
+            "Forward and RunWithCache are the same pass (up to float rounding in the kernels)");
+    }
+
+    [Fact]
     public void The_config_check_names_every_mismatched_field()
     {
         var describe = Toy2L.GetMethod("DescribeMismatch")!;

@@ -43,7 +43,7 @@ internal static class DiagnosticDescriptors
         description: "Q-, K- and V-composition read, in a later head, what an earlier head wrote into the residual "
             + "stream; heads of the same layer run in parallel and cannot compose. From must be in a lower layer.");
 
-    /// <summary>Format: <c>{0} = {1} is outside {2}, the range of {3}</c>.</summary>
+    /// <summary>Format: <c>{0} = {1} is outside {2}, the range of {3}</c>, e.g. <c>AtLeast = 1.5 is outside [0, 1], the range of an induction score</c>.</summary>
     public static readonly DiagnosticDescriptor ThresholdOutOfRange = new(
         id: "CDSL004",
         title: "Threshold outside the score's range",
@@ -52,8 +52,8 @@ internal static class DiagnosticDescriptors
         defaultSeverity: DiagnosticSeverity.Error,
         isEnabledByDefault: true,
         description: "A threshold the score can never reach (or always exceeds) makes a claim that cannot fail or "
-            + "cannot hold. Detector scores and recovered fractions lie in 0…1, copying scores in -1…1, raw "
-            + "composition scores in 0…1 (in baseline units, 0…sqrt(d_model)); a loss increase must be positive.");
+            + "cannot hold. Detector scores and recovered fractions lie in [0, 1], copying scores in [-1, 1], raw "
+            + "composition scores in [0, 1] (in baseline units, [0, sqrt(d_model)]); a loss increase must be positive.");
 
     /// <summary>Format: <c>Circuit {0} is about {1}, which has no [Transformer] attribute</c>.</summary>
     public static readonly DiagnosticDescriptor ModelWithoutTransformer = new(
@@ -121,7 +121,8 @@ internal static class DiagnosticDescriptors
         defaultSeverity: DiagnosticSeverity.Error,
         isEnabledByDefault: true,
         description: "Every hypothesis states its threshold; composition also names From and Via, ablation and "
-            + "faithfulness name their Task. Thresholds have no defaults, because the claim is in the number.");
+            + "faithfulness name their Task, and faithfulness lists each of its heads once. Thresholds have no "
+            + "defaults, because the claim is in the number.");
 
     /// <summary>Format: <c>{0} has more than one hypothesis attribute; give each claim its own method</c>.</summary>
     public static readonly DiagnosticDescriptor MultipleHypotheses = new(

@@ -66,7 +66,7 @@ internal sealed class HypothesisParser
                 break;
             case HypothesisKind.CopyingHead:
                 AddIfParsed(heads, Head(Arguments.Positional(0), Arguments.PositionalLocation(0), "Head"));
-                threshold = Threshold("AtLeast", -1, 1, "-1 to 1", "a copying score");
+                threshold = Threshold("AtLeast", -1, 1, "[-1, 1]", "a copying score");
                 ClaimKey = $"{_kind} {Show(heads)}";
                 break;
             case HypothesisKind.Composes:
@@ -78,7 +78,7 @@ internal sealed class HypothesisParser
                 threshold = RequiredNumber("RaisesLossBy", "the loss increase, in nats, that supports the claim");
                 if (_ok && !(threshold > 0 && !double.IsInfinity(threshold)))
                 {
-                    OutOfRange("RaisesLossBy", threshold, "greater than 0", "a loss increase");
+                    OutOfRange("RaisesLossBy", threshold, "(0, ∞)", "a loss increase");
                 }
 
                 ClaimKey = $"{_kind} {Show(heads)} on {task}";
@@ -86,7 +86,7 @@ internal sealed class HypothesisParser
             case HypothesisKind.Faithfulness:
                 FaithfulnessHeads(heads);
                 task = Task();
-                threshold = Threshold("Recovers", 0, 1, "0 to 1", "a recovered fraction of the loss");
+                threshold = Threshold("Recovers", 0, 1, "[0, 1]", "a recovered fraction of the loss");
                 ClaimKey = $"{_kind} {Show(heads.OrderBy(h => h))} on {task}";
                 break;
             default:
@@ -125,7 +125,7 @@ internal sealed class HypothesisParser
     {
         AddIfParsed(heads, Head(Arguments.Positional(0), Arguments.PositionalLocation(0), "Head"));
         ClaimKey = $"{_kind} {Show(heads)}";
-        return Threshold("AtLeast", 0, 1, "0 to 1", score);
+        return Threshold("AtLeast", 0, 1, "[0, 1]", score);
     }
 
     private double Composition(List<HeadId> heads, out CompositionKind via, out BoundKind bound, out bool inBaselineUnits)
@@ -190,14 +190,14 @@ internal sealed class HypothesisParser
         var name = bound.ToString();
         if (!inBaselineUnits)
         {
-            return Threshold(name, 0, 1, "0 to 1", "a composition score");
+            return Threshold(name, 0, 1, "[0, 1]", "a composition score");
         }
 
         // Raw scores are at most 1, which is sqrt(d_model) baseline units of 1/sqrt(d_model).
         var max = _architecture is null ? double.PositiveInfinity : Math.Sqrt(_architecture.DModel);
         var range = _architecture is null
-            ? "0 and above"
-            : $"0 to {Number(max)} (sqrt(d_model) = sqrt({_architecture.DModel.ToString(CultureInfo.InvariantCulture)}))";
+            ? "[0, ∞)"
+            : $"[0, {Number(max)}] (up to sqrt(d_model) = sqrt({_architecture.DModel.ToString(CultureInfo.InvariantCulture)}))";
         return Threshold(name, 0, max, range, "a composition score in baseline units");
     }
 
@@ -227,9 +227,7 @@ internal sealed class HypothesisParser
 
             if (heads.Contains(head))
             {
-                _ok = false;
-                _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.DuplicateHypothesis, location, _method.Name, _method.Name,
-                    $"head {head} is listed twice"));
+                Missing($"each head once ({head} is listed twice)", location);
                 continue;
             }
 
@@ -296,7 +294,7 @@ internal sealed class HypothesisParser
 
     private double Threshold(string name, double min, double max, string range, string score)
     {
-        var value = RequiredNumber(name, "the threshold (" + range + ") that supports the claim");
+        var value = RequiredNumber(name, "the threshold (in " + range + ") that supports the claim");
         if (_ok && !(value >= min && value <= max))
         {
             OutOfRange(name, value, range, score);
@@ -331,10 +329,11 @@ internal sealed class HypothesisParser
             name, Number(value), range, score));
     }
 
-    private void Missing(string what)
+    private void Missing(string what, LocationInfo? location = null)
     {
         _ok = false;
-        _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.MissingArgument, Arguments.Location, _kind.ToString(), _method.Name, what));
+        _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.MissingArgument, location ?? Arguments.Location, _kind.ToString(),
+            _method.Name, what));
     }
 
     private static void AddIfParsed(List<HeadId> heads, HeadId? head)

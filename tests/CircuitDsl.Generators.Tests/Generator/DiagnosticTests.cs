@@ -99,15 +99,15 @@ public sealed class DiagnosticTests
     }
 
     [Theory]
-    [InlineData("[PreviousTokenHead(\"0.2\", AtLeast = 1.5)]", "1.5", "AtLeast = 1.5 is outside 0 to 1, the range of a previous-token score")]
-    [InlineData("[DuplicateTokenHead(\"0.2\", AtLeast = -0.1)]", "-0.1", "AtLeast = -0.1 is outside 0 to 1, the range of a duplicate-token score")]
-    [InlineData("[InductionHead(\"1.1\", AtLeast = double.NaN)]", "double.NaN", "AtLeast = NaN is outside 0 to 1, the range of an induction score")]
-    [InlineData("[CopyingHead(\"1.1\", AtLeast = -1.5)]", "-1.5", "AtLeast = -1.5 is outside -1 to 1, the range of a copying score")]
-    [InlineData("[Composes(\"1.1\", Via = CompositionKind.K, From = \"0.2\", AtLeast = 2)]", "2", "AtLeast = 2 is outside 0 to 1, the range of a composition score")]
+    [InlineData("[PreviousTokenHead(\"0.2\", AtLeast = 1.5)]", "1.5", "AtLeast = 1.5 is outside [0, 1], the range of a previous-token score")]
+    [InlineData("[DuplicateTokenHead(\"0.2\", AtLeast = -0.1)]", "-0.1", "AtLeast = -0.1 is outside [0, 1], the range of a duplicate-token score")]
+    [InlineData("[InductionHead(\"1.1\", AtLeast = double.NaN)]", "double.NaN", "AtLeast = NaN is outside [0, 1], the range of an induction score")]
+    [InlineData("[CopyingHead(\"1.1\", AtLeast = -1.5)]", "-1.5", "AtLeast = -1.5 is outside [-1, 1], the range of a copying score")]
+    [InlineData("[Composes(\"1.1\", Via = CompositionKind.K, From = \"0.2\", AtLeast = 2)]", "2", "AtLeast = 2 is outside [0, 1], the range of a composition score")]
     [InlineData("[Composes(\"1.1\", Via = CompositionKind.K, From = \"0.2\", AtMost = 9, InBaselineUnits = true)]", "9",
-        "AtMost = 9 is outside 0 to 8 (sqrt(d_model) = sqrt(64)), the range of a composition score in baseline units")]
-    [InlineData("[Ablation(\"1.1\", Task = \"repeated-tokens\", RaisesLossBy = 0)]", "0", "RaisesLossBy = 0 is outside greater than 0, the range of a loss increase")]
-    [InlineData("[Faithfulness(\"0.2\", \"1.1\", Task = \"repeated-tokens\", Recovers = 1.2)]", "1.2", "Recovers = 1.2 is outside 0 to 1, the range of a recovered fraction of the loss")]
+        "AtMost = 9 is outside [0, 8] (up to sqrt(d_model) = sqrt(64)), the range of a composition score in baseline units")]
+    [InlineData("[Ablation(\"1.1\", Task = \"repeated-tokens\", RaisesLossBy = 0)]", "0", "RaisesLossBy = 0 is outside (0, ∞), the range of a loss increase")]
+    [InlineData("[Faithfulness(\"0.2\", \"1.1\", Task = \"repeated-tokens\", Recovers = 1.2)]", "1.2", "Recovers = 1.2 is outside [0, 1], the range of a recovered fraction of the loss")]
     public void CDSL004_threshold_outside_its_range(string attribute, string value, string message)
     {
         var source = Circuit($$"""
@@ -241,7 +241,7 @@ public sealed class DiagnosticTests
     }
 
     [Theory]
-    [InlineData("[PreviousTokenHead(\"0.2\")]", "PreviousTokenHead", "AtLeast, the threshold (0 to 1) that supports the claim")]
+    [InlineData("[PreviousTokenHead(\"0.2\")]", "PreviousTokenHead", "AtLeast, the threshold (in [0, 1]) that supports the claim")]
     [InlineData("[Composes(\"1.1\", Via = CompositionKind.K, AtLeast = 0.2)]", "Composes",
         "From, the earlier head whose output is read (e.g. From = \"0.2\")")]
     [InlineData("[Composes(\"1.1\", From = \"0.2\", AtLeast = 0.2)]", "Composes", "Via, the input that reads: CompositionKind.Q, K or V")]
@@ -260,6 +260,16 @@ public sealed class DiagnosticTests
                 public static partial Evidence Claim(Toy2L model);
             """);
         ExpectSingle(source, "CDSL010", $"[{kind}] on Claim needs {needs}", kind);
+    }
+
+    [Fact]
+    public void CDSL010_faithfulness_head_listed_twice_points_at_the_repeat()
+    {
+        var source = Circuit("""
+                [Faithfulness("0.2", "1.1", "0.2", Task = "repeated-tokens", Recovers = 0.8)]
+                public static partial Evidence Faithful(Toy2L model);
+            """);
+        ExpectSingle(source, "CDSL010", "[Faithfulness] on Faithful needs each head once (0.2 is listed twice)", "\"0.2\"", occurrence: 2);
     }
 
     [Fact]

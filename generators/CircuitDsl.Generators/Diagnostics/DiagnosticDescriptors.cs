@@ -133,4 +133,15 @@ internal static class DiagnosticDescriptors
         defaultSeverity: DiagnosticSeverity.Error,
         isEnabledByDefault: true,
         description: "A hypothesis method returns the evidence for one claim, named by the method.");
+
+    /// <summary>Format: <c>Hypothesis {0} has no /// &lt;summary&gt;: reports and documentation show it as the claim in prose</c>.</summary>
+    public static readonly DiagnosticDescriptor MissingClaim = new(
+        id: "CDSL012",
+        title: "Hypothesis without prose",
+        messageFormat: "Hypothesis {0} has no /// <summary>: reports and documentation show it as the claim in prose",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "The XML doc summary of a hypothesis method is its claim in words (\"Head 0.2 attends to the previous "
+            + "token.\"); the generated report and documentation print it beside the measured value.");
 }

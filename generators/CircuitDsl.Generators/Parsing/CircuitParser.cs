@@ -90,6 +90,12 @@ internal static class CircuitParser
             }
 
             claims.Add(parser.ClaimKey, method.Name);
+            if (methodOk && hypothesis.Claim.Length == 0)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.MissingClaim, LocationInfo.From(method.Locations.FirstOrDefault() ?? Location.None),
+                    method.Name));
+            }
+
             if (methodOk)
             {
                 hypotheses.Add(hypothesis);

@@ -6,7 +6,8 @@ namespace CircuitDsl.Generators.Tests.Generator;
 public sealed class DiagnosticTests
 {
     // Toy2L has 2 layers of 3 heads and d_model 64 (sqrt = 8).
-    private static string Circuit(string hypotheses, string model = "Toy2L", string modifiers = "public static partial") => $$"""
+    // Each hypothesis gets a doc comment (its claim) unless `documented` is false.
+    private static string Circuit(string hypotheses, string model = "Toy2L", string modifiers = "public static partial", bool documented = true) => $$"""
         using CircuitDsl;
         using CircuitDsl.Reports;
 
@@ -15,9 +16,27 @@ public sealed class DiagnosticTests
         [Circuit(typeof({{model}}))]
         {{modifiers}} class Induction
         {
-        {{hypotheses}}
+        {{(documented ? Documented(hypotheses) : hypotheses)}}
         }
         """;
+
+    private static string Documented(string hypotheses)
+    {
+        var lines = hypotheses.Split('\n');
+        var result = new List<string>();
+        for (var i = 0; i < lines.Length; i++)
+        {
+            var firstAttribute = lines[i].TrimStart().StartsWith('[') && (i == 0 || !lines[i - 1].TrimStart().StartsWith('['));
+            if (firstAttribute)
+            {
+                result.Add("    /// <summary>A claim.</summary>");
+            }
+
+            result.Add(lines[i]);
+        }
+
+        return string.Join("\n", result);
+    }
 
     [Fact]
     public void CDSL001_malformed_head_id()
@@ -284,6 +303,21 @@ public sealed class DiagnosticTests
     }
 
     [Fact]
+    public void CDSL012_hypothesis_without_prose_is_a_warning_and_still_generated()
+    {
+        var source = Circuit("""
+                // A comment, but no doc comment.
+                [PreviousTokenHead("0.2", AtLeast = 0.5)]
+                public static partial Evidence Previous(Toy2L model);
+            """, documented: false);
+        var run = GeneratorHarness.Run(SpecSources.TwoLayer, source, RuntimeStubs.For());
+        ExpectSingle(run, source, "CDSL012",
+            "Hypothesis Previous has no /// <summary>: reports and documentation show it as the claim in prose", "Previous(", fileIndex: 1,
+            severity: DiagnosticSeverity.Warning);
+        run.Sources["Specs.Induction.g.cs"].Should().Contain("static partial global::CircuitDsl.Reports.Evidence Previous(");
+    }
+
+    [Fact]
     public void Every_descriptor_has_a_test_here_and_a_line_in_the_release_notes()
     {
         var ids = typeof(CircuitDslGenerator).Assembly
@@ -294,9 +328,9 @@ public sealed class DiagnosticTests
         var tested = typeof(DiagnosticTests).GetMethods().Select(m => m.Name.Split('_')[0]).ToHashSet();
         var releases = File.ReadAllText(Path.Combine(RepositoryRoot(), "generators", "CircuitDsl.Generators", "AnalyzerReleases.Unshipped.md"));
 
-        ids.Should().OnlyHaveUniqueItems().And.HaveCount(11);
+        ids.Should().OnlyHaveUniqueItems().And.HaveCount(12);
         ids.Should().OnlyContain(id => tested.Contains(id), "every diagnostic has a test named after it");
-        ids.Should().OnlyContain(id => releases.Contains(id + " | CircuitDsl | Error", StringComparison.Ordinal));
+        ids.Should().OnlyContain(id => releases.Contains(id + " | CircuitDsl | ", StringComparison.Ordinal));
     }
 
     private static string RepositoryRoot([System.Runtime.CompilerServices.CallerFilePath] string path = "") =>
@@ -309,13 +343,13 @@ public sealed class DiagnosticTests
     }
 
     private static void ExpectSingle(GeneratorRun run, string source, string id, string message, string marker, int fileIndex,
-        int occurrence = 1, int offset = 0)
+        int occurrence = 1, int offset = 0, DiagnosticSeverity severity = DiagnosticSeverity.Error)
     {
         run.Result.Results.Should().OnlyContain(r => r.Exception == null);
         run.Diagnostics.Select(d => $"{d.Id}: {d.GetMessage(System.Globalization.CultureInfo.InvariantCulture)}")
             .Should().Equal($"{id}: {message}");
         var diagnostic = run.Diagnostics[0];
-        diagnostic.Severity.Should().Be(DiagnosticSeverity.Error);
+        diagnostic.Severity.Should().Be(severity);
         diagnostic.Location.GetLineSpan().Path.Should().Be($"Spec{fileIndex}.cs");
         var (line, column) = GeneratorHarness.PositionOf(source, marker, occurrence);
         GeneratorHarness.StartOf(diagnostic).Should().Be((line, column + offset), $"the diagnostic points at {marker}");

@@ -133,6 +133,18 @@ internal static class ModelEmitter
             /// <summary>The weights, under TransformerLens names; the typed members below are views of them.</summary>
             public {{TransformerWeights}} Weights { get; }
 
+            /// <summary>Token embedding <c>[d_vocab, d_model]</c>.</summary>
+            public {{Tensor}} W_E => Weights.W_E;
+
+            /// <summary>Positional embedding <c>[n_ctx, d_model]</c>.</summary>
+            public {{Tensor}} W_pos => Weights.W_pos;
+
+            /// <summary>Unembedding <c>[d_model, d_vocab]</c>.</summary>
+            public {{Tensor}} W_U => Weights.W_U;
+
+            /// <summary>Unembedding bias <c>[d_vocab]</c>.</summary>
+            public {{Tensor}} b_U => Weights.b_U;
+
             """);
         for (var l = 0; l < a.Layers; l++)
         {
@@ -312,7 +324,19 @@ internal static class ModelEmitter
         BlockTensor(w, "W_K", "Key weights of every head <c>[n_heads, d_model, d_head]</c>.", nullable: false);
         BlockTensor(w, "W_V", "Value weights of every head <c>[n_heads, d_model, d_head]</c>.", nullable: false);
         BlockTensor(w, "W_O", "Output weights of every head <c>[n_heads, d_head, d_model]</c>.", nullable: false);
-        BlockTensor(w, "b_O", "Output bias <c>[d_model]</c>, shared by the heads.", nullable: false, last: !a.HasMlp);
+        var hasLn = a.Normalization == Normalization.LN;
+        BlockTensor(w, "b_O", "Output bias <c>[d_model]</c>, shared by the heads.", nullable: false, last: !a.HasMlp && !hasLn);
+        if (hasLn)
+        {
+            BlockTensor(w, "Ln1W", "Pre-attention LayerNorm weight <c>[d_model]</c> (<c>ln1.w</c>).", nullable: true);
+            BlockTensor(w, "Ln1B", "Pre-attention LayerNorm bias <c>[d_model]</c> (<c>ln1.b</c>).", nullable: true, last: !a.HasMlp);
+            if (a.HasMlp)
+            {
+                BlockTensor(w, "Ln2W", "Pre-MLP LayerNorm weight <c>[d_model]</c> (<c>ln2.w</c>).", nullable: true);
+                BlockTensor(w, "Ln2B", "Pre-MLP LayerNorm bias <c>[d_model]</c> (<c>ln2.b</c>).", nullable: true);
+            }
+        }
+
         if (a.HasMlp)
         {
             BlockTensor(w, "W_in", "MLP input weights <c>[d_model, d_mlp]</c>.", nullable: true);

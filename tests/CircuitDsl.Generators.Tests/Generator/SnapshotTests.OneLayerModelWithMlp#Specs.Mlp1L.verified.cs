@@ -60,6 +60,18 @@ partial class Mlp1L : global::System.IDisposable
     /// <summary>The weights, under TransformerLens names; the typed members below are views of them.</summary>
     public global::CircuitDsl.Model.TransformerWeights Weights { get; }
 
+    /// <summary>Token embedding <c>[d_vocab, d_model]</c>.</summary>
+    public global::CircuitDsl.Tensors.Tensor W_E => Weights.W_E;
+
+    /// <summary>Positional embedding <c>[n_ctx, d_model]</c>.</summary>
+    public global::CircuitDsl.Tensors.Tensor W_pos => Weights.W_pos;
+
+    /// <summary>Unembedding <c>[d_model, d_vocab]</c>.</summary>
+    public global::CircuitDsl.Tensors.Tensor W_U => Weights.W_U;
+
+    /// <summary>Unembedding bias <c>[d_vocab]</c>.</summary>
+    public global::CircuitDsl.Tensors.Tensor b_U => Weights.b_U;
+
     /// <summary>Layer 0: <c>blocks.0</c>, with its heads <c>H0</c> to <c>H0</c>.</summary>
     public Layer L0 { get; }
 
@@ -192,6 +204,18 @@ partial class Mlp1L : global::System.IDisposable
 
         /// <summary>Output bias <c>[d_model]</c>, shared by the heads.</summary>
         public global::CircuitDsl.Tensors.Tensor b_O => _block.b_O;
+
+        /// <summary>Pre-attention LayerNorm weight <c>[d_model]</c> (<c>ln1.w</c>).</summary>
+        public global::CircuitDsl.Tensors.Tensor Ln1W => _block.Ln1W!;
+
+        /// <summary>Pre-attention LayerNorm bias <c>[d_model]</c> (<c>ln1.b</c>).</summary>
+        public global::CircuitDsl.Tensors.Tensor Ln1B => _block.Ln1B!;
+
+        /// <summary>Pre-MLP LayerNorm weight <c>[d_model]</c> (<c>ln2.w</c>).</summary>
+        public global::CircuitDsl.Tensors.Tensor Ln2W => _block.Ln2W!;
+
+        /// <summary>Pre-MLP LayerNorm bias <c>[d_model]</c> (<c>ln2.b</c>).</summary>
+        public global::CircuitDsl.Tensors.Tensor Ln2B => _block.Ln2B!;
 
         /// <summary>MLP input weights <c>[d_model, d_mlp]</c>.</summary>
         public global::CircuitDsl.Tensors.Tensor W_in => _block.W_in!;

@@ -59,6 +59,18 @@ partial class Toy2L : global::System.IDisposable
     /// <summary>The weights, under TransformerLens names; the typed members below are views of them.</summary>
     public global::CircuitDsl.Model.TransformerWeights Weights { get; }
 
+    /// <summary>Token embedding <c>[d_vocab, d_model]</c>.</summary>
+    public global::CircuitDsl.Tensors.Tensor W_E => Weights.W_E;
+
+    /// <summary>Positional embedding <c>[n_ctx, d_model]</c>.</summary>
+    public global::CircuitDsl.Tensors.Tensor W_pos => Weights.W_pos;
+
+    /// <summary>Unembedding <c>[d_model, d_vocab]</c>.</summary>
+    public global::CircuitDsl.Tensors.Tensor W_U => Weights.W_U;
+
+    /// <summary>Unembedding bias <c>[d_vocab]</c>.</summary>
+    public global::CircuitDsl.Tensors.Tensor b_U => Weights.b_U;
+
     /// <summary>Layer 0: <c>blocks.0</c>, with its heads <c>H0</c> to <c>H2</c>.</summary>
     public Layer L0 { get; }
 

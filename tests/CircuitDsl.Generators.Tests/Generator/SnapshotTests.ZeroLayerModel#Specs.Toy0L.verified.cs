@@ -57,6 +57,18 @@ partial class Toy0L : global::System.IDisposable
     /// <summary>The weights, under TransformerLens names; the typed members below are views of them.</summary>
     public global::CircuitDsl.Model.TransformerWeights Weights { get; }
 
+    /// <summary>Token embedding <c>[d_vocab, d_model]</c>.</summary>
+    public global::CircuitDsl.Tensors.Tensor W_E => Weights.W_E;
+
+    /// <summary>Positional embedding <c>[n_ctx, d_model]</c>.</summary>
+    public global::CircuitDsl.Tensors.Tensor W_pos => Weights.W_pos;
+
+    /// <summary>Unembedding <c>[d_model, d_vocab]</c>.</summary>
+    public global::CircuitDsl.Tensors.Tensor W_U => Weights.W_U;
+
+    /// <summary>Unembedding bias <c>[d_vocab]</c>.</summary>
+    public global::CircuitDsl.Tensors.Tensor b_U => Weights.b_U;
+
     /// <summary>The runtime's forward pass over <see cref="Weights"/>, created on first use.</summary>
     public global::CircuitDsl.Model.HookedTransformer Transformer => _transformer ??= new global::CircuitDsl.Model.HookedTransformer(Weights);
 

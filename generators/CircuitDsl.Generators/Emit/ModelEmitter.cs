@@ -200,7 +200,7 @@ internal static class ModelEmitter
                 if (mismatch is not null)
                 {
                     folder.Dispose();
-                    throw new {{WeightsFormatException}}(global::System.IO.Path.Combine(directory, "config.json"), null, mismatch);
+                    throw new {{WeightsFormatException}}(global::System.IO.Path.Combine(directory, {{ModelFolder}}.ConfigFileName), null, mismatch);
                 }
 
                 return new {{spec.Name}}(folder.Weights, folder);

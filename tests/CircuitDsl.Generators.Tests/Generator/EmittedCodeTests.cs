@@ -139,6 +139,32 @@ public sealed class EmittedCodeTests
     }
 
     [Fact]
+    public void Load_reads_a_model_folder_of_the_declared_architecture_and_names_the_field_of_any_other()
+    {
+        var config = (ModelConfig)Toy2L.GetProperty("Config")!.GetValue(null)!;
+        var root = Path.Combine(Path.GetTempPath(), "circuitdsl-generator-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var weights = TransformerWeights.Zeros(config);
+            weights.Blocks[1].W_V.Span[(2 * 64 * 16) + 3] = 0.25f;
+            CircuitDsl.Weights.ModelFolder.Save(Path.Combine(root, "good"), weights);
+            using (var model = (IDisposable)Toy2L.GetMethod("Load")!.Invoke(null, [Path.Combine(root, "good")])!)
+            {
+                ((Tensor)((dynamic)model).L1.H2.W_V).Span[3].Should().Be(0.25f);
+            }
+
+            CircuitDsl.Weights.ModelFolder.Save(Path.Combine(root, "wide"), TransformerWeights.Zeros(config with { NHeads = 4 }));
+            var load = () => Toy2L.GetMethod("Load")!.Invoke(null, [Path.Combine(root, "wide")]);
+            load.Should().Throw<TargetInvocationException>().WithInnerException<CircuitDsl.Weights.WeightsFormatException>()
+                .WithMessage($"{Path.Combine(root, "wide", "config.json")}: the config does not match [Transformer] on Toy2L: n_heads is 4 but Toy2L declares 3.");
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
     public void The_circuit_documentation_is_what_the_spec_says()
     {
         var documentation = (CircuitDocumentation)Specs.Value.GetType("Specs.Induction")!.GetProperty("Documentation")!.GetValue(null)!;

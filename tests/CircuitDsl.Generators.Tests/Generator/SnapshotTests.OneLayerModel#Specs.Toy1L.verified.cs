@@ -102,7 +102,7 @@ partial class Toy1L : global::System.IDisposable
         if (mismatch is not null)
         {
             folder.Dispose();
-            throw new global::CircuitDsl.Weights.WeightsFormatException(global::System.IO.Path.Combine(directory, "config.json"), null, mismatch);
+            throw new global::CircuitDsl.Weights.WeightsFormatException(global::System.IO.Path.Combine(directory, global::CircuitDsl.Weights.ModelFolder.ConfigFileName), null, mismatch);
         }
 
         return new Toy1L(folder.Weights, folder);

@@ -1,3 +1,5 @@
+using CircuitDsl.Testing;
+
 namespace CircuitDsl.Generators.Tests.Generator;
 
 /// <summary>
@@ -40,7 +42,7 @@ public sealed class SnapshotTests
         run.Sources.Should().NotBeEmpty();
         foreach (var (hint, source) in run.Sources.OrderBy(p => p.Key, StringComparer.Ordinal))
         {
-            Snapshot.Verify(source, hint.Replace(".g.cs", "", StringComparison.Ordinal), method: method);
+            Snapshot.Verify(source, "cs", name: hint.Replace(".g.cs", "", StringComparison.Ordinal), method: method);
         }
     }
 }

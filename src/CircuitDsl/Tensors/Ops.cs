@@ -8,13 +8,16 @@ public static class Ops
     /// <summary>TransformerLens's LayerNorm epsilon.</summary>
     public const float LayerNormEpsilon = 1e-5f;
 
-    /// <summary>Softmax of each row of length <paramref name="cols"/>, in place.</summary>
+    /// <summary>Softmax of each row of length <paramref name="cols"/>, in place; stable for large and −∞ entries.</summary>
     public static void SoftmaxRows(Span<float> data, int cols)
     {
         for (var r = 0; r < data.Length; r += cols)
         {
             var row = data.Slice(r, cols);
-            TensorPrimitives.SoftMax(row, row);
+            // TensorPrimitives.SoftMax does not subtract the maximum, so exp overflows past ~88.
+            TensorPrimitives.Subtract(row, TensorPrimitives.Max(row), row);
+            TensorPrimitives.Exp(row, row);
+            TensorPrimitives.Divide(row, TensorPrimitives.Sum(row), row);
         }
     }
 

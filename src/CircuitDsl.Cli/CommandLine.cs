@@ -1,0 +1,66 @@
+using System.CommandLine;
+using System.CommandLine.Invocation;
+using System.Reflection;
+using CircuitDsl.Tensors;
+using CircuitDsl.Weights;
+
+namespace CircuitDsl.Cli;
+
+/// <summary>
+/// The <c>circuitdsl</c> command: the contract of DESIGN.md's "Command line". Exit codes: 0 success,
+/// 1 a check that ran and failed, 2 bad input (one line on standard error, never a stack trace).
+/// </summary>
+public static class CommandLine
+{
+    /// <summary>Exit code for bad arguments, unreadable or malformed files.</summary>
+    public const int BadInput = 2;
+
+    /// <summary>Parses and runs <paramref name="args"/>, writing to the given streams; returns the exit code.</summary>
+    public static int Run(string[] args, TextWriter output, TextWriter error)
+    {
+        var root = new RootCommand("CircuitDsl: circuit hypotheses about small transformers, checked on their weights.")
+        {
+        };
+        foreach (var version in root.Options.OfType<VersionOption>())
+        {
+            version.Action = new VersionAction(output);
+        }
+
+        var parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            error.WriteLine($"circuitdsl: {parsed.Errors[0].Message} (see circuitdsl --help)");
+            return BadInput;
+        }
+
+        try
+        {
+            return parsed.Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
+        }
+        catch (Exception e) when (IsBadInput(e))
+        {
+            error.WriteLine($"circuitdsl: {e.Message}");
+            return BadInput;
+        }
+    }
+
+    /// <summary>The version line: the tool's version and the matrix-multiply backend in use.</summary>
+    public static string VersionLine() =>
+        $"circuitdsl {typeof(CommandLine).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "?"}"
+        + $" (gemm: {Gemm.Backend.Name})";
+
+    private static bool IsBadInput(Exception e) =>
+        e is WeightsFormatException or UsageException or ArgumentException or IOException or UnauthorizedAccessException;
+
+    private sealed class VersionAction(TextWriter output) : SynchronousCommandLineAction
+    {
+        public override int Invoke(ParseResult parseResult)
+        {
+            output.WriteLine(VersionLine());
+            return 0;
+        }
+    }
+}
+
+/// <summary>A problem with what the user asked for, reported as one line with exit code 2.</summary>
+public sealed class UsageException(string message) : Exception(message);

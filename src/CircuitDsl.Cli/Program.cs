@@ -1,0 +1,3 @@
+using CircuitDsl.Cli;
+
+return CommandLine.Run(args, Console.Out, Console.Error);

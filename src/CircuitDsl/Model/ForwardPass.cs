@@ -1,0 +1,276 @@
+using System.Numerics.Tensors;
+using CircuitDsl.Tensors;
+
+namespace CircuitDsl.Model;
+
+/// <summary>
+/// One forward pass in progress: the residual stream of a batch, advanced a block at a time. The pieces
+/// here are the only implementation of MATH.md's forward pass; <see cref="HookedTransformer"/> and generated
+/// models both drive it.
+/// </summary>
+/// <remarks>
+/// Every stage writes a fresh tensor, so a cached activation is never changed by later stages; hooks run on
+/// an activation before it is cached and before the next stage reads it.
+/// </remarks>
+public sealed class ForwardPass
+{
+    private readonly TransformerWeights _weights;
+    private readonly HookSet? _hooks;
+    private readonly Func<string, bool>? _cacheNames;
+    private readonly Tensor _posEmbed;
+    private int _nextLayer;
+
+    internal ForwardPass(TransformerWeights weights, int[][] tokens, HookSet? hooks, Func<string, bool>? cacheNames)
+    {
+        Tokens.Validate(tokens, weights.Config);
+        _weights = weights;
+        _hooks = hooks;
+        _cacheNames = cacheNames;
+        Batch = tokens.Length;
+        Positions = tokens[0].Length;
+
+        var dm = Config.DModel;
+        var embed = new Tensor(Batch, Positions, dm);
+        var pos = new Tensor(Batch, Positions, dm);
+        for (var b = 0; b < Batch; b++)
+        {
+            for (var p = 0; p < Positions; p++)
+            {
+                var row = ((b * Positions) + p) * dm;
+                weights.W_E[tokens[b][p]].Span.CopyTo(embed.Span.Slice(row, dm));
+                weights.W_pos[p].Span.CopyTo(pos.Span.Slice(row, dm));
+            }
+        }
+
+        Point(HookNames.Embed, embed);
+        _posEmbed = Point(HookNames.PosEmbed, pos);
+        Residual = Config.IsShortformer ? embed : Add(embed, _posEmbed);
+    }
+
+    /// <summary>The architecture.</summary>
+    public ModelConfig Config => _weights.Config;
+
+    /// <summary>Sequences in the batch.</summary>
+    public int Batch { get; }
+
+    /// <summary>Positions per sequence.</summary>
+    public int Positions { get; }
+
+    /// <summary>The residual stream <c>[batch, pos, d_model]</c> after the blocks run so far.</summary>
+    public Tensor Residual { get; private set; }
+
+    /// <summary>The activations recorded so far.</summary>
+    public ActivationCache Cache { get; } = new();
+
+    private int Rows => Batch * Positions;
+
+    /// <summary>Runs block <paramref name="layer"/>, which must be the next one.</summary>
+    public void Block(int layer)
+    {
+        if (layer != _nextLayer || layer >= Config.NLayers)
+        {
+            throw new InvalidOperationException(
+                $"Block {layer} cannot run now: the next block is {_nextLayer} of {Config.NLayers}.");
+        }
+
+        _nextLayer++;
+        var w = _weights.Blocks[layer];
+        var residPre = Point(HookNames.ResidPre(layer), Residual);
+        var attnIn = Normalize(residPre, w.Ln1W, w.Ln1B, HookNames.Ln1Normalized(layer));
+        var attnOut = Point(HookNames.AttnOut(layer), Attention(layer, w, attnIn));
+        if (!Config.HasMlp)
+        {
+            Residual = Point(HookNames.ResidPost(layer), Add(residPre, attnOut));
+            return;
+        }
+
+        var residMid = Point(HookNames.ResidMid(layer), Add(residPre, attnOut));
+        var mlpIn = Normalize(residMid, w.Ln2W, w.Ln2B, HookNames.Ln2Normalized(layer));
+        var mlpOut = Point(HookNames.MlpOut(layer), Mlp(layer, w, mlpIn));
+        Residual = Point(HookNames.ResidPost(layer), Add(residMid, mlpOut));
+    }
+
+    /// <summary>Runs the final LayerNorm (if any) and the unembedding: the logits <c>[batch, pos, d_vocab]</c>.</summary>
+    public Tensor Unembed()
+    {
+        if (_nextLayer != Config.NLayers)
+        {
+            throw new InvalidOperationException($"Unembed needs all {Config.NLayers} blocks run; {_nextLayer} have.");
+        }
+
+        var x = Normalize(Residual, _weights.LnFinalW, _weights.LnFinalB, HookNames.FinalNormalized);
+        return Linear(x, _weights.W_U, _weights.b_U).Reshape(Batch, Positions, Config.DVocab);
+    }
+
+    private Tensor Attention(int layer, BlockWeights w, Tensor x)
+    {
+        int heads = Config.NHeads, dh = Config.DHead, dm = Config.DModel, width = heads * dh;
+        var qkIn = Config.IsShortformer ? Add(x, _posEmbed) : x;
+        var q = Point(HookNames.Q(layer), ProjectHeads(qkIn, w.W_Q, w.b_Q));
+        var k = Point(HookNames.K(layer), ProjectHeads(qkIn, w.W_K, w.b_K));
+        var v = Point(HookNames.V(layer), ProjectHeads(x, w.W_V, w.b_V));
+
+        int batch = Batch, n = Positions;
+        var scale = 1f / MathF.Sqrt(dh);
+        var scores = new Tensor(batch, heads, n, n);
+        ForEachSequenceHead(b => h =>
+        {
+            var offset = (b * n * width) + (h * dh);
+            var block = scores.Span.Slice(((b * heads) + h) * n * n, n * n);
+            Gemm.Sgemm(false, true, n, n, dh, scale, q.Span[offset..], width, k.Span[offset..], width, 0f, block, n);
+            for (var i = 0; i < n; i++)
+            {
+                block.Slice((i * n) + i + 1, n - i - 1).Fill(float.NegativeInfinity);
+            }
+        });
+
+        var scoresName = HookNames.AttnScores(layer);
+        var keepScores = Wants(scoresName);
+        var pattern = keepScores ? Point(scoresName, scores).Clone() : scores;
+        var rows = pattern.Span;
+        for (var r = 0; r < batch * heads * n; r++)
+        {
+            var i = r % n;
+            var row = rows.Slice(r * n, n);
+            Ops.SoftmaxRows(row[..(i + 1)], i + 1);
+            row[(i + 1)..].Clear();
+        }
+
+        Point(HookNames.Pattern(layer), pattern);
+
+        var z = new Tensor(batch, n, heads, dh);
+        ForEachSequenceHead(b => h =>
+        {
+            var offset = (b * n * width) + (h * dh);
+            var p = pattern.Span.Slice(((b * heads) + h) * n * n, n * n);
+            Gemm.Sgemm(false, false, n, dh, n, 1f, p, n, v.Span[offset..], width, 0f, z.Span[offset..], width);
+        });
+        Point(HookNames.Z(layer), z);
+
+        var output = RowsOf(w.b_O, Rows);
+        var resultName = HookNames.Result(layer);
+        if (Wants(resultName))
+        {
+            // Per-head results, as TransformerLens's use_attn_result: hooks may edit them before they are summed.
+            var result = new Tensor(batch, n, heads, dm);
+            for (var h = 0; h < heads; h++)
+            {
+                Gemm.Sgemm(false, false, Rows, dm, dh, 1f, z.Span[(h * dh)..], width, w.W_O[h].Span, dm,
+                    0f, result.Span[(h * dm)..], heads * dm);
+            }
+
+            Point(resultName, result);
+            var sum = output.Span;
+            var all = result.Span;
+            for (var r = 0; r < Rows; r++)
+            {
+                for (var h = 0; h < heads; h++)
+                {
+                    TensorPrimitives.Add(sum.Slice(r * dm, dm), all.Slice(((r * heads) + h) * dm, dm), sum.Slice(r * dm, dm));
+                }
+            }
+        }
+        else
+        {
+            // z [rows, heads·d_head] times W_O viewed as [heads·d_head, d_model] sums the heads in one product.
+            Gemm.Sgemm(false, false, Rows, dm, width, 1f, z.Span, width, w.W_O.Span, dm, 1f, output.Span, dm);
+        }
+
+        return output.Reshape(batch, n, dm);
+    }
+
+    private Tensor Mlp(int layer, BlockWeights w, Tensor x)
+    {
+        var pre = Point(HookNames.MlpPre(layer), Linear(x, w.W_in!, w.b_in!).Reshape(Batch, Positions, w.W_in!.Dim(1)));
+        var post = pre.Clone();
+        Ops.Activation(post.Span, Config.ActFn!);
+        Point(HookNames.MlpPost(layer), post);
+        return Linear(post, w.W_out!, w.b_out!).Reshape(Batch, Positions, Config.DModel);
+    }
+
+    private Tensor Normalize(Tensor x, Tensor? weight, Tensor? bias, string hookName)
+    {
+        if (!Config.HasLayerNorm)
+        {
+            return x;
+        }
+
+        var y = new Tensor(Batch, Positions, Config.DModel);
+        Ops.LayerNormRows(x.Span, y.Span, Config.DModel,
+            weight is null ? default : weight.Span, bias is null ? default : bias.Span);
+        return Point(hookName, y);
+    }
+
+    /// <summary><c>x · W_h + b_h</c> for every head at once, laid out <c>[batch, pos, n_heads, d_head]</c>.</summary>
+    private Tensor ProjectHeads(Tensor x, Tensor weight, Tensor bias)
+    {
+        int heads = Config.NHeads, dh = Config.DHead, dm = Config.DModel;
+        var output = RowsOf(bias, Rows);
+        for (var h = 0; h < heads; h++)
+        {
+            Gemm.Sgemm(false, false, Rows, dh, dm, 1f, x.Span, dm, weight[h].Span, dh, 1f, output.Span[(h * dh)..], heads * dh);
+        }
+
+        return output.Reshape(Batch, Positions, heads, dh);
+    }
+
+    /// <summary><c>x · W + b</c> over the rows of <paramref name="x"/>, as a matrix.</summary>
+    private Tensor Linear(Tensor x, Tensor weight, Tensor bias)
+    {
+        int inner = weight.Dim(0), outer = weight.Dim(1);
+        var output = RowsOf(bias, Rows);
+        Gemm.Sgemm(false, false, Rows, outer, inner, 1f, x.Span, inner, weight.Span, outer, 1f, output.Span, outer);
+        return output;
+    }
+
+    /// <summary>A matrix of <paramref name="rows"/> copies of <paramref name="vector"/> (flattened).</summary>
+    private static Tensor RowsOf(Tensor vector, int rows)
+    {
+        var width = vector.Length;
+        var output = new Tensor(rows, width);
+        for (var r = 0; r < rows; r++)
+        {
+            vector.Span.CopyTo(output.Span.Slice(r * width, width));
+        }
+
+        return output;
+    }
+
+    private static Tensor Add(Tensor a, Tensor b)
+    {
+        var sum = new Tensor(a.Memory.Length == 0 ? [0] : a.Shape.ToArray());
+        TensorPrimitives.Add(a.Span, b.Span, sum.Span);
+        return sum;
+    }
+
+    /// <summary>Runs <paramref name="body"/> for every (sequence, head), in parallel when there is enough work.</summary>
+    private void ForEachSequenceHead(Func<int, Action<int>> body)
+    {
+        int heads = Config.NHeads, pairs = Batch * heads;
+        var work = (long)Positions * Positions * Config.DHead * pairs;
+        if (work < 1 << 20)
+        {
+            for (var i = 0; i < pairs; i++)
+            {
+                body(i / heads)(i % heads);
+            }
+
+            return;
+        }
+
+        Parallel.For(0, pairs, i => body(i / heads)(i % heads));
+    }
+
+    private bool Wants(string name) => _hooks?.Has(name) == true || _cacheNames?.Invoke(name) == true;
+
+    private Tensor Point(string name, Tensor activation)
+    {
+        _hooks?.Run(name, activation);
+        if (_cacheNames?.Invoke(name) == true)
+        {
+            Cache.Add(name, activation);
+        }
+
+        return activation;
+    }
+}

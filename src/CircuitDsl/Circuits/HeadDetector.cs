@@ -165,40 +165,57 @@ public static class HeadDetector
     public static DetectorScores Compute(IReadOnlyList<Tensor> patterns, int[][] tokens)
     {
         ArgumentNullException.ThrowIfNull(patterns);
-        ArgumentNullException.ThrowIfNull(tokens);
-        var layers = patterns.Count;
-        var heads = layers == 0 ? 0 : patterns[0].Dim(1);
-        var kinds = Enum.GetValues<DetectorKind>();
-        var detections = new bool[kinds.Length][][,];
-        for (var d = 0; d < kinds.Length; d++)
+        var builder = new Builder(patterns.Count, patterns.Count == 0 ? 0 : patterns[0].Dim(1), tokens);
+        for (var l = 0; l < patterns.Count; l++)
         {
-            detections[d] = tokens.Select(t => DetectionPattern(kinds[d], t)).ToArray();
+            builder.AddLayer(l, patterns[l]);
         }
 
-        var ours = new double[kinds.Length, layers, heads];
-        var mul = new double[kinds.Length, layers, heads];
-        for (var l = 0; l < layers; l++)
+        return builder.Build();
+    }
+
+    /// <summary>Scores layer by layer, so a caller can consume each <c>hook_pattern</c> as the forward pass makes it.</summary>
+    internal sealed class Builder
+    {
+        private static readonly DetectorKind[] Kinds = Enum.GetValues<DetectorKind>();
+        private readonly int[][] _tokens;
+        private readonly int _heads;
+        private readonly bool[][][,] _detections;
+        private readonly double[,,] _ours;
+        private readonly double[,,] _mul;
+
+        public Builder(int layers, int heads, int[][] tokens)
         {
-            var p = patterns[l];
-            var n = tokens.Length == 0 ? 0 : tokens[0].Length;
-            if (p.Rank != 4 || p.Dim(0) != tokens.Length || p.Dim(1) != heads || p.Dim(2) != n || p.Dim(3) != n)
+            ArgumentNullException.ThrowIfNull(tokens);
+            _tokens = tokens;
+            _heads = heads;
+            _detections = Kinds.Select(k => tokens.Select(t => DetectionPattern(k, t)).ToArray()).ToArray();
+            _ours = new double[Kinds.Length, layers, heads];
+            _mul = new double[Kinds.Length, layers, heads];
+        }
+
+        public void AddLayer(int layer, Tensor pattern)
+        {
+            var n = _tokens.Length == 0 ? 0 : _tokens[0].Length;
+            if (pattern.Rank != 4 || pattern.Dim(0) != _tokens.Length || pattern.Dim(1) != _heads
+                || pattern.Dim(2) != n || pattern.Dim(3) != n)
             {
                 throw new ArgumentException(
-                    $"Layer {l}'s pattern has shape {Tensor.FormatShape(p.Shape)}; {tokens.Length} sequences of {n} tokens " +
-                    $"and {heads} heads need [{tokens.Length}, {heads}, {n}, {n}].", nameof(patterns));
+                    $"Layer {layer}'s pattern has shape {Tensor.FormatShape(pattern.Shape)}; {_tokens.Length} sequences of {n} " +
+                    $"tokens and {_heads} heads need [{_tokens.Length}, {_heads}, {n}, {n}].", nameof(pattern));
             }
 
-            for (var h = 0; h < heads; h++)
+            for (var h = 0; h < _heads; h++)
             {
-                for (var d = 0; d < kinds.Length; d++)
+                for (var d = 0; d < Kinds.Length; d++)
                 {
-                    ours[d, l, h] = MeanOverSequences(p, h, detections[d], Score);
-                    mul[d, l, h] = MeanOverSequences(p, h, detections[d], TlMulScore);
+                    _ours[d, layer, h] = MeanOverSequences(pattern, h, _detections[d], Score);
+                    _mul[d, layer, h] = MeanOverSequences(pattern, h, _detections[d], TlMulScore);
                 }
             }
         }
 
-        return new DetectorScores(ours, mul);
+        public DetectorScores Build() => new(_ours, _mul);
     }
 
     private delegate double SequenceScore(ReadOnlySpan<float> pattern, bool[,] detection);

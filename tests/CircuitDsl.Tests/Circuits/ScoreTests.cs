@@ -161,7 +161,7 @@ public sealed class ScoreTests
     }
 
     [Fact]
-    public void Rotating_the_residual_stream_changes_no_composition_or_copying_score()
+    public void Rotating_the_residual_stream_changes_no_composition_copying_or_detector_score()
     {
         var config = RandomWeights.Config(layers: 2, heads: 3, dModel: 7, dHead: 3, vocab: 12);
         var w = RandomWeights.Create(config, seed: 11);
@@ -177,6 +177,19 @@ public sealed class ScoreTests
             for (var h = 0; h < 3; h++)
             {
                 cb.Score(new HeadId(l, h)).Should().BeApproximately(ca.Score(new HeadId(l, h)), 1e-5);
+            }
+        }
+
+        var (da, db) = (new ModelAnalysis(w, WeightProcessingOptions.None).Detectors, new ModelAnalysis(rotated, WeightProcessingOptions.None).Detectors);
+        foreach (var kind in Enum.GetValues<DetectorKind>())
+        {
+            for (var l = 0; l < 2; l++)
+            {
+                for (var h = 0; h < 3; h++)
+                {
+                    db.Score(kind, new HeadId(l, h)).Should().BeApproximately(da.Score(kind, new HeadId(l, h)), 1e-5);
+                    db.TlMul(kind, new HeadId(l, h)).Should().BeApproximately(da.TlMul(kind, new HeadId(l, h)), 1e-5);
+                }
             }
         }
     }

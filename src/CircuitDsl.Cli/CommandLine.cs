@@ -20,6 +20,9 @@ public static class CommandLine
     {
         var root = new RootCommand("CircuitDsl: circuit hypotheses about small transformers, checked on their weights.")
         {
+            Commands.Logits(output),
+            Commands.Loss(output),
+            Commands.Inspect(output),
         };
         foreach (var version in root.Options.OfType<VersionOption>())
         {
@@ -47,7 +50,7 @@ public static class CommandLine
     /// <summary>The version line: the tool's version and the matrix-multiply backend in use.</summary>
     public static string VersionLine() =>
         $"circuitdsl {typeof(CommandLine).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "?"}"
-        + $" (gemm: {Gemm.Backend.Name})";
+        + $" (gemm: {Gemm.Describe()})";
 
     private static bool IsBadInput(Exception e) =>
         e is WeightsFormatException or UsageException or ArgumentException or IOException or UnauthorizedAccessException;

@@ -4,10 +4,19 @@ namespace CircuitDsl.Tensors;
 /// A matrix-multiply engine: <c>C = alpha · op(A) · op(B) + beta · C</c> on row-major single-precision data,
 /// with BLAS's argument conventions (leading dimensions are row strides).
 /// </summary>
+/// <remarks>
+/// As in BLAS, when <c>beta</c> is zero <c>C</c> is written without being read (it may hold NaN), and when
+/// <c>alpha</c> is zero or <c>k</c> is zero <c>A</c> and <c>B</c> are not read.
+/// </remarks>
 public interface IGemmBackend
 {
-    /// <summary>A short name for reports and <c>--version</c>, e.g. <c>openblas</c> or <c>managed-avx512</c>.</summary>
+    /// <summary>A short name for reports and <c>--version</c>, e.g. <c>openblas</c> or <c>managed</c>.</summary>
     string Name { get; }
+
+    /// <summary>
+    /// One line describing the backend as configured, e.g. <c>openblas (libopenblas.so.0, 2 threads)</c>.
+    /// </summary>
+    string Description => Name;
 
     /// <summary>Row-major SGEMM. <paramref name="m"/> × <paramref name="k"/> times <paramref name="k"/> × <paramref name="n"/>.</summary>
     void Sgemm(
@@ -20,17 +29,78 @@ public interface IGemmBackend
 /// The runtime's matrix-multiply seam. Everything that multiplies matrices comes through here, so a faster
 /// backend (OpenBLAS today, TorchSharp/CUDA where available) changes one place.
 /// </summary>
+/// <remarks>
+/// The default backend is chosen on first use: OpenBLAS when its library loads, the managed kernel otherwise.
+/// The environment variable <c>CIRCUITDSL_GEMM</c> (<c>managed</c> or <c>openblas</c>) overrides the choice;
+/// asking for <c>openblas</c> on a machine without it is an error, not a silent fallback.
+/// </remarks>
 public static class Gemm
 {
-    /// <summary>The backend in use.</summary>
-    public static IGemmBackend Backend { get; set; } = new ManagedGemm();
+    /// <summary>The environment variable that overrides the backend choice: <c>managed</c> or <c>openblas</c>.</summary>
+    public const string BackendVariable = "CIRCUITDSL_GEMM";
+
+    private static IGemmBackend? s_backend;
+
+    /// <summary>
+    /// The backend in use. Chosen on first read (see <see cref="CreateDefaultBackend"/>) unless set before.
+    /// </summary>
+    /// <exception cref="InvalidOperationException"><c>CIRCUITDSL_GEMM</c> names a backend that is unknown or cannot load.</exception>
+    public static IGemmBackend Backend
+    {
+        get => Volatile.Read(ref s_backend) ?? InitializeDefault();
+        set => Volatile.Write(ref s_backend, value ?? throw new ArgumentNullException(nameof(value)));
+    }
+
+    /// <summary>
+    /// One line naming the backend in use and how it runs, e.g. <c>openblas (libopenblas.so.0, 2 threads)</c>
+    /// or <c>managed (Vector512, 2 threads)</c>; what <c>circuitdsl --version</c> prints.
+    /// </summary>
+    public static string Describe() => Backend.Description;
+
+    /// <summary>
+    /// The backend that <c>CIRCUITDSL_GEMM</c> asks for, or the best one available when it is unset.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The variable names a backend that is unknown or cannot load.</exception>
+    public static IGemmBackend CreateDefaultBackend() =>
+        SelectBackend(Environment.GetEnvironmentVariable(BackendVariable));
+
+    /// <summary>
+    /// The backend for a <c>CIRCUITDSL_GEMM</c> setting: <c>managed</c>, <c>openblas</c>, or null/empty for
+    /// OpenBLAS when it loads and the managed kernel otherwise. Case and surrounding spaces are ignored.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The setting is unknown, or is <c>openblas</c> and OpenBLAS cannot load.</exception>
+    public static IGemmBackend SelectBackend(string? setting)
+    {
+        var choice = setting?.Trim().ToLowerInvariant();
+        switch (choice)
+        {
+            case null or "":
+                return OpenBlasGemm.IsAvailable ? new OpenBlasGemm() : new ManagedGemm();
+            case "managed":
+                return new ManagedGemm();
+            case "openblas":
+                if (!OpenBlasGemm.IsAvailable)
+                {
+                    throw new InvalidOperationException(
+                        $"{BackendVariable}=openblas, but OpenBLAS could not be loaded: {OpenBlasGemm.LoadFailure} " +
+                        $"Install it (Debian/Ubuntu: apt-get install libopenblas0-pthread) or set {BackendVariable}=managed.");
+                }
+
+                return new OpenBlasGemm();
+            default:
+                throw new InvalidOperationException(
+                    $"{BackendVariable}='{setting}' is not a GEMM backend; expected 'managed' or 'openblas' (or unset to choose automatically).");
+        }
+    }
 
     /// <summary>Row-major SGEMM on the current backend; see <see cref="IGemmBackend.Sgemm"/>.</summary>
+    /// <exception cref="ArgumentException">A size, leading dimension or span length does not fit the matrices.</exception>
     public static void Sgemm(
         bool transA, bool transB, int m, int n, int k, float alpha,
         ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb,
         float beta, Span<float> c, int ldc)
     {
+        CheckArguments(transA, transB, m, n, k, a.Length, lda, b.Length, ldb, c.Length, ldc);
         if (m == 0 || n == 0)
         {
             return;
@@ -66,6 +136,52 @@ public static class Gemm
                 $"{Tensor.FormatShape(b.Shape)}{(transB ? "ᵀ" : "")} into {Tensor.FormatShape(c.Shape)}.");
         }
 
-        Sgemm(transA, transB, m, n, k, 1f, a.Span, a.Dim(1), b.Span, b.Dim(1), beta, c.Span, n);
+        // A zero-width matrix still has a leading dimension of at least 1 in BLAS's rules.
+        Sgemm(transA, transB, m, n, k, 1f, a.Span, Math.Max(1, a.Dim(1)), b.Span, Math.Max(1, b.Dim(1)), beta, c.Span, Math.Max(1, n));
+    }
+
+    /// <summary>
+    /// Checks SGEMM arguments the way BLAS's <c>xerbla</c> does, and also that every span is long enough, so a
+    /// native backend can never read or write outside them.
+    /// </summary>
+    internal static void CheckArguments(
+        bool transA, bool transB, int m, int n, int k, int aLength, int lda, int bLength, int ldb, int cLength, int ldc)
+    {
+        if (m < 0 || n < 0 || k < 0)
+        {
+            throw new ArgumentException($"SGEMM sizes must not be negative (m = {m}, n = {n}, k = {k}).");
+        }
+
+        // Stored shapes: A is m×k (k×m when transposed), B is k×n (n×k), C is m×n.
+        CheckMatrix("A", transA ? k : m, transA ? m : k, aLength, lda, "lda", m == 0 || n == 0 || k == 0);
+        CheckMatrix("B", transB ? n : k, transB ? k : n, bLength, ldb, "ldb", m == 0 || n == 0 || k == 0);
+        CheckMatrix("C", m, n, cLength, ldc, "ldc", m == 0 || n == 0);
+    }
+
+    private static IGemmBackend InitializeDefault()
+    {
+        var created = CreateDefaultBackend();
+        return Interlocked.CompareExchange(ref s_backend, created, null) ?? created;
+    }
+
+    private static void CheckMatrix(string name, int rows, int cols, int length, int ld, string ldName, bool unused)
+    {
+        if (ld < Math.Max(1, cols))
+        {
+            throw new ArgumentException(
+                $"SGEMM: {ldName} = {ld} is smaller than the {cols} columns of the stored {rows}×{cols} matrix {name} (and must be at least 1).");
+        }
+
+        if (unused)
+        {
+            return;
+        }
+
+        var needed = ((long)(rows - 1) * ld) + cols;
+        if (length < needed)
+        {
+            throw new ArgumentException(
+                $"SGEMM: {name} has {length} elements, but a stored {rows}×{cols} matrix with {ldName} = {ld} needs {needed}.");
+        }
     }
 }

@@ -122,11 +122,22 @@ public sealed class Tensor
         var result = new Tensor(cols, rows);
         var src = Span;
         var dst = result.Span;
-        for (var i = 0; i < rows; i++)
+
+        // Square blocks, so both the rows read and the rows written stay in cache on large matrices.
+        const int block = 32;
+        for (var i0 = 0; i0 < rows; i0 += block)
         {
-            for (var j = 0; j < cols; j++)
+            var iEnd = Math.Min(rows, i0 + block);
+            for (var j0 = 0; j0 < cols; j0 += block)
             {
-                dst[(j * rows) + i] = src[(i * cols) + j];
+                var jEnd = Math.Min(cols, j0 + block);
+                for (var i = i0; i < iEnd; i++)
+                {
+                    for (var j = j0; j < jEnd; j++)
+                    {
+                        dst[(j * rows) + i] = src[(i * cols) + j];
+                    }
+                }
             }
         }
 

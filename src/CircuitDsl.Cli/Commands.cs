@@ -1,0 +1,158 @@
+using System.CommandLine;
+using System.Text.Json;
+using CircuitDsl.Model;
+using CircuitDsl.Tensors;
+using CircuitDsl.Weights;
+using Spectre.Console;
+
+namespace CircuitDsl.Cli;
+
+/// <summary>The subcommands. Each loads what it needs, does one job, and prints text or JSON.</summary>
+internal static class Commands
+{
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    public static Command Logits(TextWriter output)
+    {
+        var dir = ModelDirectory();
+        var tokens = TokensOption(required: true);
+        var json = JsonOption("Print {\"logits\": [[[float]]]} shaped [sequence][position][vocab]; without it, a table of top predictions.");
+        var command = new Command("logits", "Run the model on token sequences and print the logits.") { dir, tokens, json };
+        command.SetAction(parse =>
+        {
+            using var folder = ModelFolder.Load(parse.GetRequiredValue(dir));
+            var batch = TokensFile.Read(parse.GetRequiredValue(tokens));
+            var logits = new HookedTransformer(folder.Weights).Forward(batch);
+            if (!parse.GetValue(json))
+            {
+                WriteTopPredictions(output, logits, batch);
+                return 0;
+            }
+
+            using var stream = new MemoryStream();
+            using (var writer = new Utf8JsonWriter(stream))
+            {
+                writer.WriteStartObject();
+                writer.WriteStartArray("logits");
+                int positions = logits.Dim(1), vocab = logits.Dim(2);
+                for (var b = 0; b < logits.Dim(0); b++)
+                {
+                    writer.WriteStartArray();
+                    for (var p = 0; p < positions; p++)
+                    {
+                        writer.WriteStartArray();
+                        foreach (var v in logits.Span.Slice(((b * positions) + p) * vocab, vocab))
+                        {
+                            writer.WriteNumberValue(v);
+                        }
+
+                        writer.WriteEndArray();
+                    }
+
+                    writer.WriteEndArray();
+                }
+
+                writer.WriteEndArray();
+                writer.WriteEndObject();
+            }
+
+            output.WriteLine(System.Text.Encoding.UTF8.GetString(stream.ToArray()));
+            return 0;
+        });
+        return command;
+    }
+
+    public static Command Loss(TextWriter output)
+    {
+        var dir = ModelDirectory();
+        var tokens = TokensOption(required: true);
+        var json = JsonOption("Print {\"loss\": float, \"tokens\": int}.");
+        var command = new Command("loss", "Mean next-token cross-entropy (natural log) of the model on token sequences.") { dir, tokens, json };
+        command.SetAction(parse =>
+        {
+            using var folder = ModelFolder.Load(parse.GetRequiredValue(dir));
+            var batch = TokensFile.Read(parse.GetRequiredValue(tokens));
+            var logits = new HookedTransformer(folder.Weights).Forward(batch);
+            var loss = Losses.NextTokenCrossEntropy(logits, batch);
+            var predicted = batch.Length * (batch[0].Length - 1);
+            output.WriteLine(parse.GetValue(json)
+                ? JsonSerializer.Serialize(new { loss, tokens = predicted })
+                : $"loss {loss:F4} nats/token over {predicted} predicted tokens");
+            return 0;
+        });
+        return command;
+    }
+
+    public static Command Inspect(TextWriter output)
+    {
+        var dir = ModelDirectory();
+        var json = JsonOption("Print the full report as JSON.");
+        var command = new Command("inspect", "Describe a model folder: its config, size and the backend that runs it.") { dir, json };
+        command.SetAction(parse =>
+        {
+            using var folder = ModelFolder.Load(parse.GetRequiredValue(dir));
+            var parameters = folder.Weights.ToStateDict().Sum(t => (long)t.Value.Length);
+            if (parse.GetValue(json))
+            {
+                var report = new { config = folder.Config, parameters, weights = Path.GetFileName(folder.WeightsFile), gemm = Gemm.Describe() };
+                output.WriteLine(JsonSerializer.Serialize(report, Indented));
+                return 0;
+            }
+
+            var console = Console(output);
+            var c = folder.Config;
+            var table = new Table().Border(TableBorder.Rounded).Title($"[bold]{Markup.Escape(folder.Directory)}[/]")
+                .AddColumn("setting").AddColumn("value");
+            table.AddRow("layers × heads", $"{c.NLayers} × {c.NHeads}");
+            table.AddRow("d_model / d_head", $"{c.DModel} / {c.DHead}");
+            table.AddRow("vocabulary / context", $"{c.DVocab} / {c.NCtx}");
+            table.AddRow("blocks", c.AttnOnly ? "attention only" : $"attention + MLP (d_mlp {c.DMlp}, {c.ActFn})");
+            table.AddRow("normalization", c.NormalizationType ?? "none");
+            table.AddRow("positions", c.PositionalEmbeddingType);
+            table.AddRow("parameters", parameters.ToString("N0", System.Globalization.CultureInfo.InvariantCulture));
+            table.AddRow("weights", Markup.Escape(Path.GetFileName(folder.WeightsFile)));
+            table.AddRow("gemm backend", Markup.Escape(Gemm.Describe()));
+            console.Write(table);
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary>For people: each position's token and the model's three most likely next tokens.</summary>
+    private static void WriteTopPredictions(TextWriter output, Tensor logits, int[][] batch)
+    {
+        int positions = logits.Dim(1), vocab = logits.Dim(2);
+        var table = new Table().Border(TableBorder.Rounded).AddColumn("seq").AddColumn("pos").AddColumn("token")
+            .AddColumn("most likely next (logit)");
+        for (var b = 0; b < batch.Length; b++)
+        {
+            for (var p = 0; p < positions; p++)
+            {
+                var row = logits.Span.Slice(((b * positions) + p) * vocab, vocab).ToArray();
+                var top = Enumerable.Range(0, vocab).OrderByDescending(v => row[v]).Take(3)
+                    .Select(v => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{v} ({row[v]:F2})"));
+                table.AddRow($"{b}", $"{p}", $"{batch[b][p]}", string.Join(", ", top));
+            }
+        }
+
+        Console(output).Write(table);
+    }
+
+    /// <summary>A Spectre console that writes to <paramref name="output"/> (colour only on a real terminal).</summary>
+    public static IAnsiConsole Console(TextWriter output) => AnsiConsole.Create(new AnsiConsoleSettings
+    {
+        Out = new AnsiConsoleOutput(output),
+        Ansi = output == System.Console.Out && !System.Console.IsOutputRedirected ? AnsiSupport.Detect : AnsiSupport.No,
+        ColorSystem = ColorSystemSupport.Detect,
+    });
+
+    private static Argument<string> ModelDirectory() => new("DIR") { Description = "A model folder: config.json and model.safetensors or model.pth." };
+
+    private static Option<string> TokensOption(bool required) => new("--tokens")
+    {
+        Description = "JSON file: an array of token-id arrays (one per sequence, equal lengths).",
+        Required = required,
+    };
+
+    private static Option<bool> JsonOption(string description) => new("--json") { Description = description };
+}

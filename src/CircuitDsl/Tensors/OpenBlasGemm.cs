@@ -1,0 +1,195 @@
+using System.Reflection;
+using System.Runtime.InteropServices;
+
+namespace CircuitDsl.Tensors;
+
+/// <summary>
+/// SGEMM through OpenBLAS's <c>cblas_sgemm</c> (row-major), loaded at run time from wherever the system put it.
+/// </summary>
+/// <remarks>
+/// The library is looked for under the names and paths Debian, Fedora, Homebrew and Windows builds use, or at
+/// the path in <c>CIRCUITDSL_OPENBLAS</c>. OpenBLAS uses its own thread pool (<c>OPENBLAS_NUM_THREADS</c>).
+/// </remarks>
+public sealed class OpenBlasGemm : IGemmBackend
+{
+    /// <summary>An environment variable naming the OpenBLAS library file to load instead of searching.</summary>
+    public const string LibraryVariable = "CIRCUITDSL_OPENBLAS";
+
+    /// <summary>A backend on the loaded OpenBLAS.</summary>
+    /// <exception cref="InvalidOperationException">OpenBLAS cannot be loaded on this machine.</exception>
+    public OpenBlasGemm()
+    {
+        if (!IsAvailable)
+        {
+            throw new InvalidOperationException($"OpenBLAS could not be loaded: {LoadFailure}");
+        }
+    }
+
+    /// <summary>Whether an OpenBLAS library with <c>cblas_sgemm</c> could be loaded.</summary>
+    public static bool IsAvailable => OpenBlasLibrary.Handle != 0;
+
+    /// <summary>Why OpenBLAS could not be loaded (which names and paths were tried), or null when it was.</summary>
+    public static string? LoadFailure => OpenBlasLibrary.Failure;
+
+    /// <summary>The name or path under which OpenBLAS was loaded, or null when it was not.</summary>
+    public static string? LibraryName => OpenBlasLibrary.LoadedName;
+
+    /// <inheritdoc />
+    public string Name => "openblas";
+
+    /// <inheritdoc />
+    public string Description
+    {
+        get
+        {
+            var threads = OpenBlasNative.openblas_get_num_threads();
+            var core = OpenBlasLibrary.CoreName();
+            var file = Path.GetFileName(OpenBlasLibrary.LoadedName);
+            return $"openblas ({file}, {threads} thread{(threads == 1 ? "" : "s")}{(core is null ? "" : $", {core} kernels")})";
+        }
+    }
+
+    /// <inheritdoc />
+    public unsafe void Sgemm(
+        bool transA, bool transB, int m, int n, int k, float alpha,
+        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb,
+        float beta, Span<float> c, int ldc)
+    {
+        Gemm.CheckArguments(transA, transB, m, n, k, a.Length, lda, b.Length, ldb, c.Length, ldc);
+        if (m == 0 || n == 0)
+        {
+            return;
+        }
+
+        fixed (float* pa = a)
+        fixed (float* pb = b)
+        fixed (float* pc = c)
+        {
+            OpenBlasNative.cblas_sgemm(
+                OpenBlasNative.CblasRowMajor,
+                transA ? OpenBlasNative.CblasTrans : OpenBlasNative.CblasNoTrans,
+                transB ? OpenBlasNative.CblasTrans : OpenBlasNative.CblasNoTrans,
+                m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc);
+        }
+    }
+}
+
+/// <summary>Finds and loads the OpenBLAS shared library once, and resolves <see cref="OpenBlasNative"/>'s imports to it.</summary>
+internal static class OpenBlasLibrary
+{
+    private static readonly Lazy<(nint Handle, string? Name, string? Failure)> s_load = new(Load);
+
+    public static nint Handle => s_load.Value.Handle;
+
+    public static string? LoadedName => s_load.Value.Name;
+
+    public static string? Failure => s_load.Value.Failure;
+
+    /// <summary>The CPU kernel set OpenBLAS chose (e.g. <c>SkylakeX</c>, or <c>Haswell</c> under <c>OPENBLAS_CORETYPE</c>).</summary>
+    public static string? CoreName()
+    {
+        if (!NativeLibrary.TryGetExport(Handle, "openblas_get_corename", out _))
+        {
+            return null;
+        }
+
+        return Marshal.PtrToStringUTF8(OpenBlasNative.openblas_get_corename());
+    }
+
+    private static (nint, string?, string?) Load()
+    {
+        var tried = new List<string>();
+        foreach (var candidate in Candidates())
+        {
+            tried.Add(candidate);
+            if (!NativeLibrary.TryLoad(candidate, out var handle))
+            {
+                continue;
+            }
+
+            if (!NativeLibrary.TryGetExport(handle, "cblas_sgemm", out _)
+                || !NativeLibrary.TryGetExport(handle, "openblas_get_num_threads", out _))
+            {
+                NativeLibrary.Free(handle);
+                continue;
+            }
+
+            // One resolver for this assembly: it answers for OpenBLAS's logical name and defers everything else.
+            NativeLibrary.SetDllImportResolver(typeof(OpenBlasLibrary).Assembly, Resolve);
+            return (handle, candidate, null);
+        }
+
+        return (0, null, $"none of {string.Join(", ", tried)} could be loaded with cblas_sgemm and openblas_get_num_threads.");
+    }
+
+    private static nint Resolve(string libraryName, Assembly assembly, DllImportSearchPath? searchPath) =>
+        libraryName == OpenBlasNative.LibraryName ? Handle : 0;
+
+    private static IEnumerable<string> Candidates()
+    {
+        var explicitPath = Environment.GetEnvironmentVariable(OpenBlasGemm.LibraryVariable);
+        if (!string.IsNullOrWhiteSpace(explicitPath))
+        {
+            // An explicit choice is the only one tried, so a wrong path is reported rather than bypassed.
+            yield return explicitPath.Trim();
+            yield break;
+        }
+
+        if (OperatingSystem.IsWindows())
+        {
+            yield return "libopenblas.dll";
+            yield return "openblas.dll";
+            yield break;
+        }
+
+        if (OperatingSystem.IsMacOS())
+        {
+            yield return "libopenblas.dylib";
+            yield return "/opt/homebrew/opt/openblas/lib/libopenblas.dylib";
+            yield return "/usr/local/opt/openblas/lib/libopenblas.dylib";
+            yield break;
+        }
+
+        yield return "libopenblas.so.0";
+        yield return "libopenblas.so";
+        var triplet = RuntimeInformation.ProcessArchitecture switch
+        {
+            Architecture.X64 => "x86_64-linux-gnu",
+            Architecture.Arm64 => "aarch64-linux-gnu",
+            _ => null,
+        };
+        if (triplet is not null)
+        {
+            // Debian installs each threading flavour in its own directory, found via alternatives symlinks.
+            foreach (var flavour in new[] { "openblas-pthread", "openblas-openmp", "openblas-serial" })
+            {
+                yield return $"/usr/lib/{triplet}/{flavour}/libopenblas.so.0";
+            }
+        }
+
+        yield return "/usr/lib64/libopenblas.so.0";
+        yield return "/usr/lib64/libopenblasp.so.0";
+    }
+}
+
+/// <summary>The OpenBLAS entry points, source-generated P/Invoke resolved by <see cref="OpenBlasLibrary"/>.</summary>
+internal static unsafe partial class OpenBlasNative
+{
+    /// <summary>A logical library name; <see cref="OpenBlasLibrary"/> maps it to the file it found.</summary>
+    public const string LibraryName = "circuitdsl-openblas";
+
+    public const int CblasRowMajor = 101;
+    public const int CblasNoTrans = 111;
+    public const int CblasTrans = 112;
+
+    [LibraryImport(LibraryName)]
+    public static partial void cblas_sgemm(
+        int order, int transA, int transB, int m, int n, int k, float alpha,
+        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc);
+
+    [LibraryImport(LibraryName)]
+    public static partial int openblas_get_num_threads();
+
+    [LibraryImport(LibraryName)]
+    public static partial nint openblas_get_corename();
+}

@@ -1,0 +1,171 @@
+using System.Text.Json;
+using CircuitDsl.Cli;
+using CircuitDsl.Model;
+using CircuitDsl.Tests.Model;
+using CircuitDsl.Weights;
+
+namespace CircuitDsl.Tests.Cli;
+
+public sealed class CommandLineTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("cli-tests").FullName;
+    private readonly TorchFixture _fixture = TorchFixture.Load("ln_mlp_gelu_new");
+
+    public CommandLineTests()
+    {
+        ModelFolder.Save(ModelDir, _fixture.Weights);
+        File.WriteAllText(TokensPath, JsonSerializer.Serialize(_fixture.Tokens));
+    }
+
+    private string ModelDir => Path.Combine(_dir, "model");
+
+    private string TokensPath => Path.Combine(_dir, "tokens.json");
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void Logits_json_prints_the_forward_pass_shaped_sequence_position_vocab()
+    {
+        var (code, stdout, _) = Run("logits", ModelDir, "--tokens", TokensPath, "--json");
+
+        code.Should().Be(0);
+        var logits = JsonDocument.Parse(stdout).RootElement.GetProperty("logits").Deserialize<float[][][]>()!;
+        logits.Should().HaveCount(_fixture.Tokens.Length);
+        for (var b = 0; b < logits.Length; b++)
+        {
+            for (var p = 0; p < logits[b].Length; p++)
+            {
+                logits[b][p].Select(x => (double)x).Should().Equal(_fixture.Logits[b][p], (a, e) => Math.Abs(a - e) < 1e-4);
+            }
+        }
+    }
+
+    [Fact]
+    public void Logits_without_json_shows_the_top_predictions()
+    {
+        var (code, stdout, _) = Run("logits", ModelDir, "--tokens", TokensPath);
+
+        code.Should().Be(0);
+        var best = Enumerable.Range(0, _fixture.Logits[0][0].Length).MaxBy(v => _fixture.Logits[0][0][v]);
+        stdout.Should().Contain("most likely next").And.Contain($"{best} (");
+    }
+
+    [Fact]
+    public void Loss_json_is_the_mean_next_token_cross_entropy()
+    {
+        var (code, stdout, _) = Run("loss", ModelDir, "--tokens", TokensPath, "--json");
+
+        code.Should().Be(0);
+        var root = JsonDocument.Parse(stdout).RootElement;
+        var expected = _fixture.Tokens.SelectMany((seq, b) => seq.Skip(1).Select((next, p) =>
+        {
+            var row = _fixture.Logits[b][p];
+            var max = row.Max();
+            return max + Math.Log(row.Sum(x => Math.Exp(x - max))) - row[next];
+        })).Average();
+        root.GetProperty("loss").GetDouble().Should().BeApproximately(expected, 1e-4);
+        root.GetProperty("tokens").GetInt32().Should().Be(_fixture.Tokens.Length * (_fixture.Tokens[0].Length - 1));
+    }
+
+    [Fact]
+    public void Inspect_json_gives_the_config_under_TransformerLens_names()
+    {
+        var (code, stdout, _) = Run("inspect", ModelDir, "--json");
+
+        code.Should().Be(0);
+        var root = JsonDocument.Parse(stdout).RootElement;
+        var config = root.GetProperty("config");
+        config.GetProperty("n_layers").GetInt32().Should().Be(2);
+        config.GetProperty("d_mlp").GetInt32().Should().Be(16);
+        config.GetProperty("normalization_type").GetString().Should().Be("LN");
+        root.GetProperty("parameters").GetInt64().Should().Be(_fixture.Weights.ToStateDict().Sum(t => (long)t.Value.Length));
+    }
+
+    [Fact]
+    public void Inspect_prints_a_readable_table()
+    {
+        var (code, stdout, _) = Run("inspect", ModelDir);
+
+        code.Should().Be(0);
+        stdout.Should().Contain("2 × 2").And.Contain("attention + MLP (d_mlp 16, gelu_new)").And.Contain("gemm backend");
+    }
+
+    [Fact]
+    public void Version_names_the_matrix_multiply_backend()
+    {
+        var (code, stdout, _) = Run("--version");
+
+        code.Should().Be(0);
+        stdout.Should().StartWith("circuitdsl ").And.Contain("gemm: ");
+    }
+
+    [Fact]
+    public void A_missing_folder_is_one_line_and_exit_code_2()
+    {
+        var missing = Path.Combine(_dir, "nope");
+
+        var (code, stdout, stderr) = Run("inspect", missing);
+
+        code.Should().Be(2);
+        stdout.Should().BeEmpty();
+        stderr.Trim().Should().Be($"circuitdsl: {missing}: the model folder does not exist.");
+    }
+
+    [Fact]
+    public void A_token_outside_the_vocabulary_is_refused()
+    {
+        File.WriteAllText(TokensPath, "[[1, 2, 300]]");
+
+        var (code, _, stderr) = Run("loss", ModelDir, "--tokens", TokensPath);
+
+        code.Should().Be(2);
+        stderr.Should().Contain("Token id 300 at sequence 0, position 2 is outside the vocabulary [0, 9)");
+        stderr.Trim().Split('\n').Should().HaveCount(1);
+    }
+
+    [Theory]
+    [InlineData("not json", "not a JSON array of token-id arrays")]
+    [InlineData("[]", "expected a non-empty JSON array")]
+    [InlineData("[[1, 2], [3]]", "Sequence 1 has 1 tokens; sequence 0 has 2")]
+    [InlineData("{\"tokens\": [1]}", "not a JSON array of token-id arrays")]
+    public void A_bad_tokens_file_is_refused_with_the_reason(string content, string reason)
+    {
+        File.WriteAllText(TokensPath, content);
+
+        var (code, _, stderr) = Run("logits", ModelDir, "--tokens", TokensPath, "--json");
+
+        code.Should().Be(2);
+        stderr.Should().Contain(reason);
+    }
+
+    [Fact]
+    public void A_corrupt_weights_file_names_the_file()
+    {
+        File.WriteAllBytes(Path.Combine(ModelDir, ModelFolder.SafetensorsFileName), [1, 2, 3]);
+
+        var (code, _, stderr) = Run("inspect", ModelDir);
+
+        code.Should().Be(2);
+        stderr.Should().StartWith("circuitdsl: ").And.Contain(ModelFolder.SafetensorsFileName);
+    }
+
+    [Theory]
+    [InlineData("logits", "--json")]
+    [InlineData("frobnicate")]
+    [InlineData("loss", "--tokens")]
+    public void Bad_arguments_are_exit_code_2(params string[] args)
+    {
+        var (code, _, stderr) = Run(args);
+
+        code.Should().Be(2);
+        stderr.Trim().Split('\n').Should().ContainSingle().Which.Should().StartWith("circuitdsl: ");
+    }
+
+    private static (int Code, string Stdout, string Stderr) Run(params string[] args)
+    {
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        var code = CommandLine.Run(args, stdout, stderr);
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+}

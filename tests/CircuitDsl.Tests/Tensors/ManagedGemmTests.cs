@@ -1,0 +1,107 @@
+using CircuitDsl.Tensors;
+
+namespace CircuitDsl.Tests.Tensors;
+
+/// <summary>
+/// The managed kernel, every family (Vector512, Vector256, scalar) on this machine whether or not it is the one
+/// <see cref="ManagedGemmKernel.Auto"/> picks, against a naive double-precision product.
+/// </summary>
+public sealed class ManagedGemmTests
+{
+    private static readonly ManagedGemmKernel[] Kernels =
+        [ManagedGemmKernel.Vector512, ManagedGemmKernel.Vector256, ManagedGemmKernel.Scalar];
+
+    public static TheoryData<ManagedGemmKernel, int, int, int> KernelsAndShapes()
+    {
+        var data = new TheoryData<ManagedGemmKernel, int, int, int>();
+        foreach (var kernel in Kernels)
+        {
+            foreach (var (m, n, k) in GemmChecks.Shapes())
+            {
+                data.Add(kernel, m, n, k);
+            }
+        }
+
+        return data;
+    }
+
+    public static TheoryData<ManagedGemmKernel, int, int, int, bool, bool> KernelsAndTransposes()
+    {
+        var data = new TheoryData<ManagedGemmKernel, int, int, int, bool, bool>();
+        foreach (var kernel in Kernels)
+        {
+            foreach (var g in GemmChecks.TransposeCases())
+            {
+                data.Add(kernel, g.M, g.N, g.K, g.TransA, g.TransB);
+            }
+        }
+
+        return data;
+    }
+
+    public static TheoryData<ManagedGemmKernel> AllKernels() => [.. Kernels];
+
+    [Theory]
+    [MemberData(nameof(KernelsAndShapes))]
+    public void Product_matches_double_reference(ManagedGemmKernel kernel, int m, int n, int k) =>
+        GemmChecks.AssertMatchesReference(new ManagedGemm(kernel), new GemmCase(m, n, k));
+
+    [Theory]
+    [MemberData(nameof(KernelsAndTransposes))]
+    public void Transposes_alpha_beta_and_wide_leading_dimensions_match_reference(
+        ManagedGemmKernel kernel, int m, int n, int k, bool transA, bool transB) =>
+        GemmChecks.AssertMatchesReference(
+            new ManagedGemm(kernel),
+            new GemmCase(m, n, k, transA, transB, Alpha: -0.75f, Beta: 1.5f, PadA: 3, PadB: 5, PadC: 7));
+
+    [Theory]
+    [MemberData(nameof(AllKernels))]
+    public void Beta_zero_never_reads_C(ManagedGemmKernel kernel)
+    {
+        foreach (var (m, n, k) in new[] { (3, 5, 7), (40, 70, 300), (13, 9, 2) })
+        {
+            GemmChecks.AssertMatchesReference(new ManagedGemm(kernel), new GemmCase(m, n, k, Alpha: 2f, PadC: 2, NaNInC: true));
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(AllKernels))]
+    public void Large_parallel_product_matches_reference(ManagedGemmKernel kernel) =>
+        GemmChecks.AssertMatchesReference(new ManagedGemm(kernel, threads: 2), new GemmCase(300, 500, 700, Beta: 0.5f, PadA: 1));
+
+    [Fact]
+    public void Single_thread_large_product_matches_reference() =>
+        GemmChecks.AssertMatchesReference(new ManagedGemm(ManagedGemmKernel.Auto, threads: 1), new GemmCase(150, 260, 530, TransA: true));
+
+    [Theory]
+    [MemberData(nameof(AllKernels))]
+    public void Zero_depth_scales_C_by_beta(ManagedGemmKernel kernel)
+    {
+        GemmChecks.AssertMatchesReference(new ManagedGemm(kernel), new GemmCase(4, 6, 0, Beta: -2f));
+        GemmChecks.AssertMatchesReference(new ManagedGemm(kernel), new GemmCase(4, 6, 0, NaNInC: true));
+    }
+
+    [Fact]
+    public void Alpha_zero_reads_neither_A_nor_B()
+    {
+        var a = new float[6];
+        var b = new float[6];
+        a.AsSpan().Fill(float.NaN);
+        b.AsSpan().Fill(float.NaN);
+        float[] c = [1f, 2f, 3f, 4f];
+        new ManagedGemm().Sgemm(false, false, 2, 2, 3, 0f, a, 3, b, 2, 3f, c, 2);
+        c.Should().Equal(3f, 6f, 9f, 12f);
+    }
+
+    [Fact]
+    public void Auto_picks_the_widest_accelerated_family_and_describes_it()
+    {
+        var gemm = new ManagedGemm();
+        var expected = System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? ManagedGemmKernel.Vector512
+            : System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated ? ManagedGemmKernel.Vector256
+            : ManagedGemmKernel.Scalar;
+        gemm.Kernel.Should().Be(expected);
+        gemm.Threads.Should().Be(Environment.ProcessorCount);
+        new ManagedGemm(ManagedGemmKernel.Vector256, threads: 1).Description.Should().Be("managed (Vector256, 1 thread)");
+    }
+}

@@ -41,17 +41,17 @@ public static class CompositionScores
     }
 
     /// <summary>
-    /// Every pair's score, for all three kinds. Each head is first reduced to a <c>[k × d_model]</c> writer
-    /// <c>Ŵ = C(W_V) · W_O</c> and a <c>[d_model × k]</c> reader <c>A · C(Bᵀ)ᵀ</c> (<c>C</c> the R factor of a
-    /// thin QR, <c>k = min(d_head, d_model)</c>), which leave every Frobenius norm unchanged; then one product
-    /// per layer pair on the kernel seam gives all the <c>‖L R‖</c>. Small steps are in double precision.
+    /// Every pair's score, for all three kinds. Each head is first reduced to a <c>[d_head × d_model]</c> writer
+    /// <c>C(W_V) · W_O</c> and a <c>[d_model × d_head]</c> reader <c>A · C(Bᵀ)ᵀ</c>, where <c>C(X)</c> is a square
+    /// root of the Gram matrix (<c>C(X)ᵀ C(X) = Xᵀ X</c>, from its eigendecomposition in double precision), so
+    /// every Frobenius norm is unchanged; then one product per layer pair on the kernel seam gives all the
+    /// <c>‖L · R‖</c>. Products are single precision: scores agree with the factored definition to about 1e-6.
     /// </summary>
     public static CompositionTable Compute(TransformerWeights weights)
     {
         ArgumentNullException.ThrowIfNull(weights);
         var c = weights.Config;
-        int layers = c.NLayers, heads = c.NHeads;
-        var k = Math.Min(c.DHead, c.DModel);
+        int layers = c.NLayers, heads = c.NHeads, dm = c.DModel, k = c.DHead, width = heads * k;
         var writers = new Tensor[layers];
         var writerNorms = new double[layers, heads];
         var readers = new Tensor[3, layers];
@@ -59,32 +59,27 @@ public static class CompositionScores
         for (var l = 0; l < layers; l++)
         {
             var b = weights.Blocks[l];
-            writers[l] = new Tensor(heads * k, c.DModel);
+            writers[l] = new Tensor(width, dm);
             for (var kind = 0; kind < 3; kind++)
             {
-                readers[kind, l] = new Tensor(c.DModel, heads * k);
+                readers[kind, l] = new Tensor(dm, width);
             }
 
             for (var h = 0; h < heads; h++)
             {
-                var id = new HeadId(l, h);
-                var wq = HeadCircuits.Head(b.W_Q, id);
-                var wk = HeadCircuits.Head(b.W_K, id);
-                var wv = HeadCircuits.Head(b.W_V, id);
-                var wo = HeadCircuits.Head(b.W_O, id);
-                var writer = RowCompress(wv) * wo;
-                writerNorms[l, h] = writer.FrobeniusNorm();
-                Place(writer, writers[l], h * k, 0);
-                Matrix<double>[] reader =
-                [
-                    wq * RowCompress(wk).Transpose(),
-                    wk * RowCompress(wq).Transpose(),
-                    wv * RowCompress(wo.Transpose()).Transpose(),
-                ];
+                var rootQ = GramRoot(b.W_Q[h], ofColumns: true);
+                var rootK = GramRoot(b.W_K[h], ofColumns: true);
+                var rootV = GramRoot(b.W_V[h], ofColumns: true);
+                var rootO = GramRoot(b.W_O[h], ofColumns: false);
+                var writer = writers[l].Span.Slice(h * k * dm, k * dm);
+                Gemm.Sgemm(false, false, k, dm, k, 1f, rootV.Span, k, b.W_O[h].Span, dm, 0f, writer, dm);
+                writerNorms[l, h] = Norm(writer, k, dm, dm);
+                (Tensor Reads, Tensor Root)[] reader = [(b.W_Q[h], rootK), (b.W_K[h], rootQ), (b.W_V[h], rootO)];
                 for (var kind = 0; kind < 3; kind++)
                 {
-                    readerNorms[kind, l, h] = reader[kind].FrobeniusNorm();
-                    Place(reader[kind], readers[kind, l], 0, h * k);
+                    var target = readers[kind, l].Span[(h * k)..];
+                    Gemm.Sgemm(false, true, dm, k, k, 1f, reader[kind].Reads.Span, k, reader[kind].Root.Span, k, 0f, target, width);
+                    readerNorms[kind, l, h] = Norm(target, dm, k, width);
                 }
             }
         }
@@ -101,7 +96,7 @@ public static class CompositionScores
                     {
                         for (var h2 = 0; h2 < heads; h2++)
                         {
-                            var norm = BlockNorm(product, h1 * k, h2 * k, k);
+                            var norm = Norm(product.Span[((h1 * k * width) + (h2 * k))..], k, k, width);
                             scores[kind, l1, h1, l2, h2] = norm / (writerNorms[l1, h1] * readerNorms[kind, l2, h2]);
                         }
                     }
@@ -113,34 +108,82 @@ public static class CompositionScores
     }
 
     /// <summary>
-    /// A matrix <c>C</c> with <c>‖a · X‖_F = ‖C · X‖_F</c> for every <c>X</c> and at most
-    /// <c>min(rows, columns)</c> rows: the R factor of a thin QR when <paramref name="a"/> is tall, else itself.
+    /// A square root <c>C</c> <c>[n × n]</c> of the Gram matrix of <paramref name="m"/>'s columns (<c>mᵀm</c>, n = columns)
+    /// or rows (<c>m mᵀ</c>, n = rows), so <c>‖m · X‖ = ‖C · X‖</c> (columns) or <c>‖X · m‖ = ‖X · Cᵀ‖</c> (rows).
+    /// The Gram matrix is summed in double and split by a symmetric eigendecomposition, which handles rank deficiency.
     /// </summary>
-    internal static Matrix<double> RowCompress(Matrix<double> a) =>
-        a.RowCount >= a.ColumnCount ? a.QR(QRMethod.Thin).R : a;
-
-    private static void Place(Matrix<double> source, Tensor target, int row, int col)
+    internal static Tensor GramRoot(Tensor m, bool ofColumns)
     {
-        var cols = target.Dim(1);
-        var span = target.Span;
-        for (var i = 0; i < source.RowCount; i++)
+        int rows = m.Dim(0), cols = m.Dim(1);
+        var n = ofColumns ? cols : rows;
+        var gram = new double[n, n];
+        var s = m.Span;
+        if (ofColumns)
         {
-            for (var j = 0; j < source.ColumnCount; j++)
+            var row = new double[cols];
+            for (var r = 0; r < rows; r++)
             {
-                span[((row + i) * cols) + col + j] = (float)source[i, j];
+                for (var j = 0; j < cols; j++)
+                {
+                    row[j] = s[(r * cols) + j];
+                }
+
+                for (var i = 0; i < cols; i++)
+                {
+                    var ri = row[i];
+                    for (var j = i; j < cols; j++)
+                    {
+                        gram[i, j] += ri * row[j];
+                    }
+                }
             }
         }
+        else
+        {
+            for (var i = 0; i < rows; i++)
+            {
+                for (var j = i; j < rows; j++)
+                {
+                    double sum = 0;
+                    for (var p = 0; p < cols; p++)
+                    {
+                        sum += (double)s[(i * cols) + p] * s[(j * cols) + p];
+                    }
+
+                    gram[i, j] = sum;
+                }
+            }
+        }
+
+        for (var i = 0; i < n; i++)
+        {
+            for (var j = 0; j < i; j++)
+            {
+                gram[i, j] = gram[j, i];
+            }
+        }
+
+        var evd = Matrix<double>.Build.DenseOfArray(gram).Evd(Symmetricity.Symmetric);
+        var root = new Tensor(n, n);
+        for (var e = 0; e < n; e++)
+        {
+            var scale = Math.Sqrt(Math.Max(evd.EigenValues[e].Real, 0));
+            for (var j = 0; j < n; j++)
+            {
+                root[e, j] = (float)(scale * evd.EigenVectors[j, e]);
+            }
+        }
+
+        return root;
     }
 
-    private static double BlockNorm(Tensor product, int row, int col, int k)
+    /// <summary>The Frobenius norm, in double, of a <paramref name="rows"/> × <paramref name="cols"/> block with row stride <paramref name="stride"/>.</summary>
+    private static double Norm(ReadOnlySpan<float> data, int rows, int cols, int stride)
     {
-        var cols = product.Dim(1);
-        var span = product.Span;
         var sum = 0.0;
-        for (var i = 0; i < k; i++)
+        for (var i = 0; i < rows; i++)
         {
-            var r = span.Slice(((row + i) * cols) + col, k);
-            foreach (var x in r)
+            foreach (var x in data.Slice(i * stride, cols))
             {
                 sum += (double)x * x;
             }

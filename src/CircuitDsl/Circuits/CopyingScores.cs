@@ -93,8 +93,19 @@ public sealed class CopyingTable
     internal CopyingTable(Complex[,][] eigenvalues) => _eigenvalues = eigenvalues;
 
     /// <summary>The eigenvalues of the head's full OV circuit (those of <c>B · A</c>, d_head of them).</summary>
-    public IReadOnlyList<Complex> Eigenvalues(HeadId head) => _eigenvalues[head.Layer, head.Head];
+    public IReadOnlyList<Complex> Eigenvalues(HeadId head) => Of(head);
 
-    /// <summary>The head's copying score <c>Re(Σ λ) / Σ |λ|</c>.</summary>
-    public double Score(HeadId head) => CopyingScores.Score(_eigenvalues[head.Layer, head.Head]);
+    /// <summary>The head's copying score <c>Re(Σ λ) / Σ |λ|</c>; NaN when every eigenvalue is zero.</summary>
+    public double Score(HeadId head) => CopyingScores.Score(Of(head));
+
+    private Complex[] Of(HeadId head)
+    {
+        int layers = _eigenvalues.GetLength(0), heads = _eigenvalues.GetLength(1);
+        if (head.Layer < 0 || head.Layer >= layers || head.Head < 0 || head.Head >= heads)
+        {
+            throw new ArgumentOutOfRangeException(nameof(head), $"Head {head} is outside the model ({layers} layers × {heads} heads).");
+        }
+
+        return _eigenvalues[head.Layer, head.Head];
+    }
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.IO.Compression;
 using CircuitDsl.Tensors;
 
@@ -25,6 +26,14 @@ internal static class PthFile
     internal const long MaxCompressionRatio = 64;
 
     /// <summary>
+    /// How many times over the tensors may view their storages in total (tied weights view one twice); beyond
+    /// this, a small pickle could demand unbounded copies of one storage.
+    /// </summary>
+    internal const int MaxViewRepeat = 4;
+
+    private const double MinViewAllowance = 1 << 16;
+
+    /// <summary>
     /// Reads the state dict in <paramref name="path"/>. Entries for which <paramref name="skip"/> is true
     /// (buffers such as the causal mask) are not loaded, so their dtype does not matter.
     /// </summary>
@@ -46,7 +55,7 @@ internal static class PthFile
             using var archive = new ZipArchive(stream, ZipArchiveMode.Read, leaveOpen: false);
             return new Reader(path, archive).Read(skip ?? (_ => false));
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or NotSupportedException)
         {
             throw new WeightsFormatException(path, null, "cannot read the archive: " + e.Message, e);
         }
@@ -82,6 +91,15 @@ internal static class PthFile
 
                 wanted.Add((name, value as PickledTensor
                     ?? throw new WeightsFormatException(path, name, $"is {RestrictedUnpickler.Describe(value)}, not a tensor.")));
+            }
+
+            // Views of one storage could otherwise turn a few bytes of pickle into unbounded copies.
+            var needed = wanted.Sum(w => w.Tensor.Size.Aggregate(1.0, (n, d) => n * d));
+            var held = wanted.Select(w => w.Tensor.Storage).Distinct().Sum(s => (double)s.Count);
+            if (needed > (MaxViewRepeat * held) + MinViewAllowance)
+            {
+                throw new WeightsFormatException(path, null,
+                    $"the tensors need {needed.ToString("0", CultureInfo.InvariantCulture)} elements but their storages hold only {held.ToString("0", CultureInfo.InvariantCulture)}; views that repeat storage more than {MaxViewRepeat} times over are refused.");
             }
 
             // A storage that backs exactly one whole tensor becomes that tensor's memory without another copy.
@@ -248,13 +266,19 @@ internal static class PthFile
             var entry = archive.GetEntry(entryName)
                 ?? throw new WeightsFormatException(path, tensorName, $"its storage '{entryName}' is missing from the archive.");
             var needed = storage.Count * storage.ElementSize;
+            if (needed > Array.MaxLength)
+            {
+                throw new WeightsFormatException(path, tensorName,
+                    $"its storage of {needed} bytes is too large to read from a .pth; save the model as safetensors.");
+            }
+
             if (entry.Length != needed)
             {
                 throw new WeightsFormatException(path, tensorName,
                     $"archive entry '{entryName}' declares {entry.Length} bytes but its storage ({storage.TypeName} of {storage.Count} elements) needs {needed}.");
             }
 
-            if (entry.Length > (entry.CompressedLength * MaxCompressionRatio) + 4096)
+            if (entry.Length > (entry.CompressedLength * MaxCompressionRatio) + 1024)
             {
                 throw new WeightsFormatException(path, tensorName,
                     $"archive entry '{entryName}' expands {entry.CompressedLength} bytes to {entry.Length}, more than {MaxCompressionRatio}-fold; refused as a possible zip bomb.");

@@ -278,7 +278,16 @@ internal sealed unsafe class SafetensorsFile : IDisposable
             else
             {
                 var copy = new float[count];
-                ElementTypes.Widen(entry.Type, new ReadOnlySpan<byte>(start, checked((int)(entry.End - entry.Begin))), copy);
+
+                // In chunks, so a tensor of more than 2 GB of bytes never needs one oversized span.
+                const int Chunk = 1 << 26;
+                for (long done = 0; done < count; done += Chunk)
+                {
+                    var n = (int)Math.Min(count - done, Chunk);
+                    ElementTypes.Widen(entry.Type, new ReadOnlySpan<byte>(start + (done * entry.ElementSize), n * entry.ElementSize),
+                        copy.AsSpan((int)done, n));
+                }
+
                 memory = copy;
             }
 
@@ -458,7 +467,7 @@ internal sealed unsafe class SafetensorsFile : IDisposable
                 $"data_offsets [{begin}, {end}] hold {end - begin} bytes but shape {Tensor.FormatShape(dims.ToArray())} of {dtypeName} needs {count * type.Size}.");
         }
 
-        return new Entry(name, type.Type, dims.ToArray(), count, begin, end, skipped);
+        return new Entry(name, type.Type, type.Size, dims.ToArray(), count, begin, end, skipped);
     }
 
     private static bool TryGetInteger(JsonElement e, out long value)
@@ -469,5 +478,5 @@ internal sealed unsafe class SafetensorsFile : IDisposable
 
     private static string Kind(JsonElement e) => e.ValueKind.ToString().ToLower(CultureInfo.InvariantCulture);
 
-    private sealed record Entry(string Name, ElementType Type, int[] Shape, long Count, long Begin, long End, bool Skipped);
+    private sealed record Entry(string Name, ElementType Type, int ElementSize, int[] Shape, long Count, long Begin, long End, bool Skipped);
 }

@@ -65,6 +65,16 @@ public sealed class PthTests : IDisposable
     }
 
     [Fact]
+    public void Saved_parameters_are_unwrapped_from_rebuild_parameter()
+    {
+        // torch.save({"w": nn.Parameter(torch.arange(6.0).reshape(2, 3))})
+        var tensors = PthFile.Read(WeightsFixtures.Folder("parameters") + "/model.pth");
+
+        tensors["w"].Shape.ToArray().Should().Equal(2, 3);
+        tensors["w"].Span.ToArray().Should().Equal(0f, 1f, 2f, 3f, 4f, 5f);
+    }
+
+    [Fact]
     public void Ignored_buffers_of_other_dtypes_are_skipped_but_other_tensors_must_be_float()
     {
         var fixture = WeightsFixtures.Folder("attn_only_pth") + "/model.pth";
@@ -219,11 +229,28 @@ public sealed class PthTests : IDisposable
     }
 
     [Fact]
+    public void An_entry_in_an_unsupported_compression_method_is_a_WeightsFormatException()
+    {
+        var pkl = PickleBuilder.StateDict("w", "FloatStorage", "0", 6, 0, [6], [1]);
+        var path = _temp.File("odd.pth");
+        PthBytes.Write(path, ("archive/data.pkl", pkl, CompressionLevel.NoCompression));
+        var bytes = File.ReadAllBytes(path);
+        // Compression method 14 (LZMA), which System.IO.Compression does not implement, in both headers.
+        bytes[IndexOf(bytes, "PK\x03\x04"u8) + 8] = 14;
+        bytes[IndexOf(bytes, "PK\x01\x02"u8) + 10] = 14;
+        File.WriteAllBytes(path, bytes);
+
+        var read = () => PthFile.Read(path);
+
+        read.Should().Throw<WeightsFormatException>().Which.Problem.Should().StartWith("cannot read the archive: ");
+    }
+
+    [Fact]
     public void Random_corruption_never_escapes_as_another_exception_type()
     {
         var original = File.ReadAllBytes(WeightsFixtures.Folder("ln_mlp_pth") + "/model.pth");
         var random = new Random(99);
-        for (var trial = 0; trial < 300; trial++)
+        for (var trial = 0; trial < 200; trial++)
         {
             var bytes = (byte[])original.Clone();
             if (trial % 4 == 0)
@@ -249,6 +276,69 @@ public sealed class PthTests : IDisposable
             }
         }
     }
+
+    [Fact]
+    public void Random_pickle_corruption_never_escapes_as_another_exception_type()
+    {
+        // Byte changes inside data.pkl itself (the archive-level fuzz above mostly hits tensor bytes or zip structure).
+        List<(string Name, byte[] Data)> entries;
+        using (var zip = ZipFile.OpenRead(WeightsFixtures.Folder("ln_mlp_pth") + "/model.pth"))
+        {
+            entries = zip.Entries.Select(e =>
+            {
+                using var s = e.Open();
+                var data = new byte[e.Length];
+                s.ReadExactly(data);
+                return (e.FullName, data);
+            }).ToList();
+        }
+
+        var pickleIndex = entries.FindIndex(e => e.Name.EndsWith("/data.pkl", StringComparison.Ordinal));
+        var original = entries[pickleIndex].Data;
+        var random = new Random(7);
+        var refused = 0;
+        for (var trial = 0; trial < 200; trial++)
+        {
+            var pickle = (byte[])original.Clone();
+            for (var k = 0; k < 1 + random.Next(3); k++)
+            {
+                pickle[random.Next(pickle.Length)] = (byte)random.Next(256);
+            }
+
+            var mutated = entries.Select(e => (e.Name, e.Data, CompressionLevel.NoCompression)).ToArray();
+            mutated[pickleIndex].Data = pickle;
+            var path = _temp.File($"pickle{trial}.pth");
+            PthBytes.Write(path, mutated);
+            try
+            {
+                PthFile.Read(path, name => name.EndsWith(".attn.mask", StringComparison.Ordinal));
+            }
+            catch (WeightsFormatException)
+            {
+                refused++;
+            }
+        }
+
+        refused.Should().BeGreaterThan(100, "most corruptions of a pickle are detected");
+    }
+
+    [Fact]
+    public void Many_views_of_one_storage_cannot_multiply_memory_without_bound()
+    {
+        // 100 tensors each viewing all of a 10 000-float storage would need a million floats from 40 KB of data.
+        var builder = new PickleBuilder().EmptyDict();
+        for (var i = 0; i < 100; i++)
+        {
+            builder.Str($"t{i}").Tensor("FloatStorage", "0", 10_000, 0, [10_000], [1]).SetItem();
+        }
+
+        var read = () => ReadZip(("archive/data.pkl", builder.Stop().Bytes), ("archive/data/0", new byte[40_000]));
+
+        read.Should().Throw<WeightsFormatException>().Which.Problem.Should()
+            .Be("the tensors need 1000000 elements but their storages hold only 10000; views that repeat storage more than 4 times over are refused.");
+    }
+
+    private static int IndexOf(byte[] bytes, ReadOnlySpan<byte> signature) => bytes.AsSpan().IndexOf(signature);
 
     private Dictionary<string, CircuitDsl.Tensors.Tensor> ReadZip(params (string Name, byte[] Data)[] entries)
     {

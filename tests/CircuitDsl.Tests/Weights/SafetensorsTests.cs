@@ -66,13 +66,14 @@ public sealed class SafetensorsTests : IDisposable
     public void Metadata_and_empty_tensors_are_accepted()
     {
         var path = Write(SafetensorsBytes.Build(
-            """{"__metadata__":{"format":"pt","note":"x"},"e":{"dtype":"F32","shape":[0,3],"data_offsets":[0,0]},"s":{"dtype":"F32","shape":[],"data_offsets":[0,4]}}""",
+            """{"__metadata__":{"format":"pt","note":"x"},"e":{"dtype":"F32","shape":[0,3],"data_offsets":[0,0]},"h":{"dtype":"F16","shape":[0],"data_offsets":[4,4]},"s":{"dtype":"F32","shape":[],"data_offsets":[0,4]}}""",
             SafetensorsBytes.Floats(2.5f)));
 
         using var file = SafetensorsFile.Open(path);
 
         file.Metadata.Should().BeEquivalentTo(new Dictionary<string, string> { ["format"] = "pt", ["note"] = "x" });
         file.Tensors["e"].Shape.ToArray().Should().Equal(0, 3);
+        file.Tensors["h"].Length.Should().Be(0);
         file.Tensors["s"].Rank.Should().Be(0);
         file.Tensors["s"].Span[0].Should().Be(2.5f);
     }
@@ -192,7 +193,7 @@ public sealed class SafetensorsTests : IDisposable
     {
         var original = File.ReadAllBytes(Path.Combine(WeightsFixtures.Folder("ln_mlp_st"), "model.safetensors"));
         var random = new Random(1234);
-        for (var trial = 0; trial < 300; trial++)
+        for (var trial = 0; trial < 200; trial++)
         {
             var bytes = (byte[])original.Clone();
             if (trial % 3 == 0)

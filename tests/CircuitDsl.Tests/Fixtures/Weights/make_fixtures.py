@@ -143,9 +143,11 @@ class Evil:
 
 def zip_with_pickle(path, pkl):
     """A torch-style zip archive whose data.pkl is raw bytes we choose (deflated: they are repetitive)."""
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as z:
-        z.writestr("archive/data.pkl", pkl)
-        z.writestr("archive/version", "3\n")
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in (("archive/data.pkl", pkl), ("archive/version", b"3\n")):
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))  # fixed, so the bytes are reproducible
+            info.compress_type = zipfile.ZIP_DEFLATED
+            z.writestr(info, data)
 
 
 def summary(sd):
@@ -180,6 +182,10 @@ def main():
     folder("ln_mlp_bf16_ref", LN_MLP, "model.safetensors",
            lambda p: write_safetensors(p, cast(cast(lnmlp, torch.bfloat16), torch.float32)))
     # A torch.save'd module state dict carries OrderedDict._metadata, restored with BUILD.
+    # Saving parameters themselves (not a state dict) adds _rebuild_parameter around _rebuild_tensor_v2.
+    folder("parameters", ATTN_ONLY, "model.pth",
+           lambda p: torch.save({"w": torch.nn.Parameter(torch.arange(6.0).reshape(2, 3))}, p))
+    torch.manual_seed(0)
     m = torch.nn.Linear(2, 3)
     folder("module_state_dict", ATTN_ONLY, "model.pth", lambda p: torch.save(m.state_dict(), p))
 

@@ -1,0 +1,608 @@
+using System.Numerics.Tensors;
+using CircuitDsl.Model;
+using CircuitDsl.Tensors;
+
+namespace CircuitDsl.Training;
+
+/// <summary>
+/// The forward pass of a transformer that keeps what its backward pass needs, and that backward pass: the
+/// gradient of the summed next-token cross-entropy with respect to every weight.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Conventions are MATH.md's (TransformerLens's): row vectors, causal softmax attention scaled by
+/// <c>1/sqrt(d_head)</c>, LayerNorm with eps 1e-5 (<c>LN</c>, <c>LNPre</c> or none) before each attention
+/// layer, MLP and the unembed, shortformer positions added to the query and key inputs only.
+/// </para>
+/// <para>
+/// Activations of a batch of <c>S</c> sequences of length <c>T</c> are stored as <c>N = S·T</c> rows.
+/// Queries, keys, values and <c>z</c> are <c>[N, n_heads·d_head]</c> (TransformerLens's
+/// <c>[batch, pos, head, d_head]</c>), so one head of one sequence is a strided block that
+/// <see cref="Gemm.Sgemm"/> reads through its leading dimension, and <c>z · W_O</c> is a single product
+/// because <c>W_O [n_heads, d_head, d_model]</c> is contiguous as <c>[n_heads·d_head, d_model]</c>.
+/// </para>
+/// <para>
+/// An instance owns its activation buffers and reuses them across calls; it is not thread-safe. Run one
+/// instance per worker thread, each with its own gradient container.
+/// </para>
+/// </remarks>
+public sealed class TrainingPass
+{
+    private readonly ModelConfig _config;
+    private readonly int _d;
+    private readonly int _heads;
+    private readonly int _dHead;
+    private readonly int _hd;
+    private readonly int _dMlp;
+    private readonly float _scale;
+    private readonly LayerActivations[] _layers;
+
+    private TransformerWeights? _weights;
+    private int[] _tokens = [];
+    private int _seqs;
+    private int _len;
+    private int _rows;
+    private int _allocatedRows = -1;
+    private int _allocatedLength = -1;
+
+    private float[] _x = [];
+    private float[] _finalXhat = [];
+    private float[] _finalRstd = [];
+    private float[] _final = [];
+    private float[] _probs = [];
+    private float[] _dLogits = [];
+
+    private float[] _dx = [];
+    private float[] _dNormOut = [];
+    private float[] _dQkIn = [];
+    private float[] _dQ = [];
+    private float[] _dK = [];
+    private float[] _dV = [];
+    private float[] _dZ = [];
+    private float[] _dPattern = [];
+    private float[] _dHidden = [];
+
+    /// <summary>A pass for models of <paramref name="config"/>.</summary>
+    /// <exception cref="ArgumentException">The configuration is invalid.</exception>
+    public TrainingPass(ModelConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var problems = config.Problems();
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException("Invalid model config: " + string.Join(" ", problems), nameof(config));
+        }
+
+        _config = config;
+        _d = config.DModel;
+        _heads = config.NHeads;
+        _dHead = config.DHead;
+        _hd = config.NHeads * config.DHead;
+        _dMlp = config.HasMlp ? config.DMlp ?? 0 : 0;
+        _scale = config.NLayers > 0 ? 1f / MathF.Sqrt(config.DHead) : 0f;
+        _layers = new LayerActivations[config.NLayers];
+        for (var l = 0; l < _layers.Length; l++)
+        {
+            _layers[l] = new LayerActivations();
+        }
+    }
+
+    /// <summary>The number of predicted tokens in the last forward pass: <c>S·(T − 1)</c>.</summary>
+    public int PredictedTokens => _seqs * (_len - 1);
+
+    /// <summary>
+    /// Runs the model on <paramref name="tokens"/> (equal-length sequences of at least 2 and at most
+    /// <c>n_ctx</c> tokens), keeps the activations, and returns the <em>summed</em> cross-entropy (natural
+    /// log) of predicting each next token; divide by <see cref="PredictedTokens"/> for the mean.
+    /// </summary>
+    /// <exception cref="ArgumentException">The weights do not match the config, or the tokens are malformed.</exception>
+    public double Forward(TransformerWeights weights, IReadOnlyList<int[]> tokens)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        if (!SameArchitecture(weights.Config))
+        {
+            throw new ArgumentException("The weights are for a different model config than this pass.", nameof(weights));
+        }
+
+        Prepare(tokens);
+        _weights = weights;
+        int n = _rows, d = _d;
+        var x = _x.AsSpan(0, n * d);
+        var wE = weights.W_E.Span;
+        var wPos = weights.W_pos.Span;
+        for (var r = 0; r < n; r++)
+        {
+            var row = x.Slice(r * d, d);
+            wE.Slice(_tokens[r] * d, d).CopyTo(row);
+            if (!_config.IsShortformer)
+            {
+                TensorPrimitives.Add(row, wPos.Slice((r % _len) * d, d), row);
+            }
+        }
+
+        for (var l = 0; l < _layers.Length; l++)
+        {
+            AttentionForward(weights.Blocks[l], _layers[l], x);
+            if (_config.HasMlp)
+            {
+                MlpForward(weights.Blocks[l], _layers[l], x);
+            }
+        }
+
+        NormForward(x, _finalXhat, _finalRstd, _final, weights.LnFinalW, weights.LnFinalB);
+        var v = _config.DVocab;
+        var probs = _probs.AsSpan(0, n * v);
+        Gemm.Sgemm(false, false, n, v, d, 1f, _final, d, weights.W_U.Span, v, 0f, probs, v);
+        var loss = 0.0;
+        for (var r = 0; r < n; r++)
+        {
+            var row = probs.Slice(r * v, v);
+            TensorPrimitives.Add(row, weights.b_U.Span, row);
+            if (r % _len != _len - 1)
+            {
+                var max = TensorPrimitives.Max(row);
+                var sum = 0.0;
+                foreach (var logit in row)
+                {
+                    sum += Math.Exp(logit - max);
+                }
+
+                loss += max + Math.Log(sum) - row[_tokens[r + 1]];
+            }
+
+            TensorPrimitives.SoftMax(row, row);
+        }
+
+        return loss;
+    }
+
+    /// <summary>
+    /// Adds <paramref name="lossScale"/> times the gradient of the last <see cref="Forward"/>'s summed loss to
+    /// <paramref name="gradient"/> (a container shaped like the weights, e.g.
+    /// <see cref="TransformerWeights.Zeros"/>; it is accumulated into, not cleared). Pass
+    /// <c>1 / PredictedTokens</c> for the gradient of the mean loss.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">No forward pass has run.</exception>
+    public void Backward(TransformerWeights gradient, float lossScale)
+    {
+        ArgumentNullException.ThrowIfNull(gradient);
+        var w = _weights ?? throw new InvalidOperationException("Backward needs a Forward first.");
+        if (!SameArchitecture(gradient.Config))
+        {
+            throw new ArgumentException("The gradient container is for a different model config.", nameof(gradient));
+        }
+
+        int n = _rows, d = _d, v = _config.DVocab;
+        var dLogits = _dLogits.AsSpan(0, n * v);
+        _probs.AsSpan(0, n * v).CopyTo(dLogits);
+        for (var r = 0; r < n; r++)
+        {
+            var row = dLogits.Slice(r * v, v);
+            if (r % _len == _len - 1)
+            {
+                row.Clear();
+                continue;
+            }
+
+            row[_tokens[r + 1]] -= 1f;
+            TensorPrimitives.Multiply(row, lossScale, row);
+        }
+
+        Gemm.Sgemm(true, false, d, v, n, 1f, _final, d, dLogits, v, 1f, gradient.W_U.Span, v);
+        AddColumnSums(dLogits, v, gradient.b_U.Span);
+        var dFinal = _dNormOut.AsSpan(0, n * d);
+        Gemm.Sgemm(false, true, n, d, v, 1f, dLogits, v, w.W_U.Span, v, 0f, dFinal, d);
+        var dx = _dx.AsSpan(0, n * d);
+        dx.Clear();
+        NormBackward(dFinal, _finalXhat, _finalRstd, w.LnFinalW, gradient.LnFinalW, gradient.LnFinalB, dx);
+
+        for (var l = _layers.Length - 1; l >= 0; l--)
+        {
+            if (_config.HasMlp)
+            {
+                MlpBackward(w.Blocks[l], gradient.Blocks[l], _layers[l], dx);
+            }
+
+            AttentionBackward(w.Blocks[l], gradient.Blocks[l], _layers[l], dx, gradient.W_pos.Span);
+        }
+
+        var gE = gradient.W_E.Span;
+        var gPos = gradient.W_pos.Span;
+        for (var r = 0; r < n; r++)
+        {
+            var row = dx.Slice(r * d, d);
+            var e = gE.Slice(_tokens[r] * d, d);
+            TensorPrimitives.Add(e, row, e);
+            if (!_config.IsShortformer)
+            {
+                var p = gPos.Slice((r % _len) * d, d);
+                TensorPrimitives.Add(p, row, p);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The attention patterns of layer <paramref name="layer"/> from the last forward pass, as a new tensor
+    /// <c>[batch, n_heads, q_pos, k_pos]</c> (TransformerLens's <c>hook_pattern</c>).
+    /// </summary>
+    public Tensor Pattern(int layer)
+    {
+        if (_weights is null)
+        {
+            throw new InvalidOperationException("Pattern needs a Forward first.");
+        }
+
+        ArgumentOutOfRangeException.ThrowIfNegative(layer);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(layer, _layers.Length);
+        var size = _seqs * _heads * _len * _len;
+        return new Tensor(_layers[layer].Pattern.AsSpan(0, size).ToArray(), _seqs, _heads, _len, _len);
+    }
+
+    /// <summary>
+    /// The mean next-token loss of <paramref name="tokens"/> and its gradient with respect to every weight,
+    /// on one thread.
+    /// </summary>
+    public static (float Loss, TransformerWeights Gradient) LossAndGradient(TransformerWeights weights, IReadOnlyList<int[]> tokens)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        var pass = new TrainingPass(weights.Config);
+        var sum = pass.Forward(weights, tokens);
+        var gradient = ZeroGradient(weights.Config);
+        pass.Backward(gradient, 1f / pass.PredictedTokens);
+        return ((float)(sum / pass.PredictedTokens), gradient);
+    }
+
+    /// <summary>A gradient container for <paramref name="config"/>: weights-shaped, every tensor zero.</summary>
+    public static TransformerWeights ZeroGradient(ModelConfig config)
+    {
+        var gradient = TransformerWeights.Zeros(config);
+        foreach (var (_, t) in gradient.ToStateDict())
+        {
+            t.Span.Clear();
+        }
+
+        return gradient;
+    }
+
+    private bool SameArchitecture(ModelConfig other) => other with { Seed = null } == _config with { Seed = null };
+
+    private void Prepare(IReadOnlyList<int[]> tokens)
+    {
+        ArgumentNullException.ThrowIfNull(tokens);
+        if (tokens.Count == 0)
+        {
+            throw new ArgumentException("The batch has no sequences.", nameof(tokens));
+        }
+
+        var len = tokens[0]?.Length ?? 0;
+        if (len < 2 || len > _config.NCtx)
+        {
+            throw new ArgumentException(
+                $"Sequence 0 has {len} tokens; training needs between 2 and n_ctx = {_config.NCtx}.", nameof(tokens));
+        }
+
+        var rows = tokens.Count * len;
+        if (_tokens.Length != rows)
+        {
+            _tokens = new int[rows];
+        }
+
+        for (var s = 0; s < tokens.Count; s++)
+        {
+            var seq = tokens[s];
+            if (seq is null || seq.Length != len)
+            {
+                throw new ArgumentException(
+                    $"Sequence {s} has {seq?.Length ?? 0} tokens; sequence 0 has {len} (a batch needs equal lengths).", nameof(tokens));
+            }
+
+            for (var p = 0; p < len; p++)
+            {
+                if ((uint)seq[p] >= (uint)_config.DVocab)
+                {
+                    throw new ArgumentException(
+                        $"Token {seq[p]} at sequence {s}, position {p} is outside the vocabulary (d_vocab = {_config.DVocab}).", nameof(tokens));
+                }
+
+                _tokens[(s * len) + p] = seq[p];
+            }
+        }
+
+        _seqs = tokens.Count;
+        _len = len;
+        _rows = rows;
+        if (rows != _allocatedRows || len != _allocatedLength)
+        {
+            Allocate(rows, len);
+        }
+    }
+
+    private void Allocate(int rows, int len)
+    {
+        _allocatedRows = rows;
+        _allocatedLength = len;
+        int n = rows, d = _d;
+        _x = new float[n * d];
+        _finalXhat = new float[n * d];
+        _finalRstd = new float[n];
+        _final = new float[n * d];
+        _probs = new float[n * _config.DVocab];
+        _dLogits = new float[n * _config.DVocab];
+        _dx = new float[n * d];
+        _dNormOut = new float[n * d];
+        _dQkIn = new float[n * d];
+        _dQ = new float[n * _hd];
+        _dK = new float[n * _hd];
+        _dV = new float[n * _hd];
+        _dZ = new float[n * _hd];
+        _dPattern = new float[len * len];
+        _dHidden = new float[n * _dMlp];
+        foreach (var a in _layers)
+        {
+            a.Xhat1 = new float[n * d];
+            a.Rstd1 = new float[n];
+            a.AttnIn = new float[n * d];
+            a.QkIn = _config.IsShortformer ? new float[n * d] : a.AttnIn;
+            a.Q = new float[n * _hd];
+            a.K = new float[n * _hd];
+            a.V = new float[n * _hd];
+            a.Z = new float[n * _hd];
+            a.Pattern = new float[n * len * _heads];
+            a.Xhat2 = new float[_dMlp == 0 ? 0 : n * d];
+            a.Rstd2 = new float[_dMlp == 0 ? 0 : n];
+            a.MlpIn = new float[_dMlp == 0 ? 0 : n * d];
+            a.Pre = new float[n * _dMlp];
+            a.Post = new float[n * _dMlp];
+        }
+    }
+
+    private void AttentionForward(BlockWeights b, LayerActivations a, Span<float> x)
+    {
+        int n = _rows, d = _d, dh = _dHead, hd = _hd, t = _len;
+        NormForward(x, a.Xhat1, a.Rstd1, a.AttnIn, b.Ln1W, b.Ln1B);
+        if (_config.IsShortformer)
+        {
+            var wPos = _weights!.W_pos.Span;
+            for (var r = 0; r < n; r++)
+            {
+                TensorPrimitives.Add(a.AttnIn.AsSpan(r * d, d), wPos.Slice((r % t) * d, d), a.QkIn.AsSpan(r * d, d));
+            }
+        }
+
+        for (var h = 0; h < _heads; h++)
+        {
+            Gemm.Sgemm(false, false, n, dh, d, 1f, a.QkIn, d, b.W_Q[h].Span, dh, 0f, a.Q.AsSpan(h * dh), hd);
+            Gemm.Sgemm(false, false, n, dh, d, 1f, a.QkIn, d, b.W_K[h].Span, dh, 0f, a.K.AsSpan(h * dh), hd);
+            Gemm.Sgemm(false, false, n, dh, d, 1f, a.AttnIn, d, b.W_V[h].Span, dh, 0f, a.V.AsSpan(h * dh), hd);
+        }
+
+        AddRowBias(a.Q, hd, b.b_Q.Span);
+        AddRowBias(a.K, hd, b.b_K.Span);
+        AddRowBias(a.V, hd, b.b_V.Span);
+        for (var s = 0; s < _seqs; s++)
+        {
+            for (var h = 0; h < _heads; h++)
+            {
+                var block = (s * t * hd) + (h * dh);
+                var pattern = a.Pattern.AsSpan(((s * _heads) + h) * t * t, t * t);
+                Gemm.Sgemm(false, true, t, t, dh, _scale, a.Q.AsSpan(block), hd, a.K.AsSpan(block), hd, 0f, pattern, t);
+                for (var i = 0; i < t; i++)
+                {
+                    var row = pattern.Slice(i * t, t);
+                    TensorPrimitives.SoftMax(row[..(i + 1)], row[..(i + 1)]);
+                    row[(i + 1)..].Clear();
+                }
+
+                Gemm.Sgemm(false, false, t, dh, t, 1f, pattern, t, a.V.AsSpan(block), hd, 0f, a.Z.AsSpan(block), hd);
+            }
+        }
+
+        // resid_mid = resid_pre + z·W_O + b_O: accumulate the product straight into the residual stream.
+        Gemm.Sgemm(false, false, n, d, hd, 1f, a.Z, hd, b.W_O.Span, d, 1f, x, d);
+        AddRowBias(x, d, b.b_O.Span);
+    }
+
+    private void AttentionBackward(BlockWeights b, BlockWeights g, LayerActivations a, Span<float> dx, Span<float> gPos)
+    {
+        int n = _rows, d = _d, dh = _dHead, hd = _hd, t = _len;
+        AddColumnSums(dx, d, g.b_O.Span);
+        Gemm.Sgemm(true, false, hd, d, n, 1f, a.Z, hd, dx, d, 1f, g.W_O.Span, d);
+        Gemm.Sgemm(false, true, n, hd, d, 1f, dx, d, b.W_O.Span, d, 0f, _dZ, hd);
+        var dP = _dPattern.AsSpan(0, t * t);
+        for (var s = 0; s < _seqs; s++)
+        {
+            for (var h = 0; h < _heads; h++)
+            {
+                var block = (s * t * hd) + (h * dh);
+                var pattern = a.Pattern.AsSpan(((s * _heads) + h) * t * t, t * t);
+                Gemm.Sgemm(false, true, t, t, dh, 1f, _dZ.AsSpan(block), hd, a.V.AsSpan(block), hd, 0f, dP, t);
+                Gemm.Sgemm(true, false, t, dh, t, 1f, pattern, t, _dZ.AsSpan(block), hd, 0f, _dV.AsSpan(block), hd);
+
+                // Softmax backward, row by row: dS = P ⊙ (dP − Σ_k P·dP). Masked entries have P = 0.
+                for (var i = 0; i < t; i++)
+                {
+                    var pRow = pattern.Slice(i * t, i + 1);
+                    var dRow = dP.Slice(i * t, t);
+                    var dot = TensorPrimitives.Dot(pRow, dRow[..(i + 1)]);
+                    TensorPrimitives.Subtract(dRow[..(i + 1)], dot, dRow[..(i + 1)]);
+                    TensorPrimitives.Multiply(dRow[..(i + 1)], pRow, dRow[..(i + 1)]);
+                    dRow[(i + 1)..].Clear();
+                }
+
+                Gemm.Sgemm(false, false, t, dh, t, _scale, dP, t, a.K.AsSpan(block), hd, 0f, _dQ.AsSpan(block), hd);
+                Gemm.Sgemm(true, false, t, dh, t, _scale, dP, t, a.Q.AsSpan(block), hd, 0f, _dK.AsSpan(block), hd);
+            }
+        }
+
+        AddColumnSums(_dQ.AsSpan(0, n * hd), hd, g.b_Q.Span);
+        AddColumnSums(_dK.AsSpan(0, n * hd), hd, g.b_K.Span);
+        AddColumnSums(_dV.AsSpan(0, n * hd), hd, g.b_V.Span);
+        var dQkIn = _dQkIn.AsSpan(0, n * d);
+        var dAttnIn = _dNormOut.AsSpan(0, n * d);
+        for (var h = 0; h < _heads; h++)
+        {
+            var beta = h == 0 ? 0f : 1f;
+            Gemm.Sgemm(true, false, d, dh, n, 1f, a.QkIn, d, _dQ.AsSpan(h * dh), hd, 1f, g.W_Q[h].Span, dh);
+            Gemm.Sgemm(true, false, d, dh, n, 1f, a.QkIn, d, _dK.AsSpan(h * dh), hd, 1f, g.W_K[h].Span, dh);
+            Gemm.Sgemm(true, false, d, dh, n, 1f, a.AttnIn, d, _dV.AsSpan(h * dh), hd, 1f, g.W_V[h].Span, dh);
+            Gemm.Sgemm(false, true, n, d, dh, 1f, _dQ.AsSpan(h * dh), hd, b.W_Q[h].Span, dh, beta, dQkIn, d);
+            Gemm.Sgemm(false, true, n, d, dh, 1f, _dK.AsSpan(h * dh), hd, b.W_K[h].Span, dh, 1f, dQkIn, d);
+            Gemm.Sgemm(false, true, n, d, dh, 1f, _dV.AsSpan(h * dh), hd, b.W_V[h].Span, dh, beta, dAttnIn, d);
+        }
+
+        if (_config.IsShortformer)
+        {
+            for (var r = 0; r < n; r++)
+            {
+                var p = gPos.Slice((r % t) * d, d);
+                TensorPrimitives.Add(p, dQkIn.Slice(r * d, d), p);
+            }
+        }
+
+        TensorPrimitives.Add(dAttnIn, dQkIn, dAttnIn);
+        NormBackward(dAttnIn, a.Xhat1, a.Rstd1, b.Ln1W, g.Ln1W, g.Ln1B, dx);
+    }
+
+    private void MlpForward(BlockWeights b, LayerActivations a, Span<float> x)
+    {
+        int n = _rows, d = _d, m = _dMlp;
+        NormForward(x, a.Xhat2, a.Rstd2, a.MlpIn, b.Ln2W, b.Ln2B);
+        var pre = a.Pre.AsSpan(0, n * m);
+        Gemm.Sgemm(false, false, n, m, d, 1f, a.MlpIn, d, b.W_in!.Span, m, 0f, pre, m);
+        AddRowBias(pre, m, b.b_in!.Span);
+        var post = a.Post.AsSpan(0, n * m);
+        pre.CopyTo(post);
+        Ops.Activation(post, _config.ActFn!);
+        Gemm.Sgemm(false, false, n, d, m, 1f, post, m, b.W_out!.Span, d, 1f, x, d);
+        AddRowBias(x, d, b.b_out!.Span);
+    }
+
+    private void MlpBackward(BlockWeights b, BlockWeights g, LayerActivations a, Span<float> dx)
+    {
+        int n = _rows, d = _d, m = _dMlp;
+        AddColumnSums(dx, d, g.b_out!.Span);
+        Gemm.Sgemm(true, false, m, d, n, 1f, a.Post, m, dx, d, 1f, g.W_out!.Span, d);
+        var dHidden = _dHidden.AsSpan(0, n * m);
+        Gemm.Sgemm(false, true, n, m, d, 1f, dx, d, b.W_out!.Span, d, 0f, dHidden, m);
+        Activations.MultiplyByDerivative(a.Pre.AsSpan(0, n * m), dHidden, _config.ActFn!);
+        AddColumnSums(dHidden, m, g.b_in!.Span);
+        Gemm.Sgemm(true, false, d, m, n, 1f, a.MlpIn, d, dHidden, m, 1f, g.W_in!.Span, m);
+        var dMlpIn = _dNormOut.AsSpan(0, n * d);
+        Gemm.Sgemm(false, true, n, d, m, 1f, dHidden, m, b.W_in!.Span, m, 0f, dMlpIn, d);
+        NormBackward(dMlpIn, a.Xhat2, a.Rstd2, b.Ln2W, g.Ln2W, g.Ln2B, dx);
+    }
+
+    /// <summary><c>y = LN(x)</c> row by row, keeping <c>x̂</c> and <c>1/σ</c>; with no normalization, <c>y = x</c>.</summary>
+    private void NormForward(ReadOnlySpan<float> x, Span<float> xhat, Span<float> rstd, Span<float> y, Tensor? w, Tensor? b)
+    {
+        int n = _rows, d = _d;
+        if (!_config.HasLayerNorm)
+        {
+            x[..(n * d)].CopyTo(y);
+            return;
+        }
+
+        for (var r = 0; r < n; r++)
+        {
+            var xr = x.Slice(r * d, d);
+            var hr = xhat.Slice(r * d, d);
+            var mean = TensorPrimitives.Sum(xr) / d;
+            TensorPrimitives.Subtract(xr, mean, hr);
+            var variance = TensorPrimitives.SumOfSquares(hr) / d;
+            rstd[r] = 1f / MathF.Sqrt(variance + Ops.LayerNormEpsilon);
+            TensorPrimitives.Multiply(hr, rstd[r], hr);
+            var yr = y.Slice(r * d, d);
+            if (w is null)
+            {
+                hr.CopyTo(yr);
+            }
+            else
+            {
+                TensorPrimitives.Multiply(hr, w.Span, yr);
+                TensorPrimitives.Add(yr, b!.Span, yr);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Adds the input gradient of a normalization to <paramref name="dx"/> and its weight gradients to
+    /// <paramref name="gw"/>, <paramref name="gb"/>: <c>dx += (g − mean(g) − x̂·mean(g·x̂)) / σ</c> with <c>g = dy·w</c>.
+    /// </summary>
+    private void NormBackward(Span<float> dy, ReadOnlySpan<float> xhat, ReadOnlySpan<float> rstd, Tensor? w, Tensor? gw, Tensor? gb, Span<float> dx)
+    {
+        int n = _rows, d = _d;
+        if (!_config.HasLayerNorm)
+        {
+            TensorPrimitives.Add(dx, dy[..(n * d)], dx);
+            return;
+        }
+
+        for (var r = 0; r < n; r++)
+        {
+            var g = dy.Slice(r * d, d);
+            var hr = xhat.Slice(r * d, d);
+            if (w is not null)
+            {
+                TensorPrimitives.FusedMultiplyAdd(g, hr, gw!.Span, gw.Span);
+                TensorPrimitives.Add(gb!.Span, g, gb.Span);
+                TensorPrimitives.Multiply(g, w.Span, g);
+            }
+
+            var meanG = TensorPrimitives.Sum(g) / d;
+            var meanGx = TensorPrimitives.Dot(g, hr) / d;
+            var dr = dx.Slice(r * d, d);
+            for (var i = 0; i < d; i++)
+            {
+                dr[i] += rstd[r] * (g[i] - meanG - (hr[i] * meanGx));
+            }
+        }
+    }
+
+    private void AddRowBias(Span<float> data, int cols, ReadOnlySpan<float> bias)
+    {
+        for (var r = 0; r < _rows; r++)
+        {
+            var row = data.Slice(r * cols, cols);
+            TensorPrimitives.Add(row, bias, row);
+        }
+    }
+
+    private void AddColumnSums(ReadOnlySpan<float> data, int cols, Span<float> sums)
+    {
+        for (var r = 0; r < _rows; r++)
+        {
+            TensorPrimitives.Add(sums, data.Slice(r * cols, cols), sums);
+        }
+    }
+
+    private sealed class LayerActivations
+    {
+        public float[] Xhat1 { get; set; } = [];
+
+        public float[] Rstd1 { get; set; } = [];
+
+        public float[] AttnIn { get; set; } = [];
+
+        public float[] QkIn { get; set; } = [];
+
+        public float[] Q { get; set; } = [];
+
+        public float[] K { get; set; } = [];
+
+        public float[] V { get; set; } = [];
+
+        public float[] Z { get; set; } = [];
+
+        public float[] Pattern { get; set; } = [];
+
+        public float[] Xhat2 { get; set; } = [];
+
+        public float[] Rstd2 { get; set; } = [];
+
+        public float[] MlpIn { get; set; } = [];
+
+        public float[] Pre { get; set; } = [];
+
+        public float[] Post { get; set; } = [];
+    }
+}

@@ -22,7 +22,7 @@ public static class CommandLine
         {
             Commands.Logits(output),
             Commands.Loss(output),
-            Commands.Inspect(output),
+            InspectCommand.Create(output),
             TrainCommand.Create(output),
         };
         foreach (var version in root.Options.OfType<VersionOption>())

@@ -1,4 +1,6 @@
+using System.Globalization;
 using System.Text.Json;
+using CircuitDsl.Circuits;
 using CircuitDsl.Model;
 using CircuitDsl.Tests.Model;
 using CircuitDsl.Weights;
@@ -21,6 +23,8 @@ public sealed class CommandLineTests : IDisposable
     private string TokensPath => Path.Combine(_dir, "tokens.json");
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static HeadId Head(string id) => new(int.Parse(id.Split('.')[0], CultureInfo.InvariantCulture), int.Parse(id.Split('.')[1], CultureInfo.InvariantCulture));
 
     [Fact]
     public void Logits_json_prints_the_forward_pass_shaped_sequence_position_vocab()
@@ -81,12 +85,59 @@ public sealed class CommandLineTests : IDisposable
     }
 
     [Fact]
+    public void Inspect_json_scores_every_head_and_every_earlier_later_pair()
+    {
+        var (code, stdout, _) = CliRunner.Run("inspect", ModelDir, "--json");
+
+        code.Should().Be(0);
+        var root = JsonDocument.Parse(stdout).RootElement;
+        var heads = root.GetProperty("heads").EnumerateArray().ToList();
+        heads.Select(h => h.GetProperty("head").GetString()).Should().Equal("0.0", "0.1", "1.0", "1.1");
+        foreach (var h in heads)
+        {
+            foreach (var score in new[] { "previous_token", "duplicate_token", "induction" })
+            {
+                h.GetProperty(score).GetDouble().Should().BeInRange(0, 1);
+            }
+
+            h.GetProperty("copying").GetDouble().Should().BeInRange(-1, 1);
+        }
+
+        // 2 earlier heads × 2 later heads × Q, K, V, each equal to the definition on the processed weights.
+        var composition = root.GetProperty("composition").EnumerateArray().ToList();
+        composition.Should().HaveCount(12);
+        var processed = WeightProcessing.Apply(_fixture.Weights).Weights;
+        foreach (var c in composition)
+        {
+            var kind = Enum.Parse<CompositionKind>(c.GetProperty("kind").GetString()!);
+            var from = Head(c.GetProperty("from").GetString()!);
+            var to = Head(c.GetProperty("to").GetString()!);
+            c.GetProperty("score").GetDouble().Should().BeApproximately(
+                CompositionScores.Score(processed, kind, from, to), 1e-4);
+        }
+
+        root.GetProperty("weight_processing").GetString().Should().Contain("fold_ln");
+    }
+
+    [Fact]
+    public void Inspect_detects_with_the_tokens_given()
+    {
+        File.WriteAllText(TokensPath, "[[1, 2, 3, 1, 2, 3]]");
+
+        var (code, stdout, _) = CliRunner.Run("inspect", ModelDir, "--tokens", TokensPath, "--json");
+
+        code.Should().Be(0);
+        JsonDocument.Parse(stdout).RootElement.GetProperty("detection_batch").GetString().Should().Be("1 sequences from --tokens");
+    }
+
+    [Fact]
     public void Inspect_prints_a_readable_table()
     {
         var (code, stdout, _) = CliRunner.Run("inspect", ModelDir);
 
         code.Should().Be(0);
-        stdout.Should().Contain("2 × 2").And.Contain("attention + MLP (d_mlp 16, gelu_new)").And.Contain("gemm backend");
+        stdout.Should().Contain("2 × 2").And.Contain("attention + MLP (d_mlp 16, gelu_new)").And.Contain("gemm backend")
+            .And.Contain("previous token").And.Contain("strongest compositions");
     }
 
     [Fact]

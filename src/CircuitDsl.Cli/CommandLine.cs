@@ -22,7 +22,8 @@ public static class CommandLine
         {
             Commands.Logits(output),
             Commands.Loss(output),
-            Commands.Inspect(output),
+            InspectCommand.Create(output),
+            TrainCommand.Create(output),
         };
         foreach (var version in root.Options.OfType<VersionOption>())
         {
@@ -38,7 +39,8 @@ public static class CommandLine
 
         try
         {
-            return parsed.Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
+            var configuration = new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false };
+            return parsed.InvokeAsync(configuration).GetAwaiter().GetResult();
         }
         catch (Exception e) when (IsBadInput(e))
         {

@@ -10,8 +10,6 @@ namespace CircuitDsl.Cli;
 /// <summary>The subcommands. Each loads what it needs, does one job, and prints text or JSON.</summary>
 internal static class Commands
 {
-    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
-
     public static Command Logits(TextWriter output)
     {
         var dir = ModelDirectory();
@@ -83,41 +81,6 @@ internal static class Commands
         return command;
     }
 
-    public static Command Inspect(TextWriter output)
-    {
-        var dir = ModelDirectory();
-        var json = JsonOption("Print the full report as JSON.");
-        var command = new Command("inspect", "Describe a model folder: its config, size and the backend that runs it.") { dir, json };
-        command.SetAction(parse =>
-        {
-            using var folder = ModelFolder.Load(parse.GetRequiredValue(dir));
-            var parameters = folder.Weights.ToStateDict().Sum(t => (long)t.Value.Length);
-            if (parse.GetValue(json))
-            {
-                var report = new { config = folder.Config, parameters, weights = Path.GetFileName(folder.WeightsFile), gemm = Gemm.Describe() };
-                output.WriteLine(JsonSerializer.Serialize(report, Indented));
-                return 0;
-            }
-
-            var console = Console(output);
-            var c = folder.Config;
-            var table = new Table().Border(TableBorder.Rounded).Title($"[bold]{Markup.Escape(folder.Directory)}[/]")
-                .AddColumn("setting").AddColumn("value");
-            table.AddRow("layers × heads", $"{c.NLayers} × {c.NHeads}");
-            table.AddRow("d_model / d_head", $"{c.DModel} / {c.DHead}");
-            table.AddRow("vocabulary / context", $"{c.DVocab} / {c.NCtx}");
-            table.AddRow("blocks", c.AttnOnly ? "attention only" : $"attention + MLP (d_mlp {c.DMlp}, {c.ActFn})");
-            table.AddRow("normalization", c.NormalizationType ?? "none");
-            table.AddRow("positions", c.PositionalEmbeddingType);
-            table.AddRow("parameters", parameters.ToString("N0", System.Globalization.CultureInfo.InvariantCulture));
-            table.AddRow("weights", Markup.Escape(Path.GetFileName(folder.WeightsFile)));
-            table.AddRow("gemm backend", Markup.Escape(Gemm.Describe()));
-            console.Write(table);
-            return 0;
-        });
-        return command;
-    }
-
     /// <summary>For people: each position's token and the model's three most likely next tokens.</summary>
     private static void WriteTopPredictions(TextWriter output, Tensor logits, int[][] batch)
     {
@@ -146,13 +109,13 @@ internal static class Commands
         ColorSystem = ColorSystemSupport.Detect,
     });
 
-    private static Argument<string> ModelDirectory() => new("DIR") { Description = "A model folder: config.json and model.safetensors or model.pth." };
+    public static Argument<string> ModelDirectory() => new("DIR") { Description = "A model folder: config.json and model.safetensors or model.pth." };
 
-    private static Option<string> TokensOption(bool required) => new("--tokens")
+    public static Option<string> TokensOption(bool required) => new("--tokens")
     {
         Description = "JSON file: an array of token-id arrays (one per sequence, equal lengths).",
         Required = required,
     };
 
-    private static Option<bool> JsonOption(string description) => new("--json") { Description = description };
+    public static Option<bool> JsonOption(string description) => new("--json") { Description = description };
 }

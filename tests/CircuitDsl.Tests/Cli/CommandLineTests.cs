@@ -1,5 +1,6 @@
+using System.Globalization;
 using System.Text.Json;
-using CircuitDsl.Cli;
+using CircuitDsl.Circuits;
 using CircuitDsl.Model;
 using CircuitDsl.Tests.Model;
 using CircuitDsl.Weights;
@@ -23,10 +24,12 @@ public sealed class CommandLineTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
+    private static HeadId Head(string id) => new(int.Parse(id.Split('.')[0], CultureInfo.InvariantCulture), int.Parse(id.Split('.')[1], CultureInfo.InvariantCulture));
+
     [Fact]
     public void Logits_json_prints_the_forward_pass_shaped_sequence_position_vocab()
     {
-        var (code, stdout, _) = Run("logits", ModelDir, "--tokens", TokensPath, "--json");
+        var (code, stdout, _) = CliRunner.Run("logits", ModelDir, "--tokens", TokensPath, "--json");
 
         code.Should().Be(0);
         var logits = JsonDocument.Parse(stdout).RootElement.GetProperty("logits").Deserialize<float[][][]>()!;
@@ -43,7 +46,7 @@ public sealed class CommandLineTests : IDisposable
     [Fact]
     public void Logits_without_json_shows_the_top_predictions()
     {
-        var (code, stdout, _) = Run("logits", ModelDir, "--tokens", TokensPath);
+        var (code, stdout, _) = CliRunner.Run("logits", ModelDir, "--tokens", TokensPath);
 
         code.Should().Be(0);
         var best = Enumerable.Range(0, _fixture.Logits[0][0].Length).MaxBy(v => _fixture.Logits[0][0][v]);
@@ -53,7 +56,7 @@ public sealed class CommandLineTests : IDisposable
     [Fact]
     public void Loss_json_is_the_mean_next_token_cross_entropy()
     {
-        var (code, stdout, _) = Run("loss", ModelDir, "--tokens", TokensPath, "--json");
+        var (code, stdout, _) = CliRunner.Run("loss", ModelDir, "--tokens", TokensPath, "--json");
 
         code.Should().Be(0);
         var root = JsonDocument.Parse(stdout).RootElement;
@@ -70,7 +73,7 @@ public sealed class CommandLineTests : IDisposable
     [Fact]
     public void Inspect_json_gives_the_config_under_TransformerLens_names()
     {
-        var (code, stdout, _) = Run("inspect", ModelDir, "--json");
+        var (code, stdout, _) = CliRunner.Run("inspect", ModelDir, "--json");
 
         code.Should().Be(0);
         var root = JsonDocument.Parse(stdout).RootElement;
@@ -82,18 +85,65 @@ public sealed class CommandLineTests : IDisposable
     }
 
     [Fact]
-    public void Inspect_prints_a_readable_table()
+    public void Inspect_json_scores_every_head_and_every_earlier_later_pair()
     {
-        var (code, stdout, _) = Run("inspect", ModelDir);
+        var (code, stdout, _) = CliRunner.Run("inspect", ModelDir, "--json");
 
         code.Should().Be(0);
-        stdout.Should().Contain("2 × 2").And.Contain("attention + MLP (d_mlp 16, gelu_new)").And.Contain("gemm backend");
+        var root = JsonDocument.Parse(stdout).RootElement;
+        var heads = root.GetProperty("heads").EnumerateArray().ToList();
+        heads.Select(h => h.GetProperty("head").GetString()).Should().Equal("0.0", "0.1", "1.0", "1.1");
+        foreach (var h in heads)
+        {
+            foreach (var score in new[] { "previous_token", "duplicate_token", "induction" })
+            {
+                h.GetProperty(score).GetDouble().Should().BeInRange(0, 1);
+            }
+
+            h.GetProperty("copying").GetDouble().Should().BeInRange(-1, 1);
+        }
+
+        // 2 earlier heads × 2 later heads × Q, K, V, each equal to the definition on the processed weights.
+        var composition = root.GetProperty("composition").EnumerateArray().ToList();
+        composition.Should().HaveCount(12);
+        var processed = WeightProcessing.Apply(_fixture.Weights).Weights;
+        foreach (var c in composition)
+        {
+            var kind = Enum.Parse<CompositionKind>(c.GetProperty("kind").GetString()!);
+            var from = Head(c.GetProperty("from").GetString()!);
+            var to = Head(c.GetProperty("to").GetString()!);
+            c.GetProperty("score").GetDouble().Should().BeApproximately(
+                CompositionScores.Score(processed, kind, from, to), 1e-4);
+        }
+
+        root.GetProperty("weight_processing").GetString().Should().Contain("fold_ln");
+    }
+
+    [Fact]
+    public void Inspect_detects_with_the_tokens_given()
+    {
+        File.WriteAllText(TokensPath, "[[1, 2, 3, 1, 2, 3]]");
+
+        var (code, stdout, _) = CliRunner.Run("inspect", ModelDir, "--tokens", TokensPath, "--json");
+
+        code.Should().Be(0);
+        JsonDocument.Parse(stdout).RootElement.GetProperty("detection_batch").GetString().Should().Be("1 sequences from --tokens");
+    }
+
+    [Fact]
+    public void Inspect_prints_a_readable_table()
+    {
+        var (code, stdout, _) = CliRunner.Run("inspect", ModelDir);
+
+        code.Should().Be(0);
+        stdout.Should().Contain("2 × 2").And.Contain("attention + MLP (d_mlp 16, gelu_new)").And.Contain("gemm backend")
+            .And.Contain("previous token").And.Contain("strongest compositions");
     }
 
     [Fact]
     public void Version_names_the_matrix_multiply_backend()
     {
-        var (code, stdout, _) = Run("--version");
+        var (code, stdout, _) = CliRunner.Run("--version");
 
         code.Should().Be(0);
         stdout.Should().StartWith("circuitdsl ").And.Contain("gemm: ");
@@ -104,7 +154,7 @@ public sealed class CommandLineTests : IDisposable
     {
         var missing = Path.Combine(_dir, "nope");
 
-        var (code, stdout, stderr) = Run("inspect", missing);
+        var (code, stdout, stderr) = CliRunner.Run("inspect", missing);
 
         code.Should().Be(2);
         stdout.Should().BeEmpty();
@@ -116,7 +166,7 @@ public sealed class CommandLineTests : IDisposable
     {
         File.WriteAllText(TokensPath, "[[1, 2, 300]]");
 
-        var (code, _, stderr) = Run("loss", ModelDir, "--tokens", TokensPath);
+        var (code, _, stderr) = CliRunner.Run("loss", ModelDir, "--tokens", TokensPath);
 
         code.Should().Be(2);
         stderr.Should().Contain("Token id 300 at sequence 0, position 2 is outside the vocabulary [0, 9)");
@@ -132,7 +182,7 @@ public sealed class CommandLineTests : IDisposable
     {
         File.WriteAllText(TokensPath, content);
 
-        var (code, _, stderr) = Run("logits", ModelDir, "--tokens", TokensPath, "--json");
+        var (code, _, stderr) = CliRunner.Run("logits", ModelDir, "--tokens", TokensPath, "--json");
 
         code.Should().Be(2);
         stderr.Should().Contain(reason);
@@ -143,7 +193,7 @@ public sealed class CommandLineTests : IDisposable
     {
         File.WriteAllBytes(Path.Combine(ModelDir, ModelFolder.SafetensorsFileName), [1, 2, 3]);
 
-        var (code, _, stderr) = Run("inspect", ModelDir);
+        var (code, _, stderr) = CliRunner.Run("inspect", ModelDir);
 
         code.Should().Be(2);
         stderr.Should().StartWith("circuitdsl: ").And.Contain(ModelFolder.SafetensorsFileName);
@@ -155,17 +205,9 @@ public sealed class CommandLineTests : IDisposable
     [InlineData("loss", "--tokens")]
     public void Bad_arguments_are_exit_code_2(params string[] args)
     {
-        var (code, _, stderr) = Run(args);
+        var (code, _, stderr) = CliRunner.Run(args);
 
         code.Should().Be(2);
         stderr.Trim().Split('\n').Should().ContainSingle().Which.Should().StartWith("circuitdsl: ");
-    }
-
-    private static (int Code, string Stdout, string Stderr) Run(params string[] args)
-    {
-        using var stdout = new StringWriter();
-        using var stderr = new StringWriter();
-        var code = CommandLine.Run(args, stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
     }
 }

@@ -1,0 +1,139 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using CircuitDsl.Model;
+using CircuitDsl.Training;
+using CircuitDsl.Weights;
+using Spectre.Console;
+
+namespace CircuitDsl.Cli;
+
+/// <summary>
+/// <c>circuitdsl train</c>: trains a model on a task and writes a model folder. The recipe for the task
+/// (<see cref="TrainingOptions.Recommended"/>) supplies every hyperparameter not given on the command line.
+/// Checkpoints are written atomically, so Ctrl-C leaves the last good one in place.
+/// </summary>
+internal static class TrainCommand
+{
+    public static Command Create(TextWriter output)
+    {
+        var layers = new Option<int>("--layers") { Description = "Transformer blocks.", DefaultValueFactory = _ => 2 };
+        var heads = new Option<int>("--heads") { Description = "Attention heads per block.", DefaultValueFactory = _ => 4 };
+        var dModel = new Option<int>("--d-model") { Description = "Residual stream width.", DefaultValueFactory = _ => 64 };
+        var dHead = new Option<int>("--d-head") { Description = "Query/key/value width per head.", DefaultValueFactory = _ => 16 };
+        var vocab = new Option<int>("--vocab") { Description = "Vocabulary size.", DefaultValueFactory = _ => 64 };
+        var context = new Option<int>("--context") { Description = "Context length (sequence length used in training).", DefaultValueFactory = _ => 64 };
+        var dMlp = new Option<int?>("--d-mlp") { Description = "MLP width; omit for an attention-only model." };
+        var actFn = new Option<string>("--act-fn") { Description = "MLP activation: relu, gelu or gelu_new.", DefaultValueFactory = _ => "gelu_new" };
+        var normalization = new Option<string>("--normalization") { Description = "LN, LNPre or none.", DefaultValueFactory = _ => "LN" };
+        var positional = new Option<string>("--positional") { Description = "standard or shortformer.", DefaultValueFactory = _ => "standard" };
+        var task = new Option<string>("--task") { Description = $"Training data: {string.Join(", ", TrainingTask.Names)}.", Required = true };
+        var steps = new Option<int?>("--steps") { Description = "Optimizer steps (default: the task's recipe)." };
+        var seed = new Option<int>("--seed") { Description = "Seeds the weights and the data; same seed, same weights.", DefaultValueFactory = _ => 0 };
+        var learningRate = new Option<float?>("--lr") { Description = "Peak learning rate (default: the task's recipe)." };
+        var batchSize = new Option<int?>("--batch-size") { Description = "Sequences per step (default: the task's recipe)." };
+        var weightDecay = new Option<float?>("--weight-decay") { Description = "AdamW weight decay (default: the task's recipe)." };
+        var warmup = new Option<int?>("--warmup") { Description = "Warm-up steps (default: the task's recipe)." };
+        var checkpointEvery = new Option<int?>("--checkpoint-every") { Description = "Write the model folder every N steps (default: a tenth of the run)." };
+        var outDir = new Option<string>("--out") { Description = "The model folder to write.", Required = true };
+
+        var command = new Command("train", "Train a model on a task and write a model folder (config.json + model.safetensors).")
+        {
+            layers, heads, dModel, dHead, vocab, context, dMlp, actFn, normalization, positional,
+            task, steps, seed, learningRate, batchSize, weightDecay, warmup, checkpointEvery, outDir,
+        };
+        command.SetAction((parse, cancel) =>
+        {
+            var mlp = parse.GetValue(dMlp);
+            var norm = parse.GetRequiredValue(normalization);
+            var config = new ModelConfig
+            {
+                NLayers = parse.GetValue(layers), NHeads = parse.GetValue(heads), DModel = parse.GetValue(dModel),
+                DHead = parse.GetValue(dHead), DVocab = parse.GetValue(vocab), NCtx = parse.GetValue(context),
+                DMlp = mlp, AttnOnly = mlp is null, ActFn = mlp is null ? null : parse.GetValue(actFn),
+                NormalizationType = norm.Equals("none", StringComparison.OrdinalIgnoreCase) ? null : norm,
+                PositionalEmbeddingType = parse.GetRequiredValue(positional), Seed = parse.GetValue(seed),
+            };
+            var configProblems = config.Problems();
+            if (configProblems.Count > 0)
+            {
+                throw new UsageException(string.Join(" ", configProblems));
+            }
+
+            var recipe = TrainingOptions.Recommended(parse.GetRequiredValue(task), config, parse.GetValue(seed));
+            var totalSteps = parse.GetValue(steps) ?? recipe.Steps;
+            var dir = parse.GetRequiredValue(outDir);
+            var options = recipe with
+            {
+                Steps = totalSteps,
+                LearningRate = parse.GetValue(learningRate) ?? recipe.LearningRate,
+                BatchSize = parse.GetValue(batchSize) ?? recipe.BatchSize,
+                WeightDecay = parse.GetValue(weightDecay) ?? recipe.WeightDecay,
+                WarmupSteps = Math.Min(parse.GetValue(warmup) ?? recipe.WarmupSteps, totalSteps),
+                CheckpointEvery = parse.GetValue(checkpointEvery) ?? Math.Max(totalSteps / 10, 1),
+                Checkpoint = checkpoint => ModelFolder.Save(dir, checkpoint.Weights),
+            };
+            var problems = options.Problems(config);
+            if (problems.Count > 0)
+            {
+                throw new UsageException(string.Join(" ", problems));
+            }
+
+            var weights = Run(output, config, options, cancel);
+            ModelFolder.Save(dir, weights);
+            output.WriteLine(cancel.IsCancellationRequested
+                ? $"interrupted: wrote the last completed step to {dir}"
+                : $"wrote {dir}");
+            return Task.FromResult(0);
+        });
+        return command;
+    }
+
+    /// <summary>Trains with a live progress bar on a terminal, or a line per tenth of the run otherwise.</summary>
+    private static TransformerWeights Run(TextWriter output, ModelConfig config, TrainingOptions options, CancellationToken cancel)
+    {
+        var watch = Stopwatch.StartNew();
+        TrainingProgress? last = null;
+        string Describe(TrainingProgress p) => string.Create(CultureInfo.InvariantCulture,
+            $"step {p.Step}/{p.TotalSteps}  loss {p.AverageLoss:F3}  {p.TokensPerSecond:N0} tok/s");
+
+        TransformerWeights weights;
+        if (output == Console.Out && !Console.IsOutputRedirected)
+        {
+            weights = AnsiConsole.Progress()
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+                .Start(context =>
+                {
+                    var bar = context.AddTask($"training {options.Task.Name}", maxValue: options.Steps);
+                    return Trainer.Train(config, options, new Reporter(p =>
+                    {
+                        last = p;
+                        bar.Value = p.Step;
+                        bar.Description = Describe(p);
+                    }), cancel);
+                });
+        }
+        else
+        {
+            var every = Math.Max(options.Steps / 10, 1);
+            weights = Trainer.Train(config, options, new Reporter(p =>
+            {
+                last = p;
+                if (p.Step % every == 0 || p.Step == p.TotalSteps)
+                {
+                    output.WriteLine(Describe(p));
+                }
+            }), cancel);
+        }
+
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"trained {last?.Step ?? 0} steps in {watch.Elapsed.TotalSeconds:F1} s; final loss {last?.AverageLoss:F3}"));
+        return weights;
+    }
+
+    /// <summary>Reports synchronously on the training thread (Progress&lt;T&gt; would post to the thread pool).</summary>
+    private sealed class Reporter(Action<TrainingProgress> report) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value) => report(value);
+    }
+}

@@ -1,0 +1,198 @@
+using System.Globalization;
+using CircuitDsl.Reports;
+using CircuitDsl.Tensors;
+
+namespace CircuitDsl.Circuits;
+
+/// <summary>
+/// The checks a circuit spec's hypotheses compile to. Each takes the shared <see cref="ModelAnalysis"/>, the
+/// hypothesis's name and prose claim, and its parameters, and returns <see cref="Evidence"/>: the measured value,
+/// the verdict against the threshold, and the data behind it. A head outside the model or non-finite weights give
+/// <see cref="Verdict.NotMeasured"/> with the reason, never a meaningless score.
+/// </summary>
+public static class Hypotheses
+{
+    /// <summary>The task names <see cref="Ablation(ModelAnalysis, string, string, HeadId, string, double)"/> and <see cref="Faithfulness(ModelAnalysis, string, string, HeadId[], string, double)"/> accept.</summary>
+    public const string RepeatedTokensTask = "repeated-tokens";
+
+    /// <summary>The head's previous-token score on the detection batch is at least <paramref name="atLeast"/>.</summary>
+    public static Evidence PreviousTokenHead(ModelAnalysis analysis, string name, string claim, HeadId head, double atLeast) =>
+        Detector(analysis, name, claim, head, atLeast, DetectorKind.PreviousToken, "previous-token score", "tl_mul_previous_token");
+
+    /// <summary>The head's duplicate-token score on the detection batch is at least <paramref name="atLeast"/>.</summary>
+    public static Evidence DuplicateTokenHead(ModelAnalysis analysis, string name, string claim, HeadId head, double atLeast) =>
+        Detector(analysis, name, claim, head, atLeast, DetectorKind.DuplicateToken, "duplicate-token score", "tl_mul_duplicate_token");
+
+    /// <summary>The head's induction score on the detection batch is at least <paramref name="atLeast"/>.</summary>
+    public static Evidence InductionHead(ModelAnalysis analysis, string name, string claim, HeadId head, double atLeast) =>
+        Detector(analysis, name, claim, head, atLeast, DetectorKind.Induction, "induction score", "tl_mul_induction");
+
+    /// <summary>The head's copying score (full-OV eigenvalues) is at least <paramref name="atLeast"/>.</summary>
+    public static Evidence CopyingHead(ModelAnalysis analysis, string name, string claim, HeadId head, double atLeast)
+    {
+        ArgumentNullException.ThrowIfNull(analysis);
+        var unit = $"copying score of {head}";
+        if (analysis.WhyNotMeasurable(head) is { } why)
+        {
+            return Evidence.NotMeasured(name, claim, atLeast, Bound.AtLeast, unit, why);
+        }
+
+        var eigenvalues = analysis.Copying.Eigenvalues(head);
+        var data = new Tensor(eigenvalues.Count, 2);
+        for (var i = 0; i < eigenvalues.Count; i++)
+        {
+            data[i, 0] = (float)eigenvalues[i].Real;
+            data[i, 1] = (float)eigenvalues[i].Imaginary;
+        }
+
+        return Evidence.Judge(name, claim, analysis.Copying.Score(head), atLeast, Bound.AtLeast, unit,
+            "Re(Σλ)/Σ|λ| over the eigenvalues of W_E·W_OV·W_U.",
+            new Dictionary<string, Tensor> { ["eigenvalues (re, im)"] = data });
+    }
+
+    /// <summary>
+    /// The <paramref name="via"/>-composition score of <paramref name="from"/> into <paramref name="to"/> is on the
+    /// <paramref name="bound"/> side of <paramref name="threshold"/>, in raw units or (with
+    /// <paramref name="inBaselineUnits"/>) in multiples of the random baseline <c>1/sqrt(d_model)</c>.
+    /// </summary>
+    public static Evidence Composition(ModelAnalysis analysis, string name, string claim, CompositionKind via, HeadId from, HeadId to,
+        double threshold, Bound bound, bool inBaselineUnits)
+    {
+        ArgumentNullException.ThrowIfNull(analysis);
+        var unit = $"{via}-composition {from} -> {to}" + (inBaselineUnits ? " (x random baseline)" : "");
+        if (analysis.WhyNotMeasurable(from, to) is { } why)
+        {
+            return Evidence.NotMeasured(name, claim, threshold, bound, unit, why);
+        }
+
+        if (from.Layer >= to.Layer)
+        {
+            return Evidence.NotMeasured(name, claim, threshold, bound, unit,
+                $"head {from} is not in an earlier layer than {to}, so {to} cannot read what it wrote.");
+        }
+
+        var table = analysis.Composition;
+        var raw = table.Score(via, from, to);
+        var all = new Tensor(3);
+        all.Span[1] = (float)table.Score(CompositionKind.K, from, to);
+        all.Span[2] = (float)table.Score(CompositionKind.V, from, to);
+        all.Span[0] = (float)table.Score(CompositionKind.Q, from, to);
+        var detail = string.Create(CultureInfo.InvariantCulture,
+            $"raw score {Evidence.Format(raw)}; random baseline 1/sqrt(d_model) = {Evidence.Format(table.RandomBaseline)}.");
+        return Evidence.Judge(name, claim, inBaselineUnits ? raw / table.RandomBaseline : raw, threshold, bound, unit, detail,
+            new Dictionary<string, Tensor> { ["scores (Q, K, V)"] = all });
+    }
+
+    /// <summary>
+    /// Mean-ablating <paramref name="head"/> raises the loss on <paramref name="tokens"/> by at least
+    /// <paramref name="raisesLossBy"/> nats.
+    /// </summary>
+    public static Evidence Ablation(ModelAnalysis analysis, string name, string claim, HeadId head, int[][] tokens, double raisesLossBy)
+    {
+        ArgumentNullException.ThrowIfNull(analysis);
+        var unit = $"loss increase (nats) when {head} is mean-ablated";
+        if (analysis.WhyNotMeasurable(head) is { } why)
+        {
+            return Evidence.NotMeasured(name, claim, raisesLossBy, Bound.AtLeast, unit, why);
+        }
+
+        var full = Circuits.Ablation.PerTokenLoss(analysis.Model, tokens);
+        var mean = Circuits.Ablation.MeanZ(analysis.Model, tokens);
+        var ablated = Circuits.Ablation.PerTokenLoss(analysis.Model, tokens,
+            Circuits.Ablation.Hooks(analysis.Config, [head], AblationKind.Mean, mean));
+        var increase = new Tensor(full.Shape.ToArray());
+        double sum = 0;
+        for (var i = 0; i < full.Length; i++)
+        {
+            increase.Span[i] = ablated.Span[i] - full.Span[i];
+            sum += increase.Span[i];
+        }
+
+        return Evidence.Judge(name, claim, sum / full.Length, raisesLossBy, Bound.AtLeast, unit,
+            $"{tokens.Length} sequences; mean over every predicted token.",
+            new Dictionary<string, Tensor> { ["per-token loss increase"] = increase });
+    }
+
+    /// <summary><see cref="Ablation(ModelAnalysis, string, string, HeadId, int[][], double)"/> on a named task's tokens.</summary>
+    public static Evidence Ablation(ModelAnalysis analysis, string name, string claim, HeadId head, string task, double raisesLossBy)
+    {
+        ArgumentNullException.ThrowIfNull(analysis);
+        return TaskTokens(analysis, task, out var tokens) is { } why
+            ? Evidence.NotMeasured(name, claim, raisesLossBy, Bound.AtLeast, $"loss increase (nats) when {head} is mean-ablated", why)
+            : Ablation(analysis, name, claim, head, tokens!, raisesLossBy);
+    }
+
+    /// <summary>
+    /// The circuit made of <paramref name="heads"/>, with every other head mean-ablated, recovers at least
+    /// <paramref name="recovers"/> of the loss: <c>(L_ablate_all − L_circuit) / (L_ablate_all − L_full)</c>.
+    /// </summary>
+    public static Evidence Faithfulness(ModelAnalysis analysis, string name, string claim, HeadId[] heads, int[][] tokens, double recovers)
+    {
+        ArgumentNullException.ThrowIfNull(analysis);
+        ArgumentNullException.ThrowIfNull(heads);
+        const string unit = "fraction of loss recovered";
+        if (analysis.WhyNotMeasurable(heads) is { } why)
+        {
+            return Evidence.NotMeasured(name, claim, recovers, Bound.AtLeast, unit, why);
+        }
+
+        var r = Circuits.Ablation.FractionOfLossRecovered(analysis.Model, tokens, heads);
+        var detail = string.Create(CultureInfo.InvariantCulture,
+            $"loss full {Evidence.Format(r.Full)}, circuit {Evidence.Format(r.Circuit)}, all heads mean-ablated {Evidence.Format(r.AblateAll)}.");
+        if (double.IsNaN(r.Fraction))
+        {
+            return Evidence.NotMeasured(name, claim, recovers, Bound.AtLeast, unit,
+                "mean-ablating every head does not change the loss, so no fraction of it can be recovered; " + detail);
+        }
+
+        return Evidence.Judge(name, claim, r.Fraction, recovers, Bound.AtLeast, unit, detail);
+    }
+
+    /// <summary><see cref="Faithfulness(ModelAnalysis, string, string, HeadId[], int[][], double)"/> on a named task's tokens.</summary>
+    public static Evidence Faithfulness(ModelAnalysis analysis, string name, string claim, HeadId[] heads, string task, double recovers)
+    {
+        ArgumentNullException.ThrowIfNull(analysis);
+        return TaskTokens(analysis, task, out var tokens) is { } why
+            ? Evidence.NotMeasured(name, claim, recovers, Bound.AtLeast, "fraction of loss recovered", why)
+            : Faithfulness(analysis, name, claim, heads, tokens!, recovers);
+    }
+
+    private static Evidence Detector(ModelAnalysis analysis, string name, string claim, HeadId head, double atLeast,
+        DetectorKind kind, string what, string tlName)
+    {
+        ArgumentNullException.ThrowIfNull(analysis);
+        var unit = $"{what} of {head}";
+        if (analysis.WhyNotMeasurable(head) is { } why)
+        {
+            return Evidence.NotMeasured(name, claim, atLeast, Bound.AtLeast, unit, why);
+        }
+
+        var scores = analysis.Detectors;
+        var detail = $"{tlName} = {Evidence.Format(scores.TlMul(kind, head))} (TransformerLens's measure, for comparison); "
+            + $"{analysis.DetectionBatch.Length} sequences.";
+        var tokens = new Tensor(analysis.DetectionBatch[0].Length);
+        for (var i = 0; i < tokens.Length; i++)
+        {
+            tokens.Span[i] = analysis.DetectionBatch[0][i];
+        }
+
+        return Evidence.Judge(name, claim, scores.Score(kind, head), atLeast, Bound.AtLeast, unit, detail,
+            new Dictionary<string, Tensor>
+            {
+                ["pattern on sequence 0"] = analysis.ExamplePattern(head),
+                ["tokens of sequence 0"] = tokens,
+            });
+    }
+
+    private static string? TaskTokens(ModelAnalysis analysis, string task, out int[][]? tokens)
+    {
+        if (task == RepeatedTokensTask)
+        {
+            tokens = analysis.DetectionBatch;
+            return null;
+        }
+
+        tokens = null;
+        return $"unknown task '{task}' (known: {RepeatedTokensTask}).";
+    }
+}

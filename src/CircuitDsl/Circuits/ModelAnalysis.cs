@@ -1,0 +1,131 @@
+using CircuitDsl.Model;
+using CircuitDsl.Reports;
+using CircuitDsl.Tensors;
+
+namespace CircuitDsl.Circuits;
+
+/// <summary>
+/// One model, its processed weights and a detection batch, with everything several hypotheses share computed
+/// once, lazily and thread-safely: detector scores on the batch, the composition tables, the copying scores.
+/// <c>Hypotheses</c> turns these into <see cref="Evidence"/>.
+/// </summary>
+public sealed class ModelAnalysis
+{
+    private readonly Lazy<CompositionTable> _composition;
+    private readonly Lazy<CopyingTable> _copying;
+    private readonly Lazy<(DetectorScores Scores, Tensor[] FirstSequencePatterns)> _detectors;
+
+    /// <summary>
+    /// Analyses <paramref name="weights"/> after <paramref name="processing"/> (TransformerLens's defaults when null;
+    /// <see cref="WeightProcessingOptions.None"/> for the weights as trained), detecting heads on
+    /// <paramref name="detectionBatch"/> (<see cref="HeadDetector.DefaultBatch"/> when null).
+    /// </summary>
+    public ModelAnalysis(
+        TransformerWeights weights, WeightProcessingOptions? processing = null, int[][]? detectionBatch = null,
+        string? modelName = null)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        ModelName = modelName ?? "model";
+        Unmeasurable = FindNonFinite(weights);
+        var processed = Circuits.WeightProcessing.Apply(weights, processing ?? WeightProcessingOptions.Default);
+        Weights = processed.Weights;
+        WeightProcessing = processed.Description;
+        ProcessingSkipped = processed.Skipped;
+        Model = new HookedTransformer(Weights);
+        DetectionBatch = detectionBatch ?? HeadDetector.DefaultBatch(weights.Config);
+        _composition = new Lazy<CompositionTable>(() => CompositionScores.Compute(Weights));
+        _copying = new Lazy<CopyingTable>(() => CopyingScores.Compute(Weights));
+        _detectors = new Lazy<(DetectorScores, Tensor[])>(RunDetectors);
+    }
+
+    /// <summary>The model's name, as reports print it.</summary>
+    public string ModelName { get; }
+
+    /// <summary>The processed weights every number is measured on.</summary>
+    public TransformerWeights Weights { get; }
+
+    /// <summary>The architecture.</summary>
+    public ModelConfig Config => Weights.Config;
+
+    /// <summary>The forward pass over <see cref="Weights"/>.</summary>
+    public HookedTransformer Model { get; }
+
+    /// <summary>The processing applied, as <see cref="ProcessedWeights.Description"/> says it.</summary>
+    public string WeightProcessing { get; }
+
+    /// <summary>Processing steps that were asked for but refused, with reasons.</summary>
+    public IReadOnlyList<string> ProcessingSkipped { get; }
+
+    /// <summary>The token sequences head detection runs on.</summary>
+    public int[][] DetectionBatch { get; }
+
+    /// <summary>Why nothing can be measured on these weights (a NaN or infinity, named), or null when they are finite.</summary>
+    public string? Unmeasurable { get; }
+
+    /// <summary>Every composition score (computed on first use).</summary>
+    public CompositionTable Composition => _composition.Value;
+
+    /// <summary>Every head's copying score (computed on first use).</summary>
+    public CopyingTable Copying => _copying.Value;
+
+    /// <summary>Every head's detector scores on <see cref="DetectionBatch"/> (one forward pass, on first use).</summary>
+    public DetectorScores Detectors => _detectors.Value.Scores;
+
+    /// <summary>The attention pattern <c>[q, k]</c> of <paramref name="head"/> on the first detection sequence.</summary>
+    public Tensor ExamplePattern(HeadId head) => _detectors.Value.FirstSequencePatterns[head.Layer][head.Head];
+
+    /// <summary>A report on this model of <paramref name="evidence"/> about <paramref name="circuit"/>.</summary>
+    public CircuitReport Report(string circuit, IEnumerable<Evidence> evidence) =>
+        new(circuit, ModelName, WeightProcessing, evidence);
+
+    /// <summary>Why one of <paramref name="heads"/> cannot be measured here (outside the model, or non-finite weights), or null.</summary>
+    public string? WhyNotMeasurable(params HeadId[] heads)
+    {
+        ArgumentNullException.ThrowIfNull(heads);
+        foreach (var head in heads)
+        {
+            if (head.Layer < 0 || head.Layer >= Config.NLayers || head.Head < 0 || head.Head >= Config.NHeads)
+            {
+                return $"head {head} is outside the model ({Config.NLayers} layers × {Config.NHeads} heads).";
+            }
+        }
+
+        return Unmeasurable;
+    }
+
+    private (DetectorScores, Tensor[]) RunDetectors()
+    {
+        var builder = new HeadDetector.Builder(Config.NLayers, Config.NHeads, DetectionBatch);
+        var first = new Tensor[Config.NLayers];
+        var hooks = new HookSet();
+        for (var l = 0; l < Config.NLayers; l++)
+        {
+            var layer = l;
+            hooks.Add(HookNames.Pattern(layer), pattern =>
+            {
+                builder.AddLayer(layer, pattern);
+                first[layer] = pattern[0].Clone();
+            });
+        }
+
+        Model.Forward(DetectionBatch, hooks);
+        return (builder.Build(), first);
+    }
+
+    private static string? FindNonFinite(TransformerWeights weights)
+    {
+        foreach (var (name, tensor) in weights.ToStateDict())
+        {
+            var span = tensor.Span;
+            for (var i = 0; i < span.Length; i++)
+            {
+                if (!float.IsFinite(span[i]))
+                {
+                    return $"tensor '{name}' contains {span[i]} at flat index {i}; no score on these weights means anything.";
+                }
+            }
+        }
+
+        return null;
+    }
+}

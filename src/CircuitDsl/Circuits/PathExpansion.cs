@@ -1,0 +1,228 @@
+using CircuitDsl.Model;
+using CircuitDsl.Tensors;
+
+namespace CircuitDsl.Circuits;
+
+/// <summary>The kinds of path-expansion term.</summary>
+public enum PathTermKind
+{
+    /// <summary>Embedding straight to the unembedding: <c>W_E · W_U</c> (with positions).</summary>
+    Direct,
+
+    /// <summary>Through one head: <c>A^h ⊗ (W_E · W_OV^h · W_U)</c>.</summary>
+    Head,
+
+    /// <summary>Through an earlier head and then a later one: <c>(A^{h2} A^{h1}) ⊗ (W_E · W_OV^{h1} · W_OV^{h2} · W_U)</c>.</summary>
+    VirtualHead,
+}
+
+/// <summary>
+/// The path expansion of an attention-only model without LayerNorm and with at most two layers (Elhage et al.
+/// 2021): the logits are exactly the sum of a direct term, one term per head, one term per virtual head (a layer-0
+/// head followed by a layer-1 head), and a constant bias term — when each term uses the model's actual attention
+/// patterns on the tokens. Embeddings include the positional embedding (standard positions).
+/// </summary>
+public sealed class PathExpansion
+{
+    private readonly TransformerWeights _weights;
+    private readonly HookedTransformer _model;
+
+    private PathExpansion(TransformerWeights weights)
+    {
+        _weights = weights;
+        _model = new HookedTransformer(weights);
+        var c = weights.Config;
+        var terms = new List<PathTerm> { new(this, PathTermKind.Direct, "direct", []) };
+        var heads = Ablation.AllHeads(c).ToList();
+        terms.AddRange(heads.Select(h => new PathTerm(this, PathTermKind.Head, $"L{h.Layer}H{h.Head}", [h])));
+        foreach (var later in heads.Where(h => h.Layer == 1))
+        {
+            foreach (var earlier in heads.Where(h => h.Layer == 0))
+            {
+                terms.Add(new PathTerm(this, PathTermKind.VirtualHead,
+                    $"L{later.Layer}H{later.Head}_L{earlier.Layer}H{earlier.Head}", [earlier, later]));
+            }
+        }
+
+        Terms = terms;
+    }
+
+    /// <summary>The terms: direct, then every head, then every virtual head (named <c>L1H4_L0H7</c>, later head first).</summary>
+    public IReadOnlyList<PathTerm> Terms { get; }
+
+    /// <summary>The expansion of <paramref name="weights"/>.</summary>
+    /// <exception cref="ArgumentException">The model has LayerNorm, MLPs, shortformer positions or more than two layers.</exception>
+    public static PathExpansion Create(TransformerWeights weights)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        var c = weights.Config;
+        var problems = new List<string>();
+        if (c.HasLayerNorm)
+        {
+            problems.Add($"normalization_type is {c.NormalizationType} (LayerNorm is not linear)");
+        }
+
+        if (!c.AttnOnly)
+        {
+            problems.Add("it has MLPs");
+        }
+
+        if (c.IsShortformer)
+        {
+            problems.Add("it uses shortformer positions");
+        }
+
+        if (c.NLayers > 2)
+        {
+            problems.Add($"it has {c.NLayers} layers (the expansion here has paths of length at most two)");
+        }
+
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException(
+                "The path expansion needs an attention-only model without LayerNorm and at most two layers: "
+                + string.Join("; ", problems) + ".", nameof(weights));
+        }
+
+        return new PathExpansion(weights);
+    }
+
+    /// <summary>
+    /// The constant every position gets from the biases, <c>[d_vocab]</c>: <c>b_U + (c_0 + c_1 + Σ_{h2} c_0 W_OV^{h2}) W_U</c>
+    /// with <c>c_l = b_O^l + Σ_h b_V^{l,h} W_O^{l,h}</c> (attention patterns sum to 1, so value biases pass as constants).
+    /// </summary>
+    public Tensor BiasContribution()
+    {
+        var c = _weights.Config;
+        var layerConstants = new Tensor[c.NLayers];
+        for (var l = 0; l < c.NLayers; l++)
+        {
+            var b = _weights.Blocks[l];
+            var constant = b.b_O.Clone().Reshape(1, c.DModel);
+            for (var h = 0; h < c.NHeads; h++)
+            {
+                Gemm.MatMul(b.b_V[h].Reshape(1, c.DHead), b.W_O[h], constant, beta: 1f);
+            }
+
+            layerConstants[l] = constant;
+        }
+
+        var residual = new Tensor(1, c.DModel);
+        foreach (var constant in layerConstants)
+        {
+            Add(residual, constant);
+        }
+
+        if (c.NLayers == 2)
+        {
+            var b1 = _weights.Blocks[1];
+            for (var h = 0; h < c.NHeads; h++)
+            {
+                var v = Gemm.MatMul(layerConstants[0], b1.W_V[h]);
+                Gemm.MatMul(v, b1.W_O[h], residual, beta: 1f);
+            }
+        }
+
+        var logits = _weights.b_U.Clone().Reshape(1, c.DVocab);
+        Gemm.MatMul(residual, _weights.W_U, logits, beta: 1f);
+        return logits.Reshape(c.DVocab);
+    }
+
+    /// <summary>A term's contribution to the logits <c>[batch, pos, d_vocab]</c>, using the model's patterns on <paramref name="tokens"/>.</summary>
+    internal Tensor Contribution(PathTerm term, int[][] tokens)
+    {
+        var c = _weights.Config;
+        var patterns = new Tensor[c.NLayers];
+        if (term.Kind != PathTermKind.Direct)
+        {
+            var (_, cache) = _model.RunWithCache(tokens, n => n.EndsWith("hook_pattern", StringComparison.Ordinal));
+            for (var l = 0; l < c.NLayers; l++)
+            {
+                patterns[l] = cache.Pattern(l);
+            }
+        }
+
+        int batch = tokens.Length, pos = tokens[0].Length;
+        var x = new Tensor(batch * pos, c.DModel);
+        for (var b = 0; b < batch; b++)
+        {
+            for (var p = 0; p < pos; p++)
+            {
+                var row = x[(b * pos) + p].Span;
+                _weights.W_E[tokens[b][p]].Span.CopyTo(row);
+                var position = _weights.W_pos[p].Span;
+                for (var m = 0; m < row.Length; m++)
+                {
+                    row[m] += position[m];
+                }
+            }
+        }
+
+        foreach (var head in term.Heads)
+        {
+            x = ThroughHead(x, patterns[head.Layer], head, batch, pos);
+        }
+
+        return Gemm.MatMul(x, _weights.W_U).Reshape(batch, pos, c.DVocab);
+    }
+
+    /// <summary><c>A^h · (x · W_V^h) · W_O^h</c> per sequence, without biases.</summary>
+    private Tensor ThroughHead(Tensor x, Tensor pattern, HeadId head, int batch, int pos)
+    {
+        var b = _weights.Blocks[head.Layer];
+        var v = Gemm.MatMul(x, b.W_V[head.Head]);
+        var z = new Tensor(batch * pos, _weights.Config.DHead);
+        var dHead = _weights.Config.DHead;
+        for (var s = 0; s < batch; s++)
+        {
+            var a = pattern[s][head.Head];
+            Gemm.Sgemm(false, false, pos, dHead, pos, 1f, a.Span, pos, v.Span[(s * pos * dHead)..], dHead,
+                0f, z.Span[(s * pos * dHead)..], dHead);
+        }
+
+        return Gemm.MatMul(z, b.W_O[head.Head]);
+    }
+
+    private static void Add(Tensor target, Tensor source)
+    {
+        var t = target.Span;
+        var s = source.Span;
+        for (var i = 0; i < t.Length; i++)
+        {
+            t[i] += s[i];
+        }
+    }
+}
+
+/// <summary>One term of a <see cref="PathExpansion"/>.</summary>
+public sealed class PathTerm
+{
+    private readonly PathExpansion _expansion;
+
+    internal PathTerm(PathExpansion expansion, PathTermKind kind, string name, HeadId[] heads)
+    {
+        _expansion = expansion;
+        Kind = kind;
+        Name = name;
+        Heads = heads;
+    }
+
+    /// <summary>Direct, one head, or a virtual head.</summary>
+    public PathTermKind Kind { get; }
+
+    /// <summary><c>direct</c>, <c>L0H3</c>, or <c>L1H4_L0H7</c> (later head first) for a virtual head.</summary>
+    public string Name { get; }
+
+    /// <summary>The heads on the path, earliest first.</summary>
+    public IReadOnlyList<HeadId> Heads { get; }
+
+    /// <summary>The term's contribution to the logits <c>[batch, pos, d_vocab]</c>, with the model's actual patterns.</summary>
+    public Tensor Contribution(int[][] tokens)
+    {
+        ArgumentNullException.ThrowIfNull(tokens);
+        return _expansion.Contribution(this, tokens);
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => Name;
+}

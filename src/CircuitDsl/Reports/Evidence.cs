@@ -1,0 +1,90 @@
+using System.Globalization;
+using CircuitDsl.Tensors;
+
+namespace CircuitDsl.Reports;
+
+/// <summary>The outcome of checking one hypothesis.</summary>
+public enum Verdict
+{
+    /// <summary>The measured value is on the claimed side of the threshold.</summary>
+    Holds,
+
+    /// <summary>The measured value is on the wrong side of the threshold.</summary>
+    Fails,
+
+    /// <summary>No meaningful value could be measured; <see cref="Evidence.Detail"/> says why.</summary>
+    NotMeasured,
+}
+
+/// <summary>Which side of its threshold a claimed value must be on.</summary>
+public enum Bound
+{
+    /// <summary>The value must be at least the threshold.</summary>
+    AtLeast,
+
+    /// <summary>The value must be at most the threshold.</summary>
+    AtMost,
+}
+
+/// <summary>What checking one hypothesis found: the value, the threshold, the verdict and the data behind it.</summary>
+/// <param name="Hypothesis">The hypothesis's name (the spec's member name).</param>
+/// <param name="Claim">The claim in prose (the spec's doc comment).</param>
+/// <param name="Measured">The measured value; NaN when <see cref="Verdict.NotMeasured"/>.</param>
+/// <param name="Threshold">The threshold the claim sets.</param>
+/// <param name="Comparison">Whether the value must be at least or at most <paramref name="Threshold"/>.</param>
+/// <param name="Unit">What the value measures, e.g. <c>previous-token score</c>.</param>
+/// <param name="Verdict">Holds, fails, or not measured.</param>
+/// <param name="Detail">Context: companion values (TransformerLens's measure), or why nothing was measured.</param>
+/// <param name="Data">Named matrices and vectors behind the value (a head's pattern, eigenvalues), by name.</param>
+public sealed record Evidence(
+    string Hypothesis,
+    string Claim,
+    double Measured,
+    double Threshold,
+    Bound Comparison,
+    string Unit,
+    Verdict Verdict,
+    string Detail,
+    IReadOnlyDictionary<string, Tensor> Data)
+{
+    /// <summary>Evidence for a measured value, with the verdict decided by the threshold (NaN or ∞ → not measured).</summary>
+    public static Evidence Judge(
+        string hypothesis, string claim, double measured, double threshold, Bound comparison, string unit,
+        string detail = "", IReadOnlyDictionary<string, Tensor>? data = null)
+    {
+        if (!double.IsFinite(measured))
+        {
+            return NotMeasured(hypothesis, claim, threshold, comparison, unit,
+                $"the measurement gave {Format(measured)}" + (detail.Length > 0 ? "; " + detail : "."), data);
+        }
+
+        var holds = comparison == Bound.AtLeast ? measured >= threshold : measured <= threshold;
+        return new Evidence(hypothesis, claim, measured, threshold, comparison, unit, holds ? Verdict.Holds : Verdict.Fails,
+            detail, data ?? Empty);
+    }
+
+    /// <summary>Evidence that nothing meaningful could be measured, and why.</summary>
+    public static Evidence NotMeasured(
+        string hypothesis, string claim, double threshold, Bound comparison, string unit, string reason,
+        IReadOnlyDictionary<string, Tensor>? data = null) =>
+        new(hypothesis, claim, double.NaN, threshold, comparison, unit, Verdict.NotMeasured, reason, data ?? Empty);
+
+    /// <summary>A value rounded to 3 decimals, invariant culture, without a negative zero; NaN and ∞ by name.</summary>
+    public static string Format(double value)
+    {
+        if (double.IsNaN(value))
+        {
+            return "NaN";
+        }
+
+        if (double.IsInfinity(value))
+        {
+            return value > 0 ? "+inf" : "-inf";
+        }
+
+        var rounded = Math.Round(value, 3, MidpointRounding.AwayFromZero);
+        return (rounded == 0 ? 0 : rounded).ToString("0.000", CultureInfo.InvariantCulture);
+    }
+
+    private static readonly IReadOnlyDictionary<string, Tensor> Empty = new Dictionary<string, Tensor>();
+}

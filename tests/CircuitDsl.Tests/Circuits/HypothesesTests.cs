@@ -1,0 +1,98 @@
+using CircuitDsl.Circuits;
+using CircuitDsl.Model;
+using CircuitDsl.Reports;
+using CircuitDsl.Testing;
+using CircuitDsl.Tests.Model;
+
+namespace CircuitDsl.Tests.Circuits;
+
+public sealed class HypothesesTests
+{
+    private static readonly HeadId Head = new(0, 0);
+
+    private static ModelAnalysis Copier() =>
+        new(HandBuilt.PreviousTokenCopier(vocab: 12, ctx: 9, logitScale: 4f), WeightProcessingOptions.None, modelName: "previous-token copier");
+
+    [Fact]
+    public void The_hand_built_previous_token_copier_is_a_previous_token_copying_head_and_not_an_induction_head()
+    {
+        var analysis = Copier();
+
+        var previous = Hypotheses.PreviousTokenHead(analysis, "Previous", "0.0 attends to the previous token.", Head, 0.9);
+        var induction = Hypotheses.InductionHead(analysis, "Induction", "0.0 is an induction head.", Head, 0.5);
+        var copying = Hypotheses.CopyingHead(analysis, "Copying", "0.0 copies what it attends to.", Head, 0.9);
+
+        previous.Verdict.Should().Be(Verdict.Holds);
+        previous.Measured.Should().BeApproximately(1, 1e-6);
+        previous.Data["pattern on sequence 0"].Shape.ToArray().Should().Equal(8, 8);
+        induction.Verdict.Should().Be(Verdict.Fails);
+        copying.Verdict.Should().Be(Verdict.Holds);
+        copying.Measured.Should().BeApproximately(1, 1e-9, "W_E·W_OV·W_U is 4·I on the vocabulary");
+
+        var report = analysis.Report("PreviousTokenCopier", [previous, induction, copying]);
+        report.AllHold.Should().BeFalse();
+        report.Failing.Should().Equal("Induction");
+        Snapshot.Verify(report.ToText());
+    }
+
+    [Fact]
+    public void Composition_is_judged_in_raw_or_baseline_units_against_either_bound()
+    {
+        var w = RandomWeights.Create(RandomWeights.Config(layers: 2, heads: 2, dModel: 16, dHead: 4), seed: 3);
+        var analysis = new ModelAnalysis(w, WeightProcessingOptions.None);
+        var raw = analysis.Composition.Score(CompositionKind.K, new HeadId(0, 1), new HeadId(1, 0));
+
+        var atLeast = Hypotheses.Composition(analysis, "K", "", CompositionKind.K, new(0, 1), new(1, 0), raw * 4 - 0.01, Bound.AtLeast, inBaselineUnits: true);
+        var atMost = Hypotheses.Composition(analysis, "K", "", CompositionKind.K, new(0, 1), new(1, 0), raw - 0.01, Bound.AtMost, inBaselineUnits: false);
+        var backwards = Hypotheses.Composition(analysis, "K", "", CompositionKind.K, new(1, 0), new(1, 1), 0.1, Bound.AtLeast, inBaselineUnits: false);
+
+        atLeast.Measured.Should().BeApproximately(raw * 4, 1e-12, "sqrt(16) = 4 baselines per unit");
+        atLeast.Verdict.Should().Be(Verdict.Holds);
+        atMost.Verdict.Should().Be(Verdict.Fails);
+        backwards.Verdict.Should().Be(Verdict.NotMeasured);
+        backwards.Detail.Should().Contain("not in an earlier layer");
+    }
+
+    [Fact]
+    public void Non_finite_weights_and_unknown_heads_are_not_measured_with_a_reason()
+    {
+        var w = RandomWeights.Create(RandomWeights.Config(), seed: 1);
+        w.Blocks[1].W_V[0, 2, 1] = float.NaN;
+        var analysis = new ModelAnalysis(w, WeightProcessingOptions.None);
+
+        var e = Hypotheses.CopyingHead(analysis, "Copy", "", new HeadId(1, 0), 0.5);
+        var d = Hypotheses.InductionHead(analysis, "Ind", "", new HeadId(1, 1), 0.5);
+        var outside = Hypotheses.PreviousTokenHead(Copier(), "Prev", "", new HeadId(0, 4), 0.5);
+
+        e.Verdict.Should().Be(Verdict.NotMeasured);
+        e.Detail.Should().Contain("blocks.1.attn.W_V").And.Contain("NaN");
+        double.IsNaN(e.Measured).Should().BeTrue();
+        d.Verdict.Should().Be(Verdict.NotMeasured);
+        outside.Verdict.Should().Be(Verdict.NotMeasured);
+        outside.Detail.Should().Contain("0.4 is outside the model");
+    }
+
+    [Fact]
+    public void Ablation_and_faithfulness_report_loss_changes()
+    {
+        var analysis = Copier();
+
+        var ablation = Hypotheses.Ablation(analysis, "Needed", "", Head, Hypotheses.RepeatedTokensTask, raisesLossBy: 0.1);
+        var faithful = Hypotheses.Faithfulness(analysis, "Faithful", "", [Head], Hypotheses.RepeatedTokensTask, recovers: 0.99);
+        var unknown = Hypotheses.Faithfulness(analysis, "Faithful", "", [Head], "no-such-task", recovers: 0.99);
+
+        ablation.Verdict.Should().NotBe(Verdict.NotMeasured);
+        ablation.Data["per-token loss increase"].Shape.ToArray().Should().Equal(HeadDetector.DefaultBatchSize, 7);
+        faithful.Measured.Should().BeApproximately(1, 1e-9, "the circuit is the whole model");
+        unknown.Verdict.Should().Be(Verdict.NotMeasured);
+        unknown.Detail.Should().Contain("no-such-task");
+    }
+
+    [Theory]
+    [InlineData(-0.0004, "0.000")]
+    [InlineData(0.0005, "0.001")]
+    [InlineData(12.3456, "12.346")]
+    [InlineData(double.NaN, "NaN")]
+    public void Values_render_to_three_decimals_without_negative_zero(double value, string text) =>
+        Evidence.Format(value).Should().Be(text);
+}

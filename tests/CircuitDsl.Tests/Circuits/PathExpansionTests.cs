@@ -1,0 +1,59 @@
+using CircuitDsl.Circuits;
+using CircuitDsl.Model;
+
+namespace CircuitDsl.Tests.Circuits;
+
+public sealed class PathExpansionTests
+{
+    private static readonly int[][] Tokens = [[1, 4, 2, 9, 4, 0], [7, 7, 5, 10, 1, 2]];
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void The_terms_and_biases_sum_to_the_logits(int layers)
+    {
+        var w = RandomWeights.Create(RandomWeights.Config(layers: layers, heads: 2, dModel: 8, dHead: 3, vocab: 11), seed: 30 + layers, scale: 0.7f);
+        var expansion = PathExpansion.Create(w);
+
+        var expectedTerms = 1 + (layers * 2) + (layers == 2 ? 4 : 0);
+        expansion.Terms.Should().HaveCount(expectedTerms);
+        var logits = new HookedTransformer(w).Forward(Tokens);
+        var bias = expansion.BiasContribution().Span.ToArray();
+        var sum = new double[logits.Length];
+        foreach (var term in expansion.Terms)
+        {
+            var c = term.Contribution(Tokens).Span;
+            for (var i = 0; i < sum.Length; i++)
+            {
+                sum[i] += c[i];
+            }
+        }
+
+        for (var i = 0; i < sum.Length; i++)
+        {
+            (sum[i] + bias[i % 11]).Should().BeApproximately(logits.Span[i], 1e-4, $"logit {i}");
+        }
+    }
+
+    [Fact]
+    public void Virtual_heads_are_named_later_head_first_and_each_term_matters()
+    {
+        var w = RandomWeights.Create(RandomWeights.Config(layers: 2, heads: 2), seed: 9);
+        var expansion = PathExpansion.Create(w);
+
+        expansion.Terms.Select(t => t.Name).Should().Equal(
+            "direct", "L0H0", "L0H1", "L1H0", "L1H1", "L1H0_L0H0", "L1H0_L0H1", "L1H1_L0H0", "L1H1_L0H1");
+        foreach (var term in expansion.Terms)
+        {
+            term.Contribution(Tokens).Span.ToArray().Should().Contain(x => Math.Abs(x) > 1e-3, term.Name);
+        }
+    }
+
+    [Fact]
+    public void Models_the_expansion_does_not_describe_are_refused_with_the_reasons()
+    {
+        var act = () => PathExpansion.Create(RandomWeights.Create(RandomWeights.Config(layers: 3, norm: "LN"), seed: 1));
+        act.Should().Throw<ArgumentException>().WithMessage("*normalization_type is LN*3 layers*");
+    }
+}

@@ -1,0 +1,133 @@
+using CircuitDsl.Circuits;
+using CircuitDsl.Model;
+using CircuitDsl.Tensors;
+using MathNet.Numerics.LinearAlgebra;
+using MathNet.Numerics.LinearAlgebra.Factorization;
+
+namespace CircuitDsl.Tests.Circuits;
+
+/// <summary>Seeded random weights and residual-stream rotations for the circuit tests.</summary>
+internal static class RandomWeights
+{
+    public static ModelConfig Config(int layers = 2, int heads = 2, int dModel = 8, int dHead = 3, int vocab = 11,
+        int ctx = 9, string? norm = null, bool attnOnly = true) => new()
+    {
+        NLayers = layers, NHeads = heads, DModel = dModel, DHead = dHead, DVocab = vocab, NCtx = ctx,
+        AttnOnly = attnOnly, DMlp = attnOnly ? null : 2 * dModel, ActFn = attnOnly ? null : "gelu",
+        NormalizationType = norm, PositionalEmbeddingType = "standard",
+    };
+
+    /// <summary>Every tensor uniform in ±scale; LayerNorm weights around 1.</summary>
+    public static TransformerWeights Create(ModelConfig config, int seed, float scale = 0.5f)
+    {
+        var rng = new Random(seed);
+        var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var (name, shape) in TransformerWeights.ExpectedTensors(config))
+        {
+            var t = new Tensor(shape);
+            var isLnWeight = name.EndsWith("ln1.w", StringComparison.Ordinal) || name.EndsWith("ln2.w", StringComparison.Ordinal)
+                || name == "ln_final.w";
+            var span = t.Span;
+            for (var i = 0; i < span.Length; i++)
+            {
+                span[i] = (isLnWeight ? 1f : 0f) + (scale * ((2 * rng.NextSingle()) - 1));
+            }
+
+            tensors[name] = t;
+        }
+
+        return TransformerWeights.FromStateDict(config, tensors, "<random>");
+    }
+
+    /// <summary>A random orthogonal <c>[n × n]</c> matrix (Q of a QR of a Gaussian-ish matrix).</summary>
+    public static Matrix<double> Orthogonal(int n, int seed)
+    {
+        var rng = new Random(seed);
+        var m = Matrix<double>.Build.Dense(n, n, (_, _) => rng.NextDouble() - 0.5);
+        return m.QR(QRMethod.Full).Q;
+    }
+
+    /// <summary>
+    /// The same model with its residual stream rotated by <paramref name="r"/>: every weight that writes
+    /// (W_E, W_pos, W_O, b_O) is multiplied by R on the right, every weight that reads (W_Q, W_K, W_V, W_U) by
+    /// Rᵀ on the left. Attention-only, no LayerNorm (LayerNorm's mean and bias have a basis).
+    /// </summary>
+    public static TransformerWeights Rotate(TransformerWeights w, Matrix<double> r)
+    {
+        var c = w.Config;
+        var t = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var (name, tensor) in w.ToStateDict())
+        {
+            t[name] = tensor.Clone();
+        }
+
+        Tensor Writes(Tensor x) => FactoredMatrix.ToTensor(FactoredMatrix.ToMatrix(x.Reshape(x.Length / c.DModel, c.DModel)) * r)
+            .Reshape(x.Shape.ToArray());
+        Tensor Reads(Tensor x) => FactoredMatrix.ToTensor(r.Transpose() * FactoredMatrix.ToMatrix(x));
+
+        t["embed.W_E"] = Writes(w.W_E);
+        t["pos_embed.W_pos"] = Writes(w.W_pos);
+        t["unembed.W_U"] = Reads(w.W_U);
+        for (var l = 0; l < c.NLayers; l++)
+        {
+            var b = w.Blocks[l];
+            t[$"blocks.{l}.attn.W_O"] = Writes(b.W_O);
+            t[$"blocks.{l}.attn.b_O"] = Writes(b.b_O);
+            foreach (var (x, source) in new[] { ("Q", b.W_Q), ("K", b.W_K), ("V", b.W_V) })
+            {
+                var rotated = new Tensor(source.Shape.ToArray());
+                for (var h = 0; h < c.NHeads; h++)
+                {
+                    Reads(source[h]).Span.CopyTo(rotated[h].Span);
+                }
+
+                t[$"blocks.{l}.attn.W_{x}"] = rotated;
+            }
+        }
+
+        return TransformerWeights.FromStateDict(c, t, "<rotated>");
+    }
+
+    /// <summary>A naive double-precision product of float matrices, the tests' independent reference.</summary>
+    public static double[,] Product(params Tensor[] factors)
+    {
+        var acc = ToArray(factors[0]);
+        foreach (var f in factors.Skip(1))
+        {
+            var b = ToArray(f);
+            int n = acc.GetLength(0), k = acc.GetLength(1), m = b.GetLength(1);
+            var next = new double[n, m];
+            for (var i = 0; i < n; i++)
+            {
+                for (var j = 0; j < m; j++)
+                {
+                    double s = 0;
+                    for (var p = 0; p < k; p++)
+                    {
+                        s += acc[i, p] * b[p, j];
+                    }
+
+                    next[i, j] = s;
+                }
+            }
+
+            acc = next;
+        }
+
+        return acc;
+    }
+
+    public static double[,] ToArray(Tensor t)
+    {
+        var a = new double[t.Dim(0), t.Dim(1)];
+        for (var i = 0; i < t.Dim(0); i++)
+        {
+            for (var j = 0; j < t.Dim(1); j++)
+            {
+                a[i, j] = t[i, j];
+            }
+        }
+
+        return a;
+    }
+}

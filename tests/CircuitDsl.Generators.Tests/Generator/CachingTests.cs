@@ -76,7 +76,7 @@ public sealed class CachingTests
     [Fact]
     public void Editing_the_model_spec_reaches_the_circuits_that_use_it()
     {
-        var compilation = GeneratorHarness.Compile(SpecSources.TwoLayer, SpecSources.Induction, RuntimeStubs.For());
+        var compilation = GeneratorHarness.Compile(SpecSources.TwoLayer, SpecSources.Induction);
         var first = GeneratorHarness.Run(GeneratorHarness.NewDriver(), compilation);
         var oldTree = compilation.SyntaxTrees.First();
         var newTree = CSharpSyntaxTree.ParseText(
@@ -90,7 +90,7 @@ public sealed class CachingTests
     [Fact]
     public void No_model_value_holds_a_symbol_syntax_node_location_or_compilation()
     {
-        var run = GeneratorHarness.Run(SpecSources.TwoLayer, SpecSources.Induction, RuntimeStubs.For(),
+        var run = GeneratorHarness.Run(SpecSources.TwoLayer, SpecSources.Induction,
             """
             using CircuitDsl;
             using CircuitDsl.Reports;
@@ -158,13 +158,13 @@ public sealed class CachingTests
     private static (GeneratorRun First, GeneratorRun Second) RunTwice(string before, string after, bool editCircuit = false)
     {
         var sources = editCircuit
-            ? new[] { SpecSources.TwoLayer, before, RuntimeStubs.For() }
-            : new[] { SpecSources.TwoLayer, SpecSources.Induction, RuntimeStubs.For(), before };
+            ? new[] { SpecSources.TwoLayer, before }
+            : new[] { SpecSources.TwoLayer, SpecSources.Induction, before };
         var compilation = GeneratorHarness.Compile(sources);
         var first = GeneratorHarness.Run(GeneratorHarness.NewDriver(), compilation);
         first.Diagnostics.Should().BeEmpty();
 
-        var oldTree = compilation.SyntaxTrees.ElementAt(editCircuit ? 1 : 3);
+        var oldTree = compilation.SyntaxTrees.ElementAt(editCircuit ? 1 : 2);
         var newTree = CSharpSyntaxTree.ParseText(after, GeneratorHarness.ParseOptions, path: oldTree.FilePath);
         var second = GeneratorHarness.Run(first.Driver, compilation.ReplaceSyntaxTree(oldTree, newTree));
         return (first, second);

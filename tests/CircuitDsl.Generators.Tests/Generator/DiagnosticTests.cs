@@ -310,7 +310,7 @@ public sealed class DiagnosticTests
                 [PreviousTokenHead("0.2", AtLeast = 0.5)]
                 public static partial Evidence Previous(Toy2L model);
             """, documented: false);
-        var run = GeneratorHarness.Run(SpecSources.TwoLayer, source, RuntimeStubs.For());
+        var run = GeneratorHarness.Run(SpecSources.TwoLayer, source);
         ExpectSingle(run, source, "CDSL012",
             "Hypothesis Previous has no /// <summary>: reports and documentation show it as the claim in prose", "Previous(", fileIndex: 1,
             severity: DiagnosticSeverity.Warning);
@@ -338,7 +338,7 @@ public sealed class DiagnosticTests
 
     private static void ExpectSingle(string circuitSource, string id, string message, string marker, int occurrence = 1, int offset = 0)
     {
-        var run = GeneratorHarness.Run(SpecSources.TwoLayer, circuitSource, SpecSources.OneLayer, RuntimeStubs.For());
+        var run = GeneratorHarness.Run(SpecSources.TwoLayer, circuitSource, SpecSources.OneLayer);
         ExpectSingle(run, circuitSource, id, message, marker, fileIndex: 1, occurrence, offset);
     }
 

@@ -1,20 +1,22 @@
 using System.Reflection;
 using System.Runtime.Loader;
 using CircuitDsl.Model;
+using CircuitDsl.Reports;
 using CircuitDsl.Tensors;
 
 namespace CircuitDsl.Generators.Tests.Generator;
 
 /// <summary>
-/// The emitted code runs: it is compiled, loaded and driven against the real <see cref="ModelConfig"/> and
-/// <see cref="TransformerWeights"/>. Typed head accessors must be views of the right slice of the right tensor,
-/// the config check must name each mismatched field, and the documentation data must be what was written.
+/// The emitted code runs: it is compiled, loaded and driven against the real runtime. Typed head accessors must
+/// be views of the right slice of the right tensor, the config check must name each mismatched field, the
+/// circuit's checks must reach the runtime with each hypothesis's heads, kind and threshold as written, and the
+/// documentation data must be what was written.
 /// </summary>
 public sealed class EmittedCodeTests
 {
     private static readonly Lazy<Assembly> Specs = new(() =>
     {
-        var run = GeneratorHarness.Run(SpecSources.TwoLayer, SpecSources.Induction, RuntimeStubs.For());
+        var run = GeneratorHarness.Run(SpecSources.TwoLayer, SpecSources.Induction);
         run.OutputProblems.Should().BeEmpty();
         using var image = new MemoryStream();
         var emitted = run.Output.Emit(image);
@@ -76,19 +78,7 @@ public sealed class EmittedCodeTests
     [Fact]
     public void The_typed_cache_slices_each_head_out_of_the_runtime_cache()
     {
-        var config = (ModelConfig)Toy2L.GetProperty("Config")!.GetValue(null)!;
-        var weights = TransformerWeights.Zeros(config);
-        var random = new Random(7);
-        foreach (var (_, tensor) in weights.ToStateDict())
-        {
-            var span = tensor.Span;
-            for (var i = 0; i < span.Length; i++)
-            {
-                span[i] = (float)((random.NextDouble() - 0.5) * 0.5);
-            }
-        }
-
-        dynamic model = Toy2L.GetMethod("FromWeights")!.Invoke(null, [weights])!;
+        dynamic model = Toy2L.GetMethod("FromWeights")!.Invoke(null, [RandomWeights(seed: 7)])!;
         int[][] tokens = [[1, 2, 3, 4, 5, 1, 2, 3], [9, 8, 7, 6, 9, 8, 7, 6]];
         dynamic result = model.RunWithCache(tokens);
         var logits = (Tensor)result.Item1;
@@ -165,6 +155,35 @@ public sealed class EmittedCodeTests
     }
 
     [Fact]
+    public void CheckAll_passes_each_hypothesis_to_the_runtime_as_written()
+    {
+        dynamic model = Toy2L.GetMethod("FromWeights")!.Invoke(null, [RandomWeights(seed: 3)])!;
+        var checkAll = Specs.Value.GetType("Specs.Induction")!.GetMethod("CheckAll")!;
+        var report = (CircuitDsl.Reports.CircuitReport)checkAll.Invoke(null, [model])!;
+
+        report.Circuit.Should().Be("Induction");
+        report.Model.Should().Be("Toy2L");
+        report.Evidence.Select(e => (e.Hypothesis, e.Threshold, e.Comparison)).Should().Equal(
+            ("PreviousToken", 0.8, Bound.AtLeast),
+            ("Induction11", 0.5, Bound.AtLeast),
+            ("DuplicateToken", 0.3, Bound.AtLeast),
+            ("Copying", 0.7, Bound.AtLeast),
+            ("KComposition", 3.0, Bound.AtLeast),
+            ("NoQComposition", 0.2, Bound.AtMost),
+            ("InductionMatters", 1.0, Bound.AtLeast),
+            ("Faithful", 0.8, Bound.AtLeast));
+        report.Evidence[0].Claim.Should().Be("Head 0.2 attends to the previous token.");
+
+        // Via, From and To arrive in their places: the unit names them, and the value is that pair's score.
+        var k = report.Evidence.Single(e => e.Hypothesis == "KComposition");
+        k.Unit.Should().Be("K-composition 0.2 -> 1.1 (x random baseline)");
+        var table = ((CircuitDsl.Circuits.ModelAnalysis)model.Analysis).Composition;
+        k.Measured.Should().BeApproximately(table.Score(CompositionKind.K, new HeadId(0, 2), new HeadId(1, 1)) / table.RandomBaseline, 1e-9);
+        report.Evidence.Single(e => e.Hypothesis == "NoQComposition").Unit.Should().Be("Q-composition 0.2 -> 1.1");
+        report.Evidence.Should().OnlyContain(e => e.Verdict != Verdict.NotMeasured, "every hypothesis is measurable on this model");
+    }
+
+    [Fact]
     public void The_circuit_documentation_is_what_the_spec_says()
     {
         var documentation = (CircuitDocumentation)Specs.Value.GetType("Specs.Induction")!.GetProperty("Documentation")!.GetValue(null)!;
@@ -183,5 +202,21 @@ public sealed class EmittedCodeTests
         documentation.Hypotheses.Single(h => h.Name == "PreviousToken").Claim.Should().Be("Head 0.2 attends to the previous token.",
             "<c>0.2</c> in the doc comment reads as 0.2");
         documentation.Hypotheses.Single(h => h.Name == "Induction11").Paper.Should().Be("Induction Heads: how they work");
+    }
+
+    private static TransformerWeights RandomWeights(int seed)
+    {
+        var weights = TransformerWeights.Zeros((ModelConfig)Toy2L.GetProperty("Config")!.GetValue(null)!);
+        var random = new Random(seed);
+        foreach (var (_, tensor) in weights.ToStateDict())
+        {
+            var span = tensor.Span;
+            for (var i = 0; i < span.Length; i++)
+            {
+                span[i] = (float)((random.NextDouble() - 0.5) * 0.5);
+            }
+        }
+
+        return weights;
     }
 }

@@ -482,6 +482,11 @@ internal sealed class RestrictedUnpickler
             throw Error("_rebuild_tensor_v2 needs (storage, offset, size, stride, requires_grad, hooks[, metadata]).");
         }
 
+        if (offset < 0)
+        {
+            throw Error($"a tensor's storage offset must be a non-negative integer (got {offset}).");
+        }
+
         if (size.Items.Length != stride.Items.Length)
         {
             throw Error($"a tensor's size has {size.Items.Length} axes but its stride has {stride.Items.Length}.");

@@ -33,6 +33,9 @@ internal static class PthFile
 
     private const double MinViewAllowance = 1 << 16;
 
+    /// <summary>Bytes of <c>data.pkl</c> accepted at any compression ratio.</summary>
+    private const long MinPickleAllowance = 1 << 20;
+
     /// <summary>
     /// Reads the state dict in <paramref name="path"/>. Entries for which <paramref name="skip"/> is true
     /// (buffers such as the causal mask) are not loaded, so their dtype does not matter.
@@ -158,6 +161,14 @@ internal static class PthFile
             {
                 throw new WeightsFormatException(path, null,
                     $"'{pickle.FullName}' declares {pickle.Length} bytes, over the {MaxPickleBytes / (1024 * 1024)} MB limit for a state dict's pickle.");
+            }
+
+            // The unpickler's memory grows with the pickle (memo, list slots), so a highly compressed pickle would
+            // turn kilobytes of file into a gigabyte; the storages' ratio applies, with room for small pickles.
+            if (pickle.Length > (pickle.CompressedLength * MaxCompressionRatio) + MinPickleAllowance)
+            {
+                throw new WeightsFormatException(path, null,
+                    $"'{pickle.FullName}' expands {pickle.CompressedLength} bytes to {pickle.Length}, more than {MaxCompressionRatio}-fold; refused as a possible zip bomb.");
             }
 
             return ReadExactly(pickle, null);

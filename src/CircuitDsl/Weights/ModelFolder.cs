@@ -70,7 +70,7 @@ public sealed class ModelFolder : IDisposable
             TransformerWeights weights;
             try
             {
-                weights = TransformerWeights.FromStateDict(config, file.Tensors, safetensors);
+                weights = FromStateDict(config, file.Tensors, safetensors);
             }
             catch
             {
@@ -86,10 +86,32 @@ public sealed class ModelFolder : IDisposable
         if (File.Exists(pth))
         {
             var tensors = PthFile.Read(pth, TransformerWeights.IsIgnoredBuffer);
-            return new ModelFolder(full, pth, TransformerWeights.FromStateDict(config, tensors, pth), null);
+            return new ModelFolder(full, pth, FromStateDict(config, tensors, pth), null);
         }
 
         throw new WeightsFormatException(full, null, $"no weights file: expected {SafetensorsFileName} or {PthFileName}.");
+    }
+
+    /// <summary>
+    /// <see cref="TransformerWeights.FromStateDict"/>, after refusing a config that claims more blocks than the file
+    /// has tensors: every block needs at least eight, and the list of expected names for a config claiming two
+    /// billion layers would exhaust memory before the first missing one could be named.
+    /// </summary>
+    private static TransformerWeights FromStateDict(ModelConfig config, IReadOnlyDictionary<string, Tensor> tensors, string file)
+    {
+        if (config.NLayers > tensors.Count)
+        {
+            var blocks = 0;
+            while (tensors.Keys.Any(name => name.StartsWith($"blocks.{blocks}.", StringComparison.Ordinal)))
+            {
+                blocks++;
+            }
+
+            throw new WeightsFormatException(file, $"blocks.{blocks}.attn.W_Q",
+                $"missing (a model with n_layers={config.NLayers} needs it; the file holds {blocks} block{(blocks == 1 ? "" : "s")}).");
+        }
+
+        return TransformerWeights.FromStateDict(config, tensors, file);
     }
 
     /// <summary>

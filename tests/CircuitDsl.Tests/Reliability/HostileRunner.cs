@@ -23,8 +23,12 @@ public enum HostileOutcome
 public sealed record HostileResult(HostileCase Case, HostileOutcome Outcome, string Message, TimeSpan Elapsed, long AllocatedBytes,
     IReadOnlyList<string> Violations)
 {
-    /// <summary>Most bytes a load may allocate: the format limits (64-fold expansion) of the file's size, plus a fixed allowance.</summary>
-    public long AllocationBudget => (80 * Case.Weights.LongLength) + (16L << 20);
+    /// <summary>
+    /// Most bytes a load may allocate: proportional to the file, never to a size the file merely claims. Entries
+    /// may expand 64-fold (data.pkl's first MB at any ratio), and unpickling costs up to ~8 bytes per pickle byte
+    /// in list slots plus a memo capped near 90 MB.
+    /// </summary>
+    public long AllocationBudget => (600 * Case.Weights.LongLength) + (128L << 20);
 
     public bool Acceptable => Violations.Count == 0;
 }

@@ -310,10 +310,20 @@ public sealed class HostileWeights
     private HostileCase DeepPickle(Random rng)
     {
         var depth = 1_000 + rng.Next(200_000);
-        var w = new PickleWriter();
+        var w = new PickleWriter(4);
         string description;
-        switch (rng.Next(5))
+        switch (rng.Next(7))
         {
+            case 5:
+                // One value memoized under ever new indices: each MEMOIZE byte is a memo entry; deflated 1000-fold.
+                w.None().Repeat([0x94], depth * 10).Stop();
+                return Case(HostileKind.DeepPickle, $"{depth * 10} memo entries, deflated", Pth,
+                    RawZip.Write([ZipEntrySpec.Deflate("model/data.pkl", w.ToArray()), .. StorageEntries()]));
+            case 6:
+                // A list that appends itself: three bytes of pickle per list slot; deflated 1000-fold.
+                w.EmptyList().Put(0).Repeat("h\0a"u8, depth * 10).Stop();
+                return Case(HostileKind.DeepPickle, $"a list appended to {depth * 10} times, deflated", Pth,
+                    RawZip.Write([ZipEntrySpec.Deflate("model/data.pkl", w.ToArray()), .. StorageEntries()]));
             case 0:
                 w.Repeat("("u8, depth).Stop();
                 description = $"{depth} nested MARKs";

@@ -154,6 +154,21 @@ public sealed class HostileWeightsTests(ITestOutputHelper output) : IDisposable
         (GC.GetAllocatedBytesForCurrentThread() - before).Should().BeLessThan(8L << 20);
     }
 
+    [Fact]
+    public void A_memo_flood_compressed_a_thousandfold_is_refused_before_it_is_unpickled()
+    {
+        // Two million MEMOIZE bytes deflate to about 2 KB; unpickled they would cost about 180 MB of memo.
+        var flood = new PickleWriter(4).None().Repeat([0x94], 2_000_000).Stop().ToArray();
+        var path = _temp.File("flood.pth");
+        File.WriteAllBytes(path, RawZip.Write([ZipEntrySpec.Deflate("m/data.pkl", flood)]));
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var read = () => PthFile.Read(path);
+
+        read.Should().Throw<WeightsFormatException>().Which.Problem.Should().Contain("more than 64-fold; refused as a possible zip bomb");
+        (GC.GetAllocatedBytesForCurrentThread() - before).Should().BeLessThan(1L << 20);
+    }
+
     private Dictionary<string, CircuitDsl.Tensors.Tensor> ReadPth(byte[] bytes)
     {
         var path = _temp.File(Guid.NewGuid().ToString("N") + ".pth");

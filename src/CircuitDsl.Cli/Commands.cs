@@ -19,7 +19,7 @@ internal static class Commands
         command.SetAction(parse =>
         {
             using var folder = LoadFinite(parse.GetRequiredValue(dir));
-            var batch = TokensFile.Read(parse.GetRequiredValue(tokens));
+            var batch = TokensFile.Read(parse.GetRequiredValue(tokens), folder.Config);
             var logits = FiniteLogits(folder, batch);
             if (!parse.GetValue(json))
             {
@@ -69,7 +69,7 @@ internal static class Commands
         command.SetAction(parse =>
         {
             using var folder = LoadFinite(parse.GetRequiredValue(dir));
-            var batch = TokensFile.Read(parse.GetRequiredValue(tokens));
+            var batch = TokensFile.Read(parse.GetRequiredValue(tokens), folder.Config);
             var logits = FiniteLogits(folder, batch);
             var loss = Losses.NextTokenCrossEntropy(logits, batch);
             var predicted = batch.Length * (batch[0].Length - 1);

@@ -117,7 +117,9 @@ public sealed class ModelFolder : IDisposable
     /// <summary>
     /// Writes <paramref name="weights"/> to the folder <paramref name="dir"/> (created if needed) as
     /// <c>model.safetensors</c> (F32) and <c>config.json</c>. Each file is replaced atomically: it is written
-    /// to a temporary file in the same folder, flushed to disk and renamed over the old one.
+    /// to a temporary file in the same folder, flushed to disk and renamed over the old one. A new (missing or empty)
+    /// folder appears whole: both files are written into a temporary sibling folder that is then renamed into place,
+    /// so a crash during a first save leaves no model rather than weights without a config.
     /// </summary>
     /// <exception cref="IOException">The folder or a file cannot be written.</exception>
     /// <exception cref="UnauthorizedAccessException">Writing is not permitted.</exception>
@@ -125,7 +127,45 @@ public sealed class ModelFolder : IDisposable
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(dir);
         ArgumentNullException.ThrowIfNull(weights);
-        var full = System.IO.Directory.CreateDirectory(dir).FullName;
+        var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(dir));
+        if (System.IO.Directory.Exists(full) && System.IO.Directory.EnumerateFileSystemEntries(full).Any())
+        {
+            WriteFiles(full, weights);
+            return;
+        }
+
+        var parent = System.IO.Directory.CreateDirectory(Path.GetDirectoryName(full)!).FullName;
+        var temp = Path.Combine(parent, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            WriteFiles(System.IO.Directory.CreateDirectory(temp).FullName, weights);
+            if (System.IO.Directory.Exists(full))
+            {
+                System.IO.Directory.Delete(full);
+            }
+
+            System.IO.Directory.Move(temp, full);
+        }
+        catch
+        {
+            if (System.IO.Directory.Exists(temp))
+            {
+                try
+                {
+                    System.IO.Directory.Delete(temp, recursive: true);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    // The original failure is the one worth reporting; a leftover .tmp folder is harmless.
+                }
+            }
+
+            throw;
+        }
+    }
+
+    private static void WriteFiles(string full, TransformerWeights weights)
+    {
         var metadata = new Dictionary<string, string> { ["format"] = "pt" };
         AtomicFile.Write(Path.Combine(full, SafetensorsFileName),
             stream => SafetensorsFile.Write(stream, weights.ToStateDict(), metadata));

@@ -9,7 +9,7 @@ public static class TokensFile
     /// <summary>The largest tokens file read (about ten million token ids); larger files are refused by their size.</summary>
     public const long MaxBytes = 64L * 1024 * 1024;
 
-    /// <summary>Reads and checks the shape of a tokens file (ids are checked against the model by the forward pass).</summary>
+    /// <summary>Reads and checks the shape of a tokens file; <see cref="Read(string, ModelConfig)"/> also checks the ids against a model.</summary>
     /// <exception cref="UsageException">The file is missing, unreadable, too large, not JSON, or not an array of integer arrays.</exception>
     public static int[][] Read(string path)
     {

@@ -61,6 +61,19 @@ public sealed class WrongWeightsTests : IDisposable
     }
 
     [Fact]
+    public void Finite_weights_whose_logits_overflow_are_one_line_naming_where()
+    {
+        var dir = WriteFolder(d => d["unembed.W_U"].Span.Fill(3e38f));
+        var tokens = Tokens("[[1, 2, 3]]");
+
+        foreach (var command in new[] { "loss", "logits" })
+        {
+            OneLineError(command, dir, "--tokens", tokens, "--json").Should().Contain(Path.Combine(dir, ModelFolder.SafetensorsFileName))
+                .And.Contain("the weights are finite but the forward pass overflows: the logit of token 0 at sequence 0, position 0 is ");
+        }
+    }
+
+    [Fact]
     public void A_shape_that_disagrees_with_the_config_is_named()
     {
         var dir = WriteFolder(d => d["blocks.0.attn.W_Q"] = new CircuitDsl.Tensors.Tensor(2, 4, 8));

@@ -93,22 +93,39 @@ public sealed class ModelAnalysis
         return Unmeasurable;
     }
 
+    /// <summary>
+    /// Runs the blocks (never the unembedding, whose logits detection does not read) one sequence at a time, so
+    /// only one sequence's patterns are alive at once, and scores each layer's pattern as it is made.
+    /// </summary>
     private (DetectorScores, Tensor[]) RunDetectors()
     {
+        Tokens.Validate(DetectionBatch, Config);
         var builder = new HeadDetector.Builder(Config.NLayers, Config.NHeads, DetectionBatch);
         var first = new Tensor[Config.NLayers];
-        var hooks = new HookSet();
-        for (var l = 0; l < Config.NLayers; l++)
+        for (var b = 0; b < DetectionBatch.Length; b++)
         {
-            var layer = l;
-            hooks.Add(HookNames.Pattern(layer), pattern =>
+            var sequence = b;
+            var hooks = new HookSet();
+            for (var l = 0; l < Config.NLayers; l++)
             {
-                builder.AddLayer(layer, pattern);
-                first[layer] = pattern[0].Clone();
-            });
+                var layer = l;
+                hooks.Add(HookNames.Pattern(layer), pattern =>
+                {
+                    builder.AddSequence(layer, sequence, pattern[0]);
+                    if (sequence == 0)
+                    {
+                        first[layer] = pattern[0].Clone();
+                    }
+                });
+            }
+
+            var pass = Model.Begin([DetectionBatch[b]], hooks);
+            for (var l = 0; l < Config.NLayers; l++)
+            {
+                pass.Block(l);
+            }
         }
 
-        Model.Forward(DetectionBatch, hooks);
         return (builder.Build(), first);
     }
 

@@ -18,16 +18,22 @@ public sealed class ModelAnalysis
     /// <summary>
     /// Analyses <paramref name="weights"/> after <paramref name="processing"/> (TransformerLens's defaults when null;
     /// <see cref="WeightProcessingOptions.None"/> for the weights as trained), detecting heads on
-    /// <paramref name="detectionBatch"/> (<see cref="HeadDetector.DefaultBatch"/> when null).
+    /// <paramref name="detectionBatch"/> (<see cref="HeadDetector.DefaultBatch"/> when null). With
+    /// <paramref name="processInPlace"/> the processing writes into <paramref name="weights"/>' own tensors
+    /// (<see cref="Circuits.WeightProcessing.ApplyInPlace"/>) instead of copying the ones it changes: for weights
+    /// loaded only for this analysis, such as a <c>ModelFolder</c>'s copy-on-write mapping, so the model is not held twice.
     /// </summary>
     public ModelAnalysis(
         TransformerWeights weights, WeightProcessingOptions? processing = null, int[][]? detectionBatch = null,
-        string? modelName = null)
+        string? modelName = null, bool processInPlace = false)
     {
         ArgumentNullException.ThrowIfNull(weights);
         ModelName = modelName ?? "model";
         Unmeasurable = FindNonFinite(weights);
-        var processed = Circuits.WeightProcessing.Apply(weights, processing ?? WeightProcessingOptions.Default);
+        var options = processing ?? WeightProcessingOptions.Default;
+        var processed = processInPlace
+            ? Circuits.WeightProcessing.ApplyInPlace(weights, options)
+            : Circuits.WeightProcessing.Apply(weights, options);
         Weights = processed.Weights;
         WeightProcessing = processed.Description;
         ProcessingSkipped = processed.Skipped;
@@ -114,7 +120,8 @@ public sealed class ModelAnalysis
                     builder.AddSequence(layer, sequence, pattern[0]);
                     if (sequence == 0)
                     {
-                        first[layer] = pattern[0].Clone();
+                        // The pass made this tensor for this sequence alone and never changes it again.
+                        first[layer] = pattern[0];
                     }
                 });
             }

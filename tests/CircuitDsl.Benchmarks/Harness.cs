@@ -6,7 +6,8 @@ namespace CircuitDsl.Benchmarks;
 /// <summary>
 /// The plain timing harness: warm-up runs, then N timed repetitions; prints one tab-separated RESULT line per
 /// workload (median, quartiles, min, max in seconds, the repetitions, and the GFLOP of matrix work per run),
-/// the format tests/benchmarks/bench_torch.py prints too, so tests/benchmarks/table.py can pair them.
+/// and every sample), the format tests/benchmarks/bench_torch.py prints too, so tests/benchmarks/table.py can
+/// pool the samples of several rounds and pair the two sides.
 /// </summary>
 internal static class Harness
 {
@@ -37,7 +38,7 @@ internal static class Harness
         Console.WriteLine(string.Join('\t',
             "RESULT", name, Quantile(times, 0.5).ToString("G6", inv), Quantile(times, 0.25).ToString("G6", inv),
             Quantile(times, 0.75).ToString("G6", inv), times[0].ToString("G6", inv), times[^1].ToString("G6", inv),
-            times.Length.ToString(inv), gflop.ToString("G6", inv)));
+            times.Length.ToString(inv), gflop.ToString("G6", inv), string.Join(',', times.Select(t => t.ToString("G6", inv)))));
     }
 
     private static double Quantile(double[] sorted, double q)

@@ -148,18 +148,21 @@ public sealed class ForwardPass
             }
         });
 
-        Point(HookNames.Pattern(layer), pattern);
+        var patternName = HookNames.Pattern(layer);
+        Point(patternName, pattern);
 
+        // Row i of the pattern is zero past column i, so row block [r0, r0 + rows) reads only that many values —
+        // unless a hook may have written attention to later positions.
+        var causal = _hooks?.Has(patternName) != true;
         var z = new Tensor(batch, n, heads, dh);
         ForEachSequenceHead((gemm, b, h) =>
         {
-            // Row i of the pattern is zero past column i, so row block [r0, r0 + rows) reads only that many values.
             var offset = (b * n * width) + (h * dh);
             var p = pattern.Span.Slice(((b * heads) + h) * n * n, n * n);
             for (var r0 = 0; r0 < n; r0 += RowBlock)
             {
                 var rows = Math.Min(RowBlock, n - r0);
-                gemm.Sgemm(false, false, rows, dh, r0 + rows, 1f, p[(r0 * n)..], n, v.Span[offset..], width,
+                gemm.Sgemm(false, false, rows, dh, causal ? r0 + rows : n, 1f, p[(r0 * n)..], n, v.Span[offset..], width,
                     0f, z.Span[(offset + (r0 * width))..], width);
             }
         });

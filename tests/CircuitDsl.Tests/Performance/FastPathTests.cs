@@ -87,6 +87,29 @@ public sealed class FastPathTests
     }
 
     [Fact]
+    public void A_pattern_hook_that_attends_to_later_positions_is_honoured_on_long_sequences()
+    {
+        var config = RandomWeights.Config(layers: 1, heads: 2, dModel: 8, dHead: 4, vocab: 11, ctx: Length);
+        var w = RandomWeights.Create(config, seed: 22);
+        int[][] tokens = [[.. Enumerable.Range(0, Length).Select(p => p % 11)], [.. Enumerable.Range(0, Length).Select(p => (3 * p) % 11)]];
+        var hooks = new HookSet();
+        hooks.Add("blocks.0.attn.hook_pattern", pattern =>
+        {
+            // Query 0 now also attends fully to the last position, far past its row block.
+            pattern[1][1][0, Length - 1] = 1f;
+        });
+
+        var (_, cache) = new HookedTransformer(w).RunWithCache(tokens, hooks: hooks);
+        var v = cache["blocks.0.attn.hook_v"];
+        var z = cache["blocks.0.attn.hook_z"];
+
+        for (var e = 0; e < 4; e++)
+        {
+            z[1][0][1, e].Should().BeApproximately(v[1][0][1, e] + v[1][Length - 1][1, e], 1e-5f);
+        }
+    }
+
+    [Fact]
     public void Processing_in_place_gives_the_copying_results_and_writes_into_the_given_tensors()
     {
         var config = RandomWeights.Config(norm: "LN");

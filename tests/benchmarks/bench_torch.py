@@ -1,0 +1,349 @@
+"""PyTorch reference for tests/CircuitDsl.Benchmarks: the same workloads on the same weights and inputs.
+
+Every workload loads what `CircuitDsl.Benchmarks prepare <dir>` wrote (safetensors read by hand, memory-mapped,
+so no extra package is needed) and builds the same token batches from the same 64-bit LCG. Output: one
+tab-separated RESULT line per workload (median, quartiles, min, max in seconds, repetitions, GFLOP of matrix work
+done — dense, as PyTorch does it — and every sample), as the C# side prints. tests/benchmarks/run.sh runs both and prints the ratios. Usage:
+    /usr/bin/python3 tests/benchmarks/bench_torch.py <dir> <reps> <workload,...|all>
+    /usr/bin/python3 tests/benchmarks/bench_torch.py sgemm <reps>
+    /usr/bin/python3 tests/benchmarks/bench_torch.py load-safetensors <file>   (for peak-memory measurement)
+    /usr/bin/python3 tests/benchmarks/bench_torch.py make-pth <safetensors> <pth>
+    /usr/bin/python3 tests/benchmarks/bench_torch.py load-pth <pth>
+"""
+import gc
+import json
+import math
+import mmap
+import struct
+import sys
+import time
+
+import warnings
+
+import numpy as np
+import torch
+
+warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+
+torch.set_num_threads(2)
+torch.set_grad_enabled(False)
+
+
+def load_safetensors(path):
+    """Tensors of a safetensors file as views of one read-only memory map (no copy)."""
+    f = open(path, "rb")
+    size = struct.unpack("<Q", f.read(8))[0]
+    header = json.loads(f.read(size))
+    data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        assert info["dtype"] == "F32", (name, info["dtype"])
+        start, end = info["data_offsets"]
+        array = np.frombuffer(data, dtype=np.float32, count=(end - start) // 4, offset=8 + size + start)
+        out[name] = torch.from_numpy(array).reshape(info["shape"]) if array.size else torch.zeros(info["shape"])
+    return out
+
+
+def load_config(folder):
+    with open(f"{folder}/config.json") as f:
+        return json.load(f)
+
+
+def lcg_tokens(rows, length, vocab, seed):
+    """CircuitDsl.Benchmarks.Shapes.Tokens: state = state * 6364136223846793005 + 1442695040888963407 mod 2^64."""
+    state, mask, out = seed, (1 << 64) - 1, []
+    for _ in range(rows):
+        row = []
+        for _ in range(length):
+            state = (state * 6364136223846793005 + 1442695040888963407) & mask
+            row.append((state >> 33) % vocab)
+        out.append(row)
+    return torch.tensor(out, dtype=torch.long)
+
+
+def quantile(xs, q):
+    pos = q * (len(xs) - 1)
+    lo = int(math.floor(pos))
+    hi = min(lo + 1, len(xs) - 1)
+    return xs[lo] + (pos - lo) * (xs[hi] - xs[lo])
+
+
+def report(name, times, gflop):
+    t = sorted(times)
+    print("\t".join(["RESULT", name] + [f"{x:.6g}" for x in (quantile(t, .5), quantile(t, .25), quantile(t, .75), t[0], t[-1])]
+                    + [str(len(t)), f"{gflop:.6g}", ",".join(f"{x:.6g}" for x in times)]), flush=True)
+
+
+def measure(name, reps, gflop, body, warmup=1):
+    for _ in range(warmup):
+        body()
+    times = []
+    for _ in range(reps):
+        gc.collect()
+        start = time.perf_counter()
+        body()
+        times.append(time.perf_counter() - start)
+    report(name, times, gflop)
+
+
+def forward_gflop(cfg, batch, pos, vocab=True):
+    rows, width = batch * pos, cfg["n_heads"] * cfg["d_head"]
+    per_layer = 2 * rows * cfg["d_model"] * width * 3 + 2 * 2 * batch * cfg["n_heads"] * pos * pos * cfg["d_head"] + 2 * rows * width * cfg["d_model"]
+    return (cfg["n_layers"] * per_layer + (2 * rows * cfg["d_model"] * cfg["d_vocab"] if vocab else 0)) / 1e9
+
+
+class Model:
+    """TransformerLens's attention-only forward pass (LN or none, standard or shortformer positions), as MATH.md has it."""
+
+    def __init__(self, cfg, w):
+        self.cfg, self.w = cfg, w
+        self.masks = {}
+
+    def ln(self, x, name, cache):
+        if self.cfg["normalization_type"] is None:
+            return x
+        x = x - x.mean(-1, keepdim=True)
+        x = x / (x.pow(2).mean(-1, keepdim=True) + 1e-5).sqrt()
+        if self.cfg["normalization_type"] == "LN":
+            x = x * self.w[name + ".w"] + self.w[name + ".b"]
+        if cache is not None:
+            cache[name + ".hook_normalized"] = x
+        return x
+
+    def run(self, tokens, cache=None, stop_at_layer=None, pattern_hook=None):
+        cfg, w = self.cfg, self.w
+        b, n = tokens.shape
+        shortformer = cfg["positional_embedding_type"] == "shortformer"
+        embed = w["embed.W_E"][tokens]
+        pos = w["pos_embed.W_pos"][:n].expand(b, n, -1)
+        resid = embed if shortformer else embed + pos
+        if cache is not None:
+            cache["hook_embed"], cache["hook_pos_embed"] = embed, pos
+        if n not in self.masks:
+            self.masks[n] = torch.triu(torch.ones(n, n, dtype=torch.bool), 1)
+        mask = self.masks[n]
+        layers = cfg["n_layers"] if stop_at_layer is None else stop_at_layer
+        for l in range(layers):
+            p = f"blocks.{l}."
+            if cache is not None:
+                cache[p + "hook_resid_pre"] = resid
+            x = self.ln(resid, p + "ln1", cache)
+            qk_in = x + pos if shortformer else x
+            q = torch.einsum("bpd,hde->bphe", qk_in, w[p + "attn.W_Q"]) + w[p + "attn.b_Q"]
+            k = torch.einsum("bpd,hde->bphe", qk_in, w[p + "attn.W_K"]) + w[p + "attn.b_K"]
+            v = torch.einsum("bpd,hde->bphe", x, w[p + "attn.W_V"]) + w[p + "attn.b_V"]
+            scores = torch.einsum("bqhe,bkhe->bhqk", q, k) / math.sqrt(cfg["d_head"])
+            scores = scores.masked_fill(mask, float("-inf"))
+            pattern = scores.softmax(-1)
+            if pattern_hook is not None:
+                pattern_hook(l, pattern)
+            z = torch.einsum("bhqk,bkhe->bqhe", pattern, v)
+            if cache is not None:
+                result = torch.einsum("bqhe,hed->bqhd", z, w[p + "attn.W_O"])
+                attn_out = result.sum(2) + w[p + "attn.b_O"]
+                cache.update({p + "attn.hook_q": q, p + "attn.hook_k": k, p + "attn.hook_v": v, p + "attn.hook_attn_scores": scores,
+                              p + "attn.hook_pattern": pattern, p + "attn.hook_z": z, p + "attn.hook_result": result,
+                              p + "hook_attn_out": attn_out})
+            else:
+                attn_out = torch.einsum("bqhe,hed->bqd", z, w[p + "attn.W_O"]) + w[p + "attn.b_O"]
+            resid = resid + attn_out
+            if cache is not None:
+                cache[p + "hook_resid_post"] = resid
+        if stop_at_layer is not None:
+            return resid
+        x = self.ln(resid, "ln_final", cache)
+        return torch.addmm(w["unembed.b_U"], x.reshape(b * n, -1), w["unembed.W_U"]).reshape(b, n, -1)
+
+
+def detector_scores(patterns, tokens):
+    """MATH.md's score and TransformerLens's "mul" score of every head for the three detectors, as HeadDetector."""
+    b, n = tokens.shape
+    eq = (tokens[:, :, None] == tokens[:, None, :]) & torch.ones(n, n, dtype=torch.bool).tril(-1)
+    prev = torch.zeros(b, n, n)
+    prev[:, torch.arange(1, n), torch.arange(0, n - 1)] = 1
+    induction = torch.zeros(b, n, n)
+    induction[:, :, 1:] = eq[:, :, :-1].float()
+    targets = [prev, eq.float(), induction]
+    out = []
+    for pattern in patterns:  # [b, h, n, n]
+        layer = []
+        for t in targets:
+            has = t.sum(-1) > 0  # [b, n]
+            mass = (pattern * t[:, None]).sum(-1).double()  # [b, h, n]
+            rows = has.sum(-1)  # [b]
+            ours = (mass * has[:, None]).sum(-1) / rows[:, None]
+            ok = rows > 0
+            ours = ours[ok].mean(0)
+            mul = ((pattern * t[:, None]).sum((-1, -2)).double() / pattern.sum((-1, -2)).double()).mean(0)
+            layer.append((ours, mul))
+        out.append(layer)
+    return out
+
+
+def gram_root(m, of_columns):
+    """C with CᵀC = mᵀm (columns) or m mᵀ (rows), from a double eigendecomposition, batched over leading dims."""
+    m = m.double()
+    gram = m.transpose(-1, -2) @ m if of_columns else m @ m.transpose(-1, -2)
+    values, vectors = torch.linalg.eigh(gram)
+    return (values.clamp(min=0).sqrt()[..., :, None] * vectors.transpose(-1, -2)).float()
+
+
+def composition(w, cfg):
+    """CompositionScores.Compute: Gram-root reduction, one product per layer pair and kind, 64×64 block norms."""
+    L, H, dm, k = cfg["n_layers"], cfg["n_heads"], cfg["d_model"], cfg["d_head"]
+    WQ = torch.stack([w[f"blocks.{l}.attn.W_Q"] for l in range(L)])
+    WK = torch.stack([w[f"blocks.{l}.attn.W_K"] for l in range(L)])
+    WV = torch.stack([w[f"blocks.{l}.attn.W_V"] for l in range(L)])
+    WO = torch.stack([w[f"blocks.{l}.attn.W_O"] for l in range(L)])
+    rq, rk, rv, ro = gram_root(WQ, True), gram_root(WK, True), gram_root(WV, True), gram_root(WO, False)
+    writers = rv @ WO  # [L, H, k, dm]
+    readers = [WQ @ rk.transpose(-1, -2), WK @ rq.transpose(-1, -2), WV @ ro.transpose(-1, -2)]  # [L, H, dm, k]
+    wn = writers.double().pow(2).sum((-1, -2)).sqrt()
+    writers = writers.reshape(L, H * k, dm)
+    scores = torch.zeros(3, L, H, L, H, dtype=torch.float64)
+    for kind in range(3):
+        rn = readers[kind].double().pow(2).sum((-1, -2)).sqrt()
+        r = readers[kind].permute(0, 2, 1, 3).reshape(L, dm, H * k)
+        for l1 in range(L):
+            for l2 in range(l1 + 1, L):
+                prod = (writers[l1] @ r[l2]).reshape(H, k, H, k).double()
+                scores[kind, l1, :, l2, :] = prod.pow(2).sum((1, 3)).sqrt() / (wn[l1][:, None] * rn[l2][None, :])
+    return scores
+
+
+def copying(w, cfg):
+    """CopyingScores.Compute: P = W_U · W_E once, then the eigenvalues of W_O · P · W_V per head."""
+    L = cfg["n_layers"]
+    p = w["unembed.W_U"] @ w["embed.W_E"]
+    out = []
+    for l in range(L):
+        pv = p @ w[f"blocks.{l}.attn.W_V"]  # [H, dm, k]
+        ba = w[f"blocks.{l}.attn.W_O"].double() @ pv.double()  # [H, k, k]
+        out.append(torch.linalg.eigvals(ba))
+    return out
+
+
+def run(folder, reps, only):
+    wanted = lambda name: only == ["all"] or name in only
+    if any(wanted(x) for x in ("forward", "forward-cache", "detection", "detection-full")):
+        cfg = load_config(f"{folder}/attn2l")
+        w = load_safetensors(f"{folder}/attn2l/model.safetensors")
+        model = Model(cfg, w)
+        tokens = lcg_tokens(4, 1024, cfg["d_vocab"], 1)
+        if wanted("forward"):
+            measure("forward", reps, forward_gflop(cfg, 4, 1024), lambda: model.run(tokens))
+        if wanted("forward-cache"):
+            measure("forward-cache", reps, forward_gflop(cfg, 4, 1024), lambda: model.run(tokens, cache={}))
+        det = lcg_tokens(8, 256, cfg["d_vocab"], 2).repeat(1, 2)
+
+        def detect(full):
+            bad = [name for name, t in w.items() if not torch.isfinite(t).all()]
+            assert not bad
+            patterns = []
+            model.run(det, stop_at_layer=None if full else cfg["n_layers"], pattern_hook=lambda l, p: patterns.append(p))
+            return detector_scores(patterns, det)
+
+        if wanted("detection"):
+            measure("detection", reps, forward_gflop(cfg, 8, 512, vocab=False), lambda: detect(False))
+        if wanted("detection-full"):
+            # TransformerLens's detect_head runs the whole model (no stop_at_layer): the unembedding is wasted work.
+            measure("detection-full", reps, forward_gflop(cfg, 8, 512, vocab=False), lambda: detect(True))
+    if wanted("composition") or wanted("copying"):
+        cfg = load_config(f"{folder}/stack12")
+        w = load_safetensors(f"{folder}/stack12/model.safetensors")
+        if wanted("composition"):
+            measure("composition", reps, 0, lambda: composition(w, cfg))
+        if wanted("copying"):
+            gflop = (2.0 * cfg["d_model"] ** 2 * cfg["d_vocab"] + cfg["n_layers"] * cfg["n_heads"] * 2.0 * cfg["d_model"] ** 2 * cfg["d_head"]) / 1e9
+            measure("copying", reps, gflop, lambda: copying(w, cfg))
+    if wanted("train-step") or wanted("train-to-0.7"):
+        train(folder, reps, wanted)
+
+
+def train(folder, reps, wanted):
+    """Trainer.Train's recipe for repeated-tokens from the same initial weights on the same batches."""
+    cfg = load_config(f"{folder}/train-init")
+    L, H, T, V = cfg["n_layers"], cfg["n_heads"], cfg["n_ctx"], cfg["d_vocab"]
+    steps, batch, lr, warmup, floor, wd, clip = 2000, 16, 3e-3, 100, 0.1, 0.01, 1.0
+    batches = torch.from_numpy(np.fromfile(f"{folder}/train-batches.bin", dtype=np.int32).astype(np.int64)).reshape(steps, batch, T)
+    det = torch.from_numpy(np.fromfile(f"{folder}/train-detection.bin", dtype=np.int32).astype(np.int64)).reshape(8, -1)
+    init = {k: v.clone() for k, v in load_safetensors(f"{folder}/train-init/model.safetensors").items()}
+
+    def schedule(i):
+        s = i + 1
+        if s <= warmup:
+            return s / warmup
+        return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * (s - warmup) / max(1, steps - warmup)))
+
+    def fresh():
+        params = {k: torch.nn.Parameter(v.clone()) for k, v in init.items()}
+        decay = [p for n, p in params.items() if n.split(".")[-1] in ("W_Q", "W_K", "W_V", "W_O", "W_U")]
+        rest = [p for n, p in params.items() if n.split(".")[-1] not in ("W_Q", "W_K", "W_V", "W_O", "W_U")]
+        opt = torch.optim.AdamW([{"params": decay, "weight_decay": wd}, {"params": rest, "weight_decay": 0.0}], lr=lr, betas=(0.9, 0.999), eps=1e-8)
+        return params, opt, torch.optim.lr_scheduler.LambdaLR(opt, schedule)
+
+    def step(params, opt, sched, tokens):
+        with torch.enable_grad():
+            logits = Model(cfg, params).run(tokens)
+            loss = torch.nn.functional.cross_entropy(logits[:, :-1].reshape(-1, V), tokens[:, 1:].reshape(-1))
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(list(params.values()), clip)
+            opt.step()
+            sched.step()
+        return loss.item()
+
+    def best_induction(params):
+        patterns = []
+        Model(cfg, params).run(det, pattern_hook=lambda l, p: patterns.append(p))
+        return detector_scores(patterns, det)[L - 1][2][0].max().item()
+
+    if wanted("train-step"):
+        n = 50
+        times = []
+        for r in range(reps + 1):
+            params, opt, sched = fresh()
+            start = time.perf_counter()
+            for i in range(n):
+                step(params, opt, sched, batches[i])
+            if r > 0:
+                times.append((time.perf_counter() - start) / n)
+        report("train-step", times, 0)
+    if wanted("train-to-0.7"):
+        times = []
+        for _ in range(max(1, reps // 3)):
+            params, opt, sched = fresh()
+            start = time.perf_counter()
+            reached = None
+            for i in range(steps):
+                step(params, opt, sched, batches[i])
+                if (i + 1) % 50 == 0 and best_induction(params) > 0.7:
+                    reached = i + 1
+                    break
+            times.append(time.perf_counter() - start)
+            print(f"INFO\ttrain-to-0.7\tsteps {reached or 'never'}", flush=True)
+        report("train-to-0.7", times, 0)
+
+
+def sgemm(reps):
+    g = torch.Generator().manual_seed(5)
+    for name, m, n, k in (("square2048", 2048, 2048, 2048), ("unembed", 4096, 48262, 512)):
+        a, b = torch.rand(m, k, generator=g) - 0.5, torch.rand(k, n, generator=g) - 0.5
+        c = torch.empty(m, n)
+        measure(f"sgemm-{name}-torch", reps, 2.0 * m * n * k / 1e9, lambda: torch.mm(a, b, out=c))
+
+
+if __name__ == "__main__":
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads", file=sys.stderr)
+    if sys.argv[1] in ("load-safetensors", "load-pth"):
+        # What loading costs in resident memory: every value read once (as `inspect` scans them for NaN).
+        w = load_safetensors(sys.argv[2]) if sys.argv[1] == "load-safetensors" else torch.load(sys.argv[2])
+        print(all(bool(torch.isfinite(t).all()) for t in w.values()))
+    elif sys.argv[1] == "make-pth":
+        torch.save({k: v.clone() for k, v in load_safetensors(sys.argv[2]).items()}, sys.argv[3])
+    elif sys.argv[1] == "sgemm":
+        sgemm(int(sys.argv[2]) if len(sys.argv) > 2 else 5)
+    else:
+        run(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 7, sys.argv[3].split(",") if len(sys.argv) > 3 else ["all"])

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# CircuitDsl against PyTorch on this machine, side by side: builds tests/CircuitDsl.Benchmarks (Release), makes the
+# seeded weights once (CIRCUITDSL_BENCH_DIR, default /tmp/circuitdsl-bench: ~650 MB, never committed), then for
+# each round runs our workloads, PyTorch's with OPENBLAS_CORETYPE unset and with Haswell, and the SGEMM ceiling;
+# then the train-to-induction runs and peak-memory measurements once; and prints the table (tests/benchmarks/table.py).
+# Usage: tests/benchmarks/run.sh [rounds=3] [repetitions per round=5]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROUNDS=${1:-3}
+REPS=${2:-5}
+DIR=${CIRCUITDSL_BENCH_DIR:-/tmp/circuitdsl-bench}
+PY=/usr/bin/python3
+WORK=forward,forward-cache,detection,composition,copying,train-step
+
+dotnet build -c Release -v q -nologo tests/CircuitDsl.Benchmarks >/dev/null
+dotnet build -c Release -v q -nologo src/CircuitDsl.Cli >/dev/null
+BENCH=(dotnet tests/CircuitDsl.Benchmarks/bin/Release/net10.0/CircuitDsl.Benchmarks.dll)
+CLI=(dotnet src/CircuitDsl.Cli/bin/Release/net10.0/CircuitDsl.Cli.dll)
+[ -f "$DIR/train-detection.bin" ] || "${BENCH[@]}" prepare "$DIR"
+
+OUT="$DIR/results-$(date +%Y%m%d-%H%M%S)"
+mkdir -p "$OUT"
+load() { echo "$(date +%T) $1: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$OUT/load.txt"; }
+echo "cores: $(nproc); $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)" > "$OUT/load.txt"
+
+for round in $(seq 1 "$ROUNDS"); do
+  echo "round $round of $ROUNDS" >&2
+  load "round $round"
+  # Alternate which side goes first, so a slow stretch of the machine does not always land on the same side.
+  sides=(ours torch-default torch-haswell)
+  [ $((round % 2)) -eq 0 ] && sides=(torch-haswell torch-default ours)
+  for side in "${sides[@]}"; do
+    case $side in
+      ours) "${BENCH[@]}" run "$DIR" "$REPS" "$WORK" >> "$OUT/ours.txt" ;;
+      torch-default) env -u OPENBLAS_CORETYPE $PY tests/benchmarks/bench_torch.py "$DIR" "$REPS" "$WORK,detection-full" >> "$OUT/torch-default.txt" ;;
+      torch-haswell) OPENBLAS_CORETYPE=Haswell $PY tests/benchmarks/bench_torch.py "$DIR" "$REPS" "$WORK,detection-full" >> "$OUT/torch-haswell.txt" ;;
+    esac
+  done
+  env -u OPENBLAS_CORETYPE "${BENCH[@]}" sgemm 3 >> "$OUT/sgemm-ours.txt"
+  OPENBLAS_CORETYPE=Haswell "${BENCH[@]}" sgemm 3 >> "$OUT/sgemm-ours-haswell.txt"
+  env -u OPENBLAS_CORETYPE $PY tests/benchmarks/bench_torch.py sgemm 3 >> "$OUT/sgemm-torch.txt"
+  OPENBLAS_CORETYPE=Haswell $PY tests/benchmarks/bench_torch.py sgemm 3 >> "$OUT/sgemm-torch-haswell.txt"
+done
+
+load "training to induction > 0.7"
+"${BENCH[@]}" run "$DIR" 3 train-to-0.7 | tee -a "$OUT/info.txt" | grep RESULT >> "$OUT/ours.txt" || true
+env -u OPENBLAS_CORETYPE $PY tests/benchmarks/bench_torch.py "$DIR" 3 train-to-0.7 | tee -a "$OUT/info.txt" | grep RESULT >> "$OUT/torch-default.txt" || true
+sed -i '/^RESULT/d' "$OUT/info.txt"
+
+load "memory"
+[ -f "$DIR/attn2l/model.pth" ] || $PY tests/benchmarks/bench_torch.py make-pth "$DIR/attn2l/model.safetensors" "$DIR/attn2l/model.pth"
+{
+  for model in attn2l stack12; do
+    size=$(stat -c %s "$DIR/$model/model.safetensors")
+    peak=$( { /usr/bin/time -f %M "${CLI[@]}" inspect "$DIR/$model" >/dev/null; } 2>&1 | tail -1)
+    echo "$model: model.safetensors $((size / 1048576)) MiB; circuitdsl inspect peak RSS $((peak / 1024)) MiB ($(awk "BEGIN{printf \"%.2f\", $peak * 1024 / $size}")× the file)"
+  done
+  size=$(stat -c %s "$DIR/attn2l/model.safetensors")
+  for how in load-safetensors load-pth; do
+    file=$DIR/attn2l/model.safetensors
+    [ $how = load-pth ] && file=$DIR/attn2l/model.pth
+    peak=$( { /usr/bin/time -f %M $PY tests/benchmarks/bench_torch.py $how "$file" >/dev/null; } 2>&1 | tail -1)
+    echo "attn2l: PyTorch $how (every value read once) peak RSS $((peak / 1024)) MiB ($(awk "BEGIN{printf \"%.2f\", $peak * 1024 / $size}")× the safetensors file)"
+  done
+  base=$( { /usr/bin/time -f %M "${CLI[@]}" --version >/dev/null; } 2>&1 | tail -1)
+  echo "baseline: circuitdsl --version peak RSS $((base / 1024)) MiB"
+} > "$OUT/memory.txt"
+load "end"
+
+$PY tests/benchmarks/table.py "$OUT" | tee "$OUT/table.md"
+echo "raw results: $OUT" >&2

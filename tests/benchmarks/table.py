@@ -1,0 +1,87 @@
+"""Pools the RESULT lines of tests/benchmarks/run.sh and prints the table of ratios (Markdown).
+
+Each input file is one side (ours, torch with OPENBLAS_CORETYPE unset, torch with Haswell); the samples of every
+round are pooled, and a ratio is PyTorch's median over ours (above 1: we are faster), PyTorch's side being the
+better of its two OpenBLAS settings, workload by workload. Usage:
+    /usr/bin/python3 tests/benchmarks/table.py <results dir>
+"""
+import os
+import statistics
+import sys
+
+
+def load(path):
+    out = {}
+    if not os.path.exists(path):
+        return out
+    for line in open(path):
+        f = line.rstrip("\n").split("\t")
+        if f[0] != "RESULT":
+            continue
+        name, gflop, samples = f[1], float(f[8]), [float(x) for x in f[9].split(",")]
+        entry = out.setdefault(name, {"gflop": gflop, "samples": []})
+        entry["samples"] += samples
+    return out
+
+
+def q(xs, p):
+    xs = sorted(xs)
+    pos = p * (len(xs) - 1)
+    lo = int(pos)
+    hi = min(lo + 1, len(xs) - 1)
+    return xs[lo] + (pos - lo) * (xs[hi] - xs[lo])
+
+
+def fmt(t):
+    return f"{t * 1000:.1f} ms" if t < 1 else f"{t:.2f} s"
+
+
+def spread(xs):
+    return f"{fmt(q(xs, .5))} ({fmt(q(xs, .25))}–{fmt(q(xs, .75))}, n={len(xs)})"
+
+
+def main(d):
+    ours = load(f"{d}/ours.txt")
+    torch = {"unset": load(f"{d}/torch-default.txt"), "Haswell": load(f"{d}/torch-haswell.txt")}
+    print("| workload | ours: median (IQR, n) | PyTorch: median (IQR, n) [OPENBLAS_CORETYPE] | ratio (PyTorch / ours) | ours GFLOP/s | PyTorch GFLOP/s |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for name in ("forward", "forward-cache", "detection", "composition", "copying", "train-step", "train-to-0.7"):
+        if name not in ours:
+            continue
+        o = ours[name]
+        candidates = [(statistics.median(t[name]["samples"]), k, t[name]) for k, t in torch.items() if name in t]
+        if not candidates:
+            continue
+        _, setting, t = min(candidates, key=lambda c: c[0])
+        om, tm = q(o["samples"], .5), q(t["samples"], .5)
+        other = ", ".join(f"{k}: {fmt(m)}" for m, k, _ in candidates if k != setting)
+        gf = lambda e, m: f"{e['gflop'] / m:.0f}" if e["gflop"] else "–"
+        print(f"| {name} | {spread(o['samples'])} | {spread(t['samples'])} [{setting}; {other}] | {tm / om:.2f}× | {gf(o, om)} | {gf(t, tm)} |")
+    if "detection-full" in torch["unset"]:
+        full = min((statistics.median(t["detection-full"]["samples"]), k) for k, t in torch.items() if "detection-full" in t)
+        print(f"\nPyTorch detection running the whole model (TransformerLens's detect_head, no stop_at_layer): {fmt(full[0])} [{full[1]}]; "
+              f"ratio to ours {full[0] / q(ours['detection']['samples'], .5):.2f}×.")
+
+    print("\n| SGEMM | median (IQR, n) | GFLOP/s |")
+    print("| --- | --- | --- |")
+    best = 0.0
+    sgemm = {}
+    for label, path in (("ours", "sgemm-ours.txt"), ("ours, Haswell", "sgemm-ours-haswell.txt"),
+                        ("torch", "sgemm-torch.txt"), ("torch, Haswell", "sgemm-torch-haswell.txt")):
+        for name, e in load(f"{d}/{path}").items():
+            if label.endswith("Haswell") and name.endswith("managed"):
+                continue
+            m = q(e["samples"], .5)
+            rate = e["gflop"] / m
+            sgemm[(label, name)] = rate
+            best = max(best, rate)
+            print(f"| {name} ({label}) | {spread(e['samples'])} | {rate:.0f} |")
+    if "forward" in ours and best:
+        rate = ours["forward"]["gflop"] / q(ours["forward"]["samples"], .5)
+        print(f"\nForward pass: {rate:.0f} GFLOP/s of the matrix work it does = {100 * rate / best:.0f}% of the best SGEMM median above ({best:.0f} GFLOP/s).")
+    for label, path in (("load", "load.txt"), ("memory", "memory.txt"), ("steps", "info.txt")):
+        if os.path.exists(f"{d}/{path}"):
+            print(f"\n{label}:\n```\n{open(f'{d}/{path}').read().rstrip()}\n```")
+
+
+main(sys.argv[1])

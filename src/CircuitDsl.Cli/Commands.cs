@@ -18,9 +18,9 @@ internal static class Commands
         var command = new Command("logits", "Run the model on token sequences and print the logits.") { dir, tokens, json };
         command.SetAction(parse =>
         {
-            using var folder = ModelFolder.Load(parse.GetRequiredValue(dir));
-            var batch = TokensFile.Read(parse.GetRequiredValue(tokens));
-            var logits = new HookedTransformer(folder.Weights).Forward(batch);
+            using var folder = LoadFinite(parse.GetRequiredValue(dir));
+            var batch = TokensFile.Read(parse.GetRequiredValue(tokens), folder.Config);
+            var logits = FiniteLogits(folder, batch);
             if (!parse.GetValue(json))
             {
                 WriteTopPredictions(output, logits, batch);
@@ -68,9 +68,9 @@ internal static class Commands
         var command = new Command("loss", "Mean next-token cross-entropy (natural log) of the model on token sequences.") { dir, tokens, json };
         command.SetAction(parse =>
         {
-            using var folder = ModelFolder.Load(parse.GetRequiredValue(dir));
-            var batch = TokensFile.Read(parse.GetRequiredValue(tokens));
-            var logits = new HookedTransformer(folder.Weights).Forward(batch);
+            using var folder = LoadFinite(parse.GetRequiredValue(dir));
+            var batch = TokensFile.Read(parse.GetRequiredValue(tokens), folder.Config);
+            var logits = FiniteLogits(folder, batch);
             var loss = Losses.NextTokenCrossEntropy(logits, batch);
             var predicted = batch.Length * (batch[0].Length - 1);
             output.WriteLine(parse.GetValue(json)
@@ -79,6 +79,40 @@ internal static class Commands
             return 0;
         });
         return command;
+    }
+
+    /// <summary>
+    /// Loads a model folder whose weights are all finite: a NaN or infinity is reported as bad input naming the file,
+    /// the tensor and the element, rather than printed as NaN logits or a NaN loss.
+    /// </summary>
+    public static ModelFolder LoadFinite(string dir)
+    {
+        var folder = ModelFolder.Load(dir);
+        if (Circuits.ModelAnalysis.FindNonFinite(folder.Weights) is { } why)
+        {
+            folder.Dispose();
+            throw new WeightsFormatException(folder.WeightsFile, null, why);
+        }
+
+        return folder;
+    }
+
+    /// <summary>The forward pass, refusing finite weights that still overflow to a non-finite logit.</summary>
+    private static Tensor FiniteLogits(ModelFolder folder, int[][] batch)
+    {
+        var logits = new HookedTransformer(folder.Weights).Forward(batch);
+        var span = logits.Span;
+        for (var i = 0; i < span.Length; i++)
+        {
+            if (!float.IsFinite(span[i]))
+            {
+                int vocab = logits.Dim(2), positions = logits.Dim(1);
+                throw new WeightsFormatException(folder.WeightsFile, null, string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"the weights are finite but the forward pass overflows: the logit of token {i % vocab} at sequence {i / vocab / positions}, position {i / vocab % positions} is {span[i]}."));
+            }
+        }
+
+        return logits;
     }
 
     /// <summary>For people: each position's token and the model's three most likely next tokens.</summary>

@@ -29,11 +29,7 @@ internal static class InspectCommand
         {
             using var folder = ModelFolder.Load(parse.GetRequiredValue(dir));
             var tokensFile = parse.GetValue(tokens);
-            var batch = tokensFile is null ? null : TokensFile.Read(tokensFile);
-            if (batch is not null)
-            {
-                Model.Tokens.Validate(batch, folder.Config);
-            }
+            var batch = tokensFile is null ? null : TokensFile.Read(tokensFile, folder.Config);
 
             var analysis = new ModelAnalysis(folder.Weights,
                 parse.GetValue(raw) ? WeightProcessingOptions.None : WeightProcessingOptions.Default, batch,

@@ -79,7 +79,27 @@ internal static class TrainCommand
                 throw new UsageException(string.Join(" ", problems));
             }
 
-            var weights = Run(output, config, options, cancel);
+            // Fail before training, not at the first checkpoint, when the output folder cannot be made.
+            try
+            {
+                Directory.CreateDirectory(dir);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new UsageException($"{dir}: cannot create the output folder: {e.Message}");
+            }
+
+            TransformerWeights weights;
+            try
+            {
+                weights = Run(output, config, options, cancel);
+            }
+            catch (InvalidOperationException e)
+            {
+                // The trainer's one failure: the loss diverged (the message names the step); the hyperparameters are the input at fault.
+                throw new UsageException(e.Message);
+            }
+
             ModelFolder.Save(dir, weights);
             output.WriteLine(cancel.IsCancellationRequested
                 ? $"interrupted: wrote the last completed step to {dir}"

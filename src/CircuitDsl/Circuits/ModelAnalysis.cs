@@ -112,8 +112,13 @@ public sealed class ModelAnalysis
         return (builder.Build(), first);
     }
 
-    private static string? FindNonFinite(TransformerWeights weights)
+    /// <summary>
+    /// The first NaN or infinity in <paramref name="weights"/>, in state-dict order, as a sentence naming the tensor
+    /// and the flat index of the element; null when every weight is finite. <see cref="Unmeasurable"/> is this.
+    /// </summary>
+    public static string? FindNonFinite(TransformerWeights weights)
     {
+        ArgumentNullException.ThrowIfNull(weights);
         foreach (var (name, tensor) in weights.ToStateDict())
         {
             var span = tensor.Span;

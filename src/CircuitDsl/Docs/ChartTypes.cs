@@ -32,25 +32,12 @@ public sealed record HeatmapOptions
     public double? CellSize { get; init; }
 }
 
-/// <summary>The verdict a bar shows, in colour and in a text mark, so that it survives greyscale printing.</summary>
-public enum Outcome
-{
-    /// <summary>The measured value passes its threshold: solid green, "✓ holds".</summary>
-    Holds,
-
-    /// <summary>The measured value misses its threshold: hatched vermilion, "✗ fails".</summary>
-    Fails,
-
-    /// <summary>There is no measurement: no bar, "– not measured".</summary>
-    NotMeasured,
-}
-
 /// <summary>One bar of a <see cref="Svg.BarChart"/>.</summary>
 /// <param name="Label">The bar's name, written on the left.</param>
 /// <param name="Value">Its length, signed; NaN draws no bar.</param>
 /// <param name="Threshold">Where to draw a threshold tick across the bar, if anywhere.</param>
 /// <param name="Outcome">The verdict to colour and mark the bar with; none draws a plain bar coloured by sign.</param>
-public sealed record Bar(string Label, double Value, double? Threshold = null, Outcome? Outcome = null);
+public sealed record Bar(string Label, double Value, double? Threshold = null, Reports.Verdict? Outcome = null);
 
 /// <summary>One line of a <see cref="Svg.LineChart"/>: points (X[i], Y[i]); a NaN breaks the line.</summary>
 /// <param name="Name">The legend entry.</param>

@@ -163,13 +163,13 @@ public abstract record Inline
 
     /// <summary>A hypothesis's verdict as a mark: "✓ holds", "✗ fails", "– not measured".</summary>
     /// <param name="Outcome">The verdict.</param>
-    public sealed record Verdict(Outcome Outcome) : Inline
+    public sealed record Verdict(Reports.Verdict Outcome) : Inline
     {
         /// <summary>The mark's words, the same in every output.</summary>
         public string Words => Outcome switch
         {
-            Outcome.Holds => "✓ holds",
-            Outcome.Fails => "✗ fails",
+            Reports.Verdict.Holds => "✓ holds",
+            Reports.Verdict.Fails => "✗ fails",
             _ => "– not measured",
         };
     }

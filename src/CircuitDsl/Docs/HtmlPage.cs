@@ -143,7 +143,7 @@ public static class HtmlPage
         Inline.Strong s => "<strong>" + Fmt.Xml(s.Value, keepLineBreaks: true) + "</strong>",
         Inline.Emphasis e => "<em>" + Fmt.Xml(e.Value, keepLineBreaks: true) + "</em>",
         Inline.Link l => "<a href=\"" + Fmt.Xml(l.Href) + "\">" + Fmt.Xml(l.Value, keepLineBreaks: true) + "</a>",
-        Inline.Verdict v => "<span class=\"verdict " + v.Outcome switch { Outcome.Holds => "holds", Outcome.Fails => "fails", _ => "not-measured" } + "\">" + Fmt.Xml(v.Words) + "</span>",
+        Inline.Verdict v => "<span class=\"verdict " + v.Outcome switch { Reports.Verdict.Holds => "holds", Reports.Verdict.Fails => "fails", _ => "not-measured" } + "\">" + Fmt.Xml(v.Words) + "</span>",
         _ => throw new ArgumentException($"Unknown inline {inline.GetType().Name}.", nameof(inline)),
     };
 

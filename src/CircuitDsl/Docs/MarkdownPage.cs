@@ -110,7 +110,7 @@ public sealed record MarkdownPage(string Text, IReadOnlyList<SvgFile> Images)
             Inline.Strong s => "**" + Escape(OneLine(s.Value), lineStart: false) + "**",
             Inline.Emphasis e => "*" + Escape(OneLine(e.Value), lineStart: false) + "*",
             Inline.Link l => "[" + Escape(OneLine(l.Value), lineStart: false) + "](" + Href(l.Href) + ")",
-            Inline.Verdict v => v.Outcome == Outcome.NotMeasured ? v.Words : "**" + v.Words + "**",
+            Inline.Verdict v => v.Outcome == Reports.Verdict.NotMeasured ? v.Words : "**" + v.Words + "**",
             _ => throw new ArgumentException($"Unknown inline {inline.GetType().Name}.", nameof(inline)),
         };
     }

@@ -9,7 +9,7 @@ public static partial class Svg
 
     /// <summary>
     /// Horizontal bars of signed values with their labels, e.g. path-expansion term sizes, or "measured vs threshold"
-    /// per hypothesis: a black tick marks each bar's threshold, and the bar's <see cref="Outcome"/> is shown three ways
+    /// per hypothesis: a black tick marks each bar's threshold, and the bar's <see cref="Bar.Outcome"/> is shown three ways
     /// at once — colour (green / vermilion), fill (solid / hatched / none) and a text mark (✓ holds, ✗ fails,
     /// – not measured) — so it reads in greyscale and without colour vision.
     /// </summary>
@@ -59,28 +59,28 @@ public static partial class Svg
         {
             var b = bars[i];
             var top = y0 + i * rowHeight + (rowHeight - barHeight) / 2;
-            var kind = b.Outcome switch { Outcome.Holds => "bar holds", Outcome.Fails => "bar fails", Outcome.NotMeasured => "bar not-measured", _ => "bar" };
+            var kind = b.Outcome switch { Reports.Verdict.Holds => "bar holds", Reports.Verdict.Fails => "bar fails", Reports.Verdict.NotMeasured => "bar not-measured", _ => "bar" };
             w.Open("g", ("class", kind));
             w.Text("title", $"{Fmt.Label(b.Label)}: {texts[i]}" + (b.Threshold is { } th ? $" (threshold {Fmt.Value(th)})" : ""));
-            w.Label(x0 - 8, top + barHeight / 2 + 4, b.Label, "end", extra: [("font-size", "11"), ("fill", b.Outcome == Outcome.NotMeasured ? SvgWriter.Muted : SvgWriter.Ink)]);
-            var measured = b.Outcome != Outcome.NotMeasured && double.IsFinite(b.Value);
+            w.Label(x0 - 8, top + barHeight / 2 + 4, b.Label, "end", extra: [("font-size", "11"), ("fill", b.Outcome == Reports.Verdict.NotMeasured ? SvgWriter.Muted : SvgWriter.Ink)]);
+            var measured = b.Outcome != Reports.Verdict.NotMeasured && double.IsFinite(b.Value);
             if (measured)
             {
                 var (a, z) = (X(Math.Min(0, b.Value)), X(Math.Max(0, b.Value)));
                 var fill = b.Outcome switch
                 {
-                    Outcome.Holds => HoldsColor,
-                    Outcome.Fails => SvgWriter.Url("fails"),
+                    Reports.Verdict.Holds => HoldsColor,
+                    Reports.Verdict.Fails => SvgWriter.Url("fails"),
                     _ => b.Value >= 0 ? PositiveBar : NegativeBar,
                 };
                 w.Empty("rect", ("x", Fmt.N(a)), ("y", Fmt.N(top)), ("width", Fmt.N(Math.Max(z - a, 0.5))), ("height", Fmt.N(barHeight)), ("fill", fill),
-                    ("stroke", b.Outcome == Outcome.Fails ? FailsColor : "none"));
+                    ("stroke", b.Outcome == Reports.Verdict.Fails ? FailsColor : "none"));
             }
 
             if (b.Threshold is { } threshold && double.IsFinite(threshold))
                 w.Line(X(threshold), top - 4, X(threshold), top + barHeight + 4, "#111111", 2, ("class", "threshold"));
             w.Label(valueColumn, top + barHeight / 2 + 4, texts[i], "start", "value",
-                ("font-size", "11"), ("style", "font-variant-numeric: tabular-nums"), ("fill", b.Outcome == Outcome.NotMeasured ? SvgWriter.Muted : SvgWriter.Ink));
+                ("font-size", "11"), ("style", "font-variant-numeric: tabular-nums"), ("fill", b.Outcome == Reports.Verdict.NotMeasured ? SvgWriter.Muted : SvgWriter.Ink));
             w.Close("g");
         }
 
@@ -91,12 +91,12 @@ public static partial class Svg
     /// <summary>A bar's value with two more decimals than the axis ticks (so a column of values lines up), and its mark.</summary>
     private static string BarText(Bar b, double tickStep)
     {
-        var value = b.Outcome == Outcome.NotMeasured || !double.IsFinite(b.Value) ? "–" : Fmt.Tick(b.Value, tickStep / 100);
+        var value = b.Outcome == Reports.Verdict.NotMeasured || !double.IsFinite(b.Value) ? "–" : Fmt.Tick(b.Value, tickStep / 100);
         return b.Outcome switch
         {
-            Outcome.Holds => value + "\u2002✓ holds",
-            Outcome.Fails => value + "\u2002✗ fails",
-            Outcome.NotMeasured => "–\u2002not measured",
+            Reports.Verdict.Holds => value + "\u2002✓ holds",
+            Reports.Verdict.Fails => value + "\u2002✗ fails",
+            Reports.Verdict.NotMeasured => "–\u2002not measured",
             _ => value,
         };
     }
@@ -111,11 +111,11 @@ public static partial class Svg
             x += 16 + Fmt.TextWidth(text, 10) + 14;
         }
 
-        if (bars.Any(b => b.Outcome == Outcome.Holds))
+        if (bars.Any(b => b.Outcome == Reports.Verdict.Holds))
             Entry("holds", sx => w.Empty("rect", ("x", Fmt.N(sx)), ("y", Fmt.N(y)), ("width", "11"), ("height", "11"), ("fill", HoldsColor)));
-        if (bars.Any(b => b.Outcome == Outcome.Fails))
+        if (bars.Any(b => b.Outcome == Reports.Verdict.Fails))
             Entry("fails", sx => w.Empty("rect", ("x", Fmt.N(sx)), ("y", Fmt.N(y)), ("width", "11"), ("height", "11"), ("fill", SvgWriter.Url("fails")), ("stroke", FailsColor)));
-        if (bars.Any(b => b.Outcome == Outcome.NotMeasured))
+        if (bars.Any(b => b.Outcome == Reports.Verdict.NotMeasured))
             Entry("not measured", sx => w.Empty("rect", ("x", Fmt.N(sx + 0.5)), ("y", Fmt.N(y + 0.5)), ("width", "10"), ("height", "10"), ("fill", "none"), ("stroke", SvgWriter.Axis), ("stroke-dasharray", "2 2")));
         if (bars.Any(b => b.Threshold is not null))
             Entry("threshold", sx => w.Line(sx + 5.5, y - 2, sx + 5.5, y + 13, "#111111", 2));

@@ -70,7 +70,7 @@ public sealed class ModelFolder : IDisposable
             TransformerWeights weights;
             try
             {
-                weights = TransformerWeights.FromStateDict(config, file.Tensors, safetensors);
+                weights = FromStateDict(config, file.Tensors, safetensors);
             }
             catch
             {
@@ -86,16 +86,40 @@ public sealed class ModelFolder : IDisposable
         if (File.Exists(pth))
         {
             var tensors = PthFile.Read(pth, TransformerWeights.IsIgnoredBuffer);
-            return new ModelFolder(full, pth, TransformerWeights.FromStateDict(config, tensors, pth), null);
+            return new ModelFolder(full, pth, FromStateDict(config, tensors, pth), null);
         }
 
         throw new WeightsFormatException(full, null, $"no weights file: expected {SafetensorsFileName} or {PthFileName}.");
     }
 
     /// <summary>
+    /// <see cref="TransformerWeights.FromStateDict"/>, after refusing a config that claims more blocks than the file
+    /// has tensors: every block needs at least eight, and the list of expected names for a config claiming two
+    /// billion layers would exhaust memory before the first missing one could be named.
+    /// </summary>
+    private static TransformerWeights FromStateDict(ModelConfig config, IReadOnlyDictionary<string, Tensor> tensors, string file)
+    {
+        if (config.NLayers > tensors.Count)
+        {
+            var blocks = 0;
+            while (tensors.Keys.Any(name => name.StartsWith($"blocks.{blocks}.", StringComparison.Ordinal)))
+            {
+                blocks++;
+            }
+
+            throw new WeightsFormatException(file, $"blocks.{blocks}.attn.W_Q",
+                $"missing (a model with n_layers={config.NLayers} needs it; the file holds {blocks} block{(blocks == 1 ? "" : "s")}).");
+        }
+
+        return TransformerWeights.FromStateDict(config, tensors, file);
+    }
+
+    /// <summary>
     /// Writes <paramref name="weights"/> to the folder <paramref name="dir"/> (created if needed) as
     /// <c>model.safetensors</c> (F32) and <c>config.json</c>. Each file is replaced atomically: it is written
-    /// to a temporary file in the same folder, flushed to disk and renamed over the old one.
+    /// to a temporary file in the same folder, flushed to disk and renamed over the old one. A new (missing or empty)
+    /// folder appears whole: both files are written into a temporary sibling folder that is then renamed into place,
+    /// so a crash during a first save leaves no model rather than weights without a config.
     /// </summary>
     /// <exception cref="IOException">The folder or a file cannot be written.</exception>
     /// <exception cref="UnauthorizedAccessException">Writing is not permitted.</exception>
@@ -103,7 +127,45 @@ public sealed class ModelFolder : IDisposable
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(dir);
         ArgumentNullException.ThrowIfNull(weights);
-        var full = System.IO.Directory.CreateDirectory(dir).FullName;
+        var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(dir));
+        if (System.IO.Directory.Exists(full) && System.IO.Directory.EnumerateFileSystemEntries(full).Any())
+        {
+            WriteFiles(full, weights);
+            return;
+        }
+
+        var parent = System.IO.Directory.CreateDirectory(Path.GetDirectoryName(full)!).FullName;
+        var temp = Path.Combine(parent, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            WriteFiles(System.IO.Directory.CreateDirectory(temp).FullName, weights);
+            if (System.IO.Directory.Exists(full))
+            {
+                System.IO.Directory.Delete(full);
+            }
+
+            System.IO.Directory.Move(temp, full);
+        }
+        catch
+        {
+            if (System.IO.Directory.Exists(temp))
+            {
+                try
+                {
+                    System.IO.Directory.Delete(temp, recursive: true);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    // The original failure is the one worth reporting; a leftover .tmp folder is harmless.
+                }
+            }
+
+            throw;
+        }
+    }
+
+    private static void WriteFiles(string full, TransformerWeights weights)
+    {
         var metadata = new Dictionary<string, string> { ["format"] = "pt" };
         AtomicFile.Write(Path.Combine(full, SafetensorsFileName),
             stream => SafetensorsFile.Write(stream, weights.ToStateDict(), metadata));

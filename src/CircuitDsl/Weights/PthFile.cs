@@ -33,6 +33,9 @@ internal static class PthFile
 
     private const double MinViewAllowance = 1 << 16;
 
+    /// <summary>Bytes of <c>data.pkl</c> accepted at any compression ratio.</summary>
+    private const long MinPickleAllowance = 1 << 20;
+
     /// <summary>
     /// Reads the state dict in <paramref name="path"/>. Entries for which <paramref name="skip"/> is true
     /// (buffers such as the causal mask) are not loaded, so their dtype does not matter.
@@ -89,8 +92,15 @@ internal static class PthFile
                     continue;
                 }
 
-                wanted.Add((name, value as PickledTensor
-                    ?? throw new WeightsFormatException(path, name, $"is {RestrictedUnpickler.Describe(value)}, not a tensor.")));
+                var tensor = value as PickledTensor
+                    ?? throw new WeightsFormatException(path, name, $"is {RestrictedUnpickler.Describe(value)}, not a tensor.");
+                if (tensor.Size.Aggregate(1.0, (n, d) => n * d) > Array.MaxLength)
+                {
+                    throw new WeightsFormatException(path, name,
+                        $"size ({string.Join(", ", tensor.Size)}) has too many elements for one tensor.");
+                }
+
+                wanted.Add((name, tensor));
             }
 
             // Views of one storage could otherwise turn a few bytes of pickle into unbounded copies.
@@ -151,6 +161,14 @@ internal static class PthFile
             {
                 throw new WeightsFormatException(path, null,
                     $"'{pickle.FullName}' declares {pickle.Length} bytes, over the {MaxPickleBytes / (1024 * 1024)} MB limit for a state dict's pickle.");
+            }
+
+            // The unpickler's memory grows with the pickle (memo, list slots), so a highly compressed pickle would
+            // turn kilobytes of file into a gigabyte; the storages' ratio applies, with room for small pickles.
+            if (pickle.Length > (pickle.CompressedLength * MaxCompressionRatio) + MinPickleAllowance)
+            {
+                throw new WeightsFormatException(path, null,
+                    $"'{pickle.FullName}' expands {pickle.CompressedLength} bytes to {pickle.Length}, more than {MaxCompressionRatio}-fold; refused as a possible zip bomb.");
             }
 
             return ReadExactly(pickle, null);
@@ -293,10 +311,28 @@ internal static class PthFile
 
         private byte[] ReadExactly(ZipArchiveEntry entry, string? tensorName)
         {
-            var buffer = new byte[entry.Length];
+            // The buffer grows with what the entry really holds, so a declared length alone (a few header bytes)
+            // never allocates its size.
+            var buffer = new byte[Math.Min(entry.Length, 1 << 20)];
             using var stream = entry.Open();
-            var read = stream.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
-            if (read < buffer.Length)
+            var read = 0;
+            while (read < entry.Length)
+            {
+                if (read == buffer.Length)
+                {
+                    Array.Resize(ref buffer, (int)Math.Min(entry.Length, 2L * buffer.Length));
+                }
+
+                var n = stream.Read(buffer, read, buffer.Length - read);
+                if (n == 0)
+                {
+                    break;
+                }
+
+                read += n;
+            }
+
+            if (read < entry.Length)
             {
                 throw new WeightsFormatException(path, tensorName,
                     $"archive entry '{entry.FullName}' ends after {read} of its declared {entry.Length} bytes.");
@@ -306,6 +342,15 @@ internal static class PthFile
             {
                 throw new WeightsFormatException(path, tensorName,
                     $"archive entry '{entry.FullName}' holds more than its declared {entry.Length} bytes.");
+            }
+
+            // .NET's entry stream stops at the declared length, so an entry that inflates to more than it declares,
+            // or whose bytes were corrupted, is caught here: the CRC covers the whole of what was written.
+            var crc = Crc32.Compute(buffer);
+            if (crc != entry.Crc32)
+            {
+                throw new WeightsFormatException(path, tensorName,
+                    $"archive entry '{entry.FullName}' fails its CRC-32 check (0x{crc:x8}, declared 0x{entry.Crc32:x8}): the file is corrupt.");
             }
 
             return buffer;

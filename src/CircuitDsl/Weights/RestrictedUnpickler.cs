@@ -27,8 +27,11 @@ internal sealed class RestrictedUnpickler
     /// <summary>Deepest MARK nesting; a state dict needs four.</summary>
     internal const int MaxMarks = 1_000;
 
-    /// <summary>Most memo entries; a state dict needs about ten per tensor.</summary>
-    internal const int MaxMemo = 10_000_000;
+    /// <summary>
+    /// Most memo entries; a state dict needs about ten per tensor, so this allows 100 000 tensors. Each entry costs
+    /// about 90 bytes of dictionary for one byte of pickle (MEMOIZE), so this also bounds that cost near 90 MB.
+    /// </summary>
+    internal const int MaxMemo = 1_000_000;
 
     private static readonly Dictionary<string, object> Allowed = BuildAllowList();
 
@@ -480,6 +483,11 @@ internal sealed class RestrictedUnpickler
             || args.Length > 7)
         {
             throw Error("_rebuild_tensor_v2 needs (storage, offset, size, stride, requires_grad, hooks[, metadata]).");
+        }
+
+        if (offset < 0)
+        {
+            throw Error($"a tensor's storage offset must be a non-negative integer (got {offset}).");
         }
 
         if (size.Items.Length != stride.Items.Length)

@@ -29,14 +29,14 @@ internal static class SamplePage
 
     public static Document Induction()
     {
-        var hypotheses = new (string Name, string Code, double Measured, double Threshold, Outcome Outcome)[]
+        var hypotheses = new (string Name, string Code, double Measured, double Threshold, Reports.Verdict Outcome)[]
         {
-            ("Head 0.2 is a previous-token head", "PreviousToken(\"0.2\")", 0.968, 0.9, Outcome.Holds),
-            ("Head 1.1 is an induction head", "Induction(\"1.1\")", 0.912, 0.8, Outcome.Holds),
-            ("1.1 K-composes with 0.2", "KComposition(\"0.2\", \"1.1\")", 0.514, 0.3, Outcome.Holds),
-            ("Head 1.1 copies", "Copying(\"1.1\")", 0.931, 0.7, Outcome.Holds),
-            ("1.1 Q-composes with 0.2", "QComposition(\"0.2\", \"1.1\")", 0.083, 0.3, Outcome.Fails),
-            ("Head 1.3 is a duplicate-token head", "DuplicateToken(\"1.3\")", double.NaN, 0.5, Outcome.NotMeasured),
+            ("Head 0.2 is a previous-token head", "PreviousToken(\"0.2\")", 0.968, 0.9, Reports.Verdict.Holds),
+            ("Head 1.1 is an induction head", "Induction(\"1.1\")", 0.912, 0.8, Reports.Verdict.Holds),
+            ("1.1 K-composes with 0.2", "KComposition(\"0.2\", \"1.1\")", 0.514, 0.3, Reports.Verdict.Holds),
+            ("Head 1.1 copies", "Copying(\"1.1\")", 0.931, 0.7, Reports.Verdict.Holds),
+            ("1.1 Q-composes with 0.2", "QComposition(\"0.2\", \"1.1\")", 0.083, 0.3, Reports.Verdict.Fails),
+            ("Head 1.3 is a duplicate-token head", "DuplicateToken(\"1.3\")", double.NaN, 0.5, Reports.Verdict.NotMeasured),
         };
         var b = new DocumentBuilder("Induction heads")
             .Paragraph("A previous-token head in layer 0 writes each token's predecessor into the residual stream; an induction head in layer 1 reads it through ",
@@ -89,8 +89,8 @@ internal static class SamplePage
         .Paragraph("A one-layer model's heads implement skip-trigrams ", new Inline.Code("A … B → C"), ": attend from B back to A, raise C's logit.")
         .Table(["hypothesis", "measured", "threshold", "verdict"],
         [
-            ["Head 0.1 attends from \"|\" to \"open\"", "0.74", "≥ 0.5", new Inline.Verdict(Outcome.Holds)],
-            ["Head 0.3 boosts \"close\"", "–", "≥ 0.5", new Inline.Verdict(Outcome.NotMeasured)],
+            ["Head 0.1 attends from \"|\" to \"open\"", "0.74", "≥ 0.5", new Inline.Verdict(Reports.Verdict.Holds)],
+            ["Head 0.3 boosts \"close\"", "–", "≥ 0.5", new Inline.Verdict(Reports.Verdict.NotMeasured)],
         ], [Align.Left, Align.Right, Align.Right, Align.Left])
         .Build();
 

@@ -186,9 +186,9 @@ public sealed class SvgTests
     {
         Bar[] bars =
         [
-            new("holds", 0.8, 0.5, Outcome.Holds),
-            new("fails", 0.2, 0.5, Outcome.Fails),
-            new("missing", double.NaN, 0.5, Outcome.NotMeasured),
+            new("holds", 0.8, 0.5, Reports.Verdict.Holds),
+            new("fails", 0.2, 0.5, Reports.Verdict.Fails),
+            new("missing", double.NaN, 0.5, Reports.Verdict.NotMeasured),
             new("negative", -0.4),
         ];
 
@@ -280,7 +280,7 @@ public sealed class SvgTests
     [Fact]
     public void Snapshot_bar_chart() =>
         Snapshot.Verify(Svg.BarChart("Measured vs threshold",
-            [new("previous token 0.2", 0.97, 0.9, Outcome.Holds), new("Q-composition", 0.08, 0.3, Outcome.Fails), new("duplicate 1.3", double.NaN, 0.5, Outcome.NotMeasured)], "score"), "svg");
+            [new("previous token 0.2", 0.97, 0.9, Reports.Verdict.Holds), new("Q-composition", 0.08, 0.3, Reports.Verdict.Fails), new("duplicate 1.3", double.NaN, 0.5, Reports.Verdict.NotMeasured)], "score"), "svg");
 
     [Fact]
     public void Snapshot_line_chart() =>

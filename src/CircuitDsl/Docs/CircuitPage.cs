@@ -1,0 +1,228 @@
+using System.Globalization;
+using System.Numerics;
+using CircuitDsl.Circuits;
+using CircuitDsl.Reports;
+
+namespace CircuitDsl.Docs;
+
+/// <summary>
+/// The documentation page of one checked circuit spec: the model card, each hypothesis as a sentence with its
+/// measured value, threshold and verdict, and the pictures behind the numbers — attention patterns of the named
+/// heads, OV eigenvalues, loss increases under ablation, composition heatmaps and path-expansion term sizes.
+/// </summary>
+/// <remarks>Every number on the page comes from the <see cref="CircuitReport"/> or the <see cref="ModelAnalysis"/> it was measured with.</remarks>
+public static class CircuitPage
+{
+    /// <summary>The page for <paramref name="spec"/>, checked as <paramref name="report"/> on <paramref name="analysis"/>.</summary>
+    /// <param name="spec">The circuit spec as written (generated <c>Documentation</c>).</param>
+    /// <param name="report">What checking it found.</param>
+    /// <param name="analysis">The model the report was measured on.</param>
+    /// <param name="modelCard">Extra model-card rows, e.g. how the weights were trained and where they are.</param>
+    public static Document Build(CircuitDocumentation spec, CircuitReport report, ModelAnalysis analysis,
+        IReadOnlyList<KeyValuePair<string, string>>? modelCard = null)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(report);
+        ArgumentNullException.ThrowIfNull(analysis);
+        var prefix = FilePrefix(spec.Name);
+        var page = new DocumentBuilder(spec.Name);
+        if (spec.Summary.Length > 0)
+        {
+            page.Paragraph(spec.Summary);
+        }
+
+        var holding = report.Evidence.Count(e => e.Verdict == Verdict.Holds);
+        page.Paragraph(
+            new Inline.Strong($"{holding} of {report.Evidence.Count} hypotheses hold"),
+            $" on {spec.Model}" + (spec.Paper is null ? "." : "; from the paper's section "),
+            spec.Paper is null ? "" : new Inline.Emphasis(spec.Paper),
+            spec.Paper is null ? "" : ".");
+
+        ModelCard(page, spec, analysis, modelCard);
+        Summary(page, report);
+        foreach (var evidence in report.Evidence)
+        {
+            Hypothesis(page, evidence, spec.Hypotheses.FirstOrDefault(h => h.Name == evidence.Hypothesis), prefix);
+        }
+
+        Composition(page, analysis, prefix);
+        Paths(page, analysis, prefix);
+        return page.Build();
+    }
+
+    private static void ModelCard(DocumentBuilder page, CircuitDocumentation spec, ModelAnalysis analysis,
+        IReadOnlyList<KeyValuePair<string, string>>? extra)
+    {
+        var c = analysis.Config;
+        var rows = new List<IReadOnlyList<Inline>>
+        {
+            Row("model", new Inline.Code(spec.Model)),
+            Row("layers × heads", $"{c.NLayers} × {c.NHeads}"),
+            Row("d_model / d_head", $"{c.DModel} / {c.DHead}"),
+            Row("vocabulary / context", $"{c.DVocab} / {c.NCtx}"),
+            Row("blocks", c.AttnOnly ? "attention only" : $"attention + MLP (d_mlp {c.DMlp}, {c.ActFn})"),
+            Row("normalization", c.NormalizationType ?? "none"),
+            Row("positions", c.PositionalEmbeddingType),
+            Row("measured on", analysis.WeightProcessing),
+            Row("detection batch", $"{analysis.DetectionBatch.Length} sequences of {analysis.DetectionBatch[0].Length} tokens"),
+        };
+        rows.AddRange((extra ?? []).Select(kv => Row(kv.Key, kv.Value)));
+        page.Heading(2, "Model").Table(["", ""], rows);
+    }
+
+    private static void Summary(DocumentBuilder page, CircuitReport report)
+    {
+        var rows = report.Evidence.Select(e => (IReadOnlyList<Inline>)
+        [
+            new Inline.Code(e.Hypothesis), e.Claim, e.Unit, Fmt.Value(e.Measured),
+            (e.Comparison == Bound.AtLeast ? "≥ " : "≤ ") + Fmt.Value(e.Threshold), new Inline.Verdict(e.Verdict),
+        ]).ToList();
+        page.Heading(2, "Hypotheses")
+            .Table(["hypothesis", "claim", "measured", "value", "claimed", "verdict"], rows,
+                [Align.Left, Align.Left, Align.Left, Align.Right, Align.Right, Align.Center]);
+        var bars = report.Evidence.Select(e => new Bar(e.Hypothesis, e.Measured / e.Threshold, 1, e.Verdict)).ToList();
+        if (report.Evidence.All(e => e.Threshold > 0))
+        {
+            page.Figure(Svg.BarChart("Measured value ÷ threshold", bars, "measured / threshold"),
+                "Each hypothesis's measured value as a multiple of its threshold; the tick at 1 is the threshold itself. "
+                + "An at-least claim holds to the right of it, an at-most claim to the left.",
+                $"{FilePrefix(report.Circuit)}-verdicts.svg");
+        }
+    }
+
+    private static void Hypothesis(DocumentBuilder page, Evidence e, HypothesisDocumentation? spec, string prefix)
+    {
+        page.Heading(3, e.Hypothesis);
+        var claimed = e.Comparison == Bound.AtLeast ? "at least" : "at most";
+        var measured = e.Verdict == Verdict.NotMeasured
+            ? $"Not measured: {e.Detail}"
+            : $"Measured {e.Unit} = {Fmt.Value(e.Measured)}; claimed {claimed} {Fmt.Value(e.Threshold)}. ";
+        page.Paragraph(
+            e.Claim.Length > 0 ? e.Claim + " " : "",
+            measured,
+            new Inline.Verdict(e.Verdict),
+            spec?.Paper is { } paper ? $" (paper: {paper})" : "");
+        if (e.Verdict != Verdict.NotMeasured && e.Detail.Length > 0)
+        {
+            page.Paragraph(new Inline.Emphasis(e.Detail));
+        }
+
+        var file = $"{prefix}-{FilePrefix(e.Hypothesis)}";
+        if (e.Data.TryGetValue("pattern on sequence 0", out var pattern) && e.Data.TryGetValue("tokens of sequence 0", out var tokens))
+        {
+            var n = pattern.Dim(0);
+            var values = new double[n, n];
+            for (var q = 0; q < n; q++)
+            {
+                for (var k = 0; k < n; k++)
+                {
+                    values[q, k] = pattern[q, k];
+                }
+            }
+
+            var labels = tokens.Span.ToArray().Select(t => ((int)t).ToString(CultureInfo.InvariantCulture)).ToList();
+            page.Figure(Svg.AttentionPattern($"Attention pattern of {e.Unit.Split(" of ")[^1]}", values, labels),
+                "Where each query position (row) attends among the key positions (columns) on the first sequence of the "
+                + "detection batch, labelled by token id.", file + "-pattern.svg");
+        }
+
+        if (e.Data.TryGetValue("eigenvalues (re, im)", out var eigen))
+        {
+            var points = Enumerable.Range(0, eigen.Dim(0)).Select(i => new Complex(eigen[i, 0], eigen[i, 1])).ToList();
+            page.Figure(Svg.ComplexPlane($"OV eigenvalues ({e.Unit} {Fmt.Value(e.Measured)})", points),
+                "Eigenvalues of the full OV circuit W_E W_OV W_U in the complex plane; mostly positive real parts mean the "
+                + "head copies the tokens it attends to.", file + "-eigenvalues.svg");
+        }
+
+        if (e.Data.TryGetValue("per-token loss increase", out var increase))
+        {
+            int batch = increase.Dim(0), positions = increase.Dim(1);
+            var mean = Enumerable.Range(0, positions)
+                .Select(p => Enumerable.Range(0, batch).Average(b => (double)increase[b, p])).ToList();
+            var x = Enumerable.Range(1, positions).Select(p => (double)p).ToList();
+            page.Figure(Svg.LineChart("Loss increase by position", [new Series("mean over sequences", x, mean)],
+                    "predicted position", "nats"),
+                "How much the loss on each predicted token rises under the ablation, averaged over the sequences.",
+                file + "-loss.svg");
+        }
+    }
+
+    private static void Composition(DocumentBuilder page, ModelAnalysis analysis, string prefix)
+    {
+        var c = analysis.Config;
+        if (c.NLayers < 2)
+        {
+            return;
+        }
+
+        var from = Ablation.AllHeads(c).Where(h => h.Layer < c.NLayers - 1).ToList();
+        var to = Ablation.AllHeads(c).Where(h => h.Layer > 0).ToList();
+        var table = analysis.Composition;
+        var max = table.Entries().Max(e => e.Score);
+        var charts = Enum.GetValues<CompositionKind>().Select(kind =>
+        {
+            var values = new double[from.Count, to.Count];
+            for (var i = 0; i < from.Count; i++)
+            {
+                for (var j = 0; j < to.Count; j++)
+                {
+                    values[i, j] = from[i].Layer < to[j].Layer ? table.Score(kind, from[i], to[j]) : double.NaN;
+                }
+            }
+
+            return Svg.Heatmap($"{kind}-composition", values, [.. from.Select(h => h.ToString())], [.. to.Select(h => h.ToString())],
+                new HeatmapOptions
+                {
+                    Scale = ColorScale.Sequential(0, max), RowAxisLabel = "earlier head (writes)",
+                    ColumnAxisLabel = "later head (reads)", ValueLabel = "score",
+                });
+        }).ToList();
+        page.Heading(2, "Composition")
+            .Paragraph("How much each later head's queries (Q), keys (K) or values (V) read from the subspace each earlier head "
+                + $"writes: ‖W_OV·R‖ / (‖W_OV‖ ‖R‖). Random matrices score about {Fmt.Value(table.RandomBaseline)} (1/√d_model).")
+            .Figure(Svg.SideBySide("Composition scores", charts), "Q-, K- and V-composition scores for every earlier/later head pair.",
+                $"{prefix}-composition.svg");
+    }
+
+    private static void Paths(DocumentBuilder page, ModelAnalysis analysis, string prefix)
+    {
+        page.Heading(2, "Path expansion");
+        PathExpansion expansion;
+        try
+        {
+            expansion = PathExpansion.Create(analysis.Weights);
+        }
+        catch (ArgumentException e)
+        {
+            page.Paragraph("Not drawn: " + e.Message);
+            return;
+        }
+
+        int[][] tokens = [analysis.DetectionBatch[0]];
+        var norms = expansion.Terms.Select(t => (t.Name, Norm: Frobenius(t.Contribution(tokens)))).ToList();
+        var total = Math.Sqrt(norms.Sum(t => t.Norm * t.Norm));
+        var bars = norms.OrderByDescending(t => t.Norm).Take(16).Select(t => new Bar(t.Name, t.Norm / total)).ToList();
+        page.Paragraph("The logits as a sum of paths through the model (the paper's path expansion): the direct path "
+                + "W_E W_U, one term per head and one per virtual head (pairs of heads in consecutive layers). Each bar is a term's "
+                + "Frobenius norm on the first detection sequence, as a share of the root-sum-of-squares of all terms.")
+            .Figure(Svg.BarChart("Path-expansion term sizes", bars, "share of the logit norm"),
+                "The largest terms of the path expansion on an example sequence.", $"{prefix}-paths.svg");
+    }
+
+    private static double Frobenius(Tensors.Tensor t)
+    {
+        double sum = 0;
+        foreach (var v in t.Span)
+        {
+            sum += (double)v * v;
+        }
+
+        return Math.Sqrt(sum);
+    }
+
+    private static IReadOnlyList<Inline> Row(string key, Inline value) => [key, value];
+
+    /// <summary>A file-name-safe, lower-case stem for <paramref name="name"/>.</summary>
+    public static string FilePrefix(string name) =>
+        new([.. name.ToLowerInvariant().Select(ch => char.IsAsciiLetterOrDigit(ch) ? ch : '-')]);
+}

@@ -1,0 +1,126 @@
+using System.Xml.Linq;
+using CircuitDsl.Circuits;
+using CircuitDsl.Docs;
+using CircuitDsl.Reports;
+using CircuitDsl.Tests.Model;
+
+namespace CircuitDsl.Tests.Docs;
+
+public sealed class CircuitPageTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("circuit-page").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    /// <summary>A report on the two-layer attention-only PyTorch fixture, one hypothesis of each kind, one of them false.</summary>
+    private static (CircuitDocumentation Spec, CircuitReport Report, ModelAnalysis Analysis) Checked()
+    {
+        var analysis = new ModelAnalysis(TorchFixture.Load("attn_only_2l").Weights, WeightProcessingOptions.None, modelName: "Fixture2L");
+        HeadId h00 = new(0, 0), h11 = new(1, 1);
+        Evidence[] evidence =
+        [
+            Hypotheses.PreviousTokenHead(analysis, "Prev", "Head 0.0 attends to the previous token.", h00, 0.01),
+            Hypotheses.CopyingHead(analysis, "Copy", "Head 1.1 copies.", h11, 0.99),
+            Hypotheses.Composition(analysis, "KComp", "1.1 reads keys from 0.0.", CompositionKind.K, h00, h11, 0.01, Bound.AtLeast, false),
+            Hypotheses.Ablation(analysis, "Matters", "Without 0.0 the loss rises.", h00, "repeated-tokens", 0.001),
+        ];
+        var spec = new CircuitDocumentation("Fixture Circuit", "Fixture2L", "A circuit on random weights.", "Induction Heads",
+            [.. evidence.Select(e => new HypothesisDocumentation(e.Hypothesis, "Kind", e.Claim, [h00], [], null))]);
+        return (spec, analysis.Report(spec.Name, evidence), analysis);
+    }
+
+    [Fact]
+    public void The_page_states_each_hypothesis_with_its_value_threshold_and_verdict()
+    {
+        var (spec, report, analysis) = Checked();
+
+        var page = CircuitPage.Build(spec, report, analysis, [new("trained with", "circuitdsl train …")]);
+        var markdown = MarkdownPage.Render(page).Text;
+        var sentences = string.Join("\n", page.Blocks.OfType<Paragraph>()
+            .Select(p => string.Concat(p.Content.OfType<Inline.Text>().Select(t => t.Value))));
+
+        foreach (var e in report.Evidence)
+        {
+            markdown.Should().Contain($"### {e.Hypothesis}");
+            sentences.Should().Contain($"{e.Claim} Measured {e.Unit} = {Fmt.Value(e.Measured)}; claimed at least {Fmt.Value(e.Threshold)}");
+        }
+
+        report.Evidence.Single(e => e.Hypothesis == "Copy").Verdict.Should().Be(Verdict.Fails, "random weights do not copy at 0.99");
+        markdown.Should().Contain("✗ fails").And.Contain("✓ holds").And.Contain("circuitdsl train …").And.Contain("Induction Heads");
+    }
+
+    [Fact]
+    public void The_page_draws_the_pictures_behind_the_numbers()
+    {
+        var (spec, report, analysis) = Checked();
+
+        var figures = CircuitPage.Build(spec, report, analysis).Blocks.OfType<Figure>().ToDictionary(f => f.FileName);
+
+        figures.Keys.Should().BeEquivalentTo(
+            "fixture-circuit-verdicts.svg", "fixture-circuit-prev-pattern.svg", "fixture-circuit-copy-eigenvalues.svg",
+            "fixture-circuit-matters-loss.svg", "fixture-circuit-composition.svg", "fixture-circuit-paths.svg");
+        // The pattern heatmap has one cell per query/key pair on or below the diagonal of the detection sequence.
+        var n = analysis.DetectionBatch[0].Length;
+        CountCells(figures["fixture-circuit-prev-pattern.svg"].Svg).Should().Be(n * (n + 1) / 2);
+        // One eigenvalue point per dimension of the head (d_head of them, the non-zero ones of W_E W_OV W_U).
+        figures["fixture-circuit-copy-eigenvalues.svg"].Svg.Should().Contain("<circle");
+        // The direct path, 6 heads and 9 virtual heads: 16 terms, each a share of the whole.
+        CountBars(figures["fixture-circuit-paths.svg"].Svg).Should().Be(16);
+    }
+
+    [Fact]
+    public void The_path_terms_that_are_drawn_sum_with_the_biases_to_the_logits()
+    {
+        var (_, _, analysis) = Checked();
+        int[][] tokens = [analysis.DetectionBatch[0]];
+        var expansion = PathExpansion.Create(analysis.Weights);
+
+        var norms = expansion.Terms.Select(t => t.Contribution(tokens).Span.ToArray().Sum(v => (double)v * v)).ToList();
+
+        // The identity behind the picture: the terms plus the biases are the logits.
+        var logits = analysis.Model.Forward(tokens).Span.ToArray();
+        var sum = new double[logits.Length];
+        foreach (var term in expansion.Terms)
+        {
+            var c = term.Contribution(tokens).Span;
+            for (var i = 0; i < sum.Length; i++)
+            {
+                sum[i] += c[i];
+            }
+        }
+
+        var bias = expansion.BiasContribution().Span;
+        for (var i = 0; i < sum.Length; i++)
+        {
+            (sum[i] + bias[i % bias.Length]).Should().BeApproximately(logits[i], 1e-3);
+        }
+
+        norms.Should().OnlyContain(n => n > 0);
+    }
+
+    [Fact]
+    public void The_site_has_an_index_a_page_per_circuit_and_one_self_contained_html_page()
+    {
+        var (spec, report, analysis) = Checked();
+        var page = CircuitPage.Build(spec, report, analysis);
+
+        var files = DocsSite.Write(_dir, "Circuits", [(page, report)]);
+
+        files.Should().OnlyContain(f => File.Exists(f));
+        File.ReadAllText(Path.Combine(_dir, "index.md")).Should().Contain("[Fixture Circuit](fixture-circuit.md)");
+        File.Exists(Path.Combine(_dir, "img", "fixture-circuit-composition.svg")).Should().BeTrue();
+        var html = File.ReadAllText(Path.Combine(_dir, DocsSite.HtmlFileName));
+        html.Should().Contain("href=\"#fixture-circuit\"").And.Contain("id=\"fixture-circuit\"");
+        html.Should().NotContain("src=\"").And.NotContain("<link");
+        CountOccurrences(html, "<figure").Should().Be(page.Blocks.OfType<Figure>().Count());
+    }
+
+    private static int CountCells(string svg) =>
+        XElement.Parse(svg).Descendants().Count(e => e.Name.LocalName == "rect" && (string?)e.Attribute("class") == "cell");
+
+    private static int CountBars(string svg) =>
+        XElement.Parse(svg).Descendants().Count(e => e.Name.LocalName == "g" && ((string?)e.Attribute("class"))?.StartsWith("bar", StringComparison.Ordinal) == true);
+
+    private static int CountOccurrences(string text, string what) =>
+        (text.Length - text.Replace(what, "", StringComparison.Ordinal).Length) / what.Length;
+}

@@ -109,12 +109,13 @@ public sealed class PackageTests : IClassFixture<PackagedConsumer>
         var run = Succeeded(_consumer.ConsumerTest);
 
         var counters = XDocument.Load(_consumer.ConsumerTrx!).Descendants().Single(e => e.Name.LocalName == "Counters");
-        ((int)counters.Attribute("passed")!).Should().Be(2, run.ToString());
+        ((int)counters.Attribute("passed")!).Should().Be(3, run.ToString());
         ((int)counters.Attribute("failed")!).Should().Be(0, run.ToString());
         var results = XDocument.Load(_consumer.ConsumerTrx!).Descendants().Where(e => e.Name.LocalName == "UnitTestResult")
             .Select(r => ((string)r.Attribute("testName")!, (string)r.Attribute("outcome")!));
         results.Should().BeEquivalentTo(
-            [("Consumer.CircuitTests.The_previous_token_head_holds_and_the_idle_head_does_not", "Passed"),
+            [("Consumer.CircuitTests.The_circuit_holds", "Passed"),
+             ("Consumer.CircuitTests.A_claim_the_weights_refute_fails_with_the_measured_value", "Passed"),
              ("Consumer.CircuitTests.The_generated_model_has_the_declared_shape_and_the_folder_weights", "Passed")]);
         Directory.EnumerateDirectories(Path.Combine(_consumer.Packages, "circuitdsl")).Select(Path.GetFileName)
             .Should().Equal([_consumer.Version], "CircuitDsl was restored from the local feed into the consumer's own folder");

@@ -9,17 +9,25 @@ public sealed class CircuitTests
     private static readonly string ModelDirectory = Path.Combine(AppContext.BaseDirectory, "model");
 
     [Fact]
-    public void The_previous_token_head_holds_and_the_idle_head_does_not()
+    public void The_circuit_holds()
+    {
+        using var model = Toy1L.Load(ModelDirectory);
+        var report = PreviousToken.CheckAll(model);
+        report.AllHold.Should().BeTrue(report.ToText());
+        report.Evidence.Single().Measured.Should().BeGreaterThan(0.99);
+    }
+
+    [Fact]
+    public void A_claim_the_weights_refute_fails_with_the_measured_value()
     {
         using var model = Toy1L.Load(ModelDirectory);
 
-        var report = PreviousToken.CheckAll(model);
+        var report = IdleHead.CheckAll(model);
 
-        report.Evidence.Select(e => (e.Hypothesis, e.Verdict)).Should().Equal(
-            [("Head0", Verdict.Holds), ("Head1", Verdict.Fails)], report.ToText());
-        report.Evidence[0].Measured.Should().BeGreaterThan(0.99);
+        report.Failing.Should().Equal("Head1");
         // Zero weights attend evenly: on the detection batch's 6-token sequences, row i gives 1/(i+1) to i-1.
-        report.Evidence[1].Measured.Should().BeApproximately(((1 / 2.0) + (1 / 3.0) + (1 / 4.0) + (1 / 5.0) + (1 / 6.0)) / 5, 1e-6);
+        report.Evidence.Single().Verdict.Should().Be(Verdict.Fails);
+        report.Evidence.Single().Measured.Should().BeApproximately(((1 / 2.0) + (1 / 3.0) + (1 / 4.0) + (1 / 5.0) + (1 / 6.0)) / 5, 1e-6);
     }
 
     [Fact]

@@ -15,8 +15,13 @@ public static partial class PreviousToken
     /// <summary>Head 0.0 attends to the previous token.</summary>
     [PreviousTokenHead("0.0", AtLeast = 0.9)]
     public static partial Evidence Head0(Toy1L model);
+}
 
-    /// <summary>Head 0.1 attends to the previous token (it does not: its weights are zero, so it attends evenly).</summary>
+/// <summary>A claim the weights refute: head 0.1's weights are zero, so it attends evenly.</summary>
+[Circuit(typeof(Toy1L))]
+public static partial class IdleHead
+{
+    /// <summary>Head 0.1 attends to the previous token.</summary>
     [PreviousTokenHead("0.1", AtLeast = 0.9)]
     public static partial Evidence Head1(Toy1L model);
 }

@@ -31,9 +31,11 @@ internal static class InspectCommand
             var tokensFile = parse.GetValue(tokens);
             var batch = tokensFile is null ? null : TokensFile.Read(tokensFile, folder.Config);
 
+            // The folder is loaded for this analysis alone: process its copy-on-write mapping in place, so the
+            // model is held once (a changed page replaces the file's page) rather than mapped and copied.
             var analysis = new ModelAnalysis(folder.Weights,
                 parse.GetValue(raw) ? WeightProcessingOptions.None : WeightProcessingOptions.Default, batch,
-                Path.GetFileName(folder.Directory));
+                Path.GetFileName(folder.Directory), processInPlace: true);
             if (analysis.Unmeasurable is { } why)
             {
                 throw new WeightsFormatException(folder.WeightsFile, null, why);

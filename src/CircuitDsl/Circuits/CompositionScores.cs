@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using CircuitDsl.Model;
 using CircuitDsl.Tensors;
 using MathNet.Numerics.LinearAlgebra;
@@ -44,63 +45,70 @@ public static class CompositionScores
     /// Every pair's score, for all three kinds. Each head is first reduced to a <c>[d_head × d_model]</c> writer
     /// <c>C(W_V) · W_O</c> and a <c>[d_model × d_head]</c> reader <c>A · C(Bᵀ)ᵀ</c>, where <c>C(X)</c> is a square
     /// root of the Gram matrix (<c>C(X)ᵀ C(X) = Xᵀ X</c>, from its eigendecomposition in double precision), so
-    /// every Frobenius norm is unchanged; then one product per layer pair on the kernel seam gives all the
-    /// <c>‖L · R‖</c>. Products are single precision: scores agree with the factored definition to about 1e-6.
+    /// every Frobenius norm is unchanged; then one product per layer pair — the earlier layer's writers times the
+    /// later layer's readers of all three kinds side by side — gives all the <c>‖L · R‖</c> on the kernel seam. Products are
+    /// single precision: scores agree with the factored definition to about 1e-6.
     /// </summary>
     public static CompositionTable Compute(TransformerWeights weights)
     {
         ArgumentNullException.ThrowIfNull(weights);
         var c = weights.Config;
         int layers = c.NLayers, heads = c.NHeads, dm = c.DModel, k = c.DHead, width = heads * k;
+
+        // Writers [layer][heads · d_head, d_model], every layer's at once; readers [d_model, (kind, head, d_head)],
+        // one later layer at a time, so the memory held is a few layers' worth, not the model's.
         var writers = new Tensor[layers];
         var writerNorms = new double[layers, heads];
-        var readers = new Tensor[3, layers];
-        var readerNorms = new double[3, layers, heads];
         for (var l = 0; l < layers; l++)
         {
-            var b = weights.Blocks[l];
             writers[l] = new Tensor(width, dm);
-            for (var kind = 0; kind < 3; kind++)
-            {
-                readers[kind, l] = new Tensor(dm, width);
-            }
+        }
 
-            for (var h = 0; h < heads; h++)
+        var readerWidth = 3 * width;
+        var readers = new Tensor(dm, readerWidth);
+        var readerNorms = new double[3, heads];
+        var product = new Tensor(width, readerWidth);
+        var scores = new double[3, layers, heads, layers, heads];
+        for (var l2 = 0; l2 < layers; l2++)
+        {
+            var to = l2;
+            var b = weights.Blocks[l2];
+            Parallel.For(0, heads, h =>
             {
+                var gemm = Gemm.Serial;
                 var rootQ = GramRoot(b.W_Q[h], ofColumns: true);
                 var rootK = GramRoot(b.W_K[h], ofColumns: true);
                 var rootV = GramRoot(b.W_V[h], ofColumns: true);
                 var rootO = GramRoot(b.W_O[h], ofColumns: false);
-                var writer = writers[l].Span.Slice(h * k * dm, k * dm);
-                Gemm.Sgemm(false, false, k, dm, k, 1f, rootV.Span, k, b.W_O[h].Span, dm, 0f, writer, dm);
-                writerNorms[l, h] = Norm(writer, k, dm, dm);
+                var writer = writers[to].Span.Slice(h * k * dm, k * dm);
+                gemm.Sgemm(false, false, k, dm, k, 1f, rootV.Span, k, b.W_O[h].Span, dm, 0f, writer, dm);
+                writerNorms[to, h] = Norm(writer, k, dm, dm);
                 (Tensor Reads, Tensor Root)[] reader = [(b.W_Q[h], rootK), (b.W_K[h], rootQ), (b.W_V[h], rootO)];
                 for (var kind = 0; kind < 3; kind++)
                 {
-                    var target = readers[kind, l].Span[(h * k)..];
-                    Gemm.Sgemm(false, true, dm, k, k, 1f, reader[kind].Reads.Span, k, reader[kind].Root.Span, k, 0f, target, width);
-                    readerNorms[kind, l, h] = Norm(target, dm, k, width);
+                    var target = readers.Span[((kind * width) + (h * k))..];
+                    gemm.Sgemm(false, true, dm, k, k, 1f, reader[kind].Reads.Span, k, reader[kind].Root.Span, k, 0f, target, readerWidth);
+                    readerNorms[kind, h] = Norm(target, dm, k, readerWidth);
                 }
-            }
-        }
+            });
 
-        var scores = new double[3, layers, heads, layers, heads];
-        for (var l1 = 0; l1 < layers; l1++)
-        {
-            for (var l2 = l1 + 1; l2 < layers; l2++)
+            for (var l1 = 0; l1 < l2; l1++)
             {
-                for (var kind = 0; kind < 3; kind++)
+                // All three kinds of every head pair of (l1, l2) in one product.
+                Gemm.MatMul(writers[l1], readers, product);
+                var from = l1;
+                Parallel.For(0, heads, h1 =>
                 {
-                    var product = Gemm.MatMul(writers[l1], readers[kind, l2]);
-                    for (var h1 = 0; h1 < heads; h1++)
+                    var rows = product.Span.Slice(h1 * k * readerWidth, k * readerWidth);
+                    for (var kind = 0; kind < 3; kind++)
                     {
                         for (var h2 = 0; h2 < heads; h2++)
                         {
-                            var norm = Norm(product.Span[((h1 * k * width) + (h2 * k))..], k, k, width);
-                            scores[kind, l1, h1, l2, h2] = norm / (writerNorms[l1, h1] * readerNorms[kind, l2, h2]);
+                            var norm = Norm(rows[((kind * width) + (h2 * k))..], k, k, readerWidth);
+                            scores[kind, from, h1, to, h2] = norm / (writerNorms[from, h1] * readerNorms[kind, h2]);
                         }
                     }
-                }
+                });
             }
         }
 
@@ -120,7 +128,10 @@ public static class CompositionScores
         var s = m.Span;
         if (ofColumns)
         {
+            // Row by row, every entry of the Gram matrix gains row[i] · row[j]: the same sums, in the same order,
+            // as the upper triangle alone, and exactly symmetric.
             var row = new double[cols];
+            var flat = new double[n * n];
             for (var r = 0; r < rows; r++)
             {
                 for (var j = 0; j < cols; j++)
@@ -130,36 +141,41 @@ public static class CompositionScores
 
                 for (var i = 0; i < cols; i++)
                 {
-                    var ri = row[i];
-                    for (var j = i; j < cols; j++)
-                    {
-                        gram[i, j] += ri * row[j];
-                    }
+                    var line = flat.AsSpan(i * n, n);
+                    TensorPrimitives.MultiplyAdd(row, row[i], line, line);
+                }
+            }
+
+            for (var i = 0; i < n; i++)
+            {
+                for (var j = 0; j < n; j++)
+                {
+                    gram[i, j] = flat[(i * n) + j];
                 }
             }
         }
         else
         {
+            var wide = new double[rows * cols];
+            for (var i = 0; i < wide.Length; i++)
+            {
+                wide[i] = s[i];
+            }
+
             for (var i = 0; i < rows; i++)
             {
                 for (var j = i; j < rows; j++)
                 {
-                    double sum = 0;
-                    for (var p = 0; p < cols; p++)
-                    {
-                        sum += (double)s[(i * cols) + p] * s[(j * cols) + p];
-                    }
-
-                    gram[i, j] = sum;
+                    gram[i, j] = TensorPrimitives.Dot(wide.AsSpan(i * cols, cols), wide.AsSpan(j * cols, cols));
                 }
             }
-        }
 
-        for (var i = 0; i < n; i++)
-        {
-            for (var j = 0; j < i; j++)
+            for (var i = 0; i < n; i++)
             {
-                gram[i, j] = gram[j, i];
+                for (var j = 0; j < i; j++)
+                {
+                    gram[i, j] = gram[j, i];
+                }
             }
         }
 
@@ -180,16 +196,25 @@ public static class CompositionScores
     /// <summary>The Frobenius norm, in double, of a <paramref name="rows"/> × <paramref name="cols"/> block with row stride <paramref name="stride"/>.</summary>
     private static double Norm(ReadOnlySpan<float> data, int rows, int cols, int stride)
     {
-        var sum = 0.0;
+        var sum = System.Numerics.Vector<double>.Zero;
+        var tail = 0.0;
         for (var i = 0; i < rows; i++)
         {
-            foreach (var x in data.Slice(i * stride, cols))
+            var row = data.Slice(i * stride, cols);
+            var j = 0;
+            for (; j <= cols - System.Numerics.Vector<float>.Count; j += System.Numerics.Vector<float>.Count)
             {
-                sum += (double)x * x;
+                System.Numerics.Vector.Widen(new System.Numerics.Vector<float>(row[j..]), out var low, out var high);
+                sum += (low * low) + (high * high);
+            }
+
+            for (; j < cols; j++)
+            {
+                tail += (double)row[j] * row[j];
             }
         }
 
-        return Math.Sqrt(sum);
+        return Math.Sqrt(System.Numerics.Vector.Sum(sum) + tail);
     }
 }
 

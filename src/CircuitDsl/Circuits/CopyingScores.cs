@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using CircuitDsl.Model;
 using CircuitDsl.Tensors;
 using MathNet.Numerics.LinearAlgebra;
@@ -39,26 +40,77 @@ public static class CopyingScores
     }
 
     /// <summary>Every head's full-OV eigenvalues and copying score.</summary>
+    /// <remarks>
+    /// Per layer, one float product <c>(W_U · W_E) · [W_V of every head side by side]</c> on the kernel seam gives
+    /// each head's <c>W_U · W_E · W_V</c>; <c>W_O</c> times that is formed in double, and the heads' eigenvalue
+    /// problems run in parallel.
+    /// </remarks>
     public static CopyingTable Compute(TransformerWeights weights)
     {
         ArgumentNullException.ThrowIfNull(weights);
         var c = weights.Config;
-        var p = UnembedEmbed(weights);
-        var pf = FactoredMatrix.ToTensor(p);
+        int dm = c.DModel, k = c.DHead, heads = c.NHeads, width = heads * k;
+        var pf = FactoredMatrix.ToTensor(UnembedEmbed(weights));
         var eigen = new Complex[c.NLayers, c.NHeads][];
+        var values = new Tensor(dm, width);
+        var pv = new Tensor(dm, width);
         for (var l = 0; l < c.NLayers; l++)
         {
             var b = weights.Blocks[l];
-            for (var h = 0; h < c.NHeads; h++)
+            for (var h = 0; h < heads; h++)
             {
-                var id = new HeadId(l, h);
-                var pv = FactoredMatrix.ToMatrix(Gemm.MatMul(pf, b.W_V[h]));
-                var ba = HeadCircuits.Head(b.W_O, id) * pv;
-                eigen[l, h] = ba.Evd().EigenValues.ToArray();
+                // W_V [heads, d_model, d_head] as [d_model, heads · d_head].
+                var wv = b.W_V[h].Span;
+                for (var m = 0; m < dm; m++)
+                {
+                    wv.Slice(m * k, k).CopyTo(values.Span.Slice((m * width) + (h * k), k));
+                }
             }
+
+            Gemm.MatMul(pf, values, pv);
+            var layer = l;
+            Parallel.For(0, heads, h =>
+            {
+                var ba = OutTimes(b.W_O[h].Span, pv.Span, dm, k, width, h * k);
+                eigen[layer, h] = Matrix<double>.Build.DenseOfArray(ba).Evd().EigenValues.ToArray();
+            });
         }
 
         return new CopyingTable(eigen);
+    }
+
+    /// <summary>
+    /// <c>W_O[h] · PV[:, column … column + d_head)</c> <c>[d_head × d_head]</c> in double, for <paramref name="wo"/>
+    /// <c>[d_head × d_model]</c> and <paramref name="pv"/> <c>[d_model × width]</c>.
+    /// </summary>
+    private static double[,] OutTimes(ReadOnlySpan<float> wo, ReadOnlySpan<float> pv, int dm, int k, int width, int column)
+    {
+        var right = new double[dm * k];
+        for (var m = 0; m < dm; m++)
+        {
+            for (var j = 0; j < k; j++)
+            {
+                right[(m * k) + j] = pv[(m * width) + column + j];
+            }
+        }
+
+        var result = new double[k, k];
+        var row = new double[k];
+        for (var i = 0; i < k; i++)
+        {
+            Array.Clear(row);
+            for (var m = 0; m < dm; m++)
+            {
+                TensorPrimitives.MultiplyAdd(right.AsSpan(m * k, k), (double)wo[(i * dm) + m], row, row);
+            }
+
+            for (var j = 0; j < k; j++)
+            {
+                result[i, j] = row[j];
+            }
+        }
+
+        return result;
     }
 
     /// <summary>

@@ -174,26 +174,36 @@ public static class HeadDetector
         return builder.Build();
     }
 
-    /// <summary>Scores layer by layer, so a caller can consume each <c>hook_pattern</c> as the forward pass makes it.</summary>
+    /// <summary>
+    /// Scores layer by layer, so a caller can consume each <c>hook_pattern</c> as the forward pass makes it, or
+    /// sequence by sequence (<see cref="AddSequence"/>), so a long batch never has to be held at once.
+    /// </summary>
+    /// <remarks>
+    /// Each detection pattern is kept as its list of targets in row-major order, and a score visits only those
+    /// (and, for the "mul" measure's denominator, every entry once per head and sequence): the same sums in the
+    /// same order as <see cref="Score"/> and <see cref="TlMulScore"/>, so the same numbers, without their
+    /// <c>n²</c> walks per detector.
+    /// </remarks>
     internal sealed class Builder
     {
         private static readonly DetectorKind[] Kinds = Enum.GetValues<DetectorKind>();
         private readonly int[][] _tokens;
         private readonly int _heads;
-        private readonly bool[][][,] _detections;
-        private readonly double[,,] _ours;
-        private readonly double[,,] _mul;
+        private readonly Targets[][] _targets;
+        private readonly double[,,,] _ours;
+        private readonly double[,,,] _mul;
 
         public Builder(int layers, int heads, int[][] tokens)
         {
             ArgumentNullException.ThrowIfNull(tokens);
             _tokens = tokens;
             _heads = heads;
-            _detections = Kinds.Select(k => tokens.Select(t => DetectionPattern(k, t)).ToArray()).ToArray();
-            _ours = new double[Kinds.Length, layers, heads];
-            _mul = new double[Kinds.Length, layers, heads];
+            _targets = Kinds.Select(k => tokens.Select(t => Targets.Of(DetectionPattern(k, t))).ToArray()).ToArray();
+            _ours = new double[Kinds.Length, layers, heads, tokens.Length];
+            _mul = new double[Kinds.Length, layers, heads, tokens.Length];
         }
 
+        /// <summary>Layer <paramref name="layer"/>'s pattern <c>[batch, n_heads, q, k]</c> for every sequence.</summary>
         public void AddLayer(int layer, Tensor pattern)
         {
             var n = _tokens.Length == 0 ? 0 : _tokens[0].Length;
@@ -205,36 +215,143 @@ public static class HeadDetector
                     $"tokens and {_heads} heads need [{_tokens.Length}, {_heads}, {n}, {n}].", nameof(pattern));
             }
 
+            for (var b = 0; b < _tokens.Length; b++)
+            {
+                AddSequence(layer, b, pattern[b]);
+            }
+        }
+
+        /// <summary>Layer <paramref name="layer"/>'s pattern <c>[n_heads, q, k]</c> for sequence <paramref name="sequence"/>.</summary>
+        public void AddSequence(int layer, int sequence, Tensor pattern)
+        {
+            var n = _tokens[sequence].Length;
+            if (pattern.Rank != 3 || pattern.Dim(0) != _heads || pattern.Dim(1) != n || pattern.Dim(2) != n)
+            {
+                throw new ArgumentException(
+                    $"Layer {layer}'s pattern for sequence {sequence} has shape {Tensor.FormatShape(pattern.Shape)}; " +
+                    $"{_heads} heads on {n} tokens need [{_heads}, {n}, {n}].", nameof(pattern));
+            }
+
             for (var h = 0; h < _heads; h++)
             {
+                var a = pattern.Span.Slice(h * n * n, n * n);
+                double all = 0;
+                foreach (var x in a)
+                {
+                    all += x;
+                }
+
                 for (var d = 0; d < Kinds.Length; d++)
                 {
-                    _ours[d, layer, h] = MeanOverSequences(pattern, h, _detections[d], Score);
-                    _mul[d, layer, h] = MeanOverSequences(pattern, h, _detections[d], TlMulScore);
+                    var t = _targets[d][sequence];
+                    _ours[d, layer, h, sequence] = t.Score(a);
+                    _mul[d, layer, h, sequence] = all == 0 ? double.NaN : t.Hit(a) / all;
                 }
             }
         }
 
-        public DetectorScores Build() => new(_ours, _mul);
+        public DetectorScores Build() => new(MeanOverSequences(_ours), MeanOverSequences(_mul));
+
+        private static double[,,] MeanOverSequences(double[,,,] perSequence)
+        {
+            int kinds = perSequence.GetLength(0), layers = perSequence.GetLength(1), heads = perSequence.GetLength(2);
+            var result = new double[kinds, layers, heads];
+            for (var d = 0; d < kinds; d++)
+            {
+                for (var l = 0; l < layers; l++)
+                {
+                    for (var h = 0; h < heads; h++)
+                    {
+                        double sum = 0;
+                        var count = 0;
+                        for (var b = 0; b < perSequence.GetLength(3); b++)
+                        {
+                            var s = perSequence[d, l, h, b];
+                            if (!double.IsNaN(s))
+                            {
+                                sum += s;
+                                count++;
+                            }
+                        }
+
+                        result[d, l, h] = count == 0 ? double.NaN : sum / count;
+                    }
+                }
+            }
+
+            return result;
+        }
     }
 
-    private delegate double SequenceScore(ReadOnlySpan<float> pattern, bool[,] detection);
-
-    private static double MeanOverSequences(Tensor patterns, int head, bool[][,] detections, SequenceScore score)
+    /// <summary>The targets of a detection pattern as flat indices in row-major order, with where each row's start.</summary>
+    private sealed class Targets
     {
-        double sum = 0;
-        var count = 0;
-        for (var b = 0; b < detections.Length; b++)
+        private readonly int[] _index;
+        private readonly int[] _rowStart;
+
+        private Targets(int[] index, int[] rowStart)
         {
-            var s = score(patterns[b][head].Span, detections[b]);
-            if (!double.IsNaN(s))
-            {
-                sum += s;
-                count++;
-            }
+            _index = index;
+            _rowStart = rowStart;
         }
 
-        return count == 0 ? double.NaN : sum / count;
+        public static Targets Of(bool[,] detection)
+        {
+            var n = detection.GetLength(0);
+            var index = new List<int>();
+            var rowStart = new int[n + 1];
+            for (var i = 0; i < n; i++)
+            {
+                rowStart[i] = index.Count;
+                for (var j = 0; j < n; j++)
+                {
+                    if (detection[i, j])
+                    {
+                        index.Add((i * n) + j);
+                    }
+                }
+            }
+
+            rowStart[n] = index.Count;
+            return new Targets([.. index], rowStart);
+        }
+
+        /// <summary><see cref="HeadDetector.Score"/>: the mean over rows with a target of their target mass.</summary>
+        public double Score(ReadOnlySpan<float> pattern)
+        {
+            double total = 0;
+            var rows = 0;
+            for (var i = 0; i + 1 < _rowStart.Length; i++)
+            {
+                if (_rowStart[i] == _rowStart[i + 1])
+                {
+                    continue;
+                }
+
+                double mass = 0;
+                for (var t = _rowStart[i]; t < _rowStart[i + 1]; t++)
+                {
+                    mass += pattern[_index[t]];
+                }
+
+                total += mass;
+                rows++;
+            }
+
+            return rows == 0 ? double.NaN : total / rows;
+        }
+
+        /// <summary>The numerator of <see cref="HeadDetector.TlMulScore"/>: the pattern summed over the targets.</summary>
+        public double Hit(ReadOnlySpan<float> pattern)
+        {
+            double hit = 0;
+            foreach (var i in _index)
+            {
+                hit += pattern[i];
+            }
+
+            return hit;
+        }
     }
 
     private static int CheckSquare(ReadOnlySpan<float> pattern, bool[,] detection)

@@ -18,16 +18,22 @@ public sealed class ModelAnalysis
     /// <summary>
     /// Analyses <paramref name="weights"/> after <paramref name="processing"/> (TransformerLens's defaults when null;
     /// <see cref="WeightProcessingOptions.None"/> for the weights as trained), detecting heads on
-    /// <paramref name="detectionBatch"/> (<see cref="HeadDetector.DefaultBatch"/> when null).
+    /// <paramref name="detectionBatch"/> (<see cref="HeadDetector.DefaultBatch"/> when null). With
+    /// <paramref name="processInPlace"/> the processing writes into <paramref name="weights"/>' own tensors
+    /// (<see cref="Circuits.WeightProcessing.ApplyInPlace"/>) instead of copying the ones it changes: for weights
+    /// loaded only for this analysis, such as a <c>ModelFolder</c>'s copy-on-write mapping, so the model is not held twice.
     /// </summary>
     public ModelAnalysis(
         TransformerWeights weights, WeightProcessingOptions? processing = null, int[][]? detectionBatch = null,
-        string? modelName = null)
+        string? modelName = null, bool processInPlace = false)
     {
         ArgumentNullException.ThrowIfNull(weights);
         ModelName = modelName ?? "model";
         Unmeasurable = FindNonFinite(weights);
-        var processed = Circuits.WeightProcessing.Apply(weights, processing ?? WeightProcessingOptions.Default);
+        var options = processing ?? WeightProcessingOptions.Default;
+        var processed = processInPlace
+            ? Circuits.WeightProcessing.ApplyInPlace(weights, options)
+            : Circuits.WeightProcessing.Apply(weights, options);
         Weights = processed.Weights;
         WeightProcessing = processed.Description;
         ProcessingSkipped = processed.Skipped;
@@ -93,22 +99,40 @@ public sealed class ModelAnalysis
         return Unmeasurable;
     }
 
+    /// <summary>
+    /// Runs the blocks (never the unembedding, whose logits detection does not read) one sequence at a time, so
+    /// only one sequence's patterns are alive at once, and scores each layer's pattern as it is made.
+    /// </summary>
     private (DetectorScores, Tensor[]) RunDetectors()
     {
+        Tokens.Validate(DetectionBatch, Config);
         var builder = new HeadDetector.Builder(Config.NLayers, Config.NHeads, DetectionBatch);
         var first = new Tensor[Config.NLayers];
-        var hooks = new HookSet();
-        for (var l = 0; l < Config.NLayers; l++)
+        for (var b = 0; b < DetectionBatch.Length; b++)
         {
-            var layer = l;
-            hooks.Add(HookNames.Pattern(layer), pattern =>
+            var sequence = b;
+            var hooks = new HookSet();
+            for (var l = 0; l < Config.NLayers; l++)
             {
-                builder.AddLayer(layer, pattern);
-                first[layer] = pattern[0].Clone();
-            });
+                var layer = l;
+                hooks.Add(HookNames.Pattern(layer), pattern =>
+                {
+                    builder.AddSequence(layer, sequence, pattern[0]);
+                    if (sequence == 0)
+                    {
+                        // The pass made this tensor for this sequence alone and never changes it again.
+                        first[layer] = pattern[0];
+                    }
+                });
+            }
+
+            var pass = Model.Begin([DetectionBatch[b]], hooks);
+            for (var l = 0; l < Config.NLayers; l++)
+            {
+                pass.Block(l);
+            }
         }
 
-        Model.Forward(DetectionBatch, hooks);
         return (builder.Build(), first);
     }
 

@@ -51,14 +51,27 @@ public sealed record ProcessedWeights(TransformerWeights Weights, string Descrip
 public static class WeightProcessing
 {
     /// <summary>New weights with the chosen steps applied; <paramref name="weights"/> (possibly read-only) is not touched.</summary>
-    public static ProcessedWeights Apply(TransformerWeights weights, WeightProcessingOptions? options = null)
+    public static ProcessedWeights Apply(TransformerWeights weights, WeightProcessingOptions? options = null) =>
+        Process(weights, options, inPlace: false);
+
+    /// <summary>
+    /// As <see cref="Apply(TransformerWeights, WeightProcessingOptions?)"/>, but the steps write into
+    /// <paramref name="weights"/>' own tensors, which the result shares: no tensor is copied, and
+    /// <paramref name="weights"/> must not be used afterwards as the original model. Meant for weights loaded
+    /// only to be processed, such as a <c>ModelFolder</c>'s copy-on-write mapping: there the written pages become
+    /// private copies in place of the file's pages, the file is not changed, and the model is never held twice.
+    /// </summary>
+    public static ProcessedWeights ApplyInPlace(TransformerWeights weights, WeightProcessingOptions? options = null) =>
+        Process(weights, options, inPlace: true);
+
+    private static ProcessedWeights Process(TransformerWeights weights, WeightProcessingOptions? options, bool inPlace)
     {
         ArgumentNullException.ThrowIfNull(weights);
         options ??= WeightProcessingOptions.Default;
         var config = weights.Config;
         var applied = new List<string>();
         var skipped = new List<string>();
-        var t = weights.ToStateDict().ToDictionary(kv => kv.Key, kv => kv.Value.Clone(), StringComparer.Ordinal);
+        var t = weights.ToStateDict().ToDictionary(kv => kv.Key, kv => inPlace ? kv.Value : kv.Value.Clone(), StringComparer.Ordinal);
 
         if (options.FoldLayerNorm)
         {

@@ -14,6 +14,9 @@ namespace CircuitDsl.Model;
 /// </remarks>
 public sealed class ForwardPass
 {
+    /// <summary>Query rows per score and pattern product: the causal mask lets each block skip the keys after it.</summary>
+    private const int RowBlock = 128;
+
     private readonly TransformerWeights _weights;
     private readonly HookSet? _hooks;
     private readonly Func<string, bool>? _cacheNames;
@@ -113,12 +116,19 @@ public sealed class ForwardPass
         int batch = Batch, n = Positions;
         var scale = 1f / MathF.Sqrt(dh);
         var scores = new Tensor(batch, heads, n, n);
-        ForEachSequenceHead(b => h =>
+        ForEachSequenceHead((gemm, b, h) =>
         {
+            // Causal: row block [r0, r0 + rows) only needs the keys up to its last row; the rest is masked.
             var offset = (b * n * width) + (h * dh);
             var block = scores.Span.Slice(((b * heads) + h) * n * n, n * n);
-            Gemm.Sgemm(false, true, n, n, dh, scale, q.Span[offset..], width, k.Span[offset..], width, 0f, block, n);
-            for (var i = 0; i < n; i++)
+            for (var r0 = 0; r0 < n; r0 += RowBlock)
+            {
+                var rows = Math.Min(RowBlock, n - r0);
+                gemm.Sgemm(false, true, rows, r0 + rows, dh, scale, q.Span[(offset + (r0 * width))..], width, k.Span[offset..], width,
+                    0f, block[(r0 * n)..], n);
+            }
+
+            for (var i = 0; i < n - 1; i++)
             {
                 block.Slice((i * n) + i + 1, n - i - 1).Fill(float.NegativeInfinity);
             }
@@ -127,23 +137,31 @@ public sealed class ForwardPass
         var scoresName = HookNames.AttnScores(layer);
         var keepScores = Wants(scoresName);
         var pattern = keepScores ? Point(scoresName, scores).Clone() : scores;
-        var rows = pattern.Span;
-        for (var r = 0; r < batch * heads * n; r++)
+        ForEachSequenceHead((_, b, h) =>
         {
-            var i = r % n;
-            var row = rows.Slice(r * n, n);
-            Ops.SoftmaxRows(row[..(i + 1)], i + 1);
-            row[(i + 1)..].Clear();
-        }
+            var block = pattern.Span.Slice(((b * heads) + h) * n * n, n * n);
+            for (var i = 0; i < n; i++)
+            {
+                var row = block.Slice(i * n, n);
+                Ops.SoftmaxRows(row[..(i + 1)], i + 1);
+                row[(i + 1)..].Clear();
+            }
+        });
 
         Point(HookNames.Pattern(layer), pattern);
 
         var z = new Tensor(batch, n, heads, dh);
-        ForEachSequenceHead(b => h =>
+        ForEachSequenceHead((gemm, b, h) =>
         {
+            // Row i of the pattern is zero past column i, so row block [r0, r0 + rows) reads only that many values.
             var offset = (b * n * width) + (h * dh);
             var p = pattern.Span.Slice(((b * heads) + h) * n * n, n * n);
-            Gemm.Sgemm(false, false, n, dh, n, 1f, p, n, v.Span[offset..], width, 0f, z.Span[offset..], width);
+            for (var r0 = 0; r0 < n; r0 += RowBlock)
+            {
+                var rows = Math.Min(RowBlock, n - r0);
+                gemm.Sgemm(false, false, rows, dh, r0 + rows, 1f, p[(r0 * n)..], n, v.Span[offset..], width,
+                    0f, z.Span[(offset + (r0 * width))..], width);
+            }
         });
         Point(HookNames.Z(layer), z);
 
@@ -243,22 +261,28 @@ public sealed class ForwardPass
         return sum;
     }
 
-    /// <summary>Runs <paramref name="body"/> for every (sequence, head), in parallel when there is enough work.</summary>
-    private void ForEachSequenceHead(Func<int, Action<int>> body)
+    /// <summary>
+    /// Runs <paramref name="body"/> for every (sequence, head). With enough work the pairs run in parallel and each
+    /// multiplies on one thread (<see cref="Gemm.Serial"/>), so the threads are not oversubscribed; otherwise they run
+    /// in turn on <see cref="Gemm.Backend"/>.
+    /// </summary>
+    private void ForEachSequenceHead(Action<IGemmBackend, int, int> body)
     {
         int heads = Config.NHeads, pairs = Batch * heads;
         var work = (long)Positions * Positions * Config.DHead * pairs;
-        if (work < 1 << 20)
+        if (work < 1 << 20 || Environment.ProcessorCount == 1)
         {
+            var gemm = Gemm.Backend;
             for (var i = 0; i < pairs; i++)
             {
-                body(i / heads)(i % heads);
+                body(gemm, i / heads, i % heads);
             }
 
             return;
         }
 
-        Parallel.For(0, pairs, i => body(i / heads)(i % heads));
+        var serial = Gemm.Serial;
+        Parallel.For(0, pairs, i => body(serial, i / heads, i % heads));
     }
 
     private bool Wants(string name) => _hooks?.Has(name) == true || _cacheNames?.Invoke(name) == true;

@@ -40,6 +40,7 @@ public static class Gemm
     public const string BackendVariable = "CIRCUITDSL_GEMM";
 
     private static IGemmBackend? s_backend;
+    private static IGemmBackend? s_serial;
 
     /// <summary>
     /// The backend in use. Chosen on first read (see <see cref="CreateDefaultBackend"/>) unless set before.
@@ -49,6 +50,17 @@ public static class Gemm
     {
         get => Volatile.Read(ref s_backend) ?? InitializeDefault();
         set => Volatile.Write(ref s_backend, value ?? throw new ArgumentNullException(nameof(value)));
+    }
+
+    /// <summary>
+    /// A backend for products that already run inside a parallel loop: the managed kernel on one thread, unless
+    /// set. Native BLAS libraries keep one thread pool per process, so calls from several threads at once queue
+    /// for it (or oversubscribe the cores); many small products side by side are faster on one thread each.
+    /// </summary>
+    public static IGemmBackend Serial
+    {
+        get => Volatile.Read(ref s_serial) ?? InitializeSerial();
+        set => Volatile.Write(ref s_serial, value ?? throw new ArgumentNullException(nameof(value)));
     }
 
     /// <summary>
@@ -162,6 +174,12 @@ public static class Gemm
     {
         var created = CreateDefaultBackend();
         return Interlocked.CompareExchange(ref s_backend, created, null) ?? created;
+    }
+
+    private static IGemmBackend InitializeSerial()
+    {
+        var created = new ManagedGemm(ManagedGemmKernel.Auto, threads: 1);
+        return Interlocked.CompareExchange(ref s_serial, created, null) ?? created;
     }
 
     private static void CheckMatrix(string name, int rows, int cols, int length, int ld, string ldName, bool unused)

@@ -24,9 +24,34 @@ public sealed class PackageTests : IClassFixture<PackagedConsumer>
     }
 
     [Fact]
+    public void Every_package_has_the_one_version_license_readme_symbols_and_no_package_of_ours_that_does_not_exist()
+    {
+        _consumer.PackageIds.Should().Contain(["CircuitDsl", "CircuitDsl.Cli"]);
+        foreach (var id in _consumer.PackageIds)
+        {
+            Succeeded(_consumer.Packs[id]);
+            File.Exists(_consumer.PackagePath(id, "snupkg")).Should().BeTrue($"{id} has a symbols package");
+            Entries(_consumer.PackagePath(id)).Should().Contain("README.md");
+            var metadata = Nuspec(_consumer.PackagePath(id));
+            Element(metadata, "version").Value.Should().Be(_consumer.Version, id);
+            Element(metadata, "license").Value.Should().Be("MIT", id);
+            Element(metadata, "readme").Value.Should().Be("README.md", id);
+            metadata.Elements().Should().NotContain(e => e.Name.LocalName == "icon" || e.Name.LocalName == "iconUrl", id);
+            metadata.Descendants().Where(e => e.Name.LocalName == "dependency")
+                .Where(d => d.Attribute("id")!.Value.StartsWith("CircuitDsl", StringComparison.Ordinal))
+                .Select(d => $"{d.Attribute("id")!.Value} {d.Attribute("version")!.Value}")
+                .Where(d => d != $"CircuitDsl {_consumer.Version}")
+                .Should().BeEmpty($"{id} depends on no package of ours but CircuitDsl, of the same version");
+        }
+
+        Directory.GetFiles(_consumer.Feed, "*.nupkg").Select(Path.GetFileName).Should().BeEquivalentTo(
+            _consumer.PackageIds.Select(id => $"{id}.{_consumer.Version}.nupkg"), "the generator and Abstractions are no packages");
+    }
+
+    [Fact]
     public void The_CircuitDsl_package_holds_runtime_and_attributes_in_lib_and_the_generator_in_analyzers()
     {
-        Succeeded(_consumer.PackRuntime);
+        Succeeded(_consumer.Packs["CircuitDsl"]);
         var entries = Entries(_consumer.PackagePath("CircuitDsl"));
 
         entries.Where(e => e.StartsWith("lib/", StringComparison.Ordinal)).Should().BeEquivalentTo(
@@ -40,16 +65,12 @@ public sealed class PackageTests : IClassFixture<PackagedConsumer>
     }
 
     [Fact]
-    public void The_CircuitDsl_nuspec_has_license_readme_no_icon_and_only_the_runtime_dependencies()
+    public void The_CircuitDsl_package_depends_only_on_the_runtime_libraries()
     {
-        Succeeded(_consumer.PackRuntime);
+        Succeeded(_consumer.Packs["CircuitDsl"]);
         var metadata = Nuspec(_consumer.PackagePath("CircuitDsl"));
 
-        Element(metadata, "version").Value.Should().Be(_consumer.Version);
         Element(metadata, "license").Attribute("type")!.Value.Should().Be("expression");
-        Element(metadata, "license").Value.Should().Be("MIT");
-        Element(metadata, "readme").Value.Should().Be("README.md");
-        metadata.Elements().Should().NotContain(e => e.Name.LocalName == "icon" || e.Name.LocalName == "iconUrl");
         var dependencies = metadata.Descendants().Where(e => e.Name.LocalName == "dependency")
             .Select(d => $"{d.Attribute("id")!.Value} {d.Attribute("version")!.Value}");
         dependencies.Should().BeEquivalentTo(
@@ -61,7 +82,7 @@ public sealed class PackageTests : IClassFixture<PackagedConsumer>
     [Fact]
     public void The_symbols_package_has_the_PDBs_of_both_lib_assemblies()
     {
-        Succeeded(_consumer.PackRuntime);
+        Succeeded(_consumer.Packs["CircuitDsl"]);
 
         Entries(_consumer.PackagePath("CircuitDsl", "snupkg")).Where(e => e.EndsWith(".pdb", StringComparison.Ordinal))
             .Should().BeEquivalentTo("lib/net10.0/CircuitDsl.pdb", "lib/net10.0/CircuitDsl.Abstractions.pdb");
@@ -70,7 +91,7 @@ public sealed class PackageTests : IClassFixture<PackagedConsumer>
     [Fact]
     public void Packed_assemblies_name_no_path_of_the_machine_that_built_them()
     {
-        Succeeded(_consumer.PackRuntime);
+        Succeeded(_consumer.Packs["CircuitDsl"]);
         using var package = ZipFile.OpenRead(_consumer.PackagePath("CircuitDsl"));
 
         foreach (var name in new[] { "lib/net10.0/CircuitDsl.dll", "lib/net10.0/CircuitDsl.Abstractions.dll" })
@@ -91,7 +112,7 @@ public sealed class PackageTests : IClassFixture<PackagedConsumer>
     [Fact]
     public void The_Cli_package_is_a_dotnet_tool_named_circuitdsl_with_the_same_version()
     {
-        Succeeded(_consumer.PackCli);
+        Succeeded(_consumer.Packs["CircuitDsl.Cli"]);
         var path = _consumer.PackagePath("CircuitDsl.Cli");
 
         var metadata = Nuspec(path);

@@ -28,11 +28,18 @@ public sealed class PackagedConsumer : IDisposable
         ToolDirectory = Path.Combine(Root, "tools");
         Version = ReadVersionPrefix(RepositoryRoot);
 
-        // CI=true as on the CI machine: what ships is built with ContinuousIntegrationBuild (see Directory.Build.props).
+        // Every project under src/ is a package except Abstractions, which travels inside CircuitDsl. CI=true as on the
+        // CI machine: what ships is built with ContinuousIntegrationBuild (see Directory.Build.props).
+        PackageIds = Directory.GetDirectories(Path.Combine(RepositoryRoot, "src"))
+            .Where(dir => Directory.EnumerateFiles(dir, "*.csproj").Any())
+            .Select(dir => Path.GetFileName(dir)!)
+            .Where(name => name != "CircuitDsl.Abstractions")
+            .Order(StringComparer.Ordinal)
+            .ToList();
         var ci = new Dictionary<string, string> { ["CI"] = "true" };
-        PackRuntime = DotNet.Run(RepositoryRoot, StepTimeout, ci, "dotnet", "pack", "src/CircuitDsl", "-c", "Release", "-o", Feed, "--nologo");
-        PackCli = DotNet.Run(RepositoryRoot, StepTimeout, ci, "dotnet", "pack", "src/CircuitDsl.Cli", "-c", "Release", "-o", Feed, "--nologo");
-        if (PackRuntime.ExitCode != 0 || PackCli.ExitCode != 0)
+        Packs = PackageIds.ToDictionary(id => id, id => DotNet.Run(RepositoryRoot, StepTimeout, ci,
+            "dotnet", "pack", $"src/{id}", "-c", "Release", "-o", Feed, "--nologo"));
+        if (Packs.Values.Any(p => p.ExitCode != 0))
         {
             return;
         }
@@ -79,9 +86,11 @@ public sealed class PackagedConsumer : IDisposable
     /// <summary>The one version of every package (Directory.Build.props' VersionPrefix).</summary>
     public string Version { get; }
 
-    public ProcessResult PackRuntime { get; }
+    /// <summary>The packages this repository makes: one per project under src/ but CircuitDsl.Abstractions.</summary>
+    public IReadOnlyList<string> PackageIds { get; }
 
-    public ProcessResult PackCli { get; }
+    /// <summary><c>dotnet pack</c> of each package's project, by package id.</summary>
+    public IReadOnlyDictionary<string, ProcessResult> Packs { get; }
 
     public ProcessResult? ConsumerTest { get; }
 
@@ -96,7 +105,7 @@ public sealed class PackagedConsumer : IDisposable
     public ProcessResult? ToolInspect { get; }
 
     public IEnumerable<ProcessResult?> Steps =>
-        [PackRuntime, PackCli, ConsumerTest, BrokenBuild, ToolInstall, ToolVersion, ToolInspect];
+        [.. Packs.Values, ConsumerTest, BrokenBuild, ToolInstall, ToolVersion, ToolInspect];
 
     public string PackagePath(string id, string extension = "nupkg") => Path.Combine(Feed, $"{id}.{Version}.{extension}");
 

@@ -1,0 +1,190 @@
+using System.IO.Compression;
+using System.Text;
+using System.Text.Json.Nodes;
+using System.Xml.Linq;
+using Xunit.Abstractions;
+
+namespace CircuitDsl.Packaging.Tests;
+
+/// <summary>
+/// The packages as a user gets them (see <see cref="PackagedConsumer"/> for the steps): what is inside them, and that a
+/// project outside this repository gets attributes, generated code, runtime, diagnostics and the tool from them.
+/// </summary>
+public sealed class PackageTests : IClassFixture<PackagedConsumer>
+{
+    private readonly PackagedConsumer _consumer;
+
+    public PackageTests(PackagedConsumer consumer, ITestOutputHelper output)
+    {
+        _consumer = consumer;
+        foreach (var step in consumer.Steps.OfType<ProcessResult>())
+        {
+            output.WriteLine($"{step.Elapsed.TotalSeconds,6:F0} s  exit {step.ExitCode}  {step.CommandLine}");
+        }
+    }
+
+    [Fact]
+    public void Every_package_has_the_one_version_license_readme_symbols_and_no_package_of_ours_that_does_not_exist()
+    {
+        _consumer.PackageIds.Should().Contain(["CircuitDsl", "CircuitDsl.Cli"]);
+        foreach (var id in _consumer.PackageIds)
+        {
+            Succeeded(_consumer.Packs[id]);
+            File.Exists(_consumer.PackagePath(id, "snupkg")).Should().BeTrue($"{id} has a symbols package");
+            Entries(_consumer.PackagePath(id)).Should().Contain("README.md");
+            var metadata = Nuspec(_consumer.PackagePath(id));
+            Element(metadata, "version").Value.Should().Be(_consumer.Version, id);
+            Element(metadata, "license").Value.Should().Be("MIT", id);
+            Element(metadata, "readme").Value.Should().Be("README.md", id);
+            metadata.Elements().Should().NotContain(e => e.Name.LocalName == "icon" || e.Name.LocalName == "iconUrl", id);
+            metadata.Descendants().Where(e => e.Name.LocalName == "dependency")
+                .Where(d => d.Attribute("id")!.Value.StartsWith("CircuitDsl", StringComparison.Ordinal))
+                .Select(d => $"{d.Attribute("id")!.Value} {d.Attribute("version")!.Value}")
+                .Where(d => d != $"CircuitDsl {_consumer.Version}")
+                .Should().BeEmpty($"{id} depends on no package of ours but CircuitDsl, of the same version");
+        }
+
+        Directory.GetFiles(_consumer.Feed, "*.nupkg").Select(Path.GetFileName).Should().BeEquivalentTo(
+            _consumer.PackageIds.Select(id => $"{id}.{_consumer.Version}.nupkg"), "the generator and Abstractions are no packages");
+    }
+
+    [Fact]
+    public void The_CircuitDsl_package_holds_runtime_and_attributes_in_lib_and_the_generator_in_analyzers()
+    {
+        Succeeded(_consumer.Packs["CircuitDsl"]);
+        var entries = Entries(_consumer.PackagePath("CircuitDsl"));
+
+        entries.Where(e => e.StartsWith("lib/", StringComparison.Ordinal)).Should().BeEquivalentTo(
+            "lib/net10.0/CircuitDsl.dll", "lib/net10.0/CircuitDsl.xml",
+            "lib/net10.0/CircuitDsl.Abstractions.dll", "lib/net10.0/CircuitDsl.Abstractions.xml");
+        entries.Where(e => e.StartsWith("analyzers/", StringComparison.Ordinal)).Should().Equal(
+            "analyzers/dotnet/cs/CircuitDsl.Generators.dll");
+        entries.Should().Contain("README.md")
+            .And.NotContain(e => e.Contains("Test", StringComparison.OrdinalIgnoreCase) || e.Contains("Specs", StringComparison.Ordinal))
+            .And.NotContain(e => e.EndsWith(".pdb", StringComparison.Ordinal), "PDBs go to the .snupkg");
+    }
+
+    [Fact]
+    public void The_CircuitDsl_package_depends_only_on_the_runtime_libraries()
+    {
+        Succeeded(_consumer.Packs["CircuitDsl"]);
+        var metadata = Nuspec(_consumer.PackagePath("CircuitDsl"));
+
+        Element(metadata, "license").Attribute("type")!.Value.Should().Be("expression");
+        var dependencies = metadata.Descendants().Where(e => e.Name.LocalName == "dependency")
+            .Select(d => $"{d.Attribute("id")!.Value} {d.Attribute("version")!.Value}");
+        dependencies.Should().BeEquivalentTo(
+            [$"MathNet.Numerics {_consumer.PinnedVersion("MathNet.Numerics")}",
+             $"System.Numerics.Tensors {_consumer.PinnedVersion("System.Numerics.Tensors")}"],
+            "Abstractions is inside the package and the generator is an analyzer, neither a package of its own");
+    }
+
+    [Fact]
+    public void The_symbols_package_has_the_PDBs_of_both_lib_assemblies()
+    {
+        Succeeded(_consumer.Packs["CircuitDsl"]);
+
+        Entries(_consumer.PackagePath("CircuitDsl", "snupkg")).Where(e => e.EndsWith(".pdb", StringComparison.Ordinal))
+            .Should().BeEquivalentTo("lib/net10.0/CircuitDsl.pdb", "lib/net10.0/CircuitDsl.Abstractions.pdb");
+    }
+
+    [Fact]
+    public void Packed_assemblies_name_no_path_of_the_machine_that_built_them()
+    {
+        Succeeded(_consumer.Packs["CircuitDsl"]);
+        using var package = ZipFile.OpenRead(_consumer.PackagePath("CircuitDsl"));
+
+        foreach (var name in new[] { "lib/net10.0/CircuitDsl.dll", "lib/net10.0/CircuitDsl.Abstractions.dll" })
+        {
+            using var stream = new MemoryStream();
+            using (var entry = package.GetEntry(name)!.Open())
+            {
+                entry.CopyTo(stream);
+            }
+
+            // Latin-1 keeps every byte, so the PDB path in the debug directory reads as text.
+            var text = Encoding.Latin1.GetString(stream.ToArray());
+            text.Should().NotContain(_consumer.RepositoryRoot, $"{name} was built with ContinuousIntegrationBuild (CI=true)")
+                .And.Contain("/_/src/", "its PDB path is mapped to the deterministic root");
+        }
+    }
+
+    [Fact]
+    public void The_Cli_package_is_a_dotnet_tool_named_circuitdsl_with_the_same_version()
+    {
+        Succeeded(_consumer.Packs["CircuitDsl.Cli"]);
+        var path = _consumer.PackagePath("CircuitDsl.Cli");
+
+        var metadata = Nuspec(path);
+        metadata.Descendants().Should().Contain(e => e.Name.LocalName == "packageType" && (string?)e.Attribute("name") == "DotnetTool");
+        Element(metadata, "version").Value.Should().Be(_consumer.Version);
+        using var package = ZipFile.OpenRead(path);
+        using var settings = package.GetEntry("tools/net10.0/any/DotnetToolSettings.xml")!.Open();
+        XDocument.Load(settings).Descendants("Command").Single().Attribute("Name")!.Value.Should().Be("circuitdsl");
+        Entries(path).Should().Contain("tools/net10.0/any/CircuitDsl.Cli.dll");
+    }
+
+    [Fact]
+    public void A_project_referencing_only_the_package_compiles_the_generated_code_and_runs_the_hypotheses()
+    {
+        var run = Succeeded(_consumer.ConsumerTest);
+
+        var counters = XDocument.Load(_consumer.ConsumerTrx!).Descendants().Single(e => e.Name.LocalName == "Counters");
+        ((int)counters.Attribute("passed")!).Should().Be(3, run.ToString());
+        ((int)counters.Attribute("failed")!).Should().Be(0, run.ToString());
+        var results = XDocument.Load(_consumer.ConsumerTrx!).Descendants().Where(e => e.Name.LocalName == "UnitTestResult")
+            .Select(r => ((string)r.Attribute("testName")!, (string)r.Attribute("outcome")!));
+        results.Should().BeEquivalentTo(
+            [("Consumer.CircuitTests.The_circuit_holds", "Passed"),
+             ("Consumer.CircuitTests.A_claim_the_weights_refute_fails_with_the_measured_value", "Passed"),
+             ("Consumer.CircuitTests.The_generated_model_has_the_declared_shape_and_the_folder_weights", "Passed")]);
+        Directory.EnumerateDirectories(Path.Combine(_consumer.Packages, "circuitdsl")).Select(Path.GetFileName)
+            .Should().Equal([_consumer.Version], "CircuitDsl was restored from the local feed into the consumer's own folder");
+    }
+
+    [Fact]
+    public void A_broken_spec_fails_the_consumer_build_with_its_CDSL_diagnostic()
+    {
+        Succeeded(_consumer.ConsumerTest);
+        var build = _consumer.BrokenBuild!;
+
+        build.ExitCode.Should().NotBe(0, build.ToString());
+        build.Output.Should().MatchRegex(@"Broken\.cs\(\d+,\d+\): error CDSL002: .*0\.7", build.ToString());
+    }
+
+    [Fact]
+    public void The_tool_installed_from_the_feed_inspects_the_model_folder()
+    {
+        Succeeded(_consumer.ToolInstall);
+        Succeeded(_consumer.ToolVersion).Output.Should().Contain(_consumer.Version);
+        var inspect = Succeeded(_consumer.ToolInspect);
+
+        var json = JsonNode.Parse(inspect.Output)!;
+        ((int)json["config"]!["n_heads"]!).Should().Be(2);
+        var heads = json["heads"]!.AsArray().ToDictionary(h => (string)h!["head"]!, h => (double)h!["previous_token"]!);
+        heads["0.0"].Should().BeGreaterThan(0.99, inspect.ToString());
+        heads["0.1"].Should().BeApproximately(0.29, 1e-6, "evenly spread attention gives mean(1/2 … 1/6)");
+    }
+
+    private static ProcessResult Succeeded(ProcessResult? step)
+    {
+        step.Should().NotBeNull("an earlier step failed; its test says which");
+        step!.ExitCode.Should().Be(0, step.ToString());
+        return step;
+    }
+
+    private static List<string> Entries(string package)
+    {
+        using var zip = ZipFile.OpenRead(package);
+        return zip.Entries.Select(e => e.FullName).ToList();
+    }
+
+    private static XElement Nuspec(string package)
+    {
+        using var zip = ZipFile.OpenRead(package);
+        using var nuspec = zip.Entries.Single(e => e.FullName.EndsWith(".nuspec", StringComparison.Ordinal)).Open();
+        return XDocument.Load(nuspec).Root!.Elements().Single(e => e.Name.LocalName == "metadata");
+    }
+
+    private static XElement Element(XElement metadata, string name) => metadata.Elements().Single(e => e.Name.LocalName == name);
+}

@@ -1,6 +1,7 @@
 using System.Globalization;
 using CircuitDsl.Reports;
 using CircuitDsl.Tensors;
+using CircuitDsl.Training;
 
 namespace CircuitDsl.Circuits;
 
@@ -155,6 +156,106 @@ public static class Hypotheses
         return TaskTokens(analysis, task, out var tokens) is { } why
             ? Evidence.NotMeasured(name, claim, recovers, Bound.AtLeast, "fraction of loss recovered", why)
             : Faithfulness(analysis, name, claim, heads, tokens!, recovers);
+    }
+
+    /// <summary>
+    /// The direct path reproduces the bigram chain of <paramref name="task"/> (drawn with <paramref name="seed"/>, the
+    /// model's training seed): the Pearson correlation between <c>log_softmax(W_E W_U + b_U)</c> and the chain's true
+    /// <c>log P(next | current)</c>, over all <c>d_vocab²</c> entries, is at least <paramref name="atLeast"/>.
+    /// </summary>
+    public static Evidence DirectPathBigrams(ModelAnalysis analysis, string name, string claim, string task, int seed, double atLeast)
+    {
+        ArgumentNullException.ThrowIfNull(analysis);
+        const string unit = "correlation of the direct path's log-probabilities with the chain's";
+        if (analysis.Unmeasurable is { } why)
+        {
+            return Evidence.NotMeasured(name, claim, atLeast, Bound.AtLeast, unit, why);
+        }
+
+        var unknown = PlantedTask(task, analysis.Config.DVocab, seed, out var planted);
+        if (planted is not BigramTask chain)
+        {
+            return Evidence.NotMeasured(name, claim, atLeast, Bound.AtLeast, unit,
+                unknown ?? $"the task '{task}' plants no bigram chain (expected '{TaskNames.Bigram}').");
+        }
+
+        var fit = PlantedStructure.DirectPathBigrams(analysis.Weights, chain);
+        var detail = string.Create(CultureInfo.InvariantCulture,
+            $"task {task}, seed {seed}; mean KL(chain || direct path) = {Evidence.Format(fit.MeanKl)} nats per current token.");
+        return Evidence.Judge(name, claim, fit.Correlation, atLeast, Bound.AtLeast, unit, detail,
+            new Dictionary<string, Tensor>
+            {
+                ["direct path log-probabilities [current, next]"] = fit.ModelLogProbs,
+                ["chain log-probabilities [current, next]"] = fit.TrueLogProbs,
+            });
+    }
+
+    /// <summary>
+    /// Head <paramref name="head"/> carries the skip-trigrams "anchor … trigger → output" that <paramref name="task"/>
+    /// planted (drawn with <paramref name="seed"/>, the model's training seed): the fraction of planted triples among
+    /// the head's strongest skip-trigrams (<see cref="PlantedStructure.SkipTrigrams"/>) is at least <paramref name="atLeast"/>.
+    /// </summary>
+    public static Evidence SkipTrigrams(ModelAnalysis analysis, string name, string claim, HeadId head, string task, int seed, double atLeast)
+    {
+        ArgumentNullException.ThrowIfNull(analysis);
+        var unit = $"fraction of planted skip-trigrams among the top skip-trigrams of {head}";
+        if (analysis.WhyNotMeasurable(head) is { } why)
+        {
+            return Evidence.NotMeasured(name, claim, atLeast, Bound.AtLeast, unit, why);
+        }
+
+        var unknown = PlantedTask(task, analysis.Config.DVocab, seed, out var planted);
+        if (planted is not SkipTrigramTask triples)
+        {
+            return Evidence.NotMeasured(name, claim, atLeast, Bound.AtLeast, unit,
+                unknown ?? $"the task '{task}' plants no skip-trigrams (expected '{TaskNames.SkipTrigram}').");
+        }
+
+        var recall = PlantedStructure.SkipTrigrams(analysis.Weights, head, triples);
+        var top = new Tensor(recall.Top.Count, 4);
+        for (var i = 0; i < recall.Top.Count; i++)
+        {
+            var t = recall.Top[i];
+            top[i, 0] = t.Source;
+            top[i, 1] = t.Destination;
+            top[i, 2] = t.Out;
+            top[i, 3] = (float)t.Strength;
+        }
+
+        var found = new Tensor(recall.Found.Count, 3);
+        for (var i = 0; i < recall.Found.Count; i++)
+        {
+            (found[i, 0], found[i, 1], found[i, 2]) = recall.Found[i];
+        }
+
+        var copying = recall.Found.Count(f => f.Out == f.Source);
+        var detail = string.Create(CultureInfo.InvariantCulture,
+            $"task {task}, seed {seed}; {recall.Found.Count} of {recall.Planted.Count} planted triples among the top {recall.Top.Count} ({copying} of them copying, A … B → A).");
+        return Evidence.Judge(name, claim, recall.Fraction, atLeast, Bound.AtLeast, unit, detail,
+            new Dictionary<string, Tensor>
+            {
+                ["top skip-trigrams (source, destination, out, strength)"] = top,
+                ["planted triples found (anchor, trigger, output)"] = found,
+            });
+    }
+
+    private static string? PlantedTask(string task, int vocab, int seed, out TrainingTask? planted)
+    {
+        planted = null;
+        if (!TrainingTask.Names.Contains(task))
+        {
+            return $"unknown task '{task}' (known: {string.Join(", ", TrainingTask.Names)}).";
+        }
+
+        try
+        {
+            planted = TrainingTask.Create(task, vocab, seed);
+            return null;
+        }
+        catch (ArgumentOutOfRangeException e)
+        {
+            return $"the task '{task}' cannot be drawn for d_vocab = {vocab}: {e.Message}";
+        }
     }
 
     private static Evidence Detector(ModelAnalysis analysis, string name, string claim, HeadId head, double atLeast,

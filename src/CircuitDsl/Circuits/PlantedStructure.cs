@@ -13,7 +13,7 @@ public sealed record BigramFit(double Correlation, double MeanKl, Tensor ModelLo
 /// <summary>Which planted skip-trigrams a head ranks among its strongest (see <see cref="PlantedStructure.SkipTrigrams"/>).</summary>
 /// <param name="Fraction">The fraction of <paramref name="Planted"/> found among <paramref name="Top"/>.</param>
 /// <param name="Planted">The task's triples <c>(anchor, trigger, output)</c>.</param>
-/// <param name="Top">The head's strongest skip-trigrams over all (source, destination, out), as many as there are planted triples.</param>
+/// <param name="Top">For each trigger in turn, the head's strongest skip-trigrams ending at it, as many as the task planted per trigger.</param>
 /// <param name="Found">The planted triples that are among <paramref name="Top"/>.</param>
 public sealed record SkipTrigramRecall(
     double Fraction, IReadOnlyList<(int Source, int Destination, int Out)> Planted, IReadOnlyList<SkipTrigram> Top,
@@ -77,35 +77,59 @@ public static class PlantedStructure
 
     /// <summary>
     /// The task's planted triples "anchor … trigger → output" (all <c>Anchors × Triggers</c> of them) that are among
-    /// the head's strongest skip-trigrams, as a fraction. The head's skip-trigrams are ranked over every
-    /// (source, destination, out) by <see cref="TopEntries.SkipTrigrams(TransformerWeights, HeadId, int, int)"/>'s
-    /// strength with every out allowed, and as many are kept as there are planted triples, so a head that carries
-    /// each planted triple and nothing else scores 1.
+    /// the head's strongest skip-trigrams, as a fraction. For each trigger B (a destination), every (source, out) pair
+    /// is ranked by the strength of the skip-trigram "source … B → out", <c>min(QK[B, source] / rms(QK),
+    /// OV[source, out] / rms(OV))</c> over the full QK and OV circuits (as <see cref="TopEntries.SkipTrigrams(TransformerWeights, HeadId, int)"/>
+    /// ranks them), and the <c>Anchors</c> strongest are kept: as many as the task planted for B. A head that carries
+    /// every planted triple of a trigger scores 1 on it; ranking per trigger keeps one trigger with large query
+    /// weights from crowding the others out. Ties go to the smaller ids.
     /// </summary>
     /// <exception cref="ArgumentException">The task's vocabulary differs from the model's.</exception>
     public static SkipTrigramRecall SkipTrigrams(TransformerWeights weights, HeadId head, SkipTrigramTask task)
     {
         ArgumentNullException.ThrowIfNull(weights);
         ArgumentNullException.ThrowIfNull(task);
-        if (task.Vocab != weights.Config.DVocab)
+        var vocab = weights.Config.DVocab;
+        if (task.Vocab != vocab)
         {
-            throw new ArgumentException($"The task has {task.Vocab} tokens but the model has d_vocab = {weights.Config.DVocab}.", nameof(task));
+            throw new ArgumentException($"The task has {task.Vocab} tokens but the model has d_vocab = {vocab}.", nameof(task));
         }
 
+        var qk = HeadCircuits.FullQK(weights, head);
+        var ov = HeadCircuits.FullOV(weights, head);
+        var ovRows = Enumerable.Range(0, vocab).Select(ov.Row).ToArray();
+        var rmsQk = qk.FrobeniusNorm() / vocab;
+        var rmsOv = ov.FrobeniusNorm() / vocab;
         var planted = new List<(int, int, int)>();
-        for (var a = 0; a < task.Anchors; a++)
+        var top = new List<SkipTrigram>();
+        for (var b = task.Anchors; b < task.Anchors + task.Triggers; b++)
         {
-            for (var b = task.Anchors; b < task.Anchors + task.Triggers; b++)
+            for (var a = 0; a < task.Anchors; a++)
             {
                 planted.Add((a, b, task.Output(a, b)));
             }
+
+            var queryRow = qk.Row(b);
+            var candidates = new List<SkipTrigram>(vocab * vocab);
+            for (var source = 0; source < vocab; source++)
+            {
+                for (var o = 0; o < vocab; o++)
+                {
+                    var strength = Math.Min(Ratio(queryRow[source], rmsQk), Ratio(ovRows[source][o], rmsOv));
+                    candidates.Add(new SkipTrigram(source, b, o, queryRow[source], ovRows[source][o], strength));
+                }
+            }
+
+            // A stable sort: among equal strengths the earlier (smaller source, then out) stays first.
+            top.AddRange(candidates.OrderByDescending(c => c.Strength).Take(task.Anchors));
         }
 
-        var top = TopEntries.SkipTrigrams(weights, head, planted.Count, weights.Config.DVocab);
         var ranked = top.Select(t => (t.Source, t.Destination, t.Out)).ToHashSet();
         var found = planted.Where(ranked.Contains).ToList();
         return new SkipTrigramRecall((double)found.Count / planted.Count, planted, top, found);
     }
+
+    private static double Ratio(double value, double rms) => rms == 0 ? 0 : value / rms;
 
     private static double Pearson(double[] x, double[] y)
     {

@@ -30,20 +30,10 @@ public static class TopEntries
     /// where rms is a matrix's root-mean-square entry, <c>‖M‖_F / d_vocab</c>. Ties go to the smaller ids.
     /// </summary>
     /// <remarks>Meaningful for one-layer attention-only models, where these two circuits are the whole story of a head.</remarks>
-    public static IReadOnlyList<SkipTrigram> SkipTrigrams(TransformerWeights weights, HeadId head, int k) =>
-        SkipTrigrams(weights, head, k, outsPerSource: 1);
-
-    /// <summary>
-    /// The <paramref name="k"/> strongest skip-trigrams of a head when each source token may pair with its
-    /// <paramref name="outsPerSource"/> best output tokens (largest full-OV entries in its row) rather than only
-    /// the best one: a source whose OV row raises several tokens ("keep … in → mind", "keep … at → bay") gives
-    /// several skip-trigrams. Ranked as the one-out overload ranks them; <c>d_vocab</c> outs ranks every triple.
-    /// </summary>
-    public static IReadOnlyList<SkipTrigram> SkipTrigrams(TransformerWeights weights, HeadId head, int k, int outsPerSource)
+    public static IReadOnlyList<SkipTrigram> SkipTrigrams(TransformerWeights weights, HeadId head, int k)
     {
         ArgumentNullException.ThrowIfNull(weights);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(k);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(outsPerSource);
         var qk = HeadCircuits.FullQK(weights, head);
         var ov = HeadCircuits.FullOV(weights, head);
         var vocab = weights.Config.DVocab;
@@ -53,15 +43,12 @@ public static class TopEntries
         for (var s = 0; s < vocab; s++)
         {
             var ovRow = ov.Row(s);
-            var outs = Enumerable.Range(0, vocab).OrderByDescending(o => ovRow[o]).ThenBy(o => o).Take(outsPerSource).ToArray();
+            var o = ovRow.MaximumIndex();
             var qkColumn = qk.Column(s);
             for (var d = 0; d < vocab; d++)
             {
-                foreach (var o in outs)
-                {
-                    var strength = Math.Min(Ratio(qkColumn[d], rmsQk), Ratio(ovRow[o], rmsOv));
-                    best.Offer(strength, () => new SkipTrigram(s, d, o, qkColumn[d], ovRow[o], strength));
-                }
+                var strength = Math.Min(Ratio(qkColumn[d], rmsQk), Ratio(ovRow[o], rmsOv));
+                best.Offer(strength, () => new SkipTrigram(s, d, o, qkColumn[d], ovRow[o], strength));
             }
         }
 

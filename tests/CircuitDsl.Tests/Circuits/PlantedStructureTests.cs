@@ -65,7 +65,8 @@ public sealed class PlantedStructureTests
     {
         // vocab 16: anchors 0-3, triggers 4 (copies the anchor) and 5 (maps it to a filler). W_E = W_U = I; the head's
         // query for trigger 4 attends to every anchor (QK[4, A] = 4) and attending to an anchor raises it (OV[A, A] = 2).
-        // Its only positive skip-trigrams are the four "A … 4 → A"; the other four planted ones are not among its top 8.
+        // Its only positive skip-trigrams are the four "A … 4 → A"; for trigger 5 it has none, so the planted "A … 5 → C"
+        // are not among its top four there.
         var task = new SkipTrigramTask(16, tableSeed: 1);
         var w = TransformerWeights.Zeros(RandomWeights.Config(layers: 1, heads: 1, dModel: 16, dHead: 16, vocab: 16, ctx: 8));
         var b = w.Blocks[0];
@@ -92,7 +93,7 @@ public sealed class PlantedStructureTests
     }
 
     [Fact]
-    public void Skip_trigram_recall_matches_a_brute_force_ranking_of_every_triple()
+    public void Skip_trigram_recall_matches_a_brute_force_ranking_of_every_triple_per_trigger()
     {
         var task = new SkipTrigramTask(16, tableSeed: 4);
         var w = RandomWeights.Create(RandomWeights.Config(layers: 1, heads: 2, dModel: 8, dHead: 4, vocab: 16), seed: 21);
@@ -103,11 +104,12 @@ public sealed class PlantedStructureTests
         var planted = (from a in Enumerable.Range(0, task.Anchors)
                        from t in Enumerable.Range(task.Anchors, task.Triggers)
                        select (a, t, task.Output(a, t))).ToList();
-        var top = (from s in Enumerable.Range(0, 16)
-                   from d in Enumerable.Range(0, 16)
-                   from o in Enumerable.Range(0, 16)
-                   select (s, d, o, strength: Math.Min(qk[d, s] / Rms(qk), ov[s, o] / Rms(ov))))
-            .OrderByDescending(x => x.strength).Take(planted.Count).Select(x => (x.s, x.d, x.o)).ToHashSet();
+        var top = (from d in Enumerable.Range(task.Anchors, task.Triggers)
+                   from best in (from s in Enumerable.Range(0, 16)
+                                 from o in Enumerable.Range(0, 16)
+                                 select (s, d, o, strength: Math.Min(qk[d, s] / Rms(qk), ov[s, o] / Rms(ov))))
+                       .OrderByDescending(x => x.strength).Take(task.Anchors)
+                   select (best.s, best.d, best.o)).ToHashSet();
         var expected = planted.Count(top.Contains) / (double)planted.Count;
 
         var recall = PlantedStructure.SkipTrigrams(w, new HeadId(0, 1), task);

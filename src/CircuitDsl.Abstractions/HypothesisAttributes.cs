@@ -180,12 +180,12 @@ public sealed class DirectPathBigramsAttribute : HypothesisAttribute
 }
 
 /// <summary>
-/// Head <see cref="Head"/> of a one-layer model carries the skip-trigrams "A … B → C" its training task planted:
-/// of the task's planted triples (anchor A, trigger B, output C), the fraction (0…1) that are among the head's
-/// strongest skip-trigrams — for each trigger B, every "source … B → out" ranked by <c>min(QK / rms(QK), OV / rms(OV))</c>
-/// of its full QK and OV circuits, keeping as many as the task planted for B — is at least <see cref="AtLeast"/>. The
-/// triples are the <c>skip-trigram</c> task drawn with the seed of the model's <see cref="TrainedOnAttribute"/>,
-/// which must name that task.
+/// Head <see cref="Head"/> of a one-layer model carries the skip-trigrams "A … B → C" its training task planted.
+/// A planted triple (anchor A, trigger B, output C) is carried when the head's full QK circuit ranks A among the
+/// top keys of B's row (as many keys as there are anchors) and its full OV circuit ranks C among the top outputs of
+/// A's row (as many as the task planted distinct outputs for A); the fraction (0…1) of planted triples carried must
+/// be at least <see cref="AtLeast"/>. The triples are the <c>skip-trigram</c> task drawn with the seed of the model's
+/// <see cref="TrainedOnAttribute"/>, which must name that task.
 /// </summary>
 public sealed class SkipTrigramsAttribute : HypothesisAttribute
 {

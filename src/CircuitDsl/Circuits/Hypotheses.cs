@@ -192,13 +192,13 @@ public static class Hypotheses
 
     /// <summary>
     /// Head <paramref name="head"/> carries the skip-trigrams "anchor … trigger → output" that <paramref name="task"/>
-    /// planted (drawn with <paramref name="seed"/>, the model's training seed): the fraction of planted triples among
-    /// the head's strongest skip-trigrams (<see cref="PlantedStructure.SkipTrigrams"/>) is at least <paramref name="atLeast"/>.
+    /// planted (drawn with <paramref name="seed"/>, the model's training seed): the fraction of planted triples the head's
+    /// QK and OV circuits rank high (<see cref="PlantedStructure.SkipTrigrams"/>) is at least <paramref name="atLeast"/>.
     /// </summary>
     public static Evidence SkipTrigrams(ModelAnalysis analysis, string name, string claim, HeadId head, string task, int seed, double atLeast)
     {
         ArgumentNullException.ThrowIfNull(analysis);
-        var unit = $"fraction of planted skip-trigrams among the top skip-trigrams of {head}";
+        var unit = $"fraction of planted skip-trigrams carried by {head}";
         if (analysis.WhyNotMeasurable(head) is { } why)
         {
             return Evidence.NotMeasured(name, claim, atLeast, Bound.AtLeast, unit, why);
@@ -212,31 +212,19 @@ public static class Hypotheses
         }
 
         var recall = PlantedStructure.SkipTrigrams(analysis.Weights, head, triples);
-        var top = new Tensor(recall.Top.Count, 4);
-        for (var i = 0; i < recall.Top.Count; i++)
+        var data = new Tensor(recall.Triples.Count, 6);
+        for (var i = 0; i < recall.Triples.Count; i++)
         {
-            var t = recall.Top[i];
-            top[i, 0] = t.Source;
-            top[i, 1] = t.Destination;
-            top[i, 2] = t.Out;
-            top[i, 3] = (float)t.Strength;
+            var t = recall.Triples[i];
+            (data[i, 0], data[i, 1], data[i, 2], data[i, 3], data[i, 4]) = (t.Anchor, t.Trigger, t.Output, t.KeyRank, t.OutRank);
+            data[i, 5] = t.Carried ? 1 : 0;
         }
 
-        var found = new Tensor(recall.Found.Count, 3);
-        for (var i = 0; i < recall.Found.Count; i++)
-        {
-            (found[i, 0], found[i, 1], found[i, 2]) = recall.Found[i];
-        }
-
-        var copying = recall.Found.Count(f => f.Out == f.Source);
+        var carried = recall.Triples.Where(t => t.Carried).ToList();
         var detail = string.Create(CultureInfo.InvariantCulture,
-            $"task {task}, seed {seed}; {recall.Found.Count} of {recall.Planted.Count} planted triples among the top {recall.Top.Count} ({copying} of them copying, A … B → A).");
+            $"task {task}, seed {seed}; carries {carried.Count} of {recall.Triples.Count} planted triples, {carried.Count(t => t.Output == t.Anchor)} of them copying (A … B → A).");
         return Evidence.Judge(name, claim, recall.Fraction, atLeast, Bound.AtLeast, unit, detail,
-            new Dictionary<string, Tensor>
-            {
-                ["top skip-trigrams (source, destination, out, strength)"] = top,
-                ["planted triples found (anchor, trigger, output)"] = found,
-            });
+            new Dictionary<string, Tensor> { ["planted triples (anchor, trigger, output, key rank, output rank, carried)"] = data });
     }
 
     private static string? PlantedTask(string task, int vocab, int seed, out TrainingTask? planted)

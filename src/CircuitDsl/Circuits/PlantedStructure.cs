@@ -10,14 +10,19 @@ namespace CircuitDsl.Circuits;
 /// <param name="TrueLogProbs"><c>log P(next | current)</c> of the chain <c>[current, next]</c>.</param>
 public sealed record BigramFit(double Correlation, double MeanKl, Tensor ModelLogProbs, Tensor TrueLogProbs);
 
-/// <summary>Which planted skip-trigrams a head ranks among its strongest (see <see cref="PlantedStructure.SkipTrigrams"/>).</summary>
-/// <param name="Fraction">The fraction of <paramref name="Planted"/> found among <paramref name="Top"/>.</param>
-/// <param name="Planted">The task's triples <c>(anchor, trigger, output)</c>.</param>
-/// <param name="Top">For each trigger in turn, the head's strongest skip-trigrams ending at it, as many as the task planted per trigger.</param>
-/// <param name="Found">The planted triples that are among <paramref name="Top"/>.</param>
-public sealed record SkipTrigramRecall(
-    double Fraction, IReadOnlyList<(int Source, int Destination, int Out)> Planted, IReadOnlyList<SkipTrigram> Top,
-    IReadOnlyList<(int Source, int Destination, int Out)> Found);
+/// <summary>One planted skip-trigram "anchor … trigger → output" as a head sees it.</summary>
+/// <param name="Anchor">The source token A.</param>
+/// <param name="Trigger">The destination token B.</param>
+/// <param name="Output">The planted next token C.</param>
+/// <param name="KeyRank">The rank (0 = highest) of A among all keys in B's row of the full QK circuit.</param>
+/// <param name="OutRank">The rank (0 = highest) of C among all outputs in A's row of the full OV circuit.</param>
+/// <param name="Carried">Whether both ranks are within the task's allowance (see <see cref="PlantedStructure.SkipTrigrams"/>).</param>
+public sealed record PlantedSkipTrigram(int Anchor, int Trigger, int Output, int KeyRank, int OutRank, bool Carried);
+
+/// <summary>Which planted skip-trigrams a head carries (see <see cref="PlantedStructure.SkipTrigrams"/>).</summary>
+/// <param name="Fraction">The fraction of <paramref name="Triples"/> carried.</param>
+/// <param name="Triples">Every planted triple with its ranks in the head's circuits.</param>
+public sealed record SkipTrigramRecall(double Fraction, IReadOnlyList<PlantedSkipTrigram> Triples);
 
 /// <summary>
 /// Compares a model's circuits with the structure a training task planted: the bigram chain of
@@ -76,13 +81,11 @@ public static class PlantedStructure
     }
 
     /// <summary>
-    /// The task's planted triples "anchor … trigger → output" (all <c>Anchors × Triggers</c> of them) that are among
-    /// the head's strongest skip-trigrams, as a fraction. For each trigger B (a destination), every (source, out) pair
-    /// is ranked by the strength of the skip-trigram "source … B → out", <c>min(QK[B, source] / rms(QK),
-    /// OV[source, out] / rms(OV))</c> over the full QK and OV circuits (as <see cref="TopEntries.SkipTrigrams(TransformerWeights, HeadId, int)"/>
-    /// ranks them), and the <c>Anchors</c> strongest are kept: as many as the task planted for B. A head that carries
-    /// every planted triple of a trigger scores 1 on it; ranking per trigger keeps one trigger with large query
-    /// weights from crowding the others out. Ties go to the smaller ids.
+    /// The fraction of the task's planted triples "A … B → C" (all <c>Anchors × Triggers</c> of them) that the head
+    /// carries: B's query prefers A — A is among the <c>Anchors</c> highest keys of B's row of the full QK circuit
+    /// <c>W_E W_QK W_Eᵀ</c>, as many keys as the task can put before B — and attending to A raises C — C is among the
+    /// <c>n</c> highest outputs of A's row of the full OV circuit <c>W_E W_OV W_U</c>, where <c>n</c> is the number of
+    /// distinct outputs the task planted for A. Both are ranks within a row, so neither circuit's scale matters.
     /// </summary>
     /// <exception cref="ArgumentException">The task's vocabulary differs from the model's.</exception>
     public static SkipTrigramRecall SkipTrigrams(TransformerWeights weights, HeadId head, SkipTrigramTask task)
@@ -97,39 +100,40 @@ public static class PlantedStructure
 
         var qk = HeadCircuits.FullQK(weights, head);
         var ov = HeadCircuits.FullOV(weights, head);
-        var ovRows = Enumerable.Range(0, vocab).Select(ov.Row).ToArray();
-        var rmsQk = qk.FrobeniusNorm() / vocab;
-        var rmsOv = ov.FrobeniusNorm() / vocab;
-        var planted = new List<(int, int, int)>();
-        var top = new List<SkipTrigram>();
-        for (var b = task.Anchors; b < task.Anchors + task.Triggers; b++)
+        var triggers = Enumerable.Range(task.Anchors, task.Triggers).ToArray();
+        var triples = new List<PlantedSkipTrigram>();
+        var keyRows = triggers.ToDictionary(b => b, b => qk.Row(b));
+        for (var a = 0; a < task.Anchors; a++)
         {
-            for (var a = 0; a < task.Anchors; a++)
+            var anchor = a;
+            var outRow = ov.Row(a);
+            var outputs = triggers.Select(b => task.Output(anchor, b)).Distinct().Count();
+            foreach (var b in triggers)
             {
-                planted.Add((a, b, task.Output(a, b)));
+                var c = task.Output(a, b);
+                var keyRank = Rank(keyRows[b], a);
+                var outRank = Rank(outRow, c);
+                triples.Add(new PlantedSkipTrigram(a, b, c, keyRank, outRank, keyRank < task.Anchors && outRank < outputs));
             }
-
-            var queryRow = qk.Row(b);
-            var candidates = new List<SkipTrigram>(vocab * vocab);
-            for (var source = 0; source < vocab; source++)
-            {
-                for (var o = 0; o < vocab; o++)
-                {
-                    var strength = Math.Min(Ratio(queryRow[source], rmsQk), Ratio(ovRows[source][o], rmsOv));
-                    candidates.Add(new SkipTrigram(source, b, o, queryRow[source], ovRows[source][o], strength));
-                }
-            }
-
-            // A stable sort: among equal strengths the earlier (smaller source, then out) stays first.
-            top.AddRange(candidates.OrderByDescending(c => c.Strength).Take(task.Anchors));
         }
 
-        var ranked = top.Select(t => (t.Source, t.Destination, t.Out)).ToHashSet();
-        var found = planted.Where(ranked.Contains).ToList();
-        return new SkipTrigramRecall((double)found.Count / planted.Count, planted, top, found);
+        return new SkipTrigramRecall((double)triples.Count(t => t.Carried) / triples.Count, triples);
     }
 
-    private static double Ratio(double value, double rms) => rms == 0 ? 0 : value / rms;
+    /// <summary>How many entries of <paramref name="row"/> beat entry <paramref name="index"/> (ties go to the smaller index).</summary>
+    private static int Rank(MathNet.Numerics.LinearAlgebra.Vector<double> row, int index)
+    {
+        var rank = 0;
+        for (var j = 0; j < row.Count; j++)
+        {
+            if (row[j] > row[index] || (row[j] == row[index] && j < index))
+            {
+                rank++;
+            }
+        }
+
+        return rank;
+    }
 
     private static double Pearson(double[] x, double[] y)
     {

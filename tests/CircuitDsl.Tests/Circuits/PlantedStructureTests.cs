@@ -63,10 +63,12 @@ public sealed class PlantedStructureTests
     [Fact]
     public void A_pure_copying_skip_trigram_head_carries_exactly_the_copying_half_of_the_planted_triples()
     {
-        // vocab 16: anchors 0-3, triggers 4 (copies the anchor) and 5 (maps it to a filler). W_E = W_U = I; the head's
-        // query for trigger 4 attends to every anchor (QK[4, A] = 4) and attending to an anchor raises it (OV[A, A] = 2).
-        // Its only positive skip-trigrams are the four "A … 4 → A"; for trigger 5 it has none, so the planted "A … 5 → C"
-        // are not among its top four there.
+        // vocab 16: anchors 0-3, triggers 4 (copies the anchor) and 5 (maps it to a filler). W_E = W_U = I. The query of
+        // both triggers prefers every anchor (QK[4, A] = QK[5, A] = 4, every other entry 0), and attending to an anchor
+        // raises that anchor (OV[A, A] = 2). Each anchor has two planted outputs (itself, and its filler after 5), so a
+        // triple is carried when A is in the top 4 keys of B's row and C in the top 2 outputs of A's row: "A … 4 → A"
+        // is; "A … 5 → filler" is not (the filler's OV entry is 0, tied with 14 others and ranked after smaller ids,
+        // unless it is the smallest of them, which no filler ≥ 6 is, since anchor ids 0-3 come first).
         var task = new SkipTrigramTask(16, tableSeed: 1);
         var w = TransformerWeights.Zeros(RandomWeights.Config(layers: 1, heads: 1, dModel: 16, dHead: 16, vocab: 16, ctx: 8));
         var b = w.Blocks[0];
@@ -81,40 +83,40 @@ public sealed class PlantedStructureTests
         for (var a = 0; a < task.Anchors; a++)
         {
             b.W_K[0, a, 4] = 4f;
+            b.W_K[0, a, 5] = 4f;
             b.W_O[0, a, a] = 2f;
         }
 
         var recall = PlantedStructure.SkipTrigrams(w, new HeadId(0, 0), task);
 
-        recall.Planted.Should().HaveCount(8);
-        recall.Top.Should().HaveCount(8);
-        recall.Found.Should().BeEquivalentTo(new[] { (0, 4, 0), (1, 4, 1), (2, 4, 2), (3, 4, 3) });
+        recall.Triples.Should().HaveCount(8);
+        recall.Triples.Should().OnlyContain(t => t.KeyRank < 4, "both triggers' queries prefer every anchor");
+        recall.Triples.Where(t => t.Carried).Select(t => (t.Anchor, t.Trigger, t.Output))
+            .Should().BeEquivalentTo(new[] { (0, 4, 0), (1, 4, 1), (2, 4, 2), (3, 4, 3) });
+        recall.Triples.Where(t => t.Trigger == 4).Should().OnlyContain(t => t.OutRank == 0);
         recall.Fraction.Should().Be(0.5);
     }
 
     [Fact]
-    public void Skip_trigram_recall_matches_a_brute_force_ranking_of_every_triple_per_trigger()
+    public void Skip_trigram_ranks_match_a_brute_force_ranking_of_the_explicit_circuits()
     {
         var task = new SkipTrigramTask(16, tableSeed: 4);
         var w = RandomWeights.Create(RandomWeights.Config(layers: 1, heads: 2, dModel: 8, dHead: 4, vocab: 16), seed: 21);
         var bl = w.Blocks[0];
         var qk = RandomWeights.Product(w.W_E, bl.W_Q[1], bl.W_K[1].Transpose(), w.W_E.Transpose());
         var ov = RandomWeights.Product(w.W_E, bl.W_V[1], bl.W_O[1], w.W_U);
-        double Rms(double[,] m) => Math.Sqrt(m.Cast<double>().Sum(v => v * v)) / 16;
-        var planted = (from a in Enumerable.Range(0, task.Anchors)
-                       from t in Enumerable.Range(task.Anchors, task.Triggers)
-                       select (a, t, task.Output(a, t))).ToList();
-        var top = (from d in Enumerable.Range(task.Anchors, task.Triggers)
-                   from best in (from s in Enumerable.Range(0, 16)
-                                 from o in Enumerable.Range(0, 16)
-                                 select (s, d, o, strength: Math.Min(qk[d, s] / Rms(qk), ov[s, o] / Rms(ov))))
-                       .OrderByDescending(x => x.strength).Take(task.Anchors)
-                   select (best.s, best.d, best.o)).ToHashSet();
-        var expected = planted.Count(top.Contains) / (double)planted.Count;
+        int Rank(double[,] m, int row, int column) => Enumerable.Range(0, 16).Count(j => m[row, j] > m[row, column]);
+        var expected = (from a in Enumerable.Range(0, task.Anchors)
+                        from t in Enumerable.Range(task.Anchors, task.Triggers)
+                        let c = task.Output(a, t)
+                        let outputs = Enumerable.Range(task.Anchors, task.Triggers).Select(x => task.Output(a, x)).Distinct().Count()
+                        select (a, t, c, key: Rank(qk, t, a), @out: Rank(ov, a, c),
+                            carried: Rank(qk, t, a) < task.Anchors && Rank(ov, a, c) < outputs)).ToList();
 
         var recall = PlantedStructure.SkipTrigrams(w, new HeadId(0, 1), task);
 
-        recall.Top.Select(t => (t.Source, t.Destination, t.Out)).Should().BeEquivalentTo(top);
-        recall.Fraction.Should().Be(expected);
+        recall.Triples.Select(x => (x.Anchor, x.Trigger, x.Output, x.KeyRank, x.OutRank, x.Carried)).Should().BeEquivalentTo(expected);
+        recall.Fraction.Should().Be(expected.Count(e => e.carried) / (double)expected.Count);
+        expected.Select(e => e.key).Distinct().Should().HaveCountGreaterThan(4, "random circuits give the ranks something to get wrong");
     }
 }

@@ -165,3 +165,39 @@ public sealed class FaithfulnessAttribute : HypothesisAttribute
     /// <summary>The smallest fraction (0…1) of the loss improvement the circuit must keep. Required.</summary>
     public double Recovers { get; set; }
 }
+
+/// <summary>
+/// The direct path is the bigram table (the paper's zero-layer model): <c>log_softmax(W_E W_U + b_U)</c>, row by
+/// row, reproduces the log-probabilities of the Markov chain the model was trained on. The measure is the Pearson
+/// correlation (−1…1) of the two <c>d_vocab × d_vocab</c> tables of log-probabilities, entry by entry; it must be at
+/// least <see cref="AtLeast"/>. The chain is the <c>bigram</c> task drawn with the seed of the model's
+/// <see cref="TrainedOnAttribute"/>, which must name that task.
+/// </summary>
+public sealed class DirectPathBigramsAttribute : HypothesisAttribute
+{
+    /// <summary>The smallest correlation (−1…1) that supports the claim. Required.</summary>
+    public double AtLeast { get; set; }
+}
+
+/// <summary>
+/// Head <see cref="Head"/> of a one-layer model carries the skip-trigrams "A … B → C" its training task planted.
+/// A planted triple (anchor A, trigger B, output C) is carried when the head's full QK circuit ranks A among the
+/// top keys of B's row (as many keys as there are anchors) and its full OV circuit ranks C among the top outputs of
+/// A's row (as many as the task planted distinct outputs for A); the fraction (0…1) of planted triples carried must
+/// be at least <see cref="AtLeast"/>. The triples are the <c>skip-trigram</c> task drawn with the seed of the model's
+/// <see cref="TrainedOnAttribute"/>, which must name that task.
+/// </summary>
+public sealed class SkipTrigramsAttribute : HypothesisAttribute
+{
+    /// <summary>The claim is about <paramref name="head"/>, written <c>layer.head</c>.</summary>
+    public SkipTrigramsAttribute(string head)
+    {
+        Head = head;
+    }
+
+    /// <summary>The head, <c>layer.head</c>.</summary>
+    public string Head { get; }
+
+    /// <summary>The smallest fraction (0…1) of planted triples the head must rank among its strongest. Required.</summary>
+    public double AtLeast { get; set; }
+}

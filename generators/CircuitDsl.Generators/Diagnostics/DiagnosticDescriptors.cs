@@ -144,4 +144,27 @@ internal static class DiagnosticDescriptors
         isEnabledByDefault: true,
         description: "The XML doc summary of a hypothesis method is its claim in words (\"Head 0.2 attends to the previous "
             + "token.\"); the generated report and documentation print it beside the measured value.");
+
+    /// <summary>Format: <c>[TrainedOn] on {0}: {1}</c>, e.g. <c>'bigrams' is not a training task (known: bigram, skip-trigram, repeated-tokens)</c>.</summary>
+    public static readonly DiagnosticDescriptor InvalidModelCard = new(
+        id: "CDSL013",
+        title: "Invalid model card",
+        messageFormat: "[TrainedOn] on {0}: {1}",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true,
+        description: "[TrainedOn] says how a model's weights were made and where they are: the task must be one the "
+            + "runtime can train on (circuitdsl train --task), Steps must be positive, Seed must not be negative, Weights "
+            + "must name a folder, and a learning rate or batch size, when given, must be positive.");
+
+    /// <summary>Format: <c>[{0}] on {1} compares {2} with what the '{3}' task planted, but {4}</c>.</summary>
+    public static readonly DiagnosticDescriptor NeedsTrainingTask = new(
+        id: "CDSL014",
+        title: "Hypothesis needs the model's training task",
+        messageFormat: "[{0}] on {1} compares {2} with what the '{3}' task planted, but {4}",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true,
+        description: "DirectPathBigrams and SkipTrigrams measure a model against the structure its training task drew "
+            + "with its seed (the bigram chain, the skip-trigram table), so the model needs a [TrainedOn] naming that task.");
 }

@@ -135,6 +135,19 @@ internal static class CircuitEmitter
                 $"task: {Literal(h.Task)}",
                 $"recovers: {Number(h.Threshold)}",
             ],
+            HypothesisKind.DirectPathBigrams =>
+            [
+                $"task: {Literal(h.Task)}",
+                $"seed: {h.Seed.ToString(CultureInfo.InvariantCulture)}",
+                $"atLeast: {Number(h.Threshold)}",
+            ],
+            HypothesisKind.SkipTrigrams =>
+            [
+                $"head: {NewHeadId(h.Heads[0])}",
+                $"task: {Literal(h.Task)}",
+                $"seed: {h.Seed.ToString(CultureInfo.InvariantCulture)}",
+                $"atLeast: {Number(h.Threshold)}",
+            ],
             _ => new[]
             {
                 $"head: {NewHeadId(h.Heads[0])}",

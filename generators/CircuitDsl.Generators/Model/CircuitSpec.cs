@@ -10,6 +10,8 @@ internal enum HypothesisKind
     Composes,
     Ablation,
     Faithfulness,
+    DirectPathBigrams,
+    SkipTrigrams,
 }
 
 /// <summary>Which side of its threshold a measured value must fall for the claim to hold.</summary>
@@ -33,7 +35,8 @@ internal sealed record ArgumentText(string Name, string Value);
 /// <param name="Threshold">The bound the measured value is compared with.</param>
 /// <param name="Bound">Which side of <paramref name="Threshold"/> supports the claim.</param>
 /// <param name="InBaselineUnits">Whether a composition threshold is in units of 1/sqrt(d_model).</param>
-/// <param name="Task">The task, for ablation and faithfulness.</param>
+/// <param name="Task">The task: for ablation and faithfulness as written, for the planted-structure kinds the model's training task.</param>
+/// <param name="Seed">For the planted-structure kinds, the model's training seed (which drew the task's structure); else 0.</param>
 /// <param name="Paper">The paper section the claim comes from, if given.</param>
 /// <param name="Arguments">The arguments as written, for the documentation.</param>
 internal sealed record HypothesisSpec(
@@ -48,6 +51,7 @@ internal sealed record HypothesisSpec(
     BoundKind Bound,
     bool InBaselineUnits,
     string? Task,
+    int Seed,
     string? Paper,
     EquatableArray<ArgumentText> Arguments);
 

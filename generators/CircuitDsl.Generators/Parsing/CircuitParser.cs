@@ -50,6 +50,8 @@ internal static class CircuitParser
             architecture = TransformerParser.ReadArchitecture(transformer, model.Name, new List<DiagnosticInfo>(), cancellationToken);
         }
 
+        // Like the architecture, the model card's problems are reported on the model; here an invalid card is no card.
+        var card = ModelCardParser.Read(model, new List<DiagnosticInfo>(), cancellationToken);
         var hypotheses = new List<HypothesisSpec>();
         var claims = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var member in type.GetMembers())
@@ -75,7 +77,7 @@ internal static class CircuitParser
 
             var methodOk = CheckMethodShape(method, model, diagnostics, cancellationToken);
             var parser = new HypothesisParser(attributes[0], KindOf(attributes[0])!.Value, method, model.Name, architecture,
-                diagnostics, cancellationToken);
+                card, diagnostics, cancellationToken);
             var hypothesis = parser.Parse();
             if (hypothesis is null)
             {

@@ -18,19 +18,21 @@ internal sealed class HypothesisParser
     private readonly IMethodSymbol _method;
     private readonly string _modelName;
     private readonly Architecture? _architecture;
+    private readonly ModelCard? _card;
     private readonly List<DiagnosticInfo> _diagnostics;
     private readonly CancellationToken _cancellationToken;
     private readonly List<ArgumentText> _documented = new();
     private bool _ok = true;
 
     public HypothesisParser(AttributeData attribute, HypothesisKind kind, IMethodSymbol method, string modelName,
-        Architecture? architecture, List<DiagnosticInfo> diagnostics, CancellationToken cancellationToken)
+        Architecture? architecture, ModelCard? card, List<DiagnosticInfo> diagnostics, CancellationToken cancellationToken)
     {
         Arguments = new AttributeArguments(attribute, cancellationToken);
         _kind = kind;
         _method = method;
         _modelName = modelName;
         _architecture = architecture;
+        _card = card;
         _diagnostics = diagnostics;
         _cancellationToken = cancellationToken;
     }
@@ -52,6 +54,7 @@ internal sealed class HypothesisParser
         var bound = BoundKind.AtLeast;
         var inBaselineUnits = false;
         string? task = null;
+        var seed = 0;
         double threshold;
         switch (_kind)
         {
@@ -89,6 +92,17 @@ internal sealed class HypothesisParser
                 threshold = Threshold("Recovers", 0, 1, "[0, 1]", "a recovered fraction of the loss");
                 ClaimKey = $"{_kind} {Show(heads.OrderBy(h => h))} on {task}";
                 break;
+            case HypothesisKind.DirectPathBigrams:
+                (task, seed) = PlantedTask(TaskNames.Bigram, "the direct path");
+                threshold = Threshold("AtLeast", -1, 1, "[-1, 1]", "a correlation");
+                ClaimKey = $"{_kind}";
+                break;
+            case HypothesisKind.SkipTrigrams:
+                AddIfParsed(heads, Head(Arguments.Positional(0), Arguments.PositionalLocation(0), "Head"));
+                (task, seed) = PlantedTask(TaskNames.SkipTrigram, "the head's skip-trigrams");
+                threshold = Threshold("AtLeast", 0, 1, "[0, 1]", "a fraction of planted skip-trigrams");
+                ClaimKey = $"{_kind} {Show(heads)}";
+                break;
             default:
                 return null;
         }
@@ -117,6 +131,7 @@ internal sealed class HypothesisParser
             bound,
             inBaselineUnits,
             task,
+            seed,
             paper,
             _documented.ToEquatableArray());
     }
@@ -235,6 +250,25 @@ internal sealed class HypothesisParser
         }
 
         _documented.Add(new ArgumentText("Heads", Show(heads)));
+    }
+
+    /// <summary>The model's training task and seed, which must be <paramref name="expected"/>; documented as Task and Seed.</summary>
+    private (string? Task, int Seed) PlantedTask(string expected, string what)
+    {
+        if (_card is null || _card.Task != expected)
+        {
+            _ok = false;
+            var why = _card is null
+                ? $"{_modelName} has no valid [TrainedOn(\"{expected}\", ...)] saying which seed drew it"
+                : $"{_modelName} is [TrainedOn(\"{_card.Task}\")]";
+            _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NeedsTrainingTask, Arguments.Location, _kind.ToString(),
+                _method.Name, what, expected, why));
+            return (null, 0);
+        }
+
+        _documented.Add(new ArgumentText("Task", _card.Task));
+        _documented.Add(new ArgumentText("Seed", _card.Seed.ToString(CultureInfo.InvariantCulture)));
+        return (_card.Task, _card.Seed);
     }
 
     private string? Task()

@@ -30,6 +30,7 @@ internal static class TransformerParser
             ? null
             : ReadArchitecture(context.Attributes[0], type.Name, diagnostics, cancellationToken);
 
+        ModelCardParser.Read(type, diagnostics, cancellationToken);
         var spec = shapeOk && architecture is not null
             ? new TransformerSpec(NamespaceOf(type), type.Name, architecture)
             : null;

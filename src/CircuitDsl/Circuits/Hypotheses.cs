@@ -1,6 +1,7 @@
 using System.Globalization;
 using CircuitDsl.Reports;
 using CircuitDsl.Tensors;
+using CircuitDsl.Training;
 
 namespace CircuitDsl.Circuits;
 
@@ -155,6 +156,94 @@ public static class Hypotheses
         return TaskTokens(analysis, task, out var tokens) is { } why
             ? Evidence.NotMeasured(name, claim, recovers, Bound.AtLeast, "fraction of loss recovered", why)
             : Faithfulness(analysis, name, claim, heads, tokens!, recovers);
+    }
+
+    /// <summary>
+    /// The direct path reproduces the bigram chain of <paramref name="task"/> (drawn with <paramref name="seed"/>, the
+    /// model's training seed): the Pearson correlation between <c>log_softmax(W_E W_U + b_U)</c> and the chain's true
+    /// <c>log P(next | current)</c>, over all <c>d_vocab²</c> entries, is at least <paramref name="atLeast"/>.
+    /// </summary>
+    public static Evidence DirectPathBigrams(ModelAnalysis analysis, string name, string claim, string task, int seed, double atLeast)
+    {
+        ArgumentNullException.ThrowIfNull(analysis);
+        const string unit = "correlation of the direct path's log-probabilities with the chain's";
+        if (analysis.Unmeasurable is { } why)
+        {
+            return Evidence.NotMeasured(name, claim, atLeast, Bound.AtLeast, unit, why);
+        }
+
+        var unknown = PlantedTask(task, analysis.Config.DVocab, seed, out var planted);
+        if (planted is not BigramTask chain)
+        {
+            return Evidence.NotMeasured(name, claim, atLeast, Bound.AtLeast, unit,
+                unknown ?? $"the task '{task}' plants no bigram chain (expected '{TaskNames.Bigram}').");
+        }
+
+        var fit = PlantedStructure.DirectPathBigrams(analysis.Weights, chain);
+        var detail = string.Create(CultureInfo.InvariantCulture,
+            $"task {task}, seed {seed}; mean KL(chain || direct path) = {Evidence.Format(fit.MeanKl)} nats per current token.");
+        return Evidence.Judge(name, claim, fit.Correlation, atLeast, Bound.AtLeast, unit, detail,
+            new Dictionary<string, Tensor>
+            {
+                ["direct path log-probabilities [current, next]"] = fit.ModelLogProbs,
+                ["chain log-probabilities [current, next]"] = fit.TrueLogProbs,
+            });
+    }
+
+    /// <summary>
+    /// Head <paramref name="head"/> carries the skip-trigrams "anchor … trigger → output" that <paramref name="task"/>
+    /// planted (drawn with <paramref name="seed"/>, the model's training seed): the fraction of planted triples the head's
+    /// QK and OV circuits rank high (<see cref="PlantedStructure.SkipTrigrams"/>) is at least <paramref name="atLeast"/>.
+    /// </summary>
+    public static Evidence SkipTrigrams(ModelAnalysis analysis, string name, string claim, HeadId head, string task, int seed, double atLeast)
+    {
+        ArgumentNullException.ThrowIfNull(analysis);
+        var unit = $"fraction of planted skip-trigrams carried by {head}";
+        if (analysis.WhyNotMeasurable(head) is { } why)
+        {
+            return Evidence.NotMeasured(name, claim, atLeast, Bound.AtLeast, unit, why);
+        }
+
+        var unknown = PlantedTask(task, analysis.Config.DVocab, seed, out var planted);
+        if (planted is not SkipTrigramTask triples)
+        {
+            return Evidence.NotMeasured(name, claim, atLeast, Bound.AtLeast, unit,
+                unknown ?? $"the task '{task}' plants no skip-trigrams (expected '{TaskNames.SkipTrigram}').");
+        }
+
+        var recall = PlantedStructure.SkipTrigrams(analysis.Weights, head, triples);
+        var data = new Tensor(recall.Triples.Count, 6);
+        for (var i = 0; i < recall.Triples.Count; i++)
+        {
+            var t = recall.Triples[i];
+            (data[i, 0], data[i, 1], data[i, 2], data[i, 3], data[i, 4]) = (t.Anchor, t.Trigger, t.Output, t.KeyRank, t.OutRank);
+            data[i, 5] = t.Carried ? 1 : 0;
+        }
+
+        var carried = recall.Triples.Where(t => t.Carried).ToList();
+        var detail = string.Create(CultureInfo.InvariantCulture,
+            $"task {task}, seed {seed}; carries {carried.Count} of {recall.Triples.Count} planted triples, {carried.Count(t => t.Output == t.Anchor)} of them copying (A … B → A).");
+        return Evidence.Judge(name, claim, recall.Fraction, atLeast, Bound.AtLeast, unit, detail,
+            new Dictionary<string, Tensor> { ["planted triples (anchor, trigger, output, key rank, output rank, carried)"] = data });
+    }
+
+    private static string? PlantedTask(string task, int vocab, int seed, out TrainingTask? planted)
+    {
+        planted = null;
+        if (!TrainingTask.Names.Contains(task))
+        {
+            return $"unknown task '{task}' (known: {string.Join(", ", TrainingTask.Names)}).";
+        }
+
+        try
+        {
+            planted = TrainingTask.Create(task, vocab, seed);
+            return null;
+        }
+        catch (ArgumentOutOfRangeException e)
+        {
+            return $"the task '{task}' cannot be drawn for d_vocab = {vocab}: {e.Message}";
+        }
     }
 
     private static Evidence Detector(ModelAnalysis analysis, string name, string claim, HeadId head, double atLeast,

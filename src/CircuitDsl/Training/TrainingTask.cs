@@ -6,8 +6,8 @@ namespace CircuitDsl.Training;
 /// </summary>
 public abstract class TrainingTask
 {
-    /// <summary>The task names the command line accepts.</summary>
-    public static IReadOnlyList<string> Names { get; } = [BigramTask.TaskName, SkipTrigramTask.TaskName, RepeatedTokensTask.TaskName];
+    /// <summary>The task names the command line accepts (<see cref="TaskNames.All"/>, which the generator checks specs against).</summary>
+    public static IReadOnlyList<string> Names { get; } = TaskNames.All;
 
     /// <summary>A task over a vocabulary of <paramref name="vocab"/> tokens.</summary>
     protected TrainingTask(int vocab)
@@ -47,7 +47,7 @@ public abstract class TrainingTask
 public sealed class BigramTask : TrainingTask
 {
     /// <summary>The command-line name.</summary>
-    public const string TaskName = "bigram";
+    public const string TaskName = TaskNames.Bigram;
 
     private readonly double[][] _cumulative;
 
@@ -122,7 +122,7 @@ public sealed class BigramTask : TrainingTask
 public sealed class SkipTrigramTask : TrainingTask
 {
     /// <summary>The command-line name.</summary>
-    public const string TaskName = "skip-trigram";
+    public const string TaskName = TaskNames.SkipTrigram;
 
     private readonly int[,] _table;
 
@@ -205,7 +205,7 @@ public sealed class SkipTrigramTask : TrainingTask
 public sealed class RepeatedTokensTask : TrainingTask
 {
     /// <summary>The command-line name.</summary>
-    public const string TaskName = "repeated-tokens";
+    public const string TaskName = TaskNames.RepeatedTokens;
 
     /// <summary>A mix of periodic and chunk-repeat rows.</summary>
     public RepeatedTokensTask(int vocab, double periodicFraction = 0.5, int minPeriod = 6, int maxPeriod = 32)

@@ -317,6 +317,56 @@ public sealed class DiagnosticTests
         run.Sources["Specs.Induction.g.cs"].Should().Contain("static partial global::CircuitDsl.Reports.Evidence Previous(");
     }
 
+    [Theory]
+    [InlineData("\"bigrams\", Steps = 10, Weights = \"w\"", "\"bigrams\"",
+        "'bigrams' is not a training task (known: bigram, skip-trigram, repeated-tokens)")]
+    [InlineData("\"bigram\", Weights = \"w\"", "TrainedOn(", "Steps must be given (the number of optimizer steps the weights were trained for)")]
+    [InlineData("\"bigram\", Steps = 0, Weights = \"w\"", "0, Weights", "Steps must be positive, not 0")]
+    [InlineData("\"bigram\", Steps = 10, Seed = -1, Weights = \"w\"", "-1", "Seed must not be negative, not -1")]
+    [InlineData("\"bigram\", Steps = 10", "TrainedOn(",
+        "Weights must name the model folder, relative to the spec assembly (e.g. Weights = \"weights/induction-2l\")")]
+    [InlineData("\"bigram\", Steps = 10, Weights = \"w\", LearningRate = -0.1", "-0.1", "LearningRate, when given, must be a positive number")]
+    [InlineData("\"bigram\", Steps = 10, Weights = \"w\", BatchSize = 0", "0)]", "BatchSize, when given, must be positive")]
+    public void CDSL013_invalid_model_card(string arguments, string marker, string message)
+    {
+        var source = $$"""
+            using CircuitDsl;
+
+            namespace Specs;
+
+            [Transformer(Layers = 0, DModel = 8, Vocab = 10, Context = 8, AttentionOnly = true, Normalization = Normalization.None)]
+            [TrainedOn({{arguments}})]
+            public sealed partial class Carded;
+            """;
+        var run = GeneratorHarness.Run(source);
+        ExpectSingle(run, source, "CDSL013", "[TrainedOn] on Carded: " + message, marker, fileIndex: 0);
+        run.Sources.Should().ContainKey("Specs.Carded.g.cs", "the model card does not stop the model from being emitted");
+    }
+
+    [Theory]
+    [InlineData("", "Toy1L has no valid [TrainedOn(\"skip-trigram\", ...)] saying which seed drew it")]
+    [InlineData("[TrainedOn(\"repeated-tokens\", Steps = 10, Weights = \"w\")]", "Toy1L is [TrainedOn(\"repeated-tokens\")]")]
+    public void CDSL014_planted_structure_needs_the_models_training_task(string card, string why)
+    {
+        var model = $$"""
+            using CircuitDsl;
+
+            namespace Specs;
+
+            [Transformer(Layers = 1, Heads = 2, DModel = 32, DHead = 16, Vocab = 50, Context = 16, AttentionOnly = true)]
+            {{card}}
+            public sealed partial class Toy1L;
+            """;
+        var source = Circuit("""
+                [SkipTrigrams("0.1", AtLeast = 0.5)]
+                public static partial Evidence Skip(Toy1L model);
+            """, model: "Toy1L");
+        var run = GeneratorHarness.Run(model, source);
+        ExpectSingle(run, source, "CDSL014",
+            "[SkipTrigrams] on Skip compares the head's skip-trigrams with what the 'skip-trigram' task planted, but " + why,
+            "SkipTrigrams(", fileIndex: 1);
+    }
+
     [Fact]
     public void Every_descriptor_has_a_test_here_and_a_line_in_the_release_notes()
     {
@@ -328,7 +378,7 @@ public sealed class DiagnosticTests
         var tested = typeof(DiagnosticTests).GetMethods().Select(m => m.Name.Split('_')[0]).ToHashSet();
         var releases = File.ReadAllText(Path.Combine(RepositoryRoot(), "generators", "CircuitDsl.Generators", "AnalyzerReleases.Unshipped.md"));
 
-        ids.Should().OnlyHaveUniqueItems().And.HaveCount(12);
+        ids.Should().OnlyHaveUniqueItems().And.HaveCount(14);
         ids.Should().OnlyContain(id => tested.Contains(id), "every diagnostic has a test named after it");
         ids.Should().OnlyContain(id => releases.Contains(id + " | CircuitDsl | ", StringComparison.Ordinal));
     }

@@ -24,6 +24,9 @@ public sealed class SnapshotTests
     public void InductionCircuit() => VerifyGenerated([SpecSources.TwoLayer, SpecSources.Induction]);
 
     [Fact]
+    public void PlantedStructureCircuits() => VerifyGenerated([SpecSources.PlantedStructure]);
+
+    [Fact]
     public void Generated_files_start_with_the_auto_generated_header_and_enable_nullable()
     {
         var run = GeneratorHarness.Run(SpecSources.TwoLayer, SpecSources.Induction);

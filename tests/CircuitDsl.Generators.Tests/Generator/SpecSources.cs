@@ -89,4 +89,38 @@ public static class SpecSources
             public static partial Evidence Faithful(Toy2L model);
         }
         """;
+
+    public const string PlantedStructure = """
+        using CircuitDsl;
+        using CircuitDsl.Reports;
+
+        namespace Specs;
+
+        [Transformer(Layers = 0, DModel = 32, Vocab = 50, Context = 16, AttentionOnly = true, Normalization = Normalization.None)]
+        [TrainedOn("bigram", Steps = 1000, Seed = 3, Weights = "weights/bigram")]
+        public sealed partial class Chain0L;
+
+        [Transformer(Layers = 1, Heads = 2, DModel = 32, DHead = 16, Vocab = 50, Context = 16,
+                     AttentionOnly = true, Normalization = Normalization.None)]
+        [TrainedOn(TaskNames.SkipTrigram, Steps = 1500, Seed = 7, Weights = "weights/skip", LearningRate = 0.003, BatchSize = 16)]
+        public sealed partial class Skip1L;
+
+        /// <summary>The direct path is the chain's bigram table.</summary>
+        [Circuit(typeof(Chain0L), Paper = "Zero-Layer Transformers")]
+        public static partial class Bigrams
+        {
+            /// <summary>log_softmax(W_E W_U + b_U) tracks the chain's log-probabilities.</summary>
+            [DirectPathBigrams(AtLeast = 0.9)]
+            public static partial Evidence DirectPath(Chain0L model);
+        }
+
+        /// <summary>Head 0.1 carries the planted skip-trigrams.</summary>
+        [Circuit(typeof(Skip1L))]
+        public static partial class SkipTrigrams
+        {
+            /// <summary>Most planted triples are among 0.1's strongest skip-trigrams.</summary>
+            [SkipTrigrams("0.1", AtLeast = 0.5, Paper = "Skip-Trigrams")]
+            public static partial Evidence Head01(Skip1L model);
+        }
+        """;
 }

@@ -1,0 +1,36 @@
+using CircuitDsl.Reports;
+
+namespace CircuitDsl.Specs;
+
+/// <summary>
+/// A one-layer attention-only transformer is an ensemble of bigram and skip-trigram models: each head's QK circuit
+/// decides which earlier token a destination attends to, and its OV circuit what that token then does to the logits.
+/// On planted "A … B → C" data one head does most of the work and copies; another carries part of the rest. (The two
+/// remaining heads have copying scores near −1: they attend to the anchor and suppress it, which is right wherever a
+/// filler follows — a measured finding this spec does not yet state, since copying claims are lower bounds only.)
+/// </summary>
+[Circuit(typeof(SkipTrigram1L), Paper = "One-Layer Attention-Only Transformers")]
+public static partial class SkipTrigramHeads
+{
+    /// <summary>
+    /// Head 0.3 implements the planted skip-trigrams "A … B → C": for most triples, trigger B's query ranks anchor A
+    /// among its top keys in the full QK circuit <c>W_E W_QK W_Eᵀ</c>, and A's row of the full OV circuit
+    /// <c>W_E W_OV W_U</c> ranks C among its top outputs — the QK/OV pair the paper reads skip-trigrams from.
+    /// </summary>
+    [SkipTrigrams("0.3", AtLeast = 0.75, Paper = "One-Layer Attention-Only Transformers: Skip-Trigrams")]
+    public static partial Evidence SkipTrigramHead(SkipTrigram1L model);
+
+    /// <summary>
+    /// Head 0.1 carries a share of the non-copying triples "A … B → C" (C ≠ A) and none of the copying ones: the
+    /// work is split between heads, as in the paper's one-layer models.
+    /// </summary>
+    [SkipTrigrams("0.1", AtLeast = 0.2, Paper = "One-Layer Attention-Only Transformers: Skip-Trigrams")]
+    public static partial Evidence SecondSkipTrigramHead(SkipTrigram1L model);
+
+    /// <summary>
+    /// Head 0.3 is a copying head: the eigenvalues of its full OV circuit are overwhelmingly positive, so attending
+    /// to a token raises that token's logit ("A … B → A").
+    /// </summary>
+    [CopyingHead("0.3", AtLeast = 0.9, Paper = "One-Layer Attention-Only Transformers: Copying / Primitive In-Context Learning")]
+    public static partial Evidence CopyingHead(SkipTrigram1L model);
+}

@@ -1,0 +1,24 @@
+// Shared source: compiled into CircuitDsl.Abstractions (public) and linked into the generator (internal), so the
+// training tasks a [TrainedOn] may name are the runtime's own (TrainingTask.Names is built from these).
+namespace CircuitDsl;
+
+/// <summary>The names of the training tasks the runtime can generate data for (<c>circuitdsl train --task</c>).</summary>
+#if CIRCUITDSL_GENERATOR
+internal
+#else
+public
+#endif
+static class TaskNames
+{
+    /// <summary>A random Markov chain: the best model is the bigram table.</summary>
+    public const string Bigram = "bigram";
+
+    /// <summary>Planted skip-trigrams "A … B → C": the task of a one-layer attention-only model.</summary>
+    public const string SkipTrigram = "skip-trigram";
+
+    /// <summary>Random tokens with repeated stretches: the task on which a two-layer model forms induction heads.</summary>
+    public const string RepeatedTokens = "repeated-tokens";
+
+    /// <summary>Every task name, in the order the command line lists them.</summary>
+    public static string[] All => new[] { Bigram, SkipTrigram, RepeatedTokens };
+}

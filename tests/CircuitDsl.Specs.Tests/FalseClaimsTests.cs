@@ -1,0 +1,55 @@
+using CircuitDsl.Assertions;
+using CircuitDsl.Reports;
+using Xunit.Sdk;
+
+namespace CircuitDsl.Specs.Tests;
+
+/// <summary>The deliberately false spec is reported as failing, claim by claim, and the assertions say why.</summary>
+public sealed class FalseClaimsTests(TrainedModel<Induction2L> trained) : IClassFixture<TrainedModel<Induction2L>>
+{
+    private Induction2L Model => trained.Model;
+
+    [Fact]
+    public void A_layer_0_head_is_not_an_induction_head() => FalseClaims.LayerZeroInductionHead(Model).Should().Fail();
+
+    [Fact]
+    public void The_induction_head_does_not_read_values_from_the_previous_token_head() =>
+        FalseClaims.InductionHeadReadsValuesFromPreviousTokenHead(Model).Should().Fail();
+
+    [Fact]
+    public void The_report_does_not_hold_and_names_both_claims()
+    {
+        var report = FalseClaims.CheckAll(Model);
+
+        report.AllHold.Should().BeFalse();
+        report.Failing.Should().Equal(nameof(FalseClaims.LayerZeroInductionHead), nameof(FalseClaims.InductionHeadReadsValuesFromPreviousTokenHead));
+        report.Evidence.Should().OnlyContain(e => e.Verdict == Verdict.Fails, "each false claim is measured, not skipped");
+    }
+
+    [Fact]
+    public void HoldAll_on_the_false_report_names_each_hypothesis_with_its_value_threshold_and_data()
+    {
+        var report = FalseClaims.CheckAll(Model);
+        var induction = report.Evidence[0];
+
+        var act = () => report.Should().HoldAll("the spec says so");
+
+        act.Should().Throw<XunitException>()
+            .WithMessage("Expected every hypothesis of circuit FalseClaims on Induction2L to hold because the spec says so, but 2 of 2 do not*")
+            .WithMessage($"*LayerZeroInductionHead [Fails]: induction score of {FalseClaims.Documentation.Hypotheses[0].Heads[0]} = {Evidence.Format(induction.Measured)}, claimed >= 0.500*")
+            .WithMessage("*data pattern on sequence 0 [62, 62]: 3844 values in*")
+            .WithMessage("*InductionHeadReadsValuesFromPreviousTokenHead [Fails]: V-composition * (x random baseline) = *, claimed >= 3.000*");
+    }
+
+    [Fact]
+    public void Hold_on_a_false_claim_fails_and_Fail_on_a_true_one_fails()
+    {
+        var falseClaim = FalseClaims.LayerZeroInductionHead(Model);
+        var trueClaim = InductionCircuit.InductionHead(Model);
+
+        ((Action)(() => falseClaim.Should().Hold())).Should().Throw<XunitException>()
+            .WithMessage("Expected hypothesis LayerZeroInductionHead to hold, but it fails:*claimed >= 0.500 (* short)*");
+        ((Action)(() => trueClaim.Should().Fail())).Should().Throw<XunitException>()
+            .WithMessage("Expected hypothesis InductionHead to be measured and fail, but it holds:*");
+    }
+}

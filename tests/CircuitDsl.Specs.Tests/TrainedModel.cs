@@ -1,0 +1,28 @@
+using System.Reflection;
+
+namespace CircuitDsl.Specs.Tests;
+
+/// <summary>
+/// A model spec loaded once per test class from the folder its <see cref="TrainedOnAttribute"/> names (copied next
+/// to the spec assembly by the spec project), through the spec's generated <c>Load(directory)</c>.
+/// </summary>
+public sealed class TrainedModel<TModel> : IDisposable
+    where TModel : class, IDisposable
+{
+    public TrainedModel()
+    {
+        var card = typeof(TModel).GetCustomAttribute<TrainedOnAttribute>()
+            ?? throw new InvalidOperationException($"{typeof(TModel).Name} has no [TrainedOn] naming its weights.");
+        Directory = card.WeightsDirectory(typeof(TModel));
+        var load = typeof(TModel).GetMethod("Load", BindingFlags.Public | BindingFlags.Static, [typeof(string)])
+            ?? throw new InvalidOperationException($"{typeof(TModel).Name} has no generated Load(string).");
+        Model = (TModel)load.Invoke(null, [Directory])!;
+    }
+
+    /// <summary>The weights folder the model card names, resolved next to the spec assembly.</summary>
+    public string Directory { get; }
+
+    public TModel Model { get; }
+
+    public void Dispose() => Model.Dispose();
+}

@@ -24,6 +24,8 @@ public static class CommandLine
             Commands.Loss(output),
             InspectCommand.Create(output),
             TrainCommand.Create(output),
+            DocsCommand.Create(output),
+            DemoCommand.Create(output),
         };
         foreach (var version in root.Options.OfType<VersionOption>())
         {

@@ -110,7 +110,7 @@ internal static class TrainCommand
     }
 
     /// <summary>Trains with a live progress bar on a terminal, or a line per tenth of the run otherwise.</summary>
-    private static TransformerWeights Run(TextWriter output, ModelConfig config, TrainingOptions options, CancellationToken cancel)
+    internal static TransformerWeights Run(TextWriter output, ModelConfig config, TrainingOptions options, CancellationToken cancel)
     {
         var watch = Stopwatch.StartNew();
         TrainingProgress? last = null;

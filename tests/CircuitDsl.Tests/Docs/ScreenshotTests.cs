@@ -60,7 +60,7 @@ public sealed class ScreenshotTests(ITestOutputHelper output) : IDisposable
         ((double)white / (image.Width * image.Height)).Should().BeGreaterThan(0.5, "the page is mostly white paper");
     }
 
-    private static int Count(Png image, Rgb colour, int tolerance = 4)
+    internal static int Count(Png image, Rgb colour, int tolerance = 4)
     {
         var n = 0;
         for (var y = 0; y < image.Height; y++)

@@ -1,0 +1,60 @@
+using CircuitDsl.Cli;
+using CircuitDsl.Docs;
+using CircuitDsl.Tests.Docs;
+
+namespace CircuitDsl.Tests.Cli;
+
+public sealed class DemoCommandTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("demo-tests").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void Demo_checks_every_bundled_spec_prints_the_verdicts_and_writes_the_docs()
+    {
+        var circuits = SpecCatalog.Circuits(DocsCommand.BundledSpecs);
+
+        var (code, stdout, stderr) = CliRunner.Run("demo", "--out", _dir);
+
+        code.Should().Be(0, stderr);
+        circuits.Should().NotBeEmpty();
+        foreach (var circuit in circuits)
+        {
+            stdout.Should().Contain($"checked {circuit.Documentation.Name}");
+            File.Exists(Path.Combine(_dir, "docs", CircuitPage.FilePrefix(circuit.Documentation.Name) + ".md")).Should().BeTrue();
+        }
+
+        // Exactly the deliberately false claims fail; everything else the specs claim holds on the bundled weights.
+        var falseClaims = circuits.Single(c => c.Documentation.Name == "FalseClaims").Documentation.Hypotheses.Count;
+        var all = circuits.Sum(c => c.Documentation.Hypotheses.Count);
+        stdout.Should().Contain($"{all - falseClaims} hold, {falseClaims} fail, 0 not measured.");
+        File.ReadAllText(Path.Combine(_dir, "docs", DocsSite.HtmlFileName)).Should().Contain("InductionCircuit");
+    }
+
+    [ChromiumFact]
+    public void The_generated_docs_show_attention_patterns_and_heatmaps_in_a_browser()
+    {
+        CliRunner.Run("docs", "--out", _dir).Code.Should().Be(0);
+        var png = Path.Combine(_dir, "page.png");
+
+        Chromium.Screenshot(Path.Combine(_dir, DocsSite.HtmlFileName), png, 1200, 16000);
+        var image = Png.Decode(File.ReadAllBytes(png));
+
+        // The induction and previous-token heads put almost all their attention on one key: those pattern cells are
+        // the darkest purple of the 0…1 scale. Nothing else on the page is that colour.
+        ScreenshotTests.Count(image, ColorScale.Sequential().Map(0.95), tolerance: 24)
+            .Should().BeGreaterThan(500, "the attention patterns of the named heads are drawn");
+        // The hold/fail verdict bars are drawn too.
+        ScreenshotTests.Count(image, Rgb.Parse("#009e73"), tolerance: 24).Should().BeGreaterThan(500, "verdict bars are drawn");
+    }
+
+    [Fact]
+    public void Docs_of_a_missing_spec_assembly_is_exit_code_2()
+    {
+        var (code, _, stderr) = CliRunner.Run("docs", "--specs", Path.Combine(_dir, "nope.dll"), "--out", _dir);
+
+        code.Should().Be(2);
+        stderr.Should().Contain("nope.dll: spec assembly not found.");
+    }
+}

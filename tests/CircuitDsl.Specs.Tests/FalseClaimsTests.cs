@@ -45,11 +45,11 @@ public sealed class FalseClaimsTests(TrainedModel<Induction2L> trained) : IClass
     public void Hold_on_a_false_claim_fails_and_Fail_on_a_true_one_fails()
     {
         var falseClaim = FalseClaims.LayerZeroInductionHead(Model);
-        var trueClaim = InductionCircuit.InductionHead(Model);
+        var trueClaim = Evidence.Judge("TrueClaim", "A claim that holds.", 0.9, 0.5, Bound.AtLeast, "some score");
 
         ((Action)(() => falseClaim.Should().Hold())).Should().Throw<XunitException>()
             .WithMessage("Expected hypothesis LayerZeroInductionHead to hold, but it fails:*claimed >= 0.500 (* short)*");
         ((Action)(() => trueClaim.Should().Fail())).Should().Throw<XunitException>()
-            .WithMessage("Expected hypothesis InductionHead to be measured and fail, but it holds:*");
+            .WithMessage("Expected hypothesis TrueClaim to be measured and fail, but it holds:*some score = 0.900, claimed >= 0.500*");
     }
 }

@@ -16,7 +16,16 @@ public sealed class TrainedModel<TModel> : IDisposable
         Directory = card.WeightsDirectory(typeof(TModel));
         var load = typeof(TModel).GetMethod("Load", BindingFlags.Public | BindingFlags.Static, [typeof(string)])
             ?? throw new InvalidOperationException($"{typeof(TModel).Name} has no generated Load(string).");
-        Model = (TModel)load.Invoke(null, [Directory])!;
+        try
+        {
+            Model = (TModel)load.Invoke(null, [Directory])!;
+        }
+        catch (TargetInvocationException e) when (e.InnerException is not null)
+        {
+            // Fail with the loader's own message, which names the folder or file it expected.
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerException).Throw();
+            throw;
+        }
     }
 
     /// <summary>The weights folder the model card names, resolved next to the spec assembly.</summary>

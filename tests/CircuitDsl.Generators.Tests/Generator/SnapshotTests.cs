@@ -21,10 +21,11 @@ public sealed class SnapshotTests
     public void TwoLayerModel() => VerifyGenerated([SpecSources.TwoLayer]);
 
     [Fact]
-    public void InductionCircuit() => VerifyGenerated([SpecSources.TwoLayer, SpecSources.Induction]);
+    public void InductionCircuit() => VerifyGenerated([SpecSources.TwoLayer, SpecSources.Induction], only: ["Specs.Induction.g.cs"]);
 
     [Fact]
-    public void PlantedStructureCircuits() => VerifyGenerated([SpecSources.PlantedStructure]);
+    public void PlantedStructureCircuits() =>
+        VerifyGenerated([SpecSources.PlantedStructure], only: ["Specs.Bigrams.g.cs", "Specs.SkipTrigrams.g.cs"]);
 
     [Fact]
     public void Generated_files_start_with_the_auto_generated_header_and_enable_nullable()
@@ -37,13 +38,21 @@ public sealed class SnapshotTests
         }
     }
 
-    private static void VerifyGenerated(string[] specs, [System.Runtime.CompilerServices.CallerMemberName] string method = "")
+    /// <summary>
+    /// Compiles the generated code of <paramref name="specs"/> and snapshots each generated file, or only those named in
+    /// <paramref name="only"/> when the others (the models a circuit test needs) are already snapshotted by their own test.
+    /// </summary>
+    private static void VerifyGenerated(string[] specs, string[]? only = null, [System.Runtime.CompilerServices.CallerMemberName] string method = "")
     {
         var run = GeneratorHarness.Run(specs);
         run.Diagnostics.Should().BeEmpty();
         run.OutputProblems.Select(d => d.ToString()).Should().BeEmpty("the generated code compiles without warnings");
         run.Sources.Should().NotBeEmpty();
-        foreach (var (hint, source) in run.Sources.OrderBy(p => p.Key, StringComparer.Ordinal))
+        if (only is not null)
+        {
+            run.Sources.Keys.Should().Contain(only, "every file named for a snapshot is generated");
+        }
+        foreach (var (hint, source) in run.Sources.Where(p => only is null || only.Contains(p.Key)).OrderBy(p => p.Key, StringComparer.Ordinal))
         {
             Snapshot.Verify(source, "cs", name: hint.Replace(".g.cs", "", StringComparison.Ordinal), method: method);
         }

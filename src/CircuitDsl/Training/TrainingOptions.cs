@@ -76,10 +76,12 @@ public sealed record TrainingOptions
     /// decay 0.01, clip 1, 4,000 steps. Measured with <c>circuitdsl train</c> on the 2-layer, 4-head, d_model-64,
     /// vocab-64, n_ctx-64 attention-only model with <c>normalization_type = LN</c> (specs/CircuitDsl.Specs/weights/README.md):
     /// seed 0 reaches previous-token 0.90 in layer 0 and induction 0.89–0.96 in all four layer-1 heads (at 2,000
-    /// steps its best previous-token head was only 0.57); seed 1 forms the induction heads (0.81–0.88) but its best
-    /// previous-token head stays at 0.63 (0.59 after 6,000 steps: the attention is spread over several layer-0
-    /// heads), so previous-token &gt; 0.7 is not guaranteed on every seed. Without LayerNorm seed 0 at 4,000 steps
-    /// reached only 0.52 previous-token and 0.73–0.77 induction: use LN. About 8 minutes on two lightly loaded cores.
+    /// steps its best previous-token head was only 0.57); seed 2 reaches 0.96 and 0.90–0.95. Seed 1 forms the
+    /// induction heads (0.81–0.88) but its best previous-token head stays at 0.63 (0.59 after 6,000 steps; 0.41 with
+    /// learning rate 1e-3, which also weakens induction to 0.61–0.76): its previous-token attention is spread over
+    /// several layer-0 heads, so previous-token &gt; 0.7 held on two seeds of three. Without LayerNorm seed 0 at 4,000
+    /// steps reached only 0.52 previous-token and 0.73–0.77 induction: use LN. About 8 minutes on two lightly loaded
+    /// cores (13 with another training beside it).
     /// </remarks>
     public static TrainingOptions Recommended(string taskName, ModelConfig config, int seed)
     {

@@ -266,8 +266,11 @@ def train(folder, reps, wanted):
     """Trainer.Train's recipe for repeated-tokens from the same initial weights on the same batches."""
     cfg = load_config(f"{folder}/train-init")
     L, H, T, V = cfg["n_layers"], cfg["n_heads"], cfg["n_ctx"], cfg["d_vocab"]
-    steps, batch, lr, warmup, floor, wd, clip = 2000, 16, 3e-3, 100, 0.1, 0.01, 1.0
-    batches = torch.from_numpy(np.fromfile(f"{folder}/train-batches.bin", dtype=np.int32).astype(np.int64)).reshape(steps, batch, T)
+    batch, lr, warmup, floor, wd, clip = 16, 3e-3, 100, 0.1, 0.01, 1.0
+    # `prepare` wrote every batch of the recipe, so the file's length gives its step count (the cosine's length).
+    drawn = np.fromfile(f"{folder}/train-batches.bin", dtype=np.int32).astype(np.int64)
+    steps = len(drawn) // (batch * T)
+    batches = torch.from_numpy(drawn).reshape(steps, batch, T)
     det = torch.from_numpy(np.fromfile(f"{folder}/train-detection.bin", dtype=np.int32).astype(np.int64)).reshape(8, -1)
     init = {k: v.clone() for k, v in load_safetensors(f"{folder}/train-init/model.safetensors").items()}
 

@@ -1,8 +1,6 @@
 using System.Numerics.Tensors;
 using CircuitDsl.Model;
 using CircuitDsl.Tensors;
-using MathNet.Numerics.LinearAlgebra;
-using MathNet.Numerics.LinearAlgebra.Factorization;
 
 namespace CircuitDsl.Circuits;
 
@@ -14,6 +12,15 @@ namespace CircuitDsl.Circuits;
 /// </summary>
 public static class CompositionScores
 {
+    /// <summary>Rows of d_model per block of the writers' and readers' symmetric matrices.</summary>
+    private const int RowBlock = 32;
+
+    /// <summary>
+    /// Below this cosine between a pair's P and S, single-precision rounding of ⟨P, S⟩ (relative to ‖P‖ · ‖S‖) could
+    /// matter at 1e-6 in the score, and the pair is recomputed exactly.
+    /// </summary>
+    private const double CancellationCosine = 0.02;
+
     /// <summary>The score of random matrices, <c>1/sqrt(d_model)</c>: reports also give scores in these units.</summary>
     public static double RandomBaseline(int dModel) => 1.0 / Math.Sqrt(dModel);
 
@@ -42,96 +49,280 @@ public static class CompositionScores
     }
 
     /// <summary>
-    /// Every pair's score, for all three kinds. Each head is first reduced to a <c>[d_head × d_model]</c> writer
-    /// <c>C(W_V) · W_O</c> and a <c>[d_model × d_head]</c> reader <c>A · C(Bᵀ)ᵀ</c>, where <c>C(X)</c> is a square
-    /// root of the Gram matrix (<c>C(X)ᵀ C(X) = Xᵀ X</c>, from its eigendecomposition in double precision), so
-    /// every Frobenius norm is unchanged; then one product per layer pair — the earlier layer's writers times the
-    /// later layer's readers of all three kinds side by side — gives all the <c>‖L · R‖</c> on the kernel seam. Products are
-    /// single precision: scores agree with the factored definition to about 1e-6.
+    /// Every pair's score, for all three kinds, without forming a single d_model × d_head² contraction per pair.
     /// </summary>
+    /// <remarks>
+    /// <para>
+    /// Each circuit is a product of a head's two weight matrices, so its squared Frobenius norm reduces to their
+    /// d_head × d_head Gram matrices: with <c>G(X)</c> the Gram matrix of X's long side,
+    /// <c>‖L · R‖² = ⟨P, S⟩</c> where <c>P = W_Oᵀ G(W_V) W_O</c> (the writer, d_model × d_model) and, for the reader
+    /// <c>R = A Bᵀ</c> (<c>W_Q W_Kᵀ</c>, its transpose, or <c>W_V W_O</c>), <c>S = A G(B) Aᵀ</c>. Every pair's score is
+    /// then one entry of the product of the writers' and readers' flattened symmetric matrices — d_model² / 2
+    /// multiply-adds per pair instead of d_model · d_head², about 10× less at d_model 768, d_head 64.
+    /// </para>
+    /// <para>
+    /// The d_model² dimension is walked in blocks of <see cref="RowBlock"/> rows (the upper triangle only, the part
+    /// off the diagonal counted twice), so memory stays a few blocks' worth; products are single precision on the
+    /// kernel seam and the blocks are summed in double. ⟨P, S⟩ is a sum of signed terms, so when it is small next to
+    /// <c>‖P‖ · ‖S‖</c> (cosine below <see cref="CancellationCosine"/>: nearly orthogonal write and read subspaces)
+    /// rounding could dominate it, and that pair is recomputed exactly in double from the d_head × d_head product
+    /// <c>W_O · A</c>. Scores agree with the factored definition to about 1e-6.
+    /// </para>
+    /// </remarks>
     public static CompositionTable Compute(TransformerWeights weights)
     {
         ArgumentNullException.ThrowIfNull(weights);
         var c = weights.Config;
-        int layers = c.NLayers, heads = c.NHeads, dm = c.DModel, k = c.DHead, width = heads * k;
-
-        // Writers [layer][heads · d_head, d_model], every layer's at once; readers [d_model, (kind, head, d_head)],
-        // one later layer at a time, so the memory held is a few layers' worth, not the model's.
-        var writers = new Tensor[layers];
-        var writerNorms = new double[layers, heads];
-        for (var l = 0; l < layers; l++)
+        int layers = c.NLayers, heads = c.NHeads, dm = c.DModel, k = c.DHead;
+        var scores = new double[3, layers, heads, layers, heads];
+        if (layers < 2)
         {
-            writers[l] = new Tensor(width, dm);
+            return new CompositionTable(c, scores);
         }
 
-        var readerWidth = 3 * width;
-        var readers = new Tensor(dm, readerWidth);
-        var readerNorms = new double[3, heads];
-        var product = new Tensor(width, readerWidth);
-        var scores = new double[3, layers, heads, layers, heads];
-        for (var l2 = 0; l2 < layers; l2++)
+        var grams = new HeadGrams[layers, heads];
+        Parallel.For(0, layers * heads, i => grams[i / heads, i % heads] = new HeadGrams(weights.Blocks[i / heads], i % heads));
+
+        // Writers: every head of layers 0 … L-2 (index l·heads + h). Readers: (layer, kind, head) of layers 1 … L-1,
+        // layer by layer, so a later layer's readers and the writers before it are contiguous rows.
+        int writerCount = (layers - 1) * heads, readersPerLayer = 3 * heads, readerCount = (layers - 1) * readersPerLayer;
+        var sums = new double[writerCount * readerCount];
+        var maxBlock = RowBlock * dm;
+        var writerRows = new float[writerCount * maxBlock];
+        var readerRows = new float[readerCount * maxBlock];
+        var product = new float[writerCount * readerCount];
+        for (var r0 = 0; r0 < dm; r0 += RowBlock)
         {
-            var to = l2;
-            var b = weights.Blocks[l2];
-            Parallel.For(0, heads, h =>
+            int rows = Math.Min(RowBlock, dm - r0), cols = dm - r0, length = rows * cols;
+            Parallel.For(0, writerCount + readerCount, i =>
             {
                 var gemm = Gemm.Serial;
-                var rootQ = GramRoot(b.W_Q[h], ofColumns: true);
-                var rootK = GramRoot(b.W_K[h], ofColumns: true);
-                var rootV = GramRoot(b.W_V[h], ofColumns: true);
-                var rootO = GramRoot(b.W_O[h], ofColumns: false);
-                var writer = writers[to].Span.Slice(h * k * dm, k * dm);
-                gemm.Sgemm(false, false, k, dm, k, 1f, rootV.Span, k, b.W_O[h].Span, dm, 0f, writer, dm);
-                writerNorms[to, h] = Norm(writer, k, dm, dm);
-                (Tensor Reads, Tensor Root)[] reader = [(b.W_Q[h], rootK), (b.W_K[h], rootQ), (b.W_V[h], rootO)];
-                for (var kind = 0; kind < 3; kind++)
+                var scratch = new float[rows * k];
+                if (i < writerCount)
                 {
-                    var target = readers.Span[((kind * width) + (h * k))..];
-                    gemm.Sgemm(false, true, dm, k, k, 1f, reader[kind].Reads.Span, k, reader[kind].Root.Span, k, 0f, target, readerWidth);
-                    readerNorms[kind, h] = Norm(target, dm, k, readerWidth);
+                    // P[r0 …, r0 …] = (G(W_V) · W_O[:, block])ᵀ · W_O[:, r0 …]; the columns right of the block count twice.
+                    var h = grams[i / heads, i % heads];
+                    var o = weights.Blocks[i / heads].W_O[i % heads].Span;
+                    var target = writerRows.AsSpan(i * length, length);
+                    gemm.Sgemm(false, false, k, rows, k, 1f, h.V.Span, k, o[r0..], dm, 0f, scratch, rows);
+                    gemm.Sgemm(true, false, rows, cols, k, 1f, scratch, rows, o[r0..], dm, 0f, target, cols);
+                    for (var r = 0; r < rows; r++)
+                    {
+                        TensorPrimitives.Multiply(target.Slice((r * cols) + rows, cols - rows), 2f, target.Slice((r * cols) + rows, cols - rows));
+                    }
+                }
+                else
+                {
+                    // S[r0 …, r0 …] = (A[block, :] · G(B)) · A[r0 …, :]ᵀ.
+                    var j = i - writerCount;
+                    var layer = 1 + (j / readersPerLayer);
+                    var (a, g) = ReaderFactors(weights.Blocks[layer], grams[layer, j % heads], (CompositionKind)(j % readersPerLayer / heads), j % heads);
+                    gemm.Sgemm(false, false, rows, k, k, 1f, a.Span[(r0 * k)..], k, g.Span, k, 0f, scratch, k);
+                    gemm.Sgemm(false, true, rows, cols, k, 1f, scratch, k, a.Span[(r0 * k)..], k, 0f, readerRows.AsSpan(j * length, length), cols);
                 }
             });
 
-            for (var l1 = 0; l1 < l2; l1++)
+            // ⟨P, S⟩ over this block for every writer and reader in one product. Half the pairs have the writer in the
+            // same or a later layer and are never read, but one wide product runs ~3× faster than a narrow one per layer.
+            Gemm.Sgemm(false, true, writerCount, readerCount, length, 1f, writerRows, length, readerRows, length, 0f, product, readerCount);
+            for (var e = 0; e < sums.Length; e++)
             {
-                // All three kinds of every head pair of (l1, l2) in one product.
-                Gemm.MatMul(writers[l1], readers, product);
-                var from = l1;
-                Parallel.For(0, heads, h1 =>
-                {
-                    var rows = product.Span.Slice(h1 * k * readerWidth, k * readerWidth);
-                    for (var kind = 0; kind < 3; kind++)
-                    {
-                        for (var h2 = 0; h2 < heads; h2++)
-                        {
-                            var norm = Norm(rows[((kind * width) + (h2 * k))..], k, k, readerWidth);
-                            scores[kind, from, h1, to, h2] = norm / (writerNorms[from, h1] * readerNorms[kind, h2]);
-                        }
-                    }
-                });
+                sums[e] += product[e];
             }
         }
+
+        Parallel.For(0, writerCount, w =>
+        {
+            int l1 = w / heads, h1 = w % heads;
+            var writer = grams[l1, h1];
+            for (var l2 = l1 + 1; l2 < layers; l2++)
+            {
+                for (var kind = 0; kind < 3; kind++)
+                {
+                    for (var h2 = 0; h2 < heads; h2++)
+                    {
+                        var reader = grams[l2, h2];
+                        var inner = sums[(w * readerCount) + ((l2 - 1) * readersPerLayer) + (kind * heads) + h2];
+                        var (readerNorm, readerGramNorm) = kind == (int)CompositionKind.V
+                            ? (reader.OvNorm, reader.OvGramNorm)
+                            : (reader.QkNorm, reader.QkGramNorm);
+                        if (inner < CancellationCosine * writer.OvGramNorm * readerGramNorm)
+                        {
+                            var (a, g) = ReaderFactors(weights.Blocks[l2], reader, (CompositionKind)kind, h2);
+                            inner = ExactInner(weights.Blocks[l1].W_O[h1], writer.V, a, g);
+                        }
+
+                        scores[kind, l1, h1, l2, h2] = Math.Sqrt(Math.Max(inner, 0)) / (writer.OvNorm * readerNorm);
+                    }
+                }
+            }
+        });
 
         return new CompositionTable(c, scores);
     }
 
+    /// <summary>The reader <c>R = A · Bᵀ</c> of a kind as <c>A [d_model × d_head]</c> and <c>G(B)</c>.</summary>
+    private static (Tensor A, Tensor Gram) ReaderFactors(BlockWeights block, HeadGrams grams, CompositionKind kind, int head) => kind switch
+    {
+        CompositionKind.Q => (block.W_Q[head], grams.K),
+        CompositionKind.K => (block.W_K[head], grams.Q),
+        _ => (block.W_V[head], grams.O),
+    };
+
     /// <summary>
-    /// A square root <c>C</c> <c>[n × n]</c> of the Gram matrix of <paramref name="m"/>'s columns (<c>mᵀm</c>, n = columns)
-    /// or rows (<c>m mᵀ</c>, n = rows), so <c>‖m · X‖ = ‖C · X‖</c> (columns) or <c>‖X · m‖ = ‖X · Cᵀ‖</c> (rows).
-    /// The Gram matrix is summed in double and split by a symmetric eigendecomposition, which handles rank deficiency.
+    /// <c>⟨P, S⟩ = ⟨G(W_V) · M, M · G(B)⟩</c> with <c>M = W_O · A</c> (d_head × d_head), all in double: no cancellation
+    /// beyond double rounding, for the nearly orthogonal pairs.
     /// </summary>
-    internal static Tensor GramRoot(Tensor m, bool ofColumns)
+    private static double ExactInner(Tensor wO, Tensor writerGram, Tensor a, Tensor readerGram)
+    {
+        int k = wO.Dim(0), dm = wO.Dim(1);
+        var o = wO.Span;
+        var aT = new double[k * dm];
+        var span = a.Span;
+        for (var t = 0; t < dm; t++)
+        {
+            for (var j = 0; j < k; j++)
+            {
+                aT[(j * dm) + t] = span[(t * k) + j];
+            }
+        }
+
+        var m = new double[k * k];
+        var row = new double[dm];
+        for (var i = 0; i < k; i++)
+        {
+            for (var t = 0; t < dm; t++)
+            {
+                row[t] = o[(i * dm) + t];
+            }
+
+            for (var j = 0; j < k; j++)
+            {
+                m[(i * k) + j] = TensorPrimitives.Dot(row, aT.AsSpan(j * dm, dm));
+            }
+        }
+
+        var left = Multiply(writerGram.Span, m, k, gramOnLeft: true);
+        var right = Multiply(readerGram.Span, m, k, gramOnLeft: false);
+        return TensorPrimitives.Dot(left, right);
+    }
+
+    /// <summary><c>G · M</c> (<paramref name="gramOnLeft"/>) or <c>M · G</c> for k × k matrices, in double.</summary>
+    private static double[] Multiply(ReadOnlySpan<float> gram, double[] m, int k, bool gramOnLeft)
+    {
+        var result = new double[k * k];
+        for (var i = 0; i < k; i++)
+        {
+            for (var j = 0; j < k; j++)
+            {
+                double sum = 0;
+                for (var t = 0; t < k; t++)
+                {
+                    sum += gramOnLeft ? gram[(i * k) + t] * m[(t * k) + j] : m[(i * k) + t] * gram[(t * k) + j];
+                }
+
+                result[(i * k) + j] = sum;
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// A head's four d_head × d_head Gram matrices — <c>G(W_Q) = W_Qᵀ W_Q</c>, likewise K and V, and
+    /// <c>G(W_O) = W_O W_Oᵀ</c> — summed in double and kept as float for the products; and from them the Frobenius
+    /// norms of its circuits (<c>‖W_QK‖² = ⟨G(W_Q), G(W_K)⟩</c>) and of their symmetric squares (<c>‖W_Oᵀ G(W_V) W_O‖² =
+    /// tr(G(W_V) G(W_O) G(W_V) G(W_O))</c>), in double.
+    /// </summary>
+    private sealed class HeadGrams
+    {
+        public HeadGrams(BlockWeights block, int head)
+        {
+            var q = Gram(block.W_Q[head], ofColumns: true);
+            var k = Gram(block.W_K[head], ofColumns: true);
+            var v = Gram(block.W_V[head], ofColumns: true);
+            var o = Gram(block.W_O[head], ofColumns: false);
+            Q = ToTensor(q);
+            K = ToTensor(k);
+            V = ToTensor(v);
+            O = ToTensor(o);
+            QkNorm = Math.Sqrt(TensorPrimitives.Dot(q, k));
+            OvNorm = Math.Sqrt(TensorPrimitives.Dot(v, o));
+            QkGramNorm = Math.Sqrt(SquaredNormOfProductSquare(q, k));
+            OvGramNorm = Math.Sqrt(SquaredNormOfProductSquare(v, o));
+        }
+
+        public Tensor Q { get; }
+
+        public Tensor K { get; }
+
+        public Tensor V { get; }
+
+        public Tensor O { get; }
+
+        /// <summary><c>‖W_Q W_Kᵀ‖</c>.</summary>
+        public double QkNorm { get; }
+
+        /// <summary><c>‖W_V W_O‖</c>.</summary>
+        public double OvNorm { get; }
+
+        /// <summary><c>‖W_Q G(W_K) W_Qᵀ‖</c>, which is also <c>‖W_K G(W_Q) W_Kᵀ‖</c>.</summary>
+        public double QkGramNorm { get; }
+
+        /// <summary><c>‖W_Oᵀ G(W_V) W_O‖</c>, which is also <c>‖W_V G(W_O) W_Vᵀ‖</c>.</summary>
+        public double OvGramNorm { get; }
+
+        private static Tensor ToTensor(double[] gram)
+        {
+            var n = (int)Math.Sqrt(gram.Length);
+            var t = new Tensor(n, n);
+            for (var i = 0; i < gram.Length; i++)
+            {
+                t.Span[i] = (float)gram[i];
+            }
+
+            return t;
+        }
+
+        /// <summary><c>tr(A B A B) = ⟨A B, (A B)ᵀ⟩</c> for symmetric A and B.</summary>
+        private static double SquaredNormOfProductSquare(double[] a, double[] b)
+        {
+            var n = (int)Math.Sqrt(a.Length);
+            var ab = new double[n * n];
+            for (var i = 0; i < n; i++)
+            {
+                for (var t = 0; t < n; t++)
+                {
+                    TensorPrimitives.MultiplyAdd(b.AsSpan(t * n, n), a[(i * n) + t], ab.AsSpan(i * n, n), ab.AsSpan(i * n, n));
+                }
+            }
+
+            double sum = 0;
+            for (var i = 0; i < n; i++)
+            {
+                for (var j = 0; j < n; j++)
+                {
+                    sum += ab[(i * n) + j] * ab[(j * n) + i];
+                }
+            }
+
+            return sum;
+        }
+    }
+
+    /// <summary>
+    /// The Gram matrix, in double, of <paramref name="m"/>'s columns (<c>mᵀm</c>) or rows (<c>m mᵀ</c>), flattened.
+    /// </summary>
+    private static double[] Gram(Tensor m, bool ofColumns)
     {
         int rows = m.Dim(0), cols = m.Dim(1);
         var n = ofColumns ? cols : rows;
-        var gram = new double[n, n];
+        var gram = new double[n * n];
         var s = m.Span;
         if (ofColumns)
         {
-            // Row by row, every entry of the Gram matrix gains row[i] · row[j]: the same sums, in the same order,
-            // as the upper triangle alone, and exactly symmetric.
+            // Row by row, every entry gains row[i] · row[j]: the same sums in the same order for (i, j) and (j, i).
             var row = new double[cols];
-            var flat = new double[n * n];
             for (var r = 0; r < rows; r++)
             {
                 for (var j = 0; j < cols; j++)
@@ -141,80 +332,29 @@ public static class CompositionScores
 
                 for (var i = 0; i < cols; i++)
                 {
-                    var line = flat.AsSpan(i * n, n);
+                    var line = gram.AsSpan(i * n, n);
                     TensorPrimitives.MultiplyAdd(row, row[i], line, line);
                 }
             }
 
-            for (var i = 0; i < n; i++)
-            {
-                for (var j = 0; j < n; j++)
-                {
-                    gram[i, j] = flat[(i * n) + j];
-                }
-            }
+            return gram;
         }
-        else
+
+        var wide = new double[rows * cols];
+        for (var i = 0; i < wide.Length; i++)
         {
-            var wide = new double[rows * cols];
-            for (var i = 0; i < wide.Length; i++)
-            {
-                wide[i] = s[i];
-            }
-
-            for (var i = 0; i < rows; i++)
-            {
-                for (var j = i; j < rows; j++)
-                {
-                    gram[i, j] = TensorPrimitives.Dot(wide.AsSpan(i * cols, cols), wide.AsSpan(j * cols, cols));
-                }
-            }
-
-            for (var i = 0; i < n; i++)
-            {
-                for (var j = 0; j < i; j++)
-                {
-                    gram[i, j] = gram[j, i];
-                }
-            }
+            wide[i] = s[i];
         }
 
-        var evd = Matrix<double>.Build.DenseOfArray(gram).Evd(Symmetricity.Symmetric);
-        var root = new Tensor(n, n);
-        for (var e = 0; e < n; e++)
-        {
-            var scale = Math.Sqrt(Math.Max(evd.EigenValues[e].Real, 0));
-            for (var j = 0; j < n; j++)
-            {
-                root[e, j] = (float)(scale * evd.EigenVectors[j, e]);
-            }
-        }
-
-        return root;
-    }
-
-    /// <summary>The Frobenius norm, in double, of a <paramref name="rows"/> × <paramref name="cols"/> block with row stride <paramref name="stride"/>.</summary>
-    private static double Norm(ReadOnlySpan<float> data, int rows, int cols, int stride)
-    {
-        var sum = System.Numerics.Vector<double>.Zero;
-        var tail = 0.0;
         for (var i = 0; i < rows; i++)
         {
-            var row = data.Slice(i * stride, cols);
-            var j = 0;
-            for (; j <= cols - System.Numerics.Vector<float>.Count; j += System.Numerics.Vector<float>.Count)
+            for (var j = i; j < rows; j++)
             {
-                System.Numerics.Vector.Widen(new System.Numerics.Vector<float>(row[j..]), out var low, out var high);
-                sum += (low * low) + (high * high);
-            }
-
-            for (; j < cols; j++)
-            {
-                tail += (double)row[j] * row[j];
+                gram[(i * n) + j] = gram[(j * n) + i] = TensorPrimitives.Dot(wide.AsSpan(i * cols, cols), wide.AsSpan(j * cols, cols));
             }
         }
 
-        return Math.Sqrt(System.Numerics.Vector.Sum(sum) + tail);
+        return gram;
     }
 }
 

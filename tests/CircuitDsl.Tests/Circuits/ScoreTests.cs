@@ -87,6 +87,57 @@ public sealed class ScoreTests
     }
 
     [Fact]
+    public void The_batched_table_agrees_with_the_factored_definition_across_row_blocks()
+    {
+        // d_model 40 walks the Gram identity's d_model² sum in blocks of 32 and 8 rows.
+        var w = RandomWeights.Create(RandomWeights.Config(layers: 3, heads: 2, dModel: 40, dHead: 8), seed: 13);
+
+        var entries = CompositionScores.Compute(w).Entries().ToList();
+
+        entries.Should().HaveCount(3 * 12);
+        entries.Should().AllSatisfy(e => e.Score.Should().BeApproximately(CompositionScores.Score(w, e.Kind, e.From, e.To), 1e-7, $"{e.Kind} {e.From}→{e.To}"));
+    }
+
+    [Fact]
+    public void Dense_weights_whose_write_and_read_subspaces_are_orthogonal_score_zero()
+    {
+        // The first head writes into span(U), the second reads span(V), U ⟂ V, through dense random matrices in a
+        // random basis: ⟨P, S⟩ is a sum of large terms that cancel, so the table must recompute these pairs exactly.
+        const int dm = 40, dh = 4;
+        var rotation = RandomWeights.Orthogonal(dm, seed: 3);
+        var (u, v) = (rotation.SubMatrix(0, dm, 0, dh), rotation.SubMatrix(0, dm, dh, dh));
+        var random = new Random(9);
+        MathNet.Numerics.LinearAlgebra.Matrix<double> Dense(int rows, int cols) =>
+            MathNet.Numerics.LinearAlgebra.Matrix<double>.Build.Dense(rows, cols, (_, _) => random.NextDouble() - 0.5);
+        static void Set(Tensor t, MathNet.Numerics.LinearAlgebra.Matrix<double> m)
+        {
+            for (var i = 0; i < m.RowCount; i++)
+            {
+                for (var j = 0; j < m.ColumnCount; j++)
+                {
+                    t[i, j] = (float)m[i, j];
+                }
+            }
+        }
+
+        var w = RandomWeights.Create(RandomWeights.Config(layers: 2, heads: 1, dModel: dm, dHead: dh), seed: 1);
+        Set(w.Blocks[0].W_V[0], Dense(dm, dh));
+        Set(w.Blocks[0].W_O[0], Dense(dh, dh) * u.Transpose());
+        Set(w.Blocks[1].W_Q[0], v * Dense(dh, dh));
+        Set(w.Blocks[1].W_K[0], v * Dense(dh, dh));
+        Set(w.Blocks[1].W_V[0], v * Dense(dh, dh));
+
+        var table = CompositionScores.Compute(w);
+
+        foreach (var kind in new[] { CompositionKind.Q, CompositionKind.K, CompositionKind.V })
+        {
+            var factored = CompositionScores.Score(w, kind, First, Second);
+            factored.Should().BeLessThan(1e-6, "the float weights are orthogonal up to rounding");
+            table.Score(kind, First, Second).Should().BeApproximately(factored, 1e-9, kind.ToString());
+        }
+    }
+
+    [Fact]
     public void The_batched_table_agrees_with_the_factored_definition_for_every_pair()
     {
         var w = RandomWeights.Create(RandomWeights.Config(layers: 3, heads: 3, dModel: 10, dHead: 4), seed: 7);

@@ -182,34 +182,41 @@ def detector_scores(patterns, tokens):
     return out
 
 
-def gram_root(m, of_columns):
-    """C with CᵀC = mᵀm (columns) or m mᵀ (rows), from a double eigendecomposition, batched over leading dims."""
-    m = m.double()
-    gram = m.transpose(-1, -2) @ m if of_columns else m @ m.transpose(-1, -2)
-    values, vectors = torch.linalg.eigh(gram)
-    return (values.clamp(min=0).sqrt()[..., :, None] * vectors.transpose(-1, -2)).float()
-
-
 def composition(w, cfg):
-    """CompositionScores.Compute: Gram-root reduction, one product per layer pair and kind, 64×64 block norms."""
+    """CompositionScores.Compute: ‖L·R‖² = ⟨P, S⟩ with P = W_Oᵀ G(W_V) W_O and S = A G(B) Aᵀ, summed over the upper
+    triangle of d_model² in blocks of 32 rows (float products, double sums), every writer × every reader per block;
+    pairs whose cosine ⟨P, S⟩ / (‖P‖ ‖S‖) is below 0.02 recomputed in double from W_O · A."""
     L, H, dm, k = cfg["n_layers"], cfg["n_heads"], cfg["d_model"], cfg["d_head"]
     WQ = torch.stack([w[f"blocks.{l}.attn.W_Q"] for l in range(L)])
     WK = torch.stack([w[f"blocks.{l}.attn.W_K"] for l in range(L)])
     WV = torch.stack([w[f"blocks.{l}.attn.W_V"] for l in range(L)])
     WO = torch.stack([w[f"blocks.{l}.attn.W_O"] for l in range(L)])
-    rq, rk, rv, ro = gram_root(WQ, True), gram_root(WK, True), gram_root(WV, True), gram_root(WO, False)
-    writers = rv @ WO  # [L, H, k, dm]
-    readers = [WQ @ rk.transpose(-1, -2), WK @ rq.transpose(-1, -2), WV @ ro.transpose(-1, -2)]  # [L, H, dm, k]
-    wn = writers.double().pow(2).sum((-1, -2)).sqrt()
-    writers = writers.reshape(L, H * k, dm)
+    cols = lambda m: m.double().transpose(-1, -2) @ m.double()
+    gq, gk, gv, go = cols(WQ), cols(WK), cols(WV), WO.double() @ WO.double().transpose(-1, -2)
+    inner = lambda a, b: (a * b).sum((-1, -2))
+    ov_norm, qk_norm = inner(gv, go).sqrt(), inner(gq, gk).sqrt()
+    ov_sq, qk_sq = inner(gv @ go, (gv @ go).transpose(-1, -2)).sqrt(), inner(gq @ gk, (gq @ gk).transpose(-1, -2)).sqrt()
+    # Writers: layers 0 … L-2; readers: (layer 1 … L-1, kind Q/K/V, head), with A [dm, k] and G(B).
+    o, gvw = WO[:-1].reshape(-1, k, dm), gv[:-1].reshape(-1, k, k).float()
+    a = torch.stack([WQ[1:], WK[1:], WV[1:]], 1).reshape(-1, dm, k)
+    ga = torch.stack([gk[1:], gq[1:], go[1:]], 1).reshape(-1, k, k).float()
+    sums = torch.zeros(o.shape[0], a.shape[0], dtype=torch.float64)
+    for r0 in range(0, dm, 32):
+        r1 = min(r0 + 32, dm)
+        p = (gvw @ o[:, :, r0:r1]).transpose(-1, -2) @ o[:, :, r0:]
+        p[:, :, r1 - r0:] *= 2
+        s = (a[:, r0:r1] @ ga) @ a[:, r0:].transpose(-1, -2)
+        sums += (p.reshape(p.shape[0], -1) @ s.reshape(s.shape[0], -1).T).double()
     scores = torch.zeros(3, L, H, L, H, dtype=torch.float64)
-    for kind in range(3):
-        rn = readers[kind].double().pow(2).sum((-1, -2)).sqrt()
-        r = readers[kind].permute(0, 2, 1, 3).reshape(L, dm, H * k)
-        for l1 in range(L):
-            for l2 in range(l1 + 1, L):
-                prod = (writers[l1] @ r[l2]).reshape(H, k, H, k).double()
-                scores[kind, l1, :, l2, :] = prod.pow(2).sum((1, 3)).sqrt() / (wn[l1][:, None] * rn[l2][None, :])
+    for l1 in range(L - 1):
+        for l2 in range(l1 + 1, L):
+            for kind in range(3):
+                rn, rs = (ov_norm[l2], ov_sq[l2]) if kind == 2 else (qk_norm[l2], qk_sq[l2])
+                block = sums[l1 * H:(l1 + 1) * H, ((l2 - 1) * 3 + kind) * H:((l2 - 1) * 3 + kind + 1) * H].clone()
+                for h1, h2 in (block < 0.02 * ov_sq[l1][:, None] * rs[None, :]).nonzero().tolist():
+                    m = WO[l1, h1].double() @ a[((l2 - 1) * 3 + kind) * H + h2].double()
+                    block[h1, h2] = inner(gv[l1, h1] @ m, m @ ga[((l2 - 1) * 3 + kind) * H + h2].double())
+                scores[kind, l1, :, l2, :] = block.clamp(min=0).sqrt() / (ov_norm[l1][:, None] * rn[None, :])
     return scores
 
 

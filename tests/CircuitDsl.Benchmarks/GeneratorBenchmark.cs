@@ -51,8 +51,8 @@ internal static class GeneratorBenchmark
                 .GetTimingInfo().GeneratorTimes.Single().ElapsedTime.TotalSeconds)), 0);
         Harness.Report("generator-cold-in-generator", [.. inGenerator.Skip(coldWarmup)], 0);
 
-        // The same once the compiler has bound every declaration (what the generator's transforms would otherwise
-        // pay for, and the compilation reuses): what remains is the generator's own work.
+        // The same once every declaration is bound (the binding the generator's transforms otherwise make the
+        // compilation do, as the first to ask): what remains is the generator's own work.
         Harness.Report("generator-cold-bound", Sample(reps, warmup: 1, () =>
         {
             var compilation = Fresh();

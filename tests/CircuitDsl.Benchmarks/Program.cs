@@ -11,6 +11,7 @@ using CircuitDsl.Weights;
 //   prepare <dir>                       seeded weights and inputs both sides load
 //   run <dir> [reps] [workload,...]     the workloads; RESULT lines
 //   sgemm [reps]                        the SGEMM ceiling of each backend; RESULT lines
+//   generator [reps]                    the source generator on a 50-spec project; RESULT and INFO lines
 var inv = CultureInfo.InvariantCulture;
 var command = args.Length > 0 ? args[0] : "";
 Console.Error.WriteLine($"gemm: {Gemm.Describe()}");
@@ -25,8 +26,11 @@ switch (command)
     case "sgemm":
         Sgemm(args.Length > 1 ? int.Parse(args[1], inv) : 5);
         break;
+    case "generator":
+        GeneratorBenchmark.Run(args.Length > 1 ? int.Parse(args[1], inv) : 7);
+        break;
     default:
-        Console.Error.WriteLine("usage: prepare <dir> | run <dir> [reps] [workloads] | sgemm [reps]");
+        Console.Error.WriteLine("usage: prepare <dir> | run <dir> [reps] [workloads] | sgemm [reps] | generator [reps]");
         return 2;
 }
 

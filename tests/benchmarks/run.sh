@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # CircuitDsl against PyTorch on this machine, side by side: builds tests/CircuitDsl.Benchmarks (Release), makes the
 # seeded weights once (CIRCUITDSL_BENCH_DIR, default /tmp/circuitdsl-bench: ~650 MB, never committed), then for
-# each round runs our workloads, PyTorch's with OPENBLAS_CORETYPE unset and with Haswell, and the SGEMM ceiling;
+# each round runs our workloads, PyTorch's with OPENBLAS_CORETYPE unset and with Haswell, the SGEMM ceiling and the
+# source generator on a 50-spec project (ours only: TransformerLens has no compile-time step);
 # then the train-to-induction runs and peak-memory measurements once; and prints the table (tests/benchmarks/table.py).
 # Usage: tests/benchmarks/run.sh [rounds=3] [repetitions per round=5]
 set -euo pipefail
@@ -40,6 +41,7 @@ for round in $(seq 1 "$ROUNDS"); do
   OPENBLAS_CORETYPE=Haswell "${BENCH[@]}" sgemm 3 >> "$OUT/sgemm-ours-haswell.txt"
   env -u OPENBLAS_CORETYPE $PY tests/benchmarks/bench_torch.py sgemm 3 >> "$OUT/sgemm-torch.txt"
   OPENBLAS_CORETYPE=Haswell $PY tests/benchmarks/bench_torch.py sgemm 3 >> "$OUT/sgemm-torch-haswell.txt"
+  "${BENCH[@]}" generator "$REPS" >> "$OUT/generator.txt"
 done
 
 load "training to induction > 0.7"

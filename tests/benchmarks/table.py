@@ -79,9 +79,43 @@ def main(d):
     if "forward" in ours and best:
         rate = ours["forward"]["gflop"] / q(ours["forward"]["samples"], .5)
         print(f"\nForward pass: {rate:.0f} GFLOP/s of the matrix work it does = {100 * rate / best:.0f}% of the best SGEMM median above ({best:.0f} GFLOP/s).")
+    generator(d)
     for label, path in (("load", "load.txt"), ("memory", "memory.txt"), ("steps", "info.txt")):
         if os.path.exists(f"{d}/{path}"):
             print(f"\n{label}:\n```\n{open(f'{d}/{path}').read().rstrip()}\n```")
+
+
+GENERATOR = (
+    ("generator-cold", "cold run: a fresh driver on a fresh compilation"),
+    ("generator-cold-in-generator", "… of which the driver's timing info gives the generator"),
+    ("generator-cold-bound", "cold run once the project's declarations are bound: the generator's own work"),
+    ("generator-edit", "re-run after one threshold edit (driver that already ran)"),
+    ("generator-unrelated-edit", "re-run after an edit in a file with no spec"),
+    ("generator-compile", "compiling the project with the generated files (Emit)"),
+)
+
+
+def generator(d):
+    """The source generator's table (tests/CircuitDsl.Benchmarks `generator`): ours alone, no ratio."""
+    path = f"{d}/generator.txt"
+    gen = load(path)
+    if not gen:
+        return
+    print("\n| generator, 50 specs (no PyTorch counterpart) | median (IQR, n) |")
+    print("| --- | --- |")
+    for name, what in GENERATOR:
+        if name in gen:
+            print(f"| {what} | {spread(gen[name]['samples'])} |")
+    m = {name: q(e["samples"], .5) for name, e in gen.items()}
+    if all(n in m for n, _ in GENERATOR):
+        cold = m["generator-cold"]
+        print(f"\nThe generator is {100 * cold / (cold + m['generator-compile']):.0f}% of a cold build (its run over its run plus the "
+              f"compile); its own work is {100 * m['generator-cold-bound'] / cold:.0f}% of its cold run, the rest binding the "
+              f"project's declarations; a threshold edit costs {100 * m['generator-edit'] / cold:.0f}% of a cold run, an edit "
+              f"outside the specs {100 * m['generator-unrelated-edit'] / cold:.0f}%.")
+    info = dict.fromkeys(line.rstrip("\n") for line in open(path) if line.startswith("INFO"))
+    if info:
+        print("\n```\n" + "\n".join(info) + "\n```")
 
 
 main(sys.argv[1])

@@ -74,6 +74,48 @@ public sealed class CachingTests
     }
 
     [Fact]
+    public void Editing_one_of_several_circuits_regenerates_only_that_circuit()
+    {
+        static string Circuit(string name, string model, string head) => $$"""
+            using CircuitDsl;
+            using CircuitDsl.Reports;
+
+            namespace Specs;
+
+            /// <summary>Circuit {{name}}.</summary>
+            [Circuit(typeof({{model}}))]
+            public static partial class {{name}}
+            {
+                /// <summary>Head {{head}} copies.</summary>
+                [CopyingHead("{{head}}", AtLeast = 0.5)]
+                public static partial Evidence Copies({{model}} model);
+            }
+            """;
+
+        var compilation = GeneratorHarness.Compile(SpecSources.TwoLayer, SpecSources.OneLayer, SpecSources.Induction,
+            Circuit("Copier1L", "Toy1L", "0.1"), Circuit("Copier2L", "Toy2L", "1.2"));
+        var first = GeneratorHarness.Run(GeneratorHarness.NewDriver(), compilation);
+        first.Diagnostics.Should().BeEmpty();
+        first.Sources.Should().HaveCount(5);
+
+        var oldTree = compilation.SyntaxTrees.Last();
+        var newTree = CSharpSyntaxTree.ParseText(
+            Circuit("Copier2L", "Toy2L", "1.2").Replace("AtLeast = 0.5", "AtLeast = 0.55", StringComparison.Ordinal),
+            GeneratorHarness.ParseOptions, path: oldTree.FilePath);
+        var second = GeneratorHarness.Run(first.Driver, compilation.ReplaceSyntaxTree(oldTree, newTree));
+
+        second.Sources.Where(s => first.Sources[s.Key] != s.Value).Select(s => s.Key).Should().Equal("Specs.Copier2L.g.cs");
+        second.Sources["Specs.Copier2L.g.cs"].Should().Contain("atLeast: 0.55");
+        foreach (var step in new[] { TrackingNames.CircuitResults, TrackingNames.CircuitSpecs })
+        {
+            Reasons(second, step).Should().HaveCount(3).And.ContainSingle(r => r == IncrementalStepRunReason.Modified)
+                .And.OnlyContain(r => r == IncrementalStepRunReason.Modified || r == IncrementalStepRunReason.Cached || r == IncrementalStepRunReason.Unchanged);
+        }
+
+        Reasons(second, TrackingNames.TransformerSpecs).Should().HaveCount(2).And.OnlyContain(r => r == IncrementalStepRunReason.Cached);
+    }
+
+    [Fact]
     public void Editing_the_model_spec_reaches_the_circuits_that_use_it()
     {
         var compilation = GeneratorHarness.Compile(SpecSources.TwoLayer, SpecSources.Induction);

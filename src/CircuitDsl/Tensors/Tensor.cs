@@ -17,7 +17,7 @@ public sealed class Tensor
 
     /// <summary>A new zero-filled tensor of the given shape.</summary>
     public Tensor(params int[] shape)
-        : this(new float[CheckedLength(shape)], shape)
+        : this(HugePages.Allocate(CheckedLength(shape)), shape)
     {
     }
 

@@ -1,0 +1,56 @@
+using System.Runtime.InteropServices;
+
+namespace CircuitDsl.Tensors;
+
+/// <summary>
+/// Large tensors on transparent huge pages. A fresh 790 MB logits array is otherwise touched into existence one 4 KB
+/// page fault at a time — about 190,000 faults, measured at 0.4 s of a 2 s forward pass — while with
+/// <c>madvise(MADV_HUGEPAGE)</c> the kernel maps it in 2 MB pages (a few hundred faults). A hint only: where Linux's
+/// <c>transparent_hugepage</c> setting is <c>never</c>, or off Linux, or without glibc, nothing changes.
+/// </summary>
+internal static partial class HugePages
+{
+    /// <summary>Arrays from this size up are advised: below it the faults are few and a huge page could waste memory.</summary>
+    private const long MinimumBytes = 8L << 20;
+
+    private const int MadviseHugePage = 14;
+    private const long PageSize = 4096;
+
+    private static volatile bool s_unavailable = !OperatingSystem.IsLinux();
+
+    /// <summary>
+    /// A zero-filled array of <paramref name="length"/> floats, advised to huge pages when large. The garbage collector
+    /// hands out fresh memory untouched (it is known to be zero), so the advice lands before the first fault.
+    /// </summary>
+    public static float[] Allocate(int length)
+    {
+        var array = new float[length];
+        if (length * (long)sizeof(float) >= MinimumBytes && !s_unavailable)
+        {
+            Advise(array);
+        }
+
+        return array;
+    }
+
+    private static unsafe void Advise(float[] array)
+    {
+        fixed (float* data = array)
+        {
+            var start = ((long)data + PageSize - 1) & ~(PageSize - 1);
+            var end = ((long)data + (array.Length * (long)sizeof(float))) & ~(PageSize - 1);
+            try
+            {
+                // The result is ignored on purpose: EINVAL means huge pages are off, and the array works the same.
+                _ = madvise((nint)start, (nuint)(end - start), MadviseHugePage);
+            }
+            catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+            {
+                s_unavailable = true;
+            }
+        }
+    }
+
+    [LibraryImport("libc.so.6")]
+    private static partial int madvise(nint address, nuint length, int advice);
+}

@@ -222,16 +222,25 @@ public sealed class ForwardPass
         return Point(hookName, y);
     }
 
-    /// <summary><c>x · W_h + b_h</c> for every head at once, laid out <c>[batch, pos, n_heads, d_head]</c>.</summary>
+    /// <summary>
+    /// <c>x · W_h + b_h</c> for every head at once, laid out <c>[batch, pos, n_heads, d_head]</c>: one product with the
+    /// heads' weights side by side (<c>[d_model, n_heads · d_head]</c>, a small copy), not one narrow product per head.
+    /// </summary>
     private Tensor ProjectHeads(Tensor x, Tensor weight, Tensor bias)
     {
-        int heads = Config.NHeads, dh = Config.DHead, dm = Config.DModel;
-        var output = RowsOf(bias, Rows);
+        int heads = Config.NHeads, dh = Config.DHead, dm = Config.DModel, width = heads * dh;
+        var sideBySide = new float[dm * width];
         for (var h = 0; h < heads; h++)
         {
-            Gemm.Sgemm(false, false, Rows, dh, dm, 1f, x.Span, dm, weight[h].Span, dh, 1f, output.Span[(h * dh)..], heads * dh);
+            var w = weight[h].Span;
+            for (var i = 0; i < dm; i++)
+            {
+                w.Slice(i * dh, dh).CopyTo(sideBySide.AsSpan((i * width) + (h * dh), dh));
+            }
         }
 
+        var output = RowsOf(bias, Rows);
+        Gemm.Sgemm(false, false, Rows, width, dm, 1f, x.Span, dm, sideBySide, width, 1f, output.Span, width);
         return output.Reshape(Batch, Positions, heads, dh);
     }
 

@@ -107,7 +107,7 @@ public sealed partial class MistakeCorpusTests
     private static string Show(IEnumerable<Diagnostic> diagnostics) =>
         string.Join("\n", diagnostics.Select(d => $"  {Where(d)}: {d.GetMessage(CultureInfo.InvariantCulture)}"));
 
-    [GeneratedRegex(@"^// Mistake: (.+)$", RegexOptions.Multiline)]
+    [GeneratedRegex(@"\A// Mistake: ([^\n]+)")]
     private static partial Regex DescriptionPattern();
 
     [GeneratedRegex(@"/\*!(?<id>CDSL\d{3}|CS\d{4})(: (?<says>[^*]+))?\*/")]

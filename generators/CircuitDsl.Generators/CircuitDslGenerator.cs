@@ -32,6 +32,19 @@ public sealed class CircuitDslGenerator : IIncrementalGenerator
                 static (syntax, cancellationToken) => CircuitParser.Parse(syntax, cancellationToken))
             .WithTrackingName(TrackingNames.CircuitResults);
 
+        // A hypothesis written outside a [Circuit] class would never be measured: one provider per hypothesis attribute.
+        foreach (var kind in (HypothesisKind[])Enum.GetValues(typeof(HypothesisKind)))
+        {
+            var strays = context.SyntaxProvider
+                .ForAttributeWithMetadataName(
+                    "CircuitDsl." + kind + "Attribute",
+                    static (node, _) => node is MethodDeclarationSyntax,
+                    static (syntax, cancellationToken) => CircuitParser.StrayHypothesis(syntax, cancellationToken))
+                .WithTrackingName(TrackingNames.StrayHypotheses)
+                .Where(static diagnostic => diagnostic is not null);
+            context.RegisterSourceOutput(strays, static (output, diagnostic) => output.ReportDiagnostic(diagnostic!.ToDiagnostic()));
+        }
+
         var diagnostics = transformers.SelectMany(static (result, _) => result.Diagnostics)
             .Collect()
             .Combine(circuits.SelectMany(static (result, _) => result.Diagnostics).Collect())

@@ -15,6 +15,9 @@ public static class TrackingNames
     /// <summary>The emittable circuit specs.</summary>
     public const string CircuitSpecs = nameof(CircuitSpecs);
 
+    /// <summary>Each hypothesis method checked for a <c>[Circuit]</c> around it.</summary>
+    public const string StrayHypotheses = nameof(StrayHypotheses);
+
     /// <summary>Every diagnostic, as data.</summary>
     public const string Diagnostics = nameof(Diagnostics);
 }

@@ -66,7 +66,9 @@ readonly struct HeadId : IEquatable<HeadId>, IComparable<HeadId>
 
         if (text.IndexOf('.', dot + 1) >= 0)
         {
-            error = $"'{text}' is not a head id: it has more than one '.'; write layer.head, like \"1.4\".";
+            error = text.IndexOf(',') >= 0
+                ? $"'{text}' is not a head id: it lists several heads; give each its own string: \"{string.Join("\", \"", SplitList(text))}\"."
+                : $"'{text}' is not a head id: it has more than one '.'; write layer.head, like \"1.4\".";
             return false;
         }
 
@@ -143,6 +145,17 @@ readonly struct HeadId : IEquatable<HeadId>, IComparable<HeadId>
 
         error = null;
         return true;
+    }
+
+    private static string[] SplitList(string text)
+    {
+        var parts = text.Split(',');
+        for (var i = 0; i < parts.Length; i++)
+        {
+            parts[i] = parts[i].Trim();
+        }
+
+        return parts;
     }
 
     // Only called once both parts are known to be digits apart from leading zeros.

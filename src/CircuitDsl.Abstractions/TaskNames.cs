@@ -21,4 +21,10 @@ static class TaskNames
 
     /// <summary>Every task name, in the order the command line lists them.</summary>
     public static string[] All => new[] { Bigram, SkipTrigram, RepeatedTokens };
+
+    /// <summary>
+    /// The tasks on which <c>[Ablation]</c> and <c>[Faithfulness]</c> can measure a loss: the runtime has a batch of
+    /// their sequences for every model. The generator checks a hypothesis's <c>Task</c> against these.
+    /// </summary>
+    public static string[] LossTasks => new[] { RepeatedTokens };
 }

@@ -124,11 +124,11 @@ internal static class DiagnosticDescriptors
             + "faithfulness name their Task, and faithfulness lists each of its heads once. Thresholds have no "
             + "defaults, because the claim is in the number.");
 
-    /// <summary>Format: <c>{0} has more than one hypothesis attribute; give each claim its own method</c>.</summary>
+    /// <summary>Format: <c>{0} has more than one hypothesis attribute ([{1}]); give each claim its own method</c>, e.g. <c>([InductionHead], [CopyingHead])</c>.</summary>
     public static readonly DiagnosticDescriptor MultipleHypotheses = new(
         id: "CDSL011",
         title: "More than one hypothesis on a method",
-        messageFormat: "{0} has more than one hypothesis attribute; give each claim its own method",
+        messageFormat: "{0} has more than one hypothesis attribute ([{1}]); give each claim its own method",
         category: Category,
         defaultSeverity: DiagnosticSeverity.Error,
         isEnabledByDefault: true,
@@ -167,4 +167,15 @@ internal static class DiagnosticDescriptors
         isEnabledByDefault: true,
         description: "DirectPathBigrams and SkipTrigrams measure a model against the structure its training task drew "
             + "with its seed (the bigram chain, the skip-trigram table), so the model needs a [TrainedOn] naming that task.");
+
+    /// <summary>Format: <c>[{0}] on {1} is never checked: {2} has no [Circuit] attribute; add [Circuit(typeof(TheModel))] to it</c>.</summary>
+    public static readonly DiagnosticDescriptor HypothesisOutsideCircuit = new(
+        id: "CDSL015",
+        title: "Hypothesis outside a circuit",
+        messageFormat: "[{0}] on {1} is never checked: {2} has no [Circuit] attribute; add [Circuit(typeof(TheModel))] to it",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true,
+        description: "The generator implements hypothesis methods only in a [Circuit(typeof(M))] class, which names the model "
+            + "the claims are about. Elsewhere the claim would silently never be measured.");
 }

@@ -6,8 +6,9 @@ namespace CircuitDsl.Generators.Parsing;
 
 /// <summary>
 /// One attribute application's arguments, each with the location of the expression that wrote it, so a
-/// diagnostic can point at the exact argument. A value the compiler could not bind reads as broken: the
-/// compiler reports that itself, and the generator stays quiet about it.
+/// diagnostic can point at the exact argument. A value the compiler could not bind reads as broken, and an
+/// attribute with a syntax error or an argument name it does not have reads as unbound: the compiler reports
+/// those itself, and the generator stays quiet about them.
 /// </summary>
 internal sealed class AttributeArguments
 {
@@ -18,13 +19,19 @@ internal sealed class AttributeArguments
     {
         _data = data;
         _syntax = data.ApplicationSyntaxReference?.GetSyntax(cancellationToken) as AttributeSyntax;
+        IsBound = data.AttributeConstructor is not null
+            && _syntax?.ContainsDiagnostics != true
+            && NamedSyntaxArguments().All(name => data.NamedArguments.Any(pair => pair.Key == name));
     }
 
     /// <summary>The attribute's name as written, e.g. <c>PreviousTokenHead</c>.</summary>
     public LocationInfo? Location => LocationInfo.From(_syntax?.Name);
 
-    /// <summary>Whether the compiler bound the attribute to a constructor.</summary>
-    public bool IsBound => _data.AttributeConstructor is not null;
+    /// <summary>
+    /// Whether the compiler bound the attribute to a constructor and every argument to a name, and parsed it
+    /// without error. When not, the values read around the mistake are not what the user meant.
+    /// </summary>
+    public bool IsBound { get; }
 
     public TypedConstant? Positional(int index) =>
         IsBound && index < _data.ConstructorArguments.Length ? _data.ConstructorArguments[index] : null;
@@ -78,6 +85,10 @@ internal sealed class AttributeArguments
 
         return null;
     }
+
+    private IEnumerable<string> NamedSyntaxArguments() =>
+        _syntax?.ArgumentList?.Arguments.Where(a => a.NameEquals is not null).Select(a => a.NameEquals!.Name.Identifier.ValueText)
+            ?? Enumerable.Empty<string>();
 
     private List<AttributeArgumentSyntax> PositionalSyntax()
     {

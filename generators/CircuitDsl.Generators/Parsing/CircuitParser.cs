@@ -71,7 +71,8 @@ internal static class CircuitParser
             if (attributes.Count > 1)
             {
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.MultipleHypotheses,
-                    new AttributeArguments(attributes[1], cancellationToken).Location, method.Name));
+                    new AttributeArguments(attributes[1], cancellationToken).Location, method.Name,
+                    string.Join("], [", attributes.Select(a => KindOf(a).ToString()))));
                 continue;
             }
 
@@ -115,6 +116,23 @@ internal static class CircuitParser
                 hypotheses.ToEquatableArray())
             : null;
         return new SpecResult<CircuitSpec>(spec, diagnostics.ToEquatableArray());
+    }
+
+    /// <summary>
+    /// A hypothesis attribute's method outside a <c>[Circuit]</c> class: the diagnostic saying it is never checked;
+    /// null when its class is a circuit (whose parsing checks everything else).
+    /// </summary>
+    public static DiagnosticInfo? StrayHypothesis(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
+    {
+        if (context.TargetSymbol is not IMethodSymbol { ContainingType: { } type } method || context.Attributes.Length == 0
+            || type.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == AttributeName))
+        {
+            return null;
+        }
+
+        var attribute = context.Attributes[0];
+        return DiagnosticInfo.Create(DiagnosticDescriptors.HypothesisOutsideCircuit, new AttributeArguments(attribute, cancellationToken).Location,
+            KindOf(attribute)?.ToString() ?? attribute.AttributeClass?.Name ?? "", method.Name, type.Name);
     }
 
     private static HypothesisKind? KindOf(AttributeData attribute)

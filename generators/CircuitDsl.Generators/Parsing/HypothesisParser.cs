@@ -202,14 +202,17 @@ internal sealed class HypothesisParser
             return 0;
         }
 
+        // Raw scores are at most 1, which is sqrt(d_model) baseline units of 1/sqrt(d_model).
         var name = bound.ToString();
+        var max = _architecture is null ? double.PositiveInfinity : Math.Sqrt(_architecture.DModel);
         if (!inBaselineUnits)
         {
-            return Threshold(name, 0, 1, "[0, 1]", "a composition score");
+            var looksLikeBaselineUnits = Arguments.Named(name).TryGetDouble(out var written) && written > 1 && written <= max;
+            return Threshold(name, 0, 1, "[0, 1]", looksLikeBaselineUnits
+                ? "a composition score (a multiple of the random baseline 1/sqrt(d_model) needs InBaselineUnits = true)"
+                : "a composition score");
         }
 
-        // Raw scores are at most 1, which is sqrt(d_model) baseline units of 1/sqrt(d_model).
-        var max = _architecture is null ? double.PositiveInfinity : Math.Sqrt(_architecture.DModel);
         var range = _architecture is null
             ? "[0, ∞)"
             : $"[0, {Number(max)}] (up to sqrt(d_model) = sqrt({_architecture.DModel.ToString(CultureInfo.InvariantCulture)}))";
@@ -284,6 +287,13 @@ internal sealed class HypothesisParser
         if (string.IsNullOrWhiteSpace(task))
         {
             Missing("Task, the task the loss is measured on (e.g. Task = \"repeated-tokens\")");
+            return null;
+        }
+
+        if (Array.IndexOf(TaskNames.LossTasks, task) < 0)
+        {
+            Missing($"Task to be a task whose loss it can measure (known: {string.Join(", ", TaskNames.LossTasks)}), not '{task}'",
+                Arguments.NamedLocation("Task"));
             return null;
         }
 

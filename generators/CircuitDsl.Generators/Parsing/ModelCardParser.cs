@@ -54,7 +54,7 @@ internal static class ModelCardParser
         }
 
         var steps = Int("Steps");
-        if (steps <= 0)
+        if (steps <= 0 && !args.Named("Steps").IsBroken())
         {
             Problem(args.NamedLocation("Steps"), args.Has("Steps")
                 ? $"Steps must be positive, not {steps.ToString(CultureInfo.InvariantCulture)}"
@@ -72,14 +72,14 @@ internal static class ModelCardParser
             Problem(args.NamedLocation("Weights"), "Weights must name the model folder, relative to the spec assembly (e.g. Weights = \"weights/induction-2l\")");
         }
 
-        if (args.Has("LearningRate") && !(args.Named("LearningRate").TryGetDouble(out var lr) && lr > 0 && !double.IsInfinity(lr)))
+        if (args.Named("LearningRate").TryGetDouble(out var lr) && !(lr > 0 && !double.IsInfinity(lr)))
         {
-            Problem(args.NamedLocation("LearningRate"), "LearningRate, when given, must be a positive number");
+            Problem(args.NamedLocation("LearningRate"), $"LearningRate, when given, must be a positive number, not {HypothesisParser.Number(lr)}");
         }
 
-        if (args.Has("BatchSize") && Int("BatchSize") <= 0)
+        if (args.Named("BatchSize").TryGetInt(out var batchSize) && batchSize <= 0)
         {
-            Problem(args.NamedLocation("BatchSize"), "BatchSize, when given, must be positive");
+            Problem(args.NamedLocation("BatchSize"), $"BatchSize, when given, must be positive, not {batchSize.ToString(CultureInfo.InvariantCulture)}");
         }
 
         return ok ? new ModelCard(task!, seed) : null;

@@ -45,7 +45,13 @@ internal static class TransformerParser
         CancellationToken cancellationToken)
     {
         var args = new AttributeArguments(attribute, cancellationToken);
-        var ok = args.IsBound;
+        if (!args.IsBound)
+        {
+            // The compiler reports what it could not bind; sizes read around it would only add wrong complaints.
+            return null;
+        }
+
+        var ok = true;
 
         void Problem(string argument, string message)
         {
@@ -78,7 +84,7 @@ internal static class TransformerParser
 
         void Positive(string name, int value)
         {
-            if (value <= 0)
+            if (value <= 0 && !args.Named(name).IsBroken())
             {
                 Problem(name, args.Has(name)
                     ? $"{name} must be positive, not {value.ToString(CultureInfo.InvariantCulture)}"
@@ -109,7 +115,7 @@ internal static class TransformerParser
 
             if (attentionOnly && args.Has("DMlp"))
             {
-                Problem("DMlp", "an attention-only model has no MLP, so DMlp must not be given");
+                Problem("DMlp", $"DMlp = {dMlp.ToString(CultureInfo.InvariantCulture)} must not be given: an attention-only model has no MLP");
             }
             else if (!attentionOnly)
             {

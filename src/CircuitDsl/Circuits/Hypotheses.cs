@@ -14,7 +14,7 @@ namespace CircuitDsl.Circuits;
 public static class Hypotheses
 {
     /// <summary>The task names <see cref="Ablation(ModelAnalysis, string, string, HeadId, string, double)"/> and <see cref="Faithfulness(ModelAnalysis, string, string, HeadId[], string, double)"/> accept.</summary>
-    public const string RepeatedTokensTask = "repeated-tokens";
+    public const string RepeatedTokensTask = TaskNames.RepeatedTokens;
 
     /// <summary>The head's previous-token score on the detection batch is at least <paramref name="atLeast"/>.</summary>
     public static Evidence PreviousTokenHead(ModelAnalysis analysis, string name, string claim, HeadId head, double atLeast) =>
@@ -282,6 +282,6 @@ public static class Hypotheses
         }
 
         tokens = null;
-        return $"unknown task '{task}' (known: {RepeatedTokensTask}).";
+        return $"unknown task '{task}' (known: {string.Join(", ", TaskNames.LossTasks)}).";
     }
 }

@@ -62,6 +62,17 @@ public sealed class ModelFolder : IDisposable
                 File.Exists(full) ? "is a file, not a model folder." : "the model folder does not exist.");
         }
 
+        // A folder the user may not list hides its files: without this, config.json would be reported missing.
+        try
+        {
+            using var entries = System.IO.Directory.EnumerateFileSystemEntries(full).GetEnumerator();
+            entries.MoveNext();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new WeightsFormatException(full, null, "cannot read the model folder: " + e.Message, e);
+        }
+
         var config = ConfigJson.Read(Path.Combine(full, ConfigFileName));
         var safetensors = Path.Combine(full, SafetensorsFileName);
         if (File.Exists(safetensors))

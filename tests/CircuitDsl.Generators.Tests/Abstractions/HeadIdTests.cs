@@ -25,6 +25,8 @@ public sealed class HeadIdTests
     [InlineData("", "A head id is empty; write it as layer.head, like \"1.4\".")]
     [InlineData("14", "'14' is not a head id: it has no '.'; write layer.head, like \"1.4\".")]
     [InlineData("1.2.3", "'1.2.3' is not a head id: it has more than one '.'; write layer.head, like \"1.4\".")]
+    [InlineData("0.2, 1.3", "'0.2, 1.3' is not a head id: it lists several heads; give each its own string: \"0.2\", \"1.3\".")]
+    [InlineData("0.2,1.3,x", "'0.2,1.3,x' is not a head id: it lists several heads; give each its own string: \"0.2\", \"1.3\", \"x\".")]
     [InlineData(".4", "'.4' is not a head id: the layer is missing; write layer.head, like \"1.4\".")]
     [InlineData("1.", "'1.' is not a head id: the head is missing; write layer.head, like \"1.4\".")]
     [InlineData("-1.4", "'-1.4' is not a head id: the layer '-1' is not a non-negative whole number; write layer.head, like \"1.4\".")]

@@ -122,7 +122,9 @@ public sealed class DiagnosticTests
     [InlineData("[DuplicateTokenHead(\"0.2\", AtLeast = -0.1)]", "-0.1", "AtLeast = -0.1 is outside [0, 1], the range of a duplicate-token score")]
     [InlineData("[InductionHead(\"1.1\", AtLeast = double.NaN)]", "double.NaN", "AtLeast = NaN is outside [0, 1], the range of an induction score")]
     [InlineData("[CopyingHead(\"1.1\", AtLeast = -1.5)]", "-1.5", "AtLeast = -1.5 is outside [-1, 1], the range of a copying score")]
-    [InlineData("[Composes(\"1.1\", Via = CompositionKind.K, From = \"0.2\", AtLeast = 2)]", "2", "AtLeast = 2 is outside [0, 1], the range of a composition score")]
+    [InlineData("[Composes(\"1.1\", Via = CompositionKind.K, From = \"0.2\", AtLeast = 2)]", "2",
+        "AtLeast = 2 is outside [0, 1], the range of a composition score (a multiple of the random baseline 1/sqrt(d_model) needs InBaselineUnits = true)")]
+    [InlineData("[Composes(\"1.1\", Via = CompositionKind.K, From = \"0.2\", AtLeast = 9)]", "9", "AtLeast = 9 is outside [0, 1], the range of a composition score")]
     [InlineData("[Composes(\"1.1\", Via = CompositionKind.K, From = \"0.2\", AtMost = 9, InBaselineUnits = true)]", "9",
         "AtMost = 9 is outside [0, 8] (up to sqrt(d_model) = sqrt(64)), the range of a composition score in baseline units")]
     [InlineData("[Ablation(\"1.1\", Task = \"repeated-tokens\", RaisesLossBy = 0)]", "0", "RaisesLossBy = 0 is outside (0, ∞), the range of a loss increase")]
@@ -150,7 +152,7 @@ public sealed class DiagnosticTests
     [InlineData("Layers = 1, Heads = 2, DModel = 0, DHead = 4, Vocab = 10, Context = 8, AttentionOnly = true", "0, DHead", "DModel must be positive, not 0")]
     [InlineData("Layers = -1, DModel = 8, Vocab = 10, Context = 8", "-1", "Layers must not be negative, not -1")]
     [InlineData("Layers = 1, Heads = 2, DModel = 8, DHead = 4, Vocab = 10, Context = 8, AttentionOnly = true, DMlp = 32", "32",
-        "an attention-only model has no MLP, so DMlp must not be given")]
+        "DMlp = 32 must not be given: an attention-only model has no MLP")]
     [InlineData("Layers = 1, Heads = 2, DModel = 8, DHead = 4, Vocab = 10, Context = 8, AttentionOnly = false", "false",
         "a model with MLPs needs DMlp; give DMlp, or set AttentionOnly = true")]
     [InlineData("Layers = 1, Heads = 2, DModel = 8, Vocab = 10, Context = 8, AttentionOnly = true", "Transformer(",
@@ -281,6 +283,19 @@ public sealed class DiagnosticTests
         ExpectSingle(source, "CDSL010", $"[{kind}] on Claim needs {needs}", kind);
     }
 
+    [Theory]
+    [InlineData("Ablation(\"1.1\", Task = \"repeated_tokens\", RaisesLossBy = 1", "Ablation", "\"repeated_tokens\"", "repeated_tokens")]
+    [InlineData("Faithfulness(\"1.1\", Task = TaskNames.Bigram, Recovers = 0.5", "Faithfulness", "TaskNames.Bigram", "bigram")]
+    public void CDSL010_task_whose_loss_the_runtime_cannot_measure(string attribute, string kind, string marker, string task)
+    {
+        var source = Circuit($$"""
+                [{{attribute}})]
+                public static partial Evidence Claim(Toy2L model);
+            """);
+        ExpectSingle(source, "CDSL010", $"[{kind}] on Claim needs Task to be a task whose loss it can measure (known: repeated-tokens), not '{task}'",
+            marker);
+    }
+
     [Fact]
     public void CDSL010_faithfulness_head_listed_twice_points_at_the_repeat()
     {
@@ -299,7 +314,7 @@ public sealed class DiagnosticTests
                 [InductionHead("1.1", AtLeast = 0.5)]
                 public static partial Evidence Both(Toy2L model);
             """);
-        ExpectSingle(source, "CDSL011", "Both has more than one hypothesis attribute; give each claim its own method", "InductionHead");
+        ExpectSingle(source, "CDSL011", "Both has more than one hypothesis attribute ([PreviousTokenHead], [InductionHead]); give each claim its own method", "InductionHead");
     }
 
     [Fact]
@@ -325,8 +340,8 @@ public sealed class DiagnosticTests
     [InlineData("\"bigram\", Steps = 10, Seed = -1, Weights = \"w\"", "-1", "Seed must not be negative, not -1")]
     [InlineData("\"bigram\", Steps = 10", "TrainedOn(",
         "Weights must name the model folder, relative to the spec assembly (e.g. Weights = \"weights/induction-2l\")")]
-    [InlineData("\"bigram\", Steps = 10, Weights = \"w\", LearningRate = -0.1", "-0.1", "LearningRate, when given, must be a positive number")]
-    [InlineData("\"bigram\", Steps = 10, Weights = \"w\", BatchSize = 0", "0)]", "BatchSize, when given, must be positive")]
+    [InlineData("\"bigram\", Steps = 10, Weights = \"w\", LearningRate = -0.1", "-0.1", "LearningRate, when given, must be a positive number, not -0.1")]
+    [InlineData("\"bigram\", Steps = 10, Weights = \"w\", BatchSize = 0", "0)]", "BatchSize, when given, must be positive, not 0")]
     public void CDSL013_invalid_model_card(string arguments, string marker, string message)
     {
         var source = $$"""
@@ -368,6 +383,18 @@ public sealed class DiagnosticTests
     }
 
     [Fact]
+    public void CDSL015_hypothesis_outside_a_circuit()
+    {
+        var source = Circuit("""
+                [InductionHead("1.1", AtLeast = 0.5)]
+                public static partial Evidence Induction11(Toy2L model);
+            """).Replace("[Circuit(typeof(Toy2L))]\n", "", StringComparison.Ordinal);
+        ExpectSingle(source, "CDSL015",
+            "[InductionHead] on Induction11 is never checked: Induction has no [Circuit] attribute; add [Circuit(typeof(TheModel))] to it",
+            "InductionHead");
+    }
+
+    [Fact]
     public void Every_descriptor_has_a_test_here_and_a_line_in_the_release_notes()
     {
         var ids = typeof(CircuitDslGenerator).Assembly
@@ -378,7 +405,7 @@ public sealed class DiagnosticTests
         var tested = typeof(DiagnosticTests).GetMethods().Select(m => m.Name.Split('_')[0]).ToHashSet();
         var releases = File.ReadAllText(Path.Combine(RepositoryRoot(), "generators", "CircuitDsl.Generators", "AnalyzerReleases.Unshipped.md"));
 
-        ids.Should().OnlyHaveUniqueItems().And.HaveCount(14);
+        ids.Should().OnlyHaveUniqueItems().And.HaveCount(15);
         ids.Should().OnlyContain(id => tested.Contains(id), "every diagnostic has a test named after it");
         ids.Should().OnlyContain(id => releases.Contains(id + " | CircuitDsl | ", StringComparison.Ordinal));
     }

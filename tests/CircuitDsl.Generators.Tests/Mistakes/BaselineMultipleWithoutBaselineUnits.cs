@@ -1,0 +1,17 @@
+// Mistake: a multiple of the random baseline (3x) given without InBaselineUnits = true
+using CircuitDsl;
+using CircuitDsl.Reports;
+
+namespace Specs;
+
+[Transformer(Layers = 2, Heads = 4, DModel = 64, DHead = 16, Vocab = 64, Context = 64, AttentionOnly = true)]
+[TrainedOn(TaskNames.RepeatedTokens, Steps = 4000, Seed = 0, Weights = "weights/induction-2l")]
+public sealed partial class Induction2L;
+
+[Circuit(typeof(Induction2L))]
+public static partial class InductionCircuit
+{
+    /// <summary>The claim.</summary>
+    [Composes("1.3", Via = CompositionKind.K, From = "0.2", AtLeast = /*!CDSL004: 3*/3)]
+    public static partial Evidence Claim(Induction2L model);
+}

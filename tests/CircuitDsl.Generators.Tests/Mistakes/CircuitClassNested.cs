@@ -1,0 +1,19 @@
+// Mistake: a circuit class nested inside the test class that uses it
+using CircuitDsl;
+using CircuitDsl.Reports;
+
+namespace Specs;
+
+[Transformer(Layers = 2, Heads = 4, DModel = 64, DHead = 16, Vocab = 64, Context = 64, AttentionOnly = true)]
+public sealed partial class Induction2L;
+
+public partial class InductionTests
+{
+    [Circuit(typeof(Induction2L))]
+    public static partial class /*!CDSL007: InductionCircuit*/InductionCircuit
+    {
+        /// <summary>The claim.</summary>
+        [InductionHead("1.3", AtLeast = 0.9)]
+        public static partial Evidence Claim(Induction2L model);
+    }
+}

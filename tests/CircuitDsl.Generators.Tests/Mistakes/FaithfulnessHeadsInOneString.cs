@@ -1,0 +1,17 @@
+// Mistake: the heads of a circuit listed in one string, "0.2, 1.3"
+using CircuitDsl;
+using CircuitDsl.Reports;
+
+namespace Specs;
+
+[Transformer(Layers = 2, Heads = 4, DModel = 64, DHead = 16, Vocab = 64, Context = 64, AttentionOnly = true)]
+[TrainedOn(TaskNames.RepeatedTokens, Steps = 4000, Seed = 0, Weights = "weights/induction-2l")]
+public sealed partial class Induction2L;
+
+[Circuit(typeof(Induction2L))]
+public static partial class InductionCircuit
+{
+    /// <summary>The claim.</summary>
+    [Faithfulness(/*!CDSL001: 0.2, 1.3*/"0.2, 1.3", Task = TaskNames.RepeatedTokens, Recovers = 0.6)]
+    public static partial Evidence Claim(Induction2L model);
+}

@@ -1,0 +1,17 @@
+// Mistake: head 4 of a model with 4 heads per layer (they are 0 to 3)
+using CircuitDsl;
+using CircuitDsl.Reports;
+
+namespace Specs;
+
+[Transformer(Layers = 2, Heads = 4, DModel = 64, DHead = 16, Vocab = 64, Context = 64, AttentionOnly = true)]
+[TrainedOn(TaskNames.RepeatedTokens, Steps = 4000, Seed = 0, Weights = "weights/induction-2l")]
+public sealed partial class Induction2L;
+
+[Circuit(typeof(Induction2L))]
+public static partial class InductionCircuit
+{
+    /// <summary>The claim.</summary>
+    [PreviousTokenHead(/*!CDSL002: 0.4*/"0.4", AtLeast = 0.8)]
+    public static partial Evidence Claim(Induction2L model);
+}

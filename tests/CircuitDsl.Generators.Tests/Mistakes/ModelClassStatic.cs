@@ -1,0 +1,7 @@
+// Mistake: a model class declared static like a circuit
+using CircuitDsl;
+
+namespace Specs;
+
+[Transformer(Layers = 2, Heads = 4, DModel = 64, DHead = 16, Vocab = 64, Context = 64, AttentionOnly = true)]
+public static partial class /*!CDSL007: Induction2L*/Induction2L;

@@ -1,0 +1,17 @@
+// Mistake: a loss change written as negative ("the loss goes up by -1")
+using CircuitDsl;
+using CircuitDsl.Reports;
+
+namespace Specs;
+
+[Transformer(Layers = 2, Heads = 4, DModel = 64, DHead = 16, Vocab = 64, Context = 64, AttentionOnly = true)]
+[TrainedOn(TaskNames.RepeatedTokens, Steps = 4000, Seed = 0, Weights = "weights/induction-2l")]
+public sealed partial class Induction2L;
+
+[Circuit(typeof(Induction2L))]
+public static partial class InductionCircuit
+{
+    /// <summary>The claim.</summary>
+    [Ablation("0.2", Task = TaskNames.RepeatedTokens, RaisesLossBy = /*!CDSL004: -1*/-1)]
+    public static partial Evidence Claim(Induction2L model);
+}

@@ -1,0 +1,21 @@
+// Mistake: a missing semicolon in one hypothesis and a malformed head id in the next: both reported
+using CircuitDsl;
+using CircuitDsl.Reports;
+
+namespace Specs;
+
+[Transformer(Layers = 2, Heads = 4, DModel = 64, DHead = 16, Vocab = 64, Context = 64, AttentionOnly = true)]
+[TrainedOn(TaskNames.RepeatedTokens, Steps = 4000, Seed = 0, Weights = "weights/induction-2l")]
+public sealed partial class Induction2L;
+
+[Circuit(typeof(Induction2L))]
+public static partial class InductionCircuit
+{
+    /// <summary>The claim.</summary>
+    [PreviousTokenHead("0.2", AtLeast = 0.8)]
+    public static partial Evidence Previous(Induction2L model)/*!CS1002*/
+
+    /// <summary>The claim.</summary>
+    [InductionHead(/*!CDSL001: 1,3*/"1,3", AtLeast = 0.9)]
+    public static partial Evidence Induction(Induction2L model);
+}

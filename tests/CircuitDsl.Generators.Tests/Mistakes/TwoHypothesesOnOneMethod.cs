@@ -1,0 +1,18 @@
+// Mistake: two claims stacked on one method
+using CircuitDsl;
+using CircuitDsl.Reports;
+
+namespace Specs;
+
+[Transformer(Layers = 2, Heads = 4, DModel = 64, DHead = 16, Vocab = 64, Context = 64, AttentionOnly = true)]
+[TrainedOn(TaskNames.RepeatedTokens, Steps = 4000, Seed = 0, Weights = "weights/induction-2l")]
+public sealed partial class Induction2L;
+
+[Circuit(typeof(Induction2L))]
+public static partial class InductionCircuit
+{
+    /// <summary>The claim.</summary>
+    [InductionHead("1.3", AtLeast = 0.9)]
+    [/*!CDSL011: CopyingHead*/CopyingHead("1.3", AtLeast = 0.9)]
+    public static partial Evidence Claim(Induction2L model);
+}

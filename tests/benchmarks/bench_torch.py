@@ -221,14 +221,18 @@ def composition(w, cfg):
 
 
 def copying(w, cfg):
-    """CopyingScores.Compute: P = W_U · W_E once, then the eigenvalues of W_O · P · W_V per head."""
-    L = cfg["n_layers"]
+    """CopyingScores.Compute: P = W_U · W_E once (float), then per group of layers one product P · [W_V side by side],
+    W_O · (P · W_V) per head in float, and the eigenvalues of those d_head × d_head matrices in double."""
+    L, H, dm, k = cfg["n_layers"], cfg["n_heads"], cfg["d_model"], cfg["d_head"]
     p = w["unembed.W_U"] @ w["embed.W_E"]
+    group = max(1, 4096 // (H * k))
     out = []
-    for l in range(L):
-        pv = p @ w[f"blocks.{l}.attn.W_V"]  # [H, dm, k]
-        ba = w[f"blocks.{l}.attn.W_O"].double() @ pv.double()  # [H, k, k]
-        out.append(torch.linalg.eigvals(ba))
+    for first in range(0, L, group):
+        layers = range(first, min(L, first + group))
+        values = torch.cat([w[f"blocks.{l}.attn.W_V"].permute(1, 0, 2).reshape(dm, H * k) for l in layers], dim=1)
+        pv = (p @ values).reshape(dm, len(layers) * H, k).permute(1, 0, 2)  # [layers·H, dm, k]
+        wo = torch.cat([w[f"blocks.{l}.attn.W_O"] for l in layers])  # [layers·H, k, dm]
+        out.append(torch.linalg.eigvals(torch.bmm(wo, pv).double()))
     return out
 
 

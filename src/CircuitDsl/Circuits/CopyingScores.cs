@@ -1,7 +1,5 @@
-using System.Numerics.Tensors;
 using CircuitDsl.Model;
 using CircuitDsl.Tensors;
-using MathNet.Numerics.LinearAlgebra;
 using Complex = System.Numerics.Complex;
 
 namespace CircuitDsl.Circuits;
@@ -15,8 +13,18 @@ namespace CircuitDsl.Circuits;
 /// </summary>
 public static class CopyingScores
 {
-    /// <summary>How many vocabulary rows each float product of <c>W_U · W_E</c> covers before it is summed in double.</summary>
-    private const int VocabChunk = 512;
+    /// <summary>
+    /// How many vocabulary rows each float product of <c>W_U · W_E</c> covers before it is summed in double: large
+    /// enough that the products run at the SGEMM ceiling, small enough that a float sum never runs over a whole
+    /// 50k vocabulary.
+    /// </summary>
+    internal const int VocabChunk = 8192;
+
+    /// <summary>
+    /// Most columns of one <c>P · W_V</c> product (whole layers, at least one): wide enough to run at the SGEMM
+    /// ceiling, narrow enough that the two <c>[d_model × columns]</c> buffers stay small for any model.
+    /// </summary>
+    private const int ColumnsPerProduct = 4096;
 
     /// <summary><c>Re(Σ λ) / Σ |λ|</c>; NaN when every eigenvalue is zero.</summary>
     public static double Score(IReadOnlyCollection<Complex> eigenvalues)
@@ -41,90 +49,98 @@ public static class CopyingScores
 
     /// <summary>Every head's full-OV eigenvalues and copying score.</summary>
     /// <remarks>
-    /// Per layer, one float product <c>(W_U · W_E) · [W_V of every head side by side]</c> on the kernel seam gives
-    /// each head's <c>W_U · W_E · W_V</c>; <c>W_O</c> times that is formed in double, and the heads' eigenvalue
-    /// problems run in parallel.
+    /// <c>P = W_U · W_E</c> is formed once (<see cref="UnembedEmbed"/>); then, for a few layers at a time, one float
+    /// product <c>P · [W_V of every head side by side]</c> on the kernel seam gives each head's <c>P · W_V</c>, and
+    /// in parallel over the heads a one-thread float product <c>W_O · (P · W_V)</c> <c>[d_head × d_head]</c> and its
+    /// eigenvalues in double (<see cref="Tensors.Eigenvalues"/>: LAPACK without eigenvectors where OpenBLAS is).
     /// </remarks>
-    public static CopyingTable Compute(TransformerWeights weights)
+    /// <exception cref="ArgumentException">A head's <c>W_O · P · W_V</c> is not finite (a weight is NaN or infinite, or the product overflows).</exception>
+    public static CopyingTable Compute(TransformerWeights weights) => Compute(weights, ColumnsPerProduct);
+
+    /// <summary><see cref="Compute(TransformerWeights)"/> with at most <paramref name="columnsPerProduct"/> columns of <c>W_V</c> per product.</summary>
+    internal static CopyingTable Compute(TransformerWeights weights, int columnsPerProduct)
     {
         ArgumentNullException.ThrowIfNull(weights);
         var c = weights.Config;
         int dm = c.DModel, k = c.DHead, heads = c.NHeads, width = heads * k;
-        var pf = FactoredMatrix.ToTensor(UnembedEmbed(weights));
+        var p = UnembedEmbed(weights);
         var eigen = new Complex[c.NLayers, c.NHeads][];
-        var values = new Tensor(dm, width);
-        var pv = new Tensor(dm, width);
-        for (var l = 0; l < c.NLayers; l++)
+        var layersPerProduct = Math.Clamp(columnsPerProduct / Math.Max(width, 1), 1, Math.Max(c.NLayers, 1));
+        var values = new Tensor(dm, layersPerProduct * width);
+        var pv = new Tensor(dm, layersPerProduct * width);
+        for (var first = 0; first < c.NLayers; first += layersPerProduct)
         {
-            var b = weights.Blocks[l];
-            for (var h = 0; h < heads; h++)
+            var layers = Math.Min(layersPerProduct, c.NLayers - first);
+            int columns = layers * width, stride = layersPerProduct * width;
+            for (var l = 0; l < layers; l++)
             {
-                // W_V [heads, d_model, d_head] as [d_model, heads · d_head].
-                var wv = b.W_V[h].Span;
-                for (var m = 0; m < dm; m++)
+                var b = weights.Blocks[first + l];
+                for (var h = 0; h < heads; h++)
                 {
-                    wv.Slice(m * k, k).CopyTo(values.Span.Slice((m * width) + (h * k), k));
+                    // W_V [heads, d_model, d_head] of these layers as [d_model, layers · heads · d_head].
+                    var wv = b.W_V[h].Span;
+                    for (var m = 0; m < dm; m++)
+                    {
+                        wv.Slice(m * k, k).CopyTo(values.Span.Slice((m * stride) + (l * width) + (h * k), k));
+                    }
                 }
             }
 
-            Gemm.MatMul(pf, values, pv);
-            var layer = l;
-            Parallel.For(0, heads, h =>
+            Gemm.Sgemm(false, false, dm, columns, dm, 1f, p.Span, dm, values.Span, stride, 0f, pv.Span, stride);
+            var firstLayer = first;
+            Parallel.For(0, layers * heads, () => new float[k * k], (i, _, ba) =>
             {
-                var ba = OutTimes(b.W_O[h].Span, pv.Span, dm, k, width, h * k);
-                eigen[layer, h] = Matrix<double>.Build.DenseOfArray(ba).Evd().EigenValues.ToArray();
-            });
+                int l = firstLayer + (i / heads), h = i % heads;
+                Gemm.Serial.Sgemm(false, false, k, k, dm, 1f, weights.Blocks[l].W_O[h].Span, dm,
+                    pv.Span[(i * k)..], stride, 0f, ba, k);
+                var wide = new double[k * k];
+                var finite = true;
+                for (var j = 0; j < wide.Length; j++)
+                {
+                    wide[j] = ba[j];
+                    finite &= float.IsFinite(ba[j]);
+                }
+
+                // A head left without eigenvalues is reported after the loop (an exception here would arrive wrapped).
+                if (finite)
+                {
+                    eigen[l, h] = Tensors.Eigenvalues.Of(wide, k);
+                }
+                return ba;
+            }, _ => { });
+        }
+
+        for (var l = 0; l < c.NLayers; l++)
+        {
+            for (var h = 0; h < heads; h++)
+            {
+                if (eigen[l, h] is null)
+                {
+                    throw new ArgumentException(
+                        $"The full OV circuit of head {new HeadId(l, h)} is not finite: a weight is NaN or infinite, or W_O·W_U·W_E·W_V overflows float.",
+                        nameof(weights));
+                }
+            }
         }
 
         return new CopyingTable(eigen);
     }
 
     /// <summary>
-    /// <c>W_O[h] · PV[:, column … column + d_head)</c> <c>[d_head × d_head]</c> in double, for <paramref name="wo"/>
-    /// <c>[d_head × d_model]</c> and <paramref name="pv"/> <c>[d_model × width]</c>.
+    /// <c>W_U · W_E</c> <c>[d_model × d_model]</c>: float products over a few large chunks of the vocabulary on the
+    /// kernel seam, summed in double, then rounded to float once.
     /// </summary>
-    private static double[,] OutTimes(ReadOnlySpan<float> wo, ReadOnlySpan<float> pv, int dm, int k, int width, int column)
-    {
-        var right = new double[dm * k];
-        for (var m = 0; m < dm; m++)
-        {
-            for (var j = 0; j < k; j++)
-            {
-                right[(m * k) + j] = pv[(m * width) + column + j];
-            }
-        }
-
-        var result = new double[k, k];
-        var row = new double[k];
-        for (var i = 0; i < k; i++)
-        {
-            Array.Clear(row);
-            for (var m = 0; m < dm; m++)
-            {
-                TensorPrimitives.MultiplyAdd(right.AsSpan(m * k, k), (double)wo[(i * dm) + m], row, row);
-            }
-
-            for (var j = 0; j < k; j++)
-            {
-                result[i, j] = row[j];
-            }
-        }
-
-        return result;
-    }
-
-    /// <summary>
-    /// <c>W_U · W_E</c> <c>[d_model × d_model]</c>: float products over chunks of the vocabulary on the kernel seam,
-    /// summed in double so a 50k-token vocabulary does not accumulate float rounding.
-    /// </summary>
-    internal static Matrix<double> UnembedEmbed(TransformerWeights weights)
+    internal static Tensor UnembedEmbed(TransformerWeights weights)
     {
         int dm = weights.Config.DModel, vocab = weights.Config.DVocab;
         var sum = new double[dm * dm];
         var part = new float[dm * dm];
-        for (var start = 0; start < vocab; start += VocabChunk)
+        // Equal chunks of at most VocabChunk rows, so no product is left with a small remainder.
+        var chunks = Math.Max(1, (vocab + VocabChunk - 1) / VocabChunk);
+        var chunk = (vocab + chunks - 1) / chunks;
+        for (var start = 0; start < vocab; start += chunk)
         {
-            var n = Math.Min(VocabChunk, vocab - start);
+            var n = Math.Min(chunk, vocab - start);
             Gemm.Sgemm(false, false, dm, dm, n, 1f, weights.W_U.Span[start..], vocab,
                 weights.W_E.Span[(start * dm)..], dm, 0f, part, dm);
             for (var i = 0; i < sum.Length; i++)
@@ -133,7 +149,14 @@ public static class CopyingScores
             }
         }
 
-        return Matrix<double>.Build.DenseOfRowMajor(dm, dm, sum);
+        var p = new Tensor(dm, dm);
+        var span = p.Span;
+        for (var i = 0; i < sum.Length; i++)
+        {
+            span[i] = (float)sum[i];
+        }
+
+        return p;
     }
 }
 

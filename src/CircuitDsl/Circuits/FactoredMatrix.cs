@@ -232,10 +232,11 @@ public sealed class FactoredMatrix
     /// The eigenvalues of <c>B · A</c> (TransformerLens's <c>eigenvalues</c>): the nonzero eigenvalues of
     /// <c>M</c>, padded with zeros to <c>r</c> when <c>r</c> exceeds the rank. Requires a square <c>M</c>.
     /// </summary>
+    /// <exception cref="ArgumentException">An entry of <c>B · A</c> is NaN or infinite.</exception>
     public Complex[] Eigenvalues()
     {
         var ba = BA();
-        return ba.Evd(Symmetricity.Unknown).EigenValues.ToArray();
+        return Tensors.Eigenvalues.Of(ba.ToRowMajorArray(), ba.RowCount);
     }
 
     /// <summary>

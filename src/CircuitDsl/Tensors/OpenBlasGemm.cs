@@ -85,6 +85,9 @@ internal static class OpenBlasLibrary
 
     public static string? Failure => s_load.Value.Failure;
 
+    /// <summary>Whether the loaded library also exports LAPACK's <c>dgeev</c> (Debian's and most builds do).</summary>
+    public static bool HasLapack => Handle != 0 && NativeLibrary.TryGetExport(Handle, "dgeev_", out _);
+
     /// <summary>The CPU kernel set OpenBLAS chose (e.g. <c>SkylakeX</c>, or <c>Haswell</c> under <c>OPENBLAS_CORETYPE</c>).</summary>
     public static string? CoreName()
     {
@@ -189,6 +192,16 @@ internal static unsafe partial class OpenBlasNative
 
     [LibraryImport(LibraryName)]
     public static partial int openblas_get_num_threads();
+
+    /// <summary>
+    /// LAPACK's <c>dgeev</c> (Fortran interface: every argument by reference, column-major). The two trailing
+    /// lengths are gfortran's hidden lengths of the character arguments <c>jobvl</c> and <c>jobvr</c>.
+    /// </summary>
+    [LibraryImport(LibraryName, EntryPoint = "dgeev_")]
+    public static partial void dgeev(
+        byte* jobvl, byte* jobvr, int* n, double* a, int* lda, double* wr, double* wi,
+        double* vl, int* ldvl, double* vr, int* ldvr, double* work, int* lwork, int* info,
+        nuint jobvlLength, nuint jobvrLength);
 
     [LibraryImport(LibraryName)]
     public static partial nint openblas_get_corename();

@@ -211,6 +211,49 @@ public sealed class ScoreTests
         }
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(5)]
+    [InlineData(9)]
+    public void Copying_over_a_vocabulary_of_several_chunks_matches_a_double_reference(int columnsPerProduct)
+    {
+        // Three vocabulary chunks; 0 columns per product is the default (every layer in one product), 5 one layer
+        // per product, 9 two layers and then one.
+        const int vocab = (2 * CopyingScores.VocabChunk) + 77;
+        var config = RandomWeights.Config(layers: 3, heads: 2, dModel: 6, dHead: 2, vocab: vocab);
+        var w = RandomWeights.Create(config, seed: 21);
+
+        var copying = columnsPerProduct == 0 ? CopyingScores.Compute(w) : CopyingScores.Compute(w, columnsPerProduct);
+
+        // P = W_U·W_E and W_O·P·W_V in double, eigenvalues by MathNet directly.
+        var p = RandomWeights.Product(w.W_U, w.W_E);
+        for (var l = 0; l < 3; l++)
+        {
+            for (var h = 0; h < 2; h++)
+            {
+                var b = w.Blocks[l];
+                var ba = MathNet.Numerics.LinearAlgebra.Matrix<double>.Build.DenseOfArray(RandomWeights.ToArray(b.W_O[h]))
+                    * MathNet.Numerics.LinearAlgebra.Matrix<double>.Build.DenseOfArray(p)
+                    * MathNet.Numerics.LinearAlgebra.Matrix<double>.Build.DenseOfArray(RandomWeights.ToArray(b.W_V[h]));
+                var eig = ba.Evd().EigenValues;
+                var head = new HeadId(l, h);
+                copying.Score(head).Should().BeApproximately(eig.Sum(z => z.Real) / eig.Sum(z => z.Magnitude), 1e-6, head.ToString());
+                copying.Eigenvalues(head).Sum(z => z.Magnitude).Should().BeApproximately(eig.Sum(z => z.Magnitude), 1e-6 * eig.Sum(z => z.Magnitude));
+            }
+        }
+    }
+
+    [Fact]
+    public void Copying_scores_refuse_non_finite_weights()
+    {
+        var w = RandomWeights.Create(RandomWeights.Config(), seed: 4);
+        w.Blocks[1].W_O[1, 2, 3] = float.NaN;
+
+        var act = () => CopyingScores.Compute(w);
+
+        act.Should().Throw<ArgumentException>().WithMessage("The full OV circuit of head 1.1 is not finite*");
+    }
+
     [Fact]
     public void Rotating_the_residual_stream_changes_no_composition_copying_or_detector_score()
     {

@@ -115,7 +115,7 @@ public sealed class ModelAnalysis
         Tokens.Validate(DetectionBatch, Config);
         var builder = new HeadDetector.Builder(Config.NLayers, Config.NHeads, DetectionBatch);
         var longest = DetectionBatch.Max(t => t.Length);
-        var scratch = new float[Config.NHeads * longest * longest];
+        var scratch = new float[checked(Config.NHeads * longest * longest)];
         for (var b = 0; b < DetectionBatch.Length; b++)
         {
             var sequence = b;

@@ -9,6 +9,7 @@ done — dense, as PyTorch does it — and every sample), as the C# side prints.
     /usr/bin/python3 tests/benchmarks/bench_torch.py load-safetensors <file>   (for peak-memory measurement)
     /usr/bin/python3 tests/benchmarks/bench_torch.py make-pth <safetensors> <pth>
     /usr/bin/python3 tests/benchmarks/bench_torch.py load-pth <pth>
+    /usr/bin/python3 tests/benchmarks/bench_torch.py inspect <model folder>   (`circuitdsl inspect`'s work, for peak memory)
 """
 import gc
 import json
@@ -29,12 +30,13 @@ torch.set_num_threads(2)
 torch.set_grad_enabled(False)
 
 
-def load_safetensors(path):
-    """Tensors of a safetensors file as views of one read-only memory map (no copy)."""
+def load_safetensors(path, copy_on_write=False):
+    """Tensors of a safetensors file as views of one memory map (no copy): read-only, or copy-on-write (writable; a
+    written page becomes private and the file is not changed), as `ModelFolder` maps it."""
     f = open(path, "rb")
     size = struct.unpack("<Q", f.read(8))[0]
     header = json.loads(f.read(size))
-    data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_COPY if copy_on_write else mmap.ACCESS_READ)
     out = {}
     for name, info in header.items():
         if name == "__metadata__":
@@ -236,6 +238,60 @@ def copying(w, cfg):
     return out
 
 
+def process_in_place(w, cfg):
+    """WeightProcessing.ApplyInPlace: TransformerLens's fold_ln, center_writing_weights, center_unembed and
+    fold_value_biases, written into the tensors; the first two are refused for shortformer models, as TL does."""
+    cfg = dict(cfg)
+    if cfg["normalization_type"] in ("LN", "LNPre") and cfg["positional_embedding_type"] != "shortformer":
+        has_weights = cfg["normalization_type"] == "LN"
+        for l in range(cfg["n_layers"]):
+            p = f"blocks.{l}."
+            for x in "QKV":
+                W, b = w[p + "attn.W_" + x], w[p + "attn.b_" + x]  # [h, d_model, d_head], [h, d_head]
+                if has_weights:
+                    b += torch.einsum("d,hde->he", w[p + "ln1.b"], W)
+                    W *= w[p + "ln1.w"][:, None]
+                W -= W.mean(1, keepdim=True)
+        if has_weights:
+            w["unembed.b_U"] += w["ln_final.b"] @ w["unembed.W_U"]
+            w["unembed.W_U"] *= w["ln_final.w"][:, None]
+        w["unembed.W_U"] -= w["unembed.W_U"].mean(0, keepdim=True)
+        cfg["normalization_type"] = "LNPre"
+        for name in ("embed.W_E", "pos_embed.W_pos"):
+            w[name] -= w[name].mean(-1, keepdim=True)
+        for l in range(cfg["n_layers"]):
+            w[f"blocks.{l}.attn.W_O"] -= w[f"blocks.{l}.attn.W_O"].mean(-1, keepdim=True)
+            w[f"blocks.{l}.attn.b_O"] -= w[f"blocks.{l}.attn.b_O"].mean()
+    w["unembed.W_U"] -= w["unembed.W_U"].mean(-1, keepdim=True)
+    w["unembed.b_U"] -= w["unembed.b_U"].mean()
+    for l in range(cfg["n_layers"]):
+        p = f"blocks.{l}.attn."
+        w[p + "b_O"] += torch.einsum("he,hed->d", w[p + "b_V"], w[p + "W_O"])
+        w[p + "b_V"].zero_()
+    return cfg
+
+
+def inspect(folder):
+    """`circuitdsl inspect`'s work on a model folder: the finiteness scan, weight processing in place on a copy-on-write
+    map, detector scores on 8 sequences h + h of n_ctx − 1 tokens (blocks only, one sequence at a time, each pattern
+    scored as it is made), copying scores, and every composition score."""
+    cfg = load_config(folder)
+    w = load_safetensors(f"{folder}/model.safetensors", copy_on_write=True)
+    assert all(bool(torch.isfinite(t).all()) for t in w.values())
+    cfg = process_in_place(w, cfg)
+    model = Model(cfg, w)
+    half = min((cfg["n_ctx"] - 1) // 2, cfg["d_vocab"])
+    det = lcg_tokens(8, half, cfg["d_vocab"], 3).repeat(1, 2)
+    scores = []
+    for i in range(det.shape[0]):
+        tokens = det[i:i + 1]
+        model.run(tokens, stop_at_layer=cfg["n_layers"], pattern_hook=lambda l, p: scores.append(detector_scores([p], tokens)))
+    copying(w, cfg)
+    if cfg["n_layers"] > 1:
+        composition(w, cfg)
+    return len(scores)
+
+
 def run(folder, reps, only):
     wanted = lambda name: only == ["all"] or name in only
     if any(wanted(x) for x in ("forward", "forward-cache", "detection", "detection-full")):
@@ -355,6 +411,8 @@ if __name__ == "__main__":
         # What loading costs in resident memory: every value read once (as `inspect` scans them for NaN).
         w = load_safetensors(sys.argv[2]) if sys.argv[1] == "load-safetensors" else torch.load(sys.argv[2])
         print(all(bool(torch.isfinite(t).all()) for t in w.values()))
+    elif sys.argv[1] == "inspect":
+        print(inspect(sys.argv[2]))
     elif sys.argv[1] == "make-pth":
         torch.save({k: v.clone() for k, v in load_safetensors(sys.argv[2]).items()}, sys.argv[3])
     elif sys.argv[1] == "sgemm":

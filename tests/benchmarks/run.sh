@@ -56,6 +56,8 @@ load "memory"
     size=$(stat -c %s "$DIR/$model/model.safetensors")
     peak=$( { /usr/bin/time -f %M "${CLI[@]}" inspect "$DIR/$model" >/dev/null; } 2>&1 | tail -1)
     echo "$model: model.safetensors $((size / 1048576)) MiB; circuitdsl inspect peak RSS $((peak / 1024)) MiB ($(awk "BEGIN{printf \"%.2f\", $peak * 1024 / $size}")× the file)"
+    peak=$( { /usr/bin/time -f %M $PY tests/benchmarks/bench_torch.py inspect "$DIR/$model" >/dev/null; } 2>&1 | tail -1)
+    echo "$model: PyTorch doing inspect's work (bench_torch.py inspect) peak RSS $((peak / 1024)) MiB ($(awk "BEGIN{printf \"%.2f\", $peak * 1024 / $size}")× the file)"
   done
   size=$(stat -c %s "$DIR/attn2l/model.safetensors")
   for how in load-safetensors load-pth; do

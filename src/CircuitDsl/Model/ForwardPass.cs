@@ -21,14 +21,28 @@ public sealed class ForwardPass
     private readonly HookSet? _hooks;
     private readonly Func<string, bool>? _cacheNames;
     private readonly Tensor _posEmbed;
+    private readonly float[]? _patternScratch;
     private int _nextLayer;
 
-    internal ForwardPass(TransformerWeights weights, int[][] tokens, HookSet? hooks, Func<string, bool>? cacheNames)
+    /// <summary>Starts a pass over <paramref name="tokens"/>.</summary>
+    /// <param name="weights">The parameters.</param>
+    /// <param name="tokens">The batch.</param>
+    /// <param name="hooks">Hooks to run at the hook points.</param>
+    /// <param name="cacheNames">Which activations to record in <see cref="Cache"/>.</param>
+    /// <param name="patternScratch">
+    /// Memory of at least <c>batch · n_heads · pos²</c> floats for every layer's attention scores and pattern, reused
+    /// layer after layer instead of a fresh tensor each. Then <c>hook_attn_scores</c> and <c>hook_pattern</c> must not be
+    /// cached, and hooks there must not keep the tensor they are given. For callers that run many passes and read each
+    /// pattern once, such as detection.
+    /// </param>
+    internal ForwardPass(
+        TransformerWeights weights, int[][] tokens, HookSet? hooks, Func<string, bool>? cacheNames, float[]? patternScratch = null)
     {
         Tokens.Validate(tokens, weights.Config);
         _weights = weights;
         _hooks = hooks;
         _cacheNames = cacheNames;
+        _patternScratch = patternScratch;
         Batch = tokens.Length;
         Positions = tokens[0].Length;
 
@@ -115,7 +129,11 @@ public sealed class ForwardPass
 
         int batch = Batch, n = Positions;
         var scale = 1f / MathF.Sqrt(dh);
-        var scores = new Tensor(batch, heads, n, n);
+
+        // Every element of the scores is written below, so reused scratch memory needs no clearing.
+        var scores = _patternScratch is { } scratch
+            ? new Tensor(scratch.AsMemory(0, batch * heads * n * n), batch, heads, n, n)
+            : new Tensor(batch, heads, n, n);
         ForEachSequenceHead((gemm, b, h) =>
         {
             // Causal: row block [r0, r0 + rows) only needs the keys up to its last row; the rest is masked.

@@ -230,22 +230,20 @@ public static class CompositionScores
 
     /// <summary>
     /// A head's four d_head × d_head Gram matrices — <c>G(W_Q) = W_Qᵀ W_Q</c>, likewise K and V, and
-    /// <c>G(W_O) = W_O W_Oᵀ</c> — summed in double and kept as float for the products; and from them the Frobenius
-    /// norms of its circuits (<c>‖W_QK‖² = ⟨G(W_Q), G(W_K)⟩</c>) and of their symmetric squares (<c>‖W_Oᵀ G(W_V) W_O‖² =
-    /// tr(G(W_V) G(W_O) G(W_V) G(W_O))</c>), in double.
+    /// <c>G(W_O) = W_O W_Oᵀ</c> — as single-precision products on the one-thread kernel (each a sum over d_model, so
+    /// rounding stays near 1e-7 relative), and from them, in double, the Frobenius norms of its circuits
+    /// (<c>‖W_QK‖² = ⟨G(W_Q), G(W_K)⟩</c>) and of their symmetric squares
+    /// (<c>‖W_Oᵀ G(W_V) W_O‖² = tr(G(W_V) G(W_O) G(W_V) G(W_O))</c>).
     /// </summary>
     private sealed class HeadGrams
     {
         public HeadGrams(BlockWeights block, int head)
         {
-            var q = Gram(block.W_Q[head], ofColumns: true);
-            var k = Gram(block.W_K[head], ofColumns: true);
-            var v = Gram(block.W_V[head], ofColumns: true);
-            var o = Gram(block.W_O[head], ofColumns: false);
-            Q = ToTensor(q);
-            K = ToTensor(k);
-            V = ToTensor(v);
-            O = ToTensor(o);
+            Q = Gram(block.W_Q[head], ofColumns: true);
+            K = Gram(block.W_K[head], ofColumns: true);
+            V = Gram(block.W_V[head], ofColumns: true);
+            O = Gram(block.W_O[head], ofColumns: false);
+            var (q, k, v, o) = (ToDouble(Q), ToDouble(K), ToDouble(V), ToDouble(O));
             QkNorm = Math.Sqrt(TensorPrimitives.Dot(q, k));
             OvNorm = Math.Sqrt(TensorPrimitives.Dot(v, o));
             QkGramNorm = Math.Sqrt(SquaredNormOfProductSquare(q, k));
@@ -272,16 +270,21 @@ public static class CompositionScores
         /// <summary><c>‖W_Oᵀ G(W_V) W_O‖</c>, which is also <c>‖W_V G(W_O) W_Vᵀ‖</c>.</summary>
         public double OvGramNorm { get; }
 
-        private static Tensor ToTensor(double[] gram)
+        /// <summary>The Gram matrix of <paramref name="m"/>'s columns (<c>mᵀm</c>) or rows (<c>m mᵀ</c>).</summary>
+        private static Tensor Gram(Tensor m, bool ofColumns)
         {
-            var n = (int)Math.Sqrt(gram.Length);
-            var t = new Tensor(n, n);
-            for (var i = 0; i < gram.Length; i++)
-            {
-                t.Span[i] = (float)gram[i];
-            }
+            int rows = m.Dim(0), cols = m.Dim(1);
+            var n = ofColumns ? cols : rows;
+            var gram = new Tensor(n, n);
+            Gemm.Serial.Sgemm(ofColumns, !ofColumns, n, n, ofColumns ? rows : cols, 1f, m.Span, cols, m.Span, cols, 0f, gram.Span, n);
+            return gram;
+        }
 
-            return t;
+        private static double[] ToDouble(Tensor t)
+        {
+            var values = new double[t.Length];
+            TensorPrimitives.ConvertChecked<float, double>(t.Span, values);
+            return values;
         }
 
         /// <summary><c>tr(A B A B) = ⟨A B, (A B)ᵀ⟩</c> for symmetric A and B.</summary>
@@ -308,53 +311,6 @@ public static class CompositionScores
 
             return sum;
         }
-    }
-
-    /// <summary>
-    /// The Gram matrix, in double, of <paramref name="m"/>'s columns (<c>mᵀm</c>) or rows (<c>m mᵀ</c>), flattened.
-    /// </summary>
-    private static double[] Gram(Tensor m, bool ofColumns)
-    {
-        int rows = m.Dim(0), cols = m.Dim(1);
-        var n = ofColumns ? cols : rows;
-        var gram = new double[n * n];
-        var s = m.Span;
-        if (ofColumns)
-        {
-            // Row by row, every entry gains row[i] · row[j]: the same sums in the same order for (i, j) and (j, i).
-            var row = new double[cols];
-            for (var r = 0; r < rows; r++)
-            {
-                for (var j = 0; j < cols; j++)
-                {
-                    row[j] = s[(r * cols) + j];
-                }
-
-                for (var i = 0; i < cols; i++)
-                {
-                    var line = gram.AsSpan(i * n, n);
-                    TensorPrimitives.MultiplyAdd(row, row[i], line, line);
-                }
-            }
-
-            return gram;
-        }
-
-        var wide = new double[rows * cols];
-        for (var i = 0; i < wide.Length; i++)
-        {
-            wide[i] = s[i];
-        }
-
-        for (var i = 0; i < rows; i++)
-        {
-            for (var j = i; j < rows; j++)
-            {
-                gram[(i * n) + j] = gram[(j * n) + i] = TensorPrimitives.Dot(wide.AsSpan(i * cols, cols), wide.AsSpan(j * cols, cols));
-            }
-        }
-
-        return gram;
     }
 }
 

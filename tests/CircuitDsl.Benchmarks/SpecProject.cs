@@ -222,16 +222,16 @@ internal static class SpecProject
             case 5:
             {
                 var head = Head(rng.Next(layers));
-                return ($"Ablation(\"{head}\", Task = \"{task}\", RaisesLossBy = {Number(Threshold(0.1, 2))})",
-                    $"Mean-ablating head {head} costs the model on its own task.", $"ablation {head}");
+                return ($"Ablation(\"{head}\", Task = \"{TaskNames.RepeatedTokens}\", RaisesLossBy = {Number(Threshold(0.1, 2))})",
+                    $"Mean-ablating head {head} costs the model on repeated tokens.", $"ablation {head}");
             }
 
             case 6:
             {
                 var chosen = Enumerable.Range(0, rng.Next(2, 6)).Select(_ => Head(rng.Next(layers))).Distinct().Order(StringComparer.Ordinal).ToList();
                 var list = string.Join(", ", chosen.Select(h => $"\"{h}\""));
-                return ($"Faithfulness({list}, Task = \"{task}\", Recovers = {Number(Threshold(0.5, 0.95))})",
-                    $"Heads {string.Join(", ", chosen)} alone recover most of the loss on the task.", $"faithful {string.Join(" ", chosen)}");
+                return ($"Faithfulness({list}, Task = \"{TaskNames.RepeatedTokens}\", Recovers = {Number(Threshold(0.5, 0.95))})",
+                    $"Heads {string.Join(", ", chosen)} alone recover most of the loss on repeated tokens.", $"faithful {string.Join(" ", chosen)}");
             }
 
             default:

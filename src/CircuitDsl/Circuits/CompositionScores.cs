@@ -87,47 +87,57 @@ public static class CompositionScores
         // layer by layer, so a later layer's readers and the writers before it are contiguous rows.
         int writerCount = (layers - 1) * heads, readersPerLayer = 3 * heads, readerCount = (layers - 1) * readersPerLayer;
         var sums = new double[writerCount * readerCount];
+        // Readers are formed a third at a time (there are three per writer), so the block buffers hold twice the
+        // writers' block, not four times.
         var maxBlock = RowBlock * dm;
         var writerRows = new float[writerCount * maxBlock];
-        var readerRows = new float[readerCount * maxBlock];
-        var product = new float[writerCount * readerCount];
+        var readerRows = new float[writerCount * maxBlock];
+        var product = new float[writerCount * writerCount];
         for (var r0 = 0; r0 < dm; r0 += RowBlock)
         {
             int rows = Math.Min(RowBlock, dm - r0), cols = dm - r0, length = rows * cols;
-            Parallel.For(0, writerCount + readerCount, i =>
+            Parallel.For(0, writerCount, w =>
             {
+                // P[r0 …, r0 …] = (G(W_V) · W_O[:, block])ᵀ · W_O[:, r0 …]; the columns right of the block count twice.
                 var gemm = Gemm.Serial;
                 var scratch = new float[rows * k];
-                if (i < writerCount)
+                var o = weights.Blocks[w / heads].W_O[w % heads].Span;
+                var target = writerRows.AsSpan(w * length, length);
+                gemm.Sgemm(false, false, k, rows, k, 1f, grams[w / heads, w % heads].V.Span, k, o[r0..], dm, 0f, scratch, rows);
+                gemm.Sgemm(true, false, rows, cols, k, 1f, scratch, rows, o[r0..], dm, 0f, target, cols);
+                for (var r = 0; r < rows; r++)
                 {
-                    // P[r0 …, r0 …] = (G(W_V) · W_O[:, block])ᵀ · W_O[:, r0 …]; the columns right of the block count twice.
-                    var h = grams[i / heads, i % heads];
-                    var o = weights.Blocks[i / heads].W_O[i % heads].Span;
-                    var target = writerRows.AsSpan(i * length, length);
-                    gemm.Sgemm(false, false, k, rows, k, 1f, h.V.Span, k, o[r0..], dm, 0f, scratch, rows);
-                    gemm.Sgemm(true, false, rows, cols, k, 1f, scratch, rows, o[r0..], dm, 0f, target, cols);
-                    for (var r = 0; r < rows; r++)
-                    {
-                        TensorPrimitives.Multiply(target.Slice((r * cols) + rows, cols - rows), 2f, target.Slice((r * cols) + rows, cols - rows));
-                    }
-                }
-                else
-                {
-                    // S[r0 …, r0 …] = (A[block, :] · G(B)) · A[r0 …, :]ᵀ.
-                    var j = i - writerCount;
-                    var layer = 1 + (j / readersPerLayer);
-                    var (a, g) = ReaderFactors(weights.Blocks[layer], grams[layer, j % heads], (CompositionKind)(j % readersPerLayer / heads), j % heads);
-                    gemm.Sgemm(false, false, rows, k, k, 1f, a.Span[(r0 * k)..], k, g.Span, k, 0f, scratch, k);
-                    gemm.Sgemm(false, true, rows, cols, k, 1f, scratch, k, a.Span[(r0 * k)..], k, 0f, readerRows.AsSpan(j * length, length), cols);
+                    TensorPrimitives.Multiply(target.Slice((r * cols) + rows, cols - rows), 2f, target.Slice((r * cols) + rows, cols - rows));
                 }
             });
 
-            // ⟨P, S⟩ over this block for every writer and reader in one product. Half the pairs have the writer in the
-            // same or a later layer and are never read, but one wide product runs ~3× faster than a narrow one per layer.
-            Gemm.Sgemm(false, true, writerCount, readerCount, length, 1f, writerRows, length, readerRows, length, 0f, product, readerCount);
-            for (var e = 0; e < sums.Length; e++)
+            for (var first = 0; first < readerCount; first += writerCount)
             {
-                sums[e] += product[e];
+                var from = first;
+                Parallel.For(0, writerCount, i =>
+                {
+                    // S[r0 …, r0 …] = (A[block, :] · G(B)) · A[r0 …, :]ᵀ.
+                    var gemm = Gemm.Serial;
+                    var scratch = new float[rows * k];
+                    var j = from + i;
+                    var layer = 1 + (j / readersPerLayer);
+                    var (a, g) = ReaderFactors(weights.Blocks[layer], grams[layer, j % heads], (CompositionKind)(j % readersPerLayer / heads), j % heads);
+                    gemm.Sgemm(false, false, rows, k, k, 1f, a.Span[(r0 * k)..], k, g.Span, k, 0f, scratch, k);
+                    gemm.Sgemm(false, true, rows, cols, k, 1f, scratch, k, a.Span[(r0 * k)..], k, 0f, readerRows.AsSpan(i * length, length), cols);
+                });
+
+                // ⟨P, S⟩ over this block for every writer and these readers in one product. Half the pairs have the writer
+                // in the same or a later layer and are never read, but one wide product runs ~3× faster than a narrow one
+                // per layer.
+                Gemm.Sgemm(false, true, writerCount, writerCount, length, 1f, writerRows, length, readerRows, length, 0f, product, writerCount);
+                for (var w = 0; w < writerCount; w++)
+                {
+                    var sum = sums.AsSpan((w * readerCount) + from, writerCount);
+                    for (var i = 0; i < writerCount; i++)
+                    {
+                        sum[i] += product[(w * writerCount) + i];
+                    }
+                }
             }
         }
 

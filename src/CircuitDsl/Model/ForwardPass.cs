@@ -152,17 +152,29 @@ public sealed class ForwardPass
             }
         });
 
+        // When the scores are hooked or cached the pattern is a fresh (zero) tensor and each row copies only the
+        // scores it normalises; otherwise the softmax runs in place and clears the masked part.
         var scoresName = HookNames.AttnScores(layer);
         var keepScores = Wants(scoresName);
-        var pattern = keepScores ? Point(scoresName, scores).Clone() : scores;
+        var pattern = keepScores ? new Tensor(Point(scoresName, scores).Shape.ToArray()) : scores;
         ForEachSequenceHead((_, b, h) =>
         {
-            var block = pattern.Span.Slice(((b * heads) + h) * n * n, n * n);
+            var offset = ((b * heads) + h) * n * n;
+            var source = scores.Span.Slice(offset, n * n);
+            var block = pattern.Span.Slice(offset, n * n);
             for (var i = 0; i < n; i++)
             {
                 var row = block.Slice(i * n, n);
+                if (keepScores)
+                {
+                    source.Slice(i * n, i + 1).CopyTo(row);
+                }
+                else
+                {
+                    row[(i + 1)..].Clear();
+                }
+
                 Ops.SoftmaxRows(row[..(i + 1)], i + 1);
-                row[(i + 1)..].Clear();
             }
         });
 

@@ -166,6 +166,25 @@ public sealed class ForwardPassTests
         cache[HookNames.ResidMid(1)].Shape.ToArray().Should().Equal(batch, n, c.DModel);
         cache.ContainsKey(HookNames.FinalNormalized).Should().BeTrue();
         cache[HookNames.AttnScores(0)][0][0][0, 1].Should().Be(float.NegativeInfinity, "scores are masked above the diagonal");
+
+        // With both cached, the pattern is its own tensor: the softmax of the cached scores' causal part, zero above.
+        var (scores, pattern) = (cache[HookNames.AttnScores(1)], cache[HookNames.Pattern(1)]);
+        for (var b = 0; b < batch; b++)
+        {
+            for (var h = 0; h < c.NHeads; h++)
+            {
+                for (var i = 0; i < n; i++)
+                {
+                    var row = Enumerable.Range(0, i + 1).Select(j => (double)scores[b][h][i, j]).ToArray();
+                    var total = row.Sum(x => Math.Exp(x - row.Max()));
+                    for (var j = 0; j < n; j++)
+                    {
+                        var expected = j <= i ? Math.Exp(row[j] - row.Max()) / total : 0;
+                        pattern[b][h][i, j].Should().BeApproximately((float)expected, 1e-6f, $"pattern[{b}, {h}, {i}, {j}]");
+                    }
+                }
+            }
+        }
     }
 
     [Fact]

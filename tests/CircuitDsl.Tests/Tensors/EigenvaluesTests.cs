@@ -37,6 +37,24 @@ public sealed class EigenvaluesTests
     }
 
     [OpenBlasFact]
+    public void Lapack_called_from_many_threads_at_once_gives_exactly_the_serial_eigenvalues()
+    {
+        // CopyingScores solves its heads' eigenproblems in parallel: OpenBLAS's dgeev must not share state between callers.
+        var matrices = Enumerable.Range(0, 128).Select(seed => Random(64, 64, 100 + seed).ToRowMajorArray()).ToArray();
+        var serial = matrices.Select(m => Eigenvalues.Lapack(m, 64)).ToArray();
+
+        for (var round = 0; round < 3; round++)
+        {
+            var parallel = new Complex[matrices.Length][];
+            Parallel.For(0, matrices.Length, new ParallelOptions { MaxDegreeOfParallelism = 8 }, i => parallel[i] = Eigenvalues.Lapack(matrices[i], 64));
+            for (var i = 0; i < matrices.Length; i++)
+            {
+                parallel[i].Should().Equal(serial[i], $"matrix {i}, round {round}");
+            }
+        }
+    }
+
+    [OpenBlasFact]
     public void Both_give_the_diagonal_of_a_defective_triangular_matrix()
     {
         // A 3 × 3 Jordan block for 2 (one eigenvector for a triple eigenvalue), a 2 × 2 one for 0, and −1.5.

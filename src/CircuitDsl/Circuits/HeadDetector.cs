@@ -175,14 +175,15 @@ public static class HeadDetector
     }
 
     /// <summary>
-    /// Scores layer by layer, so a caller can consume each <c>hook_pattern</c> as the forward pass makes it, or
-    /// sequence by sequence (<see cref="AddSequence"/>), so a long batch never has to be held at once.
+    /// Scores layer by layer (<see cref="AddLayer"/>, each <c>hook_pattern</c> as the forward pass makes it) or a block
+    /// of query rows at a time (<see cref="AddRows"/>), so no pattern has to be held longer than it takes to read it.
     /// </summary>
     /// <remarks>
-    /// Each detection pattern is kept as its list of targets in row-major order, and a score visits only those
-    /// (and, for the "mul" measure's denominator, every entry once per head and sequence): the same sums in the
-    /// same order as <see cref="Score"/> and <see cref="TlMulScore"/>, so the same numbers, without their
-    /// <c>n²</c> walks per detector.
+    /// Each detection pattern is kept as its targets row by row, and a score visits only those (and, for the "mul"
+    /// measure's denominator, every entry once per head and sequence): the same sums in the same order as
+    /// <see cref="Score"/> and <see cref="TlMulScore"/>, so the same numbers, without their <c>n²</c> walks per
+    /// detector. Row blocks of one (layer, head, sequence) must come in order; different ones may come from
+    /// different threads at once, since each has its own sums.
     /// </remarks>
     internal sealed class Builder
     {
@@ -190,8 +191,13 @@ public static class HeadDetector
         private readonly int[][] _tokens;
         private readonly int _heads;
         private readonly Targets[][] _targets;
-        private readonly double[,,,] _ours;
-        private readonly double[,,,] _mul;
+
+        // Per (kind, layer, head, sequence): Score's sum of row masses and its count of rows with a target, and
+        // TlMulScore's sum over the targets; per (layer, head, sequence): TlMulScore's sum over every entry.
+        private readonly double[,,,] _mass;
+        private readonly int[,,,] _rowsWithTarget;
+        private readonly double[,,,] _hit;
+        private readonly double[,,] _all;
 
         public Builder(int layers, int heads, int[][] tokens)
         {
@@ -199,8 +205,10 @@ public static class HeadDetector
             _tokens = tokens;
             _heads = heads;
             _targets = Kinds.Select(k => tokens.Select(t => Targets.Of(DetectionPattern(k, t))).ToArray()).ToArray();
-            _ours = new double[Kinds.Length, layers, heads, tokens.Length];
-            _mul = new double[Kinds.Length, layers, heads, tokens.Length];
+            _mass = new double[Kinds.Length, layers, heads, tokens.Length];
+            _rowsWithTarget = new int[Kinds.Length, layers, heads, tokens.Length];
+            _hit = new double[Kinds.Length, layers, heads, tokens.Length];
+            _all = new double[layers, heads, tokens.Length];
         }
 
         /// <summary>Layer <paramref name="layer"/>'s pattern <c>[batch, n_heads, q, k]</c> for every sequence.</summary>
@@ -217,40 +225,61 @@ public static class HeadDetector
 
             for (var b = 0; b < _tokens.Length; b++)
             {
-                AddSequence(layer, b, pattern[b]);
+                for (var h = 0; h < _heads; h++)
+                {
+                    AddRows(layer, b, h, 0, n, pattern.Span.Slice(((b * _heads) + h) * n * n, n * n), n);
+                }
             }
         }
 
-        /// <summary>Layer <paramref name="layer"/>'s pattern <c>[n_heads, q, k]</c> for sequence <paramref name="sequence"/>.</summary>
-        public void AddSequence(int layer, int sequence, Tensor pattern)
+        /// <summary>
+        /// Query rows <c>[firstRow, firstRow + rowCount)</c> of <paramref name="head"/>'s pattern on
+        /// <paramref name="sequence"/>, as <see cref="Model.PatternRows"/> gives them: row <c>firstRow + i</c> at
+        /// <c>rows[i · stride]</c>, its keys after <c>firstRow + rowCount − 1</c> zero and not given.
+        /// </summary>
+        public void AddRows(int layer, int sequence, int head, int firstRow, int rowCount, ReadOnlySpan<float> rows, int stride)
         {
-            var n = _tokens[sequence].Length;
-            if (pattern.Rank != 3 || pattern.Dim(0) != _heads || pattern.Dim(1) != n || pattern.Dim(2) != n)
+            var keys = firstRow + rowCount;
+            double all = _all[layer, head, sequence];
+            for (var i = 0; i < rowCount; i++)
             {
-                throw new ArgumentException(
-                    $"Layer {layer}'s pattern for sequence {sequence} has shape {Tensor.FormatShape(pattern.Shape)}; " +
-                    $"{_heads} heads on {n} tokens need [{_heads}, {n}, {n}].", nameof(pattern));
-            }
-
-            for (var h = 0; h < _heads; h++)
-            {
-                var a = pattern.Span.Slice(h * n * n, n * n);
-                double all = 0;
-                foreach (var x in a)
+                foreach (var x in rows.Slice(i * stride, keys))
                 {
                     all += x;
                 }
+            }
 
-                for (var d = 0; d < Kinds.Length; d++)
-                {
-                    var t = _targets[d][sequence];
-                    _ours[d, layer, h, sequence] = t.Score(a);
-                    _mul[d, layer, h, sequence] = all == 0 ? double.NaN : t.Hit(a) / all;
-                }
+            _all[layer, head, sequence] = all;
+            for (var d = 0; d < Kinds.Length; d++)
+            {
+                _targets[d][sequence].Add(firstRow, rowCount, rows, stride,
+                    ref _mass[d, layer, head, sequence], ref _rowsWithTarget[d, layer, head, sequence], ref _hit[d, layer, head, sequence]);
             }
         }
 
-        public DetectorScores Build() => new(MeanOverSequences(_ours), MeanOverSequences(_mul));
+        public DetectorScores Build()
+        {
+            int kinds = Kinds.Length, layers = _all.GetLength(0), sequences = _tokens.Length;
+            var ours = new double[kinds, layers, _heads, sequences];
+            var mul = new double[kinds, layers, _heads, sequences];
+            for (var d = 0; d < kinds; d++)
+            {
+                for (var l = 0; l < layers; l++)
+                {
+                    for (var h = 0; h < _heads; h++)
+                    {
+                        for (var b = 0; b < sequences; b++)
+                        {
+                            var rows = _rowsWithTarget[d, l, h, b];
+                            ours[d, l, h, b] = rows == 0 ? double.NaN : _mass[d, l, h, b] / rows;
+                            mul[d, l, h, b] = _all[l, h, b] == 0 ? double.NaN : _hit[d, l, h, b] / _all[l, h, b];
+                        }
+                    }
+                }
+            }
+
+            return new(MeanOverSequences(ours), MeanOverSequences(mul));
+        }
 
         private static double[,,] MeanOverSequences(double[,,,] perSequence)
         {
@@ -283,74 +312,64 @@ public static class HeadDetector
         }
     }
 
-    /// <summary>The targets of a detection pattern as flat indices in row-major order, with where each row's start.</summary>
+    /// <summary>The targets of a detection pattern, row by row: the columns of row <c>i</c> are <c>_column[_rowStart[i] ..
+    /// _rowStart[i + 1]]</c>, in order.</summary>
     private sealed class Targets
     {
-        private readonly int[] _index;
+        private readonly int[] _column;
         private readonly int[] _rowStart;
 
-        private Targets(int[] index, int[] rowStart)
+        private Targets(int[] column, int[] rowStart)
         {
-            _index = index;
+            _column = column;
             _rowStart = rowStart;
         }
 
         public static Targets Of(bool[,] detection)
         {
             var n = detection.GetLength(0);
-            var index = new List<int>();
+            var column = new List<int>();
             var rowStart = new int[n + 1];
             for (var i = 0; i < n; i++)
             {
-                rowStart[i] = index.Count;
+                rowStart[i] = column.Count;
                 for (var j = 0; j < n; j++)
                 {
                     if (detection[i, j])
                     {
-                        index.Add((i * n) + j);
+                        column.Add(j);
                     }
                 }
             }
 
-            rowStart[n] = index.Count;
-            return new Targets([.. index], rowStart);
+            rowStart[n] = column.Count;
+            return new Targets([.. column], rowStart);
         }
 
-        /// <summary><see cref="HeadDetector.Score"/>: the mean over rows with a target of their target mass.</summary>
-        public double Score(ReadOnlySpan<float> pattern)
+        /// <summary>
+        /// Adds rows <c>[firstRow, firstRow + rowCount)</c> to <see cref="HeadDetector.Score"/>'s sum of row masses
+        /// (and its count of rows with a target) and to the target sum of <see cref="HeadDetector.TlMulScore"/>.
+        /// </summary>
+        public void Add(int firstRow, int rowCount, ReadOnlySpan<float> rows, int stride, ref double mass, ref int rowsWithTarget, ref double hit)
         {
-            double total = 0;
-            var rows = 0;
-            for (var i = 0; i + 1 < _rowStart.Length; i++)
+            for (var i = firstRow; i < firstRow + rowCount; i++)
             {
                 if (_rowStart[i] == _rowStart[i + 1])
                 {
                     continue;
                 }
 
-                double mass = 0;
+                var row = rows.Slice((i - firstRow) * stride);
+                double rowMass = 0;
                 for (var t = _rowStart[i]; t < _rowStart[i + 1]; t++)
                 {
-                    mass += pattern[_index[t]];
+                    rowMass += row[_column[t]];
+                    hit += row[_column[t]];
                 }
 
-                total += mass;
-                rows++;
+                mass += rowMass;
+                rowsWithTarget++;
             }
-
-            return rows == 0 ? double.NaN : total / rows;
-        }
-
-        /// <summary>The numerator of <see cref="HeadDetector.TlMulScore"/>: the pattern summed over the targets.</summary>
-        public double Hit(ReadOnlySpan<float> pattern)
-        {
-            double hit = 0;
-            foreach (var i in _index)
-            {
-                hit += pattern[i];
-            }
-
-            return hit;
         }
     }
 

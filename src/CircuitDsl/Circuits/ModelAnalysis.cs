@@ -106,29 +106,18 @@ public sealed class ModelAnalysis
 
     /// <summary>
     /// Runs the blocks (never the unembedding, whose logits detection does not read) one sequence at a time and scores
-    /// each layer's pattern as it is made. Every layer and sequence writes its scores and pattern into one scratch
-    /// buffer (<c>n_heads · pos²</c> floats, 33 MB for 8 heads on 1022 tokens) instead of a fresh tensor each, which the
-    /// GC would collect only much later.
+    /// each head's pattern a block of query rows at a time as the pass makes it (<see cref="PatternRows"/>): no
+    /// <c>[n_heads, q, k]</c> pattern is ever held, only a row block per thread.
     /// </summary>
     private DetectorScores RunDetectors()
     {
         Tokens.Validate(DetectionBatch, Config);
         var builder = new HeadDetector.Builder(Config.NLayers, Config.NHeads, DetectionBatch);
-        var longest = DetectionBatch.Max(t => t.Length);
-        var scratch = new float[checked(Config.NHeads * longest * longest)];
         for (var b = 0; b < DetectionBatch.Length; b++)
         {
             var sequence = b;
-            var hooks = new HookSet();
-            for (var l = 0; l < Config.NLayers; l++)
-            {
-                var layer = l;
-
-                // The builder reads the pattern and keeps nothing of it, as the scratch buffer requires.
-                hooks.Add(HookNames.Pattern(layer), pattern => builder.AddSequence(layer, sequence, pattern[0]));
-            }
-
-            var pass = new ForwardPass(Weights, [DetectionBatch[b]], hooks, cacheNames: null, scratch);
+            var pass = new ForwardPass(Weights, [DetectionBatch[b]], hooks: null, cacheNames: null,
+                (layer, _, head, firstRow, rowCount, rows, stride) => builder.AddRows(layer, sequence, head, firstRow, rowCount, rows, stride));
             for (var l = 0; l < Config.NLayers; l++)
             {
                 pass.Block(l);

@@ -1,7 +1,17 @@
+using System.Buffers;
 using System.Numerics.Tensors;
 using CircuitDsl.Tensors;
 
 namespace CircuitDsl.Model;
+
+/// <summary>
+/// Receives query rows <c>[firstRow, firstRow + rowCount)</c> of the attention pattern of <paramref name="head"/> on
+/// sequence <paramref name="sequence"/> of the batch in block <paramref name="layer"/>: row <c>firstRow + i</c> starts at
+/// <c>rows[i · stride]</c> and holds the keys <c>0 … firstRow + rowCount − 1</c>; the keys after those are zero and not
+/// given. Called from several threads at once for different (sequence, head) pairs, and for one pair's row blocks in
+/// order on one thread. The rows are valid only during the call.
+/// </summary>
+internal delegate void PatternRows(int layer, int sequence, int head, int firstRow, int rowCount, ReadOnlySpan<float> rows, int stride);
 
 /// <summary>
 /// One forward pass in progress: the residual stream of a batch, advanced a block at a time. The pieces
@@ -21,7 +31,7 @@ public sealed class ForwardPass
     private readonly HookSet? _hooks;
     private readonly Func<string, bool>? _cacheNames;
     private readonly Tensor _posEmbed;
-    private readonly float[]? _patternScratch;
+    private readonly PatternRows? _patternRows;
     private int _nextLayer;
 
     /// <summary>Starts a pass over <paramref name="tokens"/>.</summary>
@@ -29,20 +39,18 @@ public sealed class ForwardPass
     /// <param name="tokens">The batch.</param>
     /// <param name="hooks">Hooks to run at the hook points.</param>
     /// <param name="cacheNames">Which activations to record in <see cref="Cache"/>.</param>
-    /// <param name="patternScratch">
-    /// Memory of at least <c>batch · n_heads · pos²</c> floats for every layer's attention scores and pattern, reused
-    /// layer after layer instead of a fresh tensor each. Then <c>hook_attn_scores</c> and <c>hook_pattern</c> must not be
-    /// cached, and hooks there must not keep the tensor they are given. For callers that run many passes and read each
-    /// pattern once, such as detection.
+    /// <param name="patternRows">
+    /// Called with every head's attention pattern as the pass makes it, a block of query rows at a time, so a caller
+    /// that reads each pattern once (detection) needs no <c>[batch, n_heads, q, k]</c> tensor per layer.
     /// </param>
     internal ForwardPass(
-        TransformerWeights weights, int[][] tokens, HookSet? hooks, Func<string, bool>? cacheNames, float[]? patternScratch = null)
+        TransformerWeights weights, int[][] tokens, HookSet? hooks, Func<string, bool>? cacheNames, PatternRows? patternRows = null)
     {
         Tokens.Validate(tokens, weights.Config);
         _weights = weights;
         _hooks = hooks;
         _cacheNames = cacheNames;
-        _patternScratch = patternScratch;
+        _patternRows = patternRows;
         Batch = tokens.Length;
         Positions = tokens[0].Length;
 
@@ -126,14 +134,99 @@ public sealed class ForwardPass
         var q = Point(HookNames.Q(layer), ProjectHeads(qkIn, w.W_Q, w.b_Q));
         var k = Point(HookNames.K(layer), ProjectHeads(qkIn, w.W_K, w.b_K));
         var v = Point(HookNames.V(layer), ProjectHeads(x, w.W_V, w.b_V));
+        var z = new Tensor(Batch, Positions, heads, dh);
+        if (Wants(HookNames.AttnScores(layer)) || Wants(HookNames.Pattern(layer)))
+        {
+            MaterializedAttention(layer, q, k, v, z);
+        }
+        else
+        {
+            FusedAttention(layer, q, k, v, z);
+        }
 
-        int batch = Batch, n = Positions;
+        Point(HookNames.Z(layer), z);
+
+        var output = RowsOf(w.b_O, Rows);
+        var resultName = HookNames.Result(layer);
+        if (Wants(resultName))
+        {
+            // Per-head results, as TransformerLens's use_attn_result: hooks may edit them before they are summed.
+            var result = new Tensor(Batch, Positions, heads, dm);
+            for (var h = 0; h < heads; h++)
+            {
+                Gemm.Sgemm(false, false, Rows, dm, dh, 1f, z.Span[(h * dh)..], width, w.W_O[h].Span, dm,
+                    0f, result.Span[(h * dm)..], heads * dm);
+            }
+
+            Point(resultName, result);
+            var sum = output.Span;
+            var all = result.Span;
+            for (var r = 0; r < Rows; r++)
+            {
+                for (var h = 0; h < heads; h++)
+                {
+                    TensorPrimitives.Add(sum.Slice(r * dm, dm), all.Slice(((r * heads) + h) * dm, dm), sum.Slice(r * dm, dm));
+                }
+            }
+        }
+        else
+        {
+            // z [rows, heads·d_head] times W_O viewed as [heads·d_head, d_model] sums the heads in one product.
+            Gemm.Sgemm(false, false, Rows, dm, width, 1f, z.Span, width, w.W_O.Span, dm, 1f, output.Span, dm);
+        }
+
+        return output.Reshape(Batch, Positions, dm);
+    }
+
+    /// <summary>
+    /// Scores, pattern and <c>z</c> one (sequence, head) and one block of query rows at a time, in a buffer of
+    /// <see cref="RowBlock"/> rows per thread: no <c>n²</c> tensor exists when nothing hooks or caches the scores or the
+    /// pattern. Row block <c>[r0, r0 + rows)</c> needs only the keys up to its last row; the rest is masked.
+    /// </summary>
+    private void FusedAttention(int layer, Tensor q, Tensor k, Tensor v, Tensor z)
+    {
+        int heads = Config.NHeads, dh = Config.DHead, width = heads * dh, n = Positions;
         var scale = 1f / MathF.Sqrt(dh);
+        ForEachSequenceHead((gemm, b, h) =>
+        {
+            var offset = (b * n * width) + (h * dh);
+            var buffer = ArrayPool<float>.Shared.Rent(Math.Min(RowBlock, n) * n);
+            try
+            {
+                for (var r0 = 0; r0 < n; r0 += RowBlock)
+                {
+                    int rows = Math.Min(RowBlock, n - r0), keys = r0 + rows;
+                    var block = buffer.AsSpan(0, rows * n);
+                    gemm.Sgemm(false, true, rows, keys, dh, scale, q.Span[(offset + (r0 * width))..], width, k.Span[offset..], width,
+                        0f, block, n);
+                    for (var i = 0; i < rows; i++)
+                    {
+                        var row = block.Slice(i * n, keys);
+                        Ops.SoftmaxRows(row[..(r0 + i + 1)], r0 + i + 1);
+                        row[(r0 + i + 1)..].Clear();
+                    }
 
-        // Every element of the scores is written below, so reused scratch memory needs no clearing.
-        var scores = _patternScratch is { } scratch
-            ? new Tensor(scratch.AsMemory(0, batch * heads * n * n), batch, heads, n, n)
-            : new Tensor(batch, heads, n, n);
+                    _patternRows?.Invoke(layer, b, h, r0, rows, block, n);
+                    gemm.Sgemm(false, false, rows, dh, keys, 1f, block, n, v.Span[offset..], width,
+                        0f, z.Span[(offset + (r0 * width))..], width);
+                }
+            }
+            finally
+            {
+                ArrayPool<float>.Shared.Return(buffer);
+            }
+        });
+    }
+
+    /// <summary>
+    /// The attention of a hooked or cached pass: the scores and the pattern as whole <c>[batch, n_heads, q, k]</c>
+    /// tensors, so hooks can read and edit them, then <c>z</c> from the (possibly edited) pattern.
+    /// </summary>
+    private void MaterializedAttention(int layer, Tensor q, Tensor k, Tensor v, Tensor z)
+    {
+        int heads = Config.NHeads, dh = Config.DHead, width = heads * dh, batch = Batch, n = Positions;
+        var scale = 1f / MathF.Sqrt(dh);
+        var scores = new Tensor(batch, heads, n, n);
         ForEachSequenceHead((gemm, b, h) =>
         {
             // Causal: row block [r0, r0 + rows) only needs the keys up to its last row; the rest is masked.
@@ -184,11 +277,15 @@ public sealed class ForwardPass
         // Row i of the pattern is zero past column i, so row block [r0, r0 + rows) reads only that many values —
         // unless a hook may have written attention to later positions.
         var causal = _hooks?.Has(patternName) != true;
-        var z = new Tensor(batch, n, heads, dh);
         ForEachSequenceHead((gemm, b, h) =>
         {
             var offset = (b * n * width) + (h * dh);
             var p = pattern.Span.Slice(((b * heads) + h) * n * n, n * n);
+            if (_patternRows is { } observe)
+            {
+                observe(layer, b, h, 0, n, p, n);
+            }
+
             for (var r0 = 0; r0 < n; r0 += RowBlock)
             {
                 var rows = Math.Min(RowBlock, n - r0);
@@ -196,38 +293,6 @@ public sealed class ForwardPass
                     0f, z.Span[(offset + (r0 * width))..], width);
             }
         });
-        Point(HookNames.Z(layer), z);
-
-        var output = RowsOf(w.b_O, Rows);
-        var resultName = HookNames.Result(layer);
-        if (Wants(resultName))
-        {
-            // Per-head results, as TransformerLens's use_attn_result: hooks may edit them before they are summed.
-            var result = new Tensor(batch, n, heads, dm);
-            for (var h = 0; h < heads; h++)
-            {
-                Gemm.Sgemm(false, false, Rows, dm, dh, 1f, z.Span[(h * dh)..], width, w.W_O[h].Span, dm,
-                    0f, result.Span[(h * dm)..], heads * dm);
-            }
-
-            Point(resultName, result);
-            var sum = output.Span;
-            var all = result.Span;
-            for (var r = 0; r < Rows; r++)
-            {
-                for (var h = 0; h < heads; h++)
-                {
-                    TensorPrimitives.Add(sum.Slice(r * dm, dm), all.Slice(((r * heads) + h) * dm, dm), sum.Slice(r * dm, dm));
-                }
-            }
-        }
-        else
-        {
-            // z [rows, heads·d_head] times W_O viewed as [heads·d_head, d_model] sums the heads in one product.
-            Gemm.Sgemm(false, false, Rows, dm, width, 1f, z.Span, width, w.W_O.Span, dm, 1f, output.Span, dm);
-        }
-
-        return output.Reshape(batch, n, dm);
     }
 
     private Tensor Mlp(int layer, BlockWeights w, Tensor x)

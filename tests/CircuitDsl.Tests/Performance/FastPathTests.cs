@@ -16,17 +16,23 @@ public sealed class FastPathTests
     /// <summary>Longer than two row blocks (128), with enough work to take the parallel path.</summary>
     private const int Length = 300;
 
-    [Fact]
-    public void Attention_on_long_sequences_matches_a_naive_double_reference()
+    /// <summary>
+    /// Caching everything takes the path that makes whole score and pattern tensors; caching only <c>hook_z</c> the
+    /// fused one, which never holds more than a row block of a head's pattern.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Attention_on_long_sequences_matches_a_naive_double_reference(bool cacheScoresAndPattern)
     {
         var config = RandomWeights.Config(layers: 1, heads: 2, dModel: 8, dHead: 4, vocab: 11, ctx: Length);
         var w = RandomWeights.Create(config, seed: 21);
         var rng = new Random(4);
         int[][] tokens = [.. Enumerable.Range(0, 2).Select(_ => Enumerable.Range(0, Length).Select(_ => rng.Next(11)).ToArray())];
 
-        var (_, cache) = new HookedTransformer(w).RunWithCache(tokens);
-        var scores = cache["blocks.0.attn.hook_attn_scores"];
-        var pattern = cache["blocks.0.attn.hook_pattern"];
+        var (_, cache) = new HookedTransformer(w).RunWithCache(tokens, cacheScoresAndPattern ? null : n => n == "blocks.0.attn.hook_z");
+        var scores = cacheScoresAndPattern ? cache["blocks.0.attn.hook_attn_scores"] : null;
+        var pattern = cacheScoresAndPattern ? cache["blocks.0.attn.hook_pattern"] : null;
         var z = cache["blocks.0.attn.hook_z"];
 
         var b0 = w.Blocks[0];
@@ -58,13 +64,13 @@ public sealed class FastPathTests
                         }
 
                         s[j] /= 2; // sqrt(d_head)
-                        scores[b][h][i, j].Should().BeApproximately((float)s[j], 1e-4f, $"score {b},{h},{i},{j}");
+                        scores?[b][h][i, j].Should().BeApproximately((float)s[j], 1e-4f, $"score {b},{h},{i},{j}");
                     }
 
                     for (var j = i + 1; j < Length; j++)
                     {
-                        scores[b][h][i, j].Should().Be(float.NegativeInfinity);
-                        pattern[b][h][i, j].Should().Be(0f);
+                        scores?[b][h][i, j].Should().Be(float.NegativeInfinity);
+                        pattern?[b][h][i, j].Should().Be(0f);
                     }
 
                     var max = s.Max();
@@ -75,7 +81,7 @@ public sealed class FastPathTests
                         for (var j = 0; j <= i; j++)
                         {
                             var a = Math.Exp(s[j] - max) / sum;
-                            pattern[b][h][i, j].Should().BeApproximately((float)a, 1e-5f);
+                            pattern?[b][h][i, j].Should().BeApproximately((float)a, 1e-5f);
                             zi += a * v[j, e];
                         }
 
@@ -84,6 +90,53 @@ public sealed class FastPathTests
                 }
             }
         }
+    }
+
+    [Fact]
+    public void The_fused_pass_gives_every_row_of_every_pattern_once_in_order_and_bitwise_the_cached_pattern()
+    {
+        var config = RandomWeights.Config(layers: 2, heads: 3, dModel: 8, dHead: 4, vocab: 11, ctx: Length, norm: "LN");
+        var w = RandomWeights.Create(config, seed: 23);
+        var rng = new Random(6);
+        int[][] tokens = [.. Enumerable.Range(0, 2).Select(_ => Enumerable.Range(0, Length).Select(_ => rng.Next(11)).ToArray())];
+        // Caching the patterns (and the last residual) takes the path that makes whole pattern tensors; nothing else
+        // differs between the two passes (caching hook_result would sum the heads in another order).
+        var (_, cache) = new HookedTransformer(w).RunWithCache(tokens,
+            n => n.EndsWith("hook_pattern", StringComparison.Ordinal) || n == HookNames.ResidPost(config.NLayers - 1));
+
+        var seen = new float[config.NLayers, tokens.Length, config.NHeads][];
+        var nextRow = new int[config.NLayers, tokens.Length, config.NHeads];
+        var pass = new ForwardPass(w, tokens, hooks: null, cacheNames: null, (layer, b, h, firstRow, rowCount, rows, stride) =>
+        {
+            // Each (layer, sequence, head) is observed on one thread, its row blocks in order.
+            nextRow[layer, b, h].Should().Be(firstRow);
+            nextRow[layer, b, h] = firstRow + rowCount;
+            var full = seen[layer, b, h] ??= new float[Length * Length];
+            for (var i = 0; i < rowCount; i++)
+            {
+                rows.Slice(i * stride, firstRow + rowCount).CopyTo(full.AsSpan((firstRow + i) * Length));
+            }
+        });
+        for (var l = 0; l < config.NLayers; l++)
+        {
+            pass.Block(l);
+        }
+
+        pass.Cache.Count.Should().Be(0);
+        for (var l = 0; l < config.NLayers; l++)
+        {
+            var pattern = cache[HookNames.Pattern(l)];
+            for (var b = 0; b < tokens.Length; b++)
+            {
+                for (var h = 0; h < config.NHeads; h++)
+                {
+                    nextRow[l, b, h].Should().Be(Length);
+                    seen[l, b, h].Should().Equal(pattern[b][h].Span.ToArray(), $"layer {l}, sequence {b}, head {h}");
+                }
+            }
+        }
+
+        pass.Residual.Span.ToArray().Should().Equal(cache[HookNames.ResidPost(config.NLayers - 1)].Span.ToArray());
     }
 
     [Fact]
@@ -131,10 +184,13 @@ public sealed class FastPathTests
         embed.Span.ToArray().Should().Equal(copied.Weights.W_E.Span.ToArray(), "the centring was written into the original tensor");
     }
 
-    [Fact]
-    public void Analysis_in_place_and_sequence_by_sequence_detection_give_the_batched_scores()
+    /// <summary>A short context (one row block, one thread) and a long one (several blocks, the parallel path).</summary>
+    [Theory]
+    [InlineData(9)]
+    [InlineData(Length)]
+    public void Analysis_in_place_and_sequence_by_sequence_detection_give_the_batched_scores(int ctx)
     {
-        var config = RandomWeights.Config(layers: 2, heads: 3, dModel: 8, dHead: 4, vocab: 11, ctx: 9, norm: "LN");
+        var config = RandomWeights.Config(layers: 2, heads: 3, dModel: 8, dHead: 4, vocab: 300, ctx: ctx, norm: "LN");
         var batch = HeadDetector.DefaultBatch(config);
 
         var reference = WeightProcessing.Apply(RandomWeights.Create(config, seed: 5)).Weights;

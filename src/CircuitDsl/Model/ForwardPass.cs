@@ -130,10 +130,31 @@ public sealed class ForwardPass
     private Tensor Attention(int layer, BlockWeights w, Tensor x)
     {
         int heads = Config.NHeads, dh = Config.DHead, dm = Config.DModel, width = heads * dh;
-        var qkIn = Config.IsShortformer ? Add(x, _posEmbed) : x;
-        var q = Point(HookNames.Q(layer), ProjectHeads(qkIn, w.W_Q, w.b_Q));
-        var k = Point(HookNames.K(layer), ProjectHeads(qkIn, w.W_K, w.b_K));
-        var v = Point(HookNames.V(layer), ProjectHeads(x, w.W_V, w.b_V));
+        Tensor q, k;
+        if (Config.IsShortformer)
+        {
+            // Queries and keys read the positions too (values do not); their sum is no hook point and lives only here.
+            var qkIn = ArrayPool<float>.Shared.Rent(x.Length);
+            try
+            {
+                TensorPrimitives.Add(x.Span, _posEmbed.Span, qkIn);
+                q = ProjectHeads(qkIn.AsSpan(0, x.Length), w.W_Q, w.b_Q);
+                k = ProjectHeads(qkIn.AsSpan(0, x.Length), w.W_K, w.b_K);
+            }
+            finally
+            {
+                ArrayPool<float>.Shared.Return(qkIn);
+            }
+        }
+        else
+        {
+            q = ProjectHeads(x.Span, w.W_Q, w.b_Q);
+            k = ProjectHeads(x.Span, w.W_K, w.b_K);
+        }
+
+        Point(HookNames.Q(layer), q);
+        Point(HookNames.K(layer), k);
+        var v = Point(HookNames.V(layer), ProjectHeads(x.Span, w.W_V, w.b_V));
         var z = new Tensor(Batch, Positions, heads, dh);
         if (Wants(HookNames.AttnScores(layer)) || Wants(HookNames.Pattern(layer)))
         {
@@ -319,24 +340,31 @@ public sealed class ForwardPass
 
     /// <summary>
     /// <c>x · W_h + b_h</c> for every head at once, laid out <c>[batch, pos, n_heads, d_head]</c>: one product with the
-    /// heads' weights side by side (<c>[d_model, n_heads · d_head]</c>, a small copy), not one narrow product per head.
+    /// heads' weights side by side (<c>[d_model, n_heads · d_head]</c>, a small pooled copy), not one narrow product per head.
     /// </summary>
-    private Tensor ProjectHeads(Tensor x, Tensor weight, Tensor bias)
+    private Tensor ProjectHeads(ReadOnlySpan<float> x, Tensor weight, Tensor bias)
     {
         int heads = Config.NHeads, dh = Config.DHead, dm = Config.DModel, width = heads * dh;
-        var sideBySide = new float[dm * width];
-        for (var h = 0; h < heads; h++)
+        var sideBySide = ArrayPool<float>.Shared.Rent(dm * width);
+        try
         {
-            var w = weight[h].Span;
-            for (var i = 0; i < dm; i++)
+            for (var h = 0; h < heads; h++)
             {
-                w.Slice(i * dh, dh).CopyTo(sideBySide.AsSpan((i * width) + (h * dh), dh));
+                var w = weight[h].Span;
+                for (var i = 0; i < dm; i++)
+                {
+                    w.Slice(i * dh, dh).CopyTo(sideBySide.AsSpan((i * width) + (h * dh), dh));
+                }
             }
-        }
 
-        var output = RowsOf(bias, Rows);
-        Gemm.Sgemm(false, false, Rows, width, dm, 1f, x.Span, dm, sideBySide, width, 1f, output.Span, width);
-        return output.Reshape(Batch, Positions, heads, dh);
+            var output = RowsOf(bias, Rows);
+            Gemm.Sgemm(false, false, Rows, width, dm, 1f, x, dm, sideBySide, width, 1f, output.Span, width);
+            return output.Reshape(Batch, Positions, heads, dh);
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(sideBySide);
+        }
     }
 
     /// <summary><c>x · W + b</c> over the rows of <paramref name="x"/>, as a matrix.</summary>

@@ -94,14 +94,16 @@ public static class CompositionScores
         var writerRows = new float[writerCount * maxBlock];
         var readerRows = new float[writerCount * maxBlock];
         var product = new float[writerCount * writerCount];
+
+        // One rows × d_head scratch per worker thread, not one per head and block (~100 MB of garbage at 12 × 12 heads).
+        float[] NewScratch() => new float[RowBlock * k];
         for (var r0 = 0; r0 < dm; r0 += RowBlock)
         {
             int rows = Math.Min(RowBlock, dm - r0), cols = dm - r0, length = rows * cols;
-            Parallel.For(0, writerCount, w =>
+            Parallel.For(0, writerCount, NewScratch, (w, _, scratch) =>
             {
                 // P[r0 …, r0 …] = (G(W_V) · W_O[:, block])ᵀ · W_O[:, r0 …]; the columns right of the block count twice.
                 var gemm = Gemm.Serial;
-                var scratch = new float[rows * k];
                 var o = weights.Blocks[w / heads].W_O[w % heads].Span;
                 var target = writerRows.AsSpan(w * length, length);
                 gemm.Sgemm(false, false, k, rows, k, 1f, grams[w / heads, w % heads].V.Span, k, o[r0..], dm, 0f, scratch, rows);
@@ -110,22 +112,24 @@ public static class CompositionScores
                 {
                     TensorPrimitives.Multiply(target.Slice((r * cols) + rows, cols - rows), 2f, target.Slice((r * cols) + rows, cols - rows));
                 }
-            });
+
+                return scratch;
+            }, _ => { });
 
             for (var first = 0; first < readerCount; first += writerCount)
             {
                 var from = first;
-                Parallel.For(0, writerCount, i =>
+                Parallel.For(0, writerCount, NewScratch, (i, _, scratch) =>
                 {
                     // S[r0 …, r0 …] = (A[block, :] · G(B)) · A[r0 …, :]ᵀ.
                     var gemm = Gemm.Serial;
-                    var scratch = new float[rows * k];
                     var j = from + i;
                     var layer = 1 + (j / readersPerLayer);
                     var (a, g) = ReaderFactors(weights.Blocks[layer], grams[layer, j % heads], (CompositionKind)(j % readersPerLayer / heads), j % heads);
                     gemm.Sgemm(false, false, rows, k, k, 1f, a.Span[(r0 * k)..], k, g.Span, k, 0f, scratch, k);
                     gemm.Sgemm(false, true, rows, cols, k, 1f, scratch, k, a.Span[(r0 * k)..], k, 0f, readerRows.AsSpan(i * length, length), cols);
-                });
+                    return scratch;
+                }, _ => { });
 
                 // ⟨P, S⟩ over this block for every writer and these readers in one product. Half the pairs have the writer
                 // in the same or a later layer and are never read, but one wide product runs ~3× faster than a narrow one

@@ -24,7 +24,7 @@ public static class CopyingScores
     /// Most columns of one <c>P · W_V</c> product (whole layers, at least one): wide enough to run at the SGEMM
     /// ceiling, narrow enough that the two <c>[d_model × columns]</c> buffers stay small for any model.
     /// </summary>
-    private const int ColumnsPerProduct = 4096;
+    private const int ColumnsPerProduct = 1536;
 
     /// <summary><c>Re(Σ λ) / Σ |λ|</c>; NaN when every eigenvalue is zero.</summary>
     public static double Score(IReadOnlyCollection<Complex> eigenvalues)

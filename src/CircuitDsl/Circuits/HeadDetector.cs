@@ -76,34 +76,46 @@ public static class HeadDetector
     {
         var n = tokens.Length;
         var p = new bool[n, n];
+        var columns = new List<int>();
         for (var i = 0; i < n; i++)
         {
-            switch (kind)
+            columns.Clear();
+            AddTargets(kind, tokens, i, columns);
+            foreach (var j in columns)
             {
-                case DetectorKind.PreviousToken:
-                    if (i > 0)
-                    {
-                        p[i, i - 1] = true;
-                    }
-
-                    break;
-                case DetectorKind.DuplicateToken:
-                case DetectorKind.Induction:
-                    for (var j = 0; j < i; j++)
-                    {
-                        if (tokens[j] == tokens[i])
-                        {
-                            p[i, kind == DetectorKind.DuplicateToken ? j : j + 1] = true;
-                        }
-                    }
-
-                    break;
-                default:
-                    throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown detector.");
+                p[i, j] = true;
             }
         }
 
         return p;
+    }
+
+    /// <summary>Appends the columns of row <paramref name="i"/>'s targets, in increasing order: the one definition of each detector.</summary>
+    private static void AddTargets(DetectorKind kind, ReadOnlySpan<int> tokens, int i, List<int> columns)
+    {
+        switch (kind)
+        {
+            case DetectorKind.PreviousToken:
+                if (i > 0)
+                {
+                    columns.Add(i - 1);
+                }
+
+                break;
+            case DetectorKind.DuplicateToken:
+            case DetectorKind.Induction:
+                for (var j = 0; j < i; j++)
+                {
+                    if (tokens[j] == tokens[i])
+                    {
+                        columns.Add(kind == DetectorKind.DuplicateToken ? j : j + 1);
+                    }
+                }
+
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown detector.");
+        }
     }
 
     /// <summary>
@@ -204,7 +216,7 @@ public static class HeadDetector
             ArgumentNullException.ThrowIfNull(tokens);
             _tokens = tokens;
             _heads = heads;
-            _targets = Kinds.Select(k => tokens.Select(t => Targets.Of(DetectionPattern(k, t))).ToArray()).ToArray();
+            _targets = Kinds.Select(k => tokens.Select(t => Targets.Of(k, t)).ToArray()).ToArray();
             _mass = new double[Kinds.Length, layers, heads, tokens.Length];
             _rowsWithTarget = new int[Kinds.Length, layers, heads, tokens.Length];
             _hit = new double[Kinds.Length, layers, heads, tokens.Length];
@@ -325,24 +337,18 @@ public static class HeadDetector
             _rowStart = rowStart;
         }
 
-        public static Targets Of(bool[,] detection)
+        /// <summary>The targets of <paramref name="kind"/> on <paramref name="tokens"/>, without the dense <c>n × n</c> pattern.</summary>
+        public static Targets Of(DetectorKind kind, int[] tokens)
         {
-            var n = detection.GetLength(0);
             var column = new List<int>();
-            var rowStart = new int[n + 1];
-            for (var i = 0; i < n; i++)
+            var rowStart = new int[tokens.Length + 1];
+            for (var i = 0; i < tokens.Length; i++)
             {
                 rowStart[i] = column.Count;
-                for (var j = 0; j < n; j++)
-                {
-                    if (detection[i, j])
-                    {
-                        column.Add(j);
-                    }
-                }
+                AddTargets(kind, tokens, i, column);
             }
 
-            rowStart[n] = column.Count;
+            rowStart[tokens.Length] = column.Count;
             return new Targets([.. column], rowStart);
         }
 

@@ -51,13 +51,28 @@ sed -i '/^RESULT/d' "$OUT/info.txt"
 
 load "memory"
 [ -f "$DIR/attn2l/model.pth" ] || $PY tests/benchmarks/bench_torch.py make-pth "$DIR/attn2l/model.safetensors" "$DIR/attn2l/model.pth"
+# Each inspect run is a cold process (start-up, JIT, loading the file and the work): what a user waits for.
+measure() { { /usr/bin/time -f "%e %M" "$@" >/dev/null; } 2>&1 | tail -1; }
+median() { tr ' ' '\n' | sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
 {
   for model in attn2l stack12; do
     size=$(stat -c %s "$DIR/$model/model.safetensors")
-    peak=$( { /usr/bin/time -f %M "${CLI[@]}" inspect "$DIR/$model" >/dev/null; } 2>&1 | tail -1)
-    echo "$model: model.safetensors $((size / 1048576)) MiB; circuitdsl inspect peak RSS $((peak / 1024)) MiB ($(awk "BEGIN{printf \"%.2f\", $peak * 1024 / $size}")× the file)"
-    peak=$( { /usr/bin/time -f %M $PY tests/benchmarks/bench_torch.py inspect "$DIR/$model" >/dev/null; } 2>&1 | tail -1)
-    echo "$model: PyTorch doing inspect's work (bench_torch.py inspect) peak RSS $((peak / 1024)) MiB ($(awk "BEGIN{printf \"%.2f\", $peak * 1024 / $size}")× the file)"
+    declare -A wall=() peak=()
+    for round in 1 2 3; do
+      sides=(ours torch)
+      [ $((round % 2)) -eq 0 ] && sides=(torch ours)
+      for side in "${sides[@]}"; do
+        if [ $side = ours ]; then r=$(measure "${CLI[@]}" inspect "$DIR/$model"); else r=$(measure $PY tests/benchmarks/bench_torch.py inspect "$DIR/$model"); fi
+        wall[$side]+=" ${r% *}"
+        peak[$side]+=" ${r#* }"
+      done
+    done
+    for side in ours torch; do
+      what="circuitdsl inspect"
+      [ $side = torch ] && what="PyTorch doing inspect's work (bench_torch.py inspect)"
+      kib=$(echo ${peak[$side]} | median)
+      echo "$model: model.safetensors $((size / 1048576)) MiB; $what: peak RSS $((kib / 1024)) MiB ($(awk "BEGIN{printf \"%.2f\", $kib * 1024 / $size}")× the file; KiB:${peak[$side]}), wall $(echo ${wall[$side]} | median) s (s:${wall[$side]})"
+    done
   done
   size=$(stat -c %s "$DIR/attn2l/model.safetensors")
   for how in load-safetensors load-pth; do

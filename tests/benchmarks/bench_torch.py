@@ -227,7 +227,7 @@ def copying(w, cfg):
     W_O · (P · W_V) per head in float, and the eigenvalues of those d_head × d_head matrices in double."""
     L, H, dm, k = cfg["n_layers"], cfg["n_heads"], cfg["d_model"], cfg["d_head"]
     p = w["unembed.W_U"] @ w["embed.W_E"]
-    group = max(1, 4096 // (H * k))
+    group = max(1, 1536 // (H * k))
     out = []
     for first in range(0, L, group):
         layers = range(first, min(L, first + group))
@@ -235,6 +235,18 @@ def copying(w, cfg):
         pv = (p @ values).reshape(dm, len(layers) * H, k).permute(1, 0, 2)  # [layers·H, dm, k]
         wo = torch.cat([w[f"blocks.{l}.attn.W_O"] for l in layers])  # [layers·H, k, dm]
         out.append(torch.linalg.eigvals(torch.bmm(wo, pv).double()))
+    return out
+
+
+def copying_tl(w, cfg):
+    """TransformerLens's own route to the same eigenvalues: W_E @ FactoredMatrix(W_V, W_O) @ W_U keeps the factors
+    A = W_E W_V [d_vocab, d_head] and B = W_O W_U [d_head, d_vocab] of every head, and FactoredMatrix.eigenvalues is
+    torch.linalg.eig(B @ A) in float. One layer at a time (every head's factors at once would be 3.7 GB)."""
+    out = []
+    for l in range(cfg["n_layers"]):
+        a = w["embed.W_E"] @ w[f"blocks.{l}.attn.W_V"]  # [H, d_vocab, d_head]
+        b = w[f"blocks.{l}.attn.W_O"] @ w["unembed.W_U"]  # [H, d_head, d_vocab]
+        out.append(torch.linalg.eig(b @ a).eigenvalues)
     return out
 
 
@@ -317,7 +329,7 @@ def run(folder, reps, only):
         if wanted("detection-full"):
             # TransformerLens's detect_head runs the whole model (no stop_at_layer): the unembedding is wasted work.
             measure("detection-full", reps, forward_gflop(cfg, 8, 512, vocab=False), lambda: detect(True))
-    if wanted("composition") or wanted("copying"):
+    if wanted("composition") or wanted("copying") or wanted("copying-tl"):
         cfg = load_config(f"{folder}/stack12")
         w = load_safetensors(f"{folder}/stack12/model.safetensors")
         if wanted("composition"):
@@ -325,6 +337,9 @@ def run(folder, reps, only):
         if wanted("copying"):
             gflop = (2.0 * cfg["d_model"] ** 2 * cfg["d_vocab"] + cfg["n_layers"] * cfg["n_heads"] * 2.0 * cfg["d_model"] ** 2 * cfg["d_head"]) / 1e9
             measure("copying", reps, gflop, lambda: copying(w, cfg))
+        if wanted("copying-tl"):
+            # ~1.5 TFLOP: one repetition is enough to place it.
+            measure("copying-tl", 1, 0, lambda: copying_tl(w, cfg), warmup=0)
     if wanted("train-step") or wanted("train-to-0.7"):
         train(folder, reps, wanted)
 

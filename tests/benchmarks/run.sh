@@ -33,8 +33,8 @@ for round in $(seq 1 "$ROUNDS"); do
   for side in "${sides[@]}"; do
     case $side in
       ours) "${BENCH[@]}" run "$DIR" "$REPS" "$WORK" >> "$OUT/ours.txt" ;;
-      torch-default) env -u OPENBLAS_CORETYPE $PY tests/benchmarks/bench_torch.py "$DIR" "$REPS" "$WORK,detection-full" >> "$OUT/torch-default.txt" ;;
-      torch-haswell) OPENBLAS_CORETYPE=Haswell $PY tests/benchmarks/bench_torch.py "$DIR" "$REPS" "$WORK,detection-full" >> "$OUT/torch-haswell.txt" ;;
+      torch-default) env -u OPENBLAS_CORETYPE $PY tests/benchmarks/bench_torch.py "$DIR" "$REPS" "$WORK,detection-full,copying-tl" >> "$OUT/torch-default.txt" ;;
+      torch-haswell) OPENBLAS_CORETYPE=Haswell $PY tests/benchmarks/bench_torch.py "$DIR" "$REPS" "$WORK,detection-full,copying-tl" >> "$OUT/torch-haswell.txt" ;;
     esac
   done
   env -u OPENBLAS_CORETYPE "${BENCH[@]}" sgemm 3 >> "$OUT/sgemm-ours.txt"

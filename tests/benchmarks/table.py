@@ -62,6 +62,11 @@ def main(d):
         print(f"\nPyTorch detection running the whole model (TransformerLens's detect_head, no stop_at_layer): {fmt(full[0])} [{full[1]}]; "
               f"ratio to ours {full[0] / q(ours['detection']['samples'], .5):.2f}×.")
 
+    if "copying-tl" in torch["unset"]:
+        tl = min((statistics.median(t["copying-tl"]["samples"]), k) for k, t in torch.items() if "copying-tl" in t)
+        print(f"\nPyTorch copying by TransformerLens's own route (FactoredMatrix factors per head, eig of B·A): {fmt(tl[0])} [{tl[1]}]; "
+              f"ratio to ours {tl[0] / q(ours['copying']['samples'], .5):.2f}×.")
+
     print("\n| SGEMM | median (IQR, n) | GFLOP/s |")
     print("| --- | --- | --- |")
     best = 0.0

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Numerics.Tensors;
 using CircuitDsl.Model;
+using CircuitDsl.Tensors;
 
 namespace CircuitDsl.Training;
 
@@ -34,7 +35,10 @@ public static class Trainer
         config = config with { Seed = options.Seed };
         var weights = Initialization.TransformerLensDefault(config, options.Seed, options.InitializerRange);
         var workers = Math.Min(options.Workers, options.BatchSize);
-        var passes = Enumerable.Range(0, workers).Select(_ => new TrainingPass(config)).ToArray();
+        // Several workers side by side multiply on one thread each (Gemm.Serial): OpenBLAS's two-thread pool, called
+        // from both, made a step 2-4x slower on a 2-core VM (tests/benchmarks/README.md).
+        var gemm = workers > 1 ? Gemm.Serial : null;
+        var passes = Enumerable.Range(0, workers).Select(_ => new TrainingPass(config, gemm)).ToArray();
         var gradients = Enumerable.Range(0, workers).Select(_ => TrainingPass.ZeroGradient(config)).ToArray();
         var gradientTensors = gradients.Select(g => g.ToStateDict().Select(kv => kv.Value).ToArray()).ToArray();
         var losses = new double[workers];

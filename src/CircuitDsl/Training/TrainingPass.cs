@@ -23,7 +23,8 @@ namespace CircuitDsl.Training;
 /// </para>
 /// <para>
 /// An instance owns its activation buffers and reuses them across calls; it is not thread-safe. Run one
-/// instance per worker thread, each with its own gradient container.
+/// instance per worker thread, each with its own gradient container and, when several run side by side,
+/// <see cref="Gemm.Serial"/> for its products.
 /// </para>
 /// </remarks>
 public sealed class TrainingPass
@@ -36,6 +37,7 @@ public sealed class TrainingPass
     private readonly int _dMlp;
     private readonly float _scale;
     private readonly LayerActivations[] _layers;
+    private readonly IGemmBackend? _gemm;
 
     private TransformerWeights? _weights;
     private int[] _tokens = [];
@@ -63,8 +65,14 @@ public sealed class TrainingPass
     private float[] _dHidden = [];
 
     /// <summary>A pass for models of <paramref name="config"/>.</summary>
+    /// <param name="config">The architecture.</param>
+    /// <param name="gemm">
+    /// The backend of every product, or null for <see cref="Gemm.Backend"/> (read at each product). Passes that run
+    /// side by side on several threads should take <see cref="Gemm.Serial"/>: a native BLAS's own thread pool,
+    /// called from each of them, oversubscribes the cores and its waiting threads spin against the workers.
+    /// </param>
     /// <exception cref="ArgumentException">The configuration is invalid.</exception>
-    public TrainingPass(ModelConfig config)
+    public TrainingPass(ModelConfig config, IGemmBackend? gemm = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         var problems = config.Problems();
@@ -74,6 +82,7 @@ public sealed class TrainingPass
         }
 
         _config = config;
+        _gemm = gemm;
         _d = config.DModel;
         _heads = config.NHeads;
         _dHead = config.DHead;
@@ -132,7 +141,7 @@ public sealed class TrainingPass
         NormForward(x, _finalXhat, _finalRstd, _final, weights.LnFinalW, weights.LnFinalB);
         var v = _config.DVocab;
         var probs = _probs.AsSpan(0, n * v);
-        Gemm.Sgemm(false, false, n, v, d, 1f, _final, d, weights.W_U.Span, v, 0f, probs, v);
+        Sgemm(false, false, n, v, d, 1f, _final, d, weights.W_U.Span, v, 0f, probs, v);
         var loss = 0.0;
         for (var r = 0; r < n; r++)
         {
@@ -188,10 +197,10 @@ public sealed class TrainingPass
             TensorPrimitives.Multiply(row, lossScale, row);
         }
 
-        Gemm.Sgemm(true, false, d, v, n, 1f, _final, d, dLogits, v, 1f, gradient.W_U.Span, v);
+        Sgemm(true, false, d, v, n, 1f, _final, d, dLogits, v, 1f, gradient.W_U.Span, v);
         AddColumnSums(dLogits, v, gradient.b_U.Span);
         var dFinal = _dNormOut.AsSpan(0, n * d);
-        Gemm.Sgemm(false, true, n, d, v, 1f, dLogits, v, w.W_U.Span, v, 0f, dFinal, d);
+        Sgemm(false, true, n, d, v, 1f, dLogits, v, w.W_U.Span, v, 0f, dFinal, d);
         var dx = _dx.AsSpan(0, n * d);
         dx.Clear();
         NormBackward(dFinal, _finalXhat, _finalRstd, w.LnFinalW, gradient.LnFinalW, gradient.LnFinalB, dx);
@@ -263,6 +272,13 @@ public sealed class TrainingPass
 
         return gradient;
     }
+
+    /// <summary>A product on this pass's backend (<see cref="IGemmBackend.Sgemm"/>, which checks the arguments).</summary>
+    private void Sgemm(
+        bool transA, bool transB, int m, int n, int k, float alpha,
+        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb,
+        float beta, Span<float> c, int ldc) =>
+        (_gemm ?? Gemm.Backend).Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 
     private bool SameArchitecture(ModelConfig other) => other with { Seed = null } == _config with { Seed = null };
 
@@ -371,9 +387,9 @@ public sealed class TrainingPass
 
         for (var h = 0; h < _heads; h++)
         {
-            Gemm.Sgemm(false, false, n, dh, d, 1f, a.QkIn, d, b.W_Q[h].Span, dh, 0f, a.Q.AsSpan(h * dh), hd);
-            Gemm.Sgemm(false, false, n, dh, d, 1f, a.QkIn, d, b.W_K[h].Span, dh, 0f, a.K.AsSpan(h * dh), hd);
-            Gemm.Sgemm(false, false, n, dh, d, 1f, a.AttnIn, d, b.W_V[h].Span, dh, 0f, a.V.AsSpan(h * dh), hd);
+            Sgemm(false, false, n, dh, d, 1f, a.QkIn, d, b.W_Q[h].Span, dh, 0f, a.Q.AsSpan(h * dh), hd);
+            Sgemm(false, false, n, dh, d, 1f, a.QkIn, d, b.W_K[h].Span, dh, 0f, a.K.AsSpan(h * dh), hd);
+            Sgemm(false, false, n, dh, d, 1f, a.AttnIn, d, b.W_V[h].Span, dh, 0f, a.V.AsSpan(h * dh), hd);
         }
 
         AddRowBias(a.Q, hd, b.b_Q.Span);
@@ -385,7 +401,7 @@ public sealed class TrainingPass
             {
                 var block = (s * t * hd) + (h * dh);
                 var pattern = a.Pattern.AsSpan(((s * _heads) + h) * t * t, t * t);
-                Gemm.Sgemm(false, true, t, t, dh, _scale, a.Q.AsSpan(block), hd, a.K.AsSpan(block), hd, 0f, pattern, t);
+                Sgemm(false, true, t, t, dh, _scale, a.Q.AsSpan(block), hd, a.K.AsSpan(block), hd, 0f, pattern, t);
                 for (var i = 0; i < t; i++)
                 {
                     var row = pattern.Slice(i * t, t);
@@ -393,12 +409,12 @@ public sealed class TrainingPass
                     row[(i + 1)..].Clear();
                 }
 
-                Gemm.Sgemm(false, false, t, dh, t, 1f, pattern, t, a.V.AsSpan(block), hd, 0f, a.Z.AsSpan(block), hd);
+                Sgemm(false, false, t, dh, t, 1f, pattern, t, a.V.AsSpan(block), hd, 0f, a.Z.AsSpan(block), hd);
             }
         }
 
         // resid_mid = resid_pre + z·W_O + b_O: accumulate the product straight into the residual stream.
-        Gemm.Sgemm(false, false, n, d, hd, 1f, a.Z, hd, b.W_O.Span, d, 1f, x, d);
+        Sgemm(false, false, n, d, hd, 1f, a.Z, hd, b.W_O.Span, d, 1f, x, d);
         AddRowBias(x, d, b.b_O.Span);
     }
 
@@ -406,8 +422,8 @@ public sealed class TrainingPass
     {
         int n = _rows, d = _d, dh = _dHead, hd = _hd, t = _len;
         AddColumnSums(dx, d, g.b_O.Span);
-        Gemm.Sgemm(true, false, hd, d, n, 1f, a.Z, hd, dx, d, 1f, g.W_O.Span, d);
-        Gemm.Sgemm(false, true, n, hd, d, 1f, dx, d, b.W_O.Span, d, 0f, _dZ, hd);
+        Sgemm(true, false, hd, d, n, 1f, a.Z, hd, dx, d, 1f, g.W_O.Span, d);
+        Sgemm(false, true, n, hd, d, 1f, dx, d, b.W_O.Span, d, 0f, _dZ, hd);
         var dP = _dPattern.AsSpan(0, t * t);
         for (var s = 0; s < _seqs; s++)
         {
@@ -415,8 +431,8 @@ public sealed class TrainingPass
             {
                 var block = (s * t * hd) + (h * dh);
                 var pattern = a.Pattern.AsSpan(((s * _heads) + h) * t * t, t * t);
-                Gemm.Sgemm(false, true, t, t, dh, 1f, _dZ.AsSpan(block), hd, a.V.AsSpan(block), hd, 0f, dP, t);
-                Gemm.Sgemm(true, false, t, dh, t, 1f, pattern, t, _dZ.AsSpan(block), hd, 0f, _dV.AsSpan(block), hd);
+                Sgemm(false, true, t, t, dh, 1f, _dZ.AsSpan(block), hd, a.V.AsSpan(block), hd, 0f, dP, t);
+                Sgemm(true, false, t, dh, t, 1f, pattern, t, _dZ.AsSpan(block), hd, 0f, _dV.AsSpan(block), hd);
 
                 // Softmax backward, row by row: dS = P ⊙ (dP − Σ_k P·dP). Masked entries have P = 0.
                 for (var i = 0; i < t; i++)
@@ -429,8 +445,8 @@ public sealed class TrainingPass
                     dRow[(i + 1)..].Clear();
                 }
 
-                Gemm.Sgemm(false, false, t, dh, t, _scale, dP, t, a.K.AsSpan(block), hd, 0f, _dQ.AsSpan(block), hd);
-                Gemm.Sgemm(true, false, t, dh, t, _scale, dP, t, a.Q.AsSpan(block), hd, 0f, _dK.AsSpan(block), hd);
+                Sgemm(false, false, t, dh, t, _scale, dP, t, a.K.AsSpan(block), hd, 0f, _dQ.AsSpan(block), hd);
+                Sgemm(true, false, t, dh, t, _scale, dP, t, a.Q.AsSpan(block), hd, 0f, _dK.AsSpan(block), hd);
             }
         }
 
@@ -442,12 +458,12 @@ public sealed class TrainingPass
         for (var h = 0; h < _heads; h++)
         {
             var beta = h == 0 ? 0f : 1f;
-            Gemm.Sgemm(true, false, d, dh, n, 1f, a.QkIn, d, _dQ.AsSpan(h * dh), hd, 1f, g.W_Q[h].Span, dh);
-            Gemm.Sgemm(true, false, d, dh, n, 1f, a.QkIn, d, _dK.AsSpan(h * dh), hd, 1f, g.W_K[h].Span, dh);
-            Gemm.Sgemm(true, false, d, dh, n, 1f, a.AttnIn, d, _dV.AsSpan(h * dh), hd, 1f, g.W_V[h].Span, dh);
-            Gemm.Sgemm(false, true, n, d, dh, 1f, _dQ.AsSpan(h * dh), hd, b.W_Q[h].Span, dh, beta, dQkIn, d);
-            Gemm.Sgemm(false, true, n, d, dh, 1f, _dK.AsSpan(h * dh), hd, b.W_K[h].Span, dh, 1f, dQkIn, d);
-            Gemm.Sgemm(false, true, n, d, dh, 1f, _dV.AsSpan(h * dh), hd, b.W_V[h].Span, dh, beta, dAttnIn, d);
+            Sgemm(true, false, d, dh, n, 1f, a.QkIn, d, _dQ.AsSpan(h * dh), hd, 1f, g.W_Q[h].Span, dh);
+            Sgemm(true, false, d, dh, n, 1f, a.QkIn, d, _dK.AsSpan(h * dh), hd, 1f, g.W_K[h].Span, dh);
+            Sgemm(true, false, d, dh, n, 1f, a.AttnIn, d, _dV.AsSpan(h * dh), hd, 1f, g.W_V[h].Span, dh);
+            Sgemm(false, true, n, d, dh, 1f, _dQ.AsSpan(h * dh), hd, b.W_Q[h].Span, dh, beta, dQkIn, d);
+            Sgemm(false, true, n, d, dh, 1f, _dK.AsSpan(h * dh), hd, b.W_K[h].Span, dh, 1f, dQkIn, d);
+            Sgemm(false, true, n, d, dh, 1f, _dV.AsSpan(h * dh), hd, b.W_V[h].Span, dh, beta, dAttnIn, d);
         }
 
         if (_config.IsShortformer)
@@ -468,12 +484,12 @@ public sealed class TrainingPass
         int n = _rows, d = _d, m = _dMlp;
         NormForward(x, a.Xhat2, a.Rstd2, a.MlpIn, b.Ln2W, b.Ln2B);
         var pre = a.Pre.AsSpan(0, n * m);
-        Gemm.Sgemm(false, false, n, m, d, 1f, a.MlpIn, d, b.W_in!.Span, m, 0f, pre, m);
+        Sgemm(false, false, n, m, d, 1f, a.MlpIn, d, b.W_in!.Span, m, 0f, pre, m);
         AddRowBias(pre, m, b.b_in!.Span);
         var post = a.Post.AsSpan(0, n * m);
         pre.CopyTo(post);
         Ops.Activation(post, _config.ActFn!);
-        Gemm.Sgemm(false, false, n, d, m, 1f, post, m, b.W_out!.Span, d, 1f, x, d);
+        Sgemm(false, false, n, d, m, 1f, post, m, b.W_out!.Span, d, 1f, x, d);
         AddRowBias(x, d, b.b_out!.Span);
     }
 
@@ -481,14 +497,14 @@ public sealed class TrainingPass
     {
         int n = _rows, d = _d, m = _dMlp;
         AddColumnSums(dx, d, g.b_out!.Span);
-        Gemm.Sgemm(true, false, m, d, n, 1f, a.Post, m, dx, d, 1f, g.W_out!.Span, d);
+        Sgemm(true, false, m, d, n, 1f, a.Post, m, dx, d, 1f, g.W_out!.Span, d);
         var dHidden = _dHidden.AsSpan(0, n * m);
-        Gemm.Sgemm(false, true, n, m, d, 1f, dx, d, b.W_out!.Span, d, 0f, dHidden, m);
+        Sgemm(false, true, n, m, d, 1f, dx, d, b.W_out!.Span, d, 0f, dHidden, m);
         Activations.MultiplyByDerivative(a.Pre.AsSpan(0, n * m), dHidden, _config.ActFn!);
         AddColumnSums(dHidden, m, g.b_in!.Span);
-        Gemm.Sgemm(true, false, d, m, n, 1f, a.MlpIn, d, dHidden, m, 1f, g.W_in!.Span, m);
+        Sgemm(true, false, d, m, n, 1f, a.MlpIn, d, dHidden, m, 1f, g.W_in!.Span, m);
         var dMlpIn = _dNormOut.AsSpan(0, n * d);
-        Gemm.Sgemm(false, true, n, d, m, 1f, dHidden, m, b.W_in!.Span, m, 0f, dMlpIn, d);
+        Sgemm(false, true, n, d, m, 1f, dHidden, m, b.W_in!.Span, m, 0f, dMlpIn, d);
         NormBackward(dMlpIn, a.Xhat2, a.Rstd2, b.Ln2W, g.Ln2W, g.Ln2B, dx);
     }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # CircuitDsl against PyTorch on this machine, side by side: builds tests/CircuitDsl.Benchmarks (Release), makes the
 # seeded weights once (CIRCUITDSL_BENCH_DIR, default /tmp/circuitdsl-bench: ~650 MB, never committed), then for
-# each round runs our workloads, PyTorch's with OPENBLAS_CORETYPE unset and with Haswell, the SGEMM ceiling and the
+# each round runs our workloads and PyTorch's, each with OPENBLAS_CORETYPE unset and with Haswell, the SGEMM ceiling and the
 # source generator on a 50-spec project (ours only: TransformerLens has no compile-time step);
 # then the train-to-induction runs and peak-memory measurements once; and prints the table (tests/benchmarks/table.py).
 # Usage: tests/benchmarks/run.sh [rounds=3] [repetitions per round=5]
@@ -28,11 +28,12 @@ for round in $(seq 1 "$ROUNDS"); do
   echo "round $round of $ROUNDS" >&2
   load "round $round"
   # Alternate which side goes first, so a slow stretch of the machine does not always land on the same side.
-  sides=(ours torch-default torch-haswell)
-  [ $((round % 2)) -eq 0 ] && sides=(torch-haswell torch-default ours)
+  sides=(ours-default torch-default ours-haswell torch-haswell)
+  [ $((round % 2)) -eq 0 ] && sides=(torch-haswell ours-haswell torch-default ours-default)
   for side in "${sides[@]}"; do
     case $side in
-      ours) "${BENCH[@]}" run "$DIR" "$REPS" "$WORK" >> "$OUT/ours.txt" ;;
+      ours-default) env -u OPENBLAS_CORETYPE "${BENCH[@]}" run "$DIR" "$REPS" "$WORK" >> "$OUT/ours-default.txt" ;;
+      ours-haswell) OPENBLAS_CORETYPE=Haswell "${BENCH[@]}" run "$DIR" "$REPS" "$WORK" >> "$OUT/ours-haswell.txt" ;;
       torch-default) env -u OPENBLAS_CORETYPE $PY tests/benchmarks/bench_torch.py "$DIR" "$REPS" "$WORK,detection-full,copying-tl" >> "$OUT/torch-default.txt" ;;
       torch-haswell) OPENBLAS_CORETYPE=Haswell $PY tests/benchmarks/bench_torch.py "$DIR" "$REPS" "$WORK,detection-full,copying-tl" >> "$OUT/torch-haswell.txt" ;;
     esac
@@ -45,14 +46,15 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 
 load "training to induction > 0.7"
-"${BENCH[@]}" run "$DIR" 3 train-to-0.7 | tee -a "$OUT/info.txt" | grep RESULT >> "$OUT/ours.txt" || true
+env -u OPENBLAS_CORETYPE "${BENCH[@]}" run "$DIR" 3 train-to-0.7 | tee -a "$OUT/info.txt" | grep RESULT >> "$OUT/ours-default.txt" || true
 env -u OPENBLAS_CORETYPE $PY tests/benchmarks/bench_torch.py "$DIR" 3 train-to-0.7 | tee -a "$OUT/info.txt" | grep RESULT >> "$OUT/torch-default.txt" || true
 sed -i '/^RESULT/d' "$OUT/info.txt"
 
 load "memory"
 [ -f "$DIR/attn2l/model.pth" ] || $PY tests/benchmarks/bench_torch.py make-pth "$DIR/attn2l/model.safetensors" "$DIR/attn2l/model.pth"
-# Each inspect run is a cold process (start-up, JIT, loading the file and the work): what a user waits for.
-measure() { { /usr/bin/time -f "%e %M" "$@" >/dev/null; } 2>&1 | tail -1; }
+# Each inspect run is a cold process (start-up, JIT, loading the file and the work): what a user waits for. Both sides
+# with OPENBLAS_CORETYPE unset, the better setting on both sides in the tables.
+measure() { { /usr/bin/time -f "%e %M" env -u OPENBLAS_CORETYPE "$@" >/dev/null; } 2>&1 | tail -1; }
 median() { tr ' ' '\n' | sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
 {
   for model in attn2l stack12; do

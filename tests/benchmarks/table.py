@@ -1,8 +1,8 @@
 """Pools the RESULT lines of tests/benchmarks/run.sh and prints the table of ratios (Markdown).
 
-Each input file is one side (ours, torch with OPENBLAS_CORETYPE unset, torch with Haswell); the samples of every
-round are pooled, and a ratio is PyTorch's median over ours (above 1: we are faster), PyTorch's side being the
-better of its two OpenBLAS settings, workload by workload. Usage:
+Each input file is one side under one OpenBLAS setting (ours and torch, each with OPENBLAS_CORETYPE unset and with
+Haswell); the samples of every round are pooled, and a ratio is PyTorch's median over ours (above 1: we are faster),
+each side being the better of its two settings, workload by workload. Usage:
     /usr/bin/python3 tests/benchmarks/table.py <results dir>
 """
 import os
@@ -40,29 +40,37 @@ def spread(xs):
     return f"{fmt(q(xs, .5))} ({fmt(q(xs, .25))}–{fmt(q(xs, .75))}, n={len(xs)})"
 
 
+def better(sides, name):
+    """The side's setting with the lower median for this workload: (entry, "setting; other: median"), or None."""
+    candidates = [(statistics.median(t[name]["samples"]), k, t[name]) for k, t in sides.items() if name in t]
+    if not candidates:
+        return None
+    _, setting, entry = min(candidates, key=lambda c: c[0])
+    other = ", ".join(f"{k}: {fmt(m)}" for m, k, _ in candidates if k != setting)
+    return entry, f"{setting}; {other}" if other else setting
+
+
 def main(d):
-    ours = load(f"{d}/ours.txt")
+    ours_by = {"unset": load(f"{d}/ours-default.txt"), "Haswell": load(f"{d}/ours-haswell.txt")}
     torch = {"unset": load(f"{d}/torch-default.txt"), "Haswell": load(f"{d}/torch-haswell.txt")}
-    print("| workload | ours: median (IQR, n) | PyTorch: median (IQR, n) [OPENBLAS_CORETYPE] | ratio (PyTorch / ours) | ours GFLOP/s | PyTorch GFLOP/s |")
+    ours = {}
+    print("| workload | ours: median (IQR, n) [OPENBLAS_CORETYPE] | PyTorch: median (IQR, n) [OPENBLAS_CORETYPE] | ratio (PyTorch / ours) | ours GFLOP/s | PyTorch GFLOP/s |")
     print("| --- | --- | --- | --- | --- | --- |")
     for name in ("forward", "forward-cache", "detection", "composition", "copying", "train-step", "train-to-0.7"):
-        if name not in ours:
+        o, t = better(ours_by, name), better(torch, name)
+        if o is None or t is None:
             continue
-        o = ours[name]
-        candidates = [(statistics.median(t[name]["samples"]), k, t[name]) for k, t in torch.items() if name in t]
-        if not candidates:
-            continue
-        _, setting, t = min(candidates, key=lambda c: c[0])
+        (o, osetting), (t, tsetting) = o, t
+        ours[name] = o
         om, tm = q(o["samples"], .5), q(t["samples"], .5)
-        other = ", ".join(f"{k}: {fmt(m)}" for m, k, _ in candidates if k != setting)
         gf = lambda e, m: f"{e['gflop'] / m:.0f}" if e["gflop"] else "–"
-        print(f"| {name} | {spread(o['samples'])} | {spread(t['samples'])} [{setting}; {other}] | {tm / om:.2f}× | {gf(o, om)} | {gf(t, tm)} |")
-    if "detection-full" in torch["unset"]:
+        print(f"| {name} | {spread(o['samples'])} [{osetting}] | {spread(t['samples'])} [{tsetting}] | {tm / om:.2f}× | {gf(o, om)} | {gf(t, tm)} |")
+    if "detection-full" in torch["unset"] and "detection" in ours:
         full = min((statistics.median(t["detection-full"]["samples"]), k) for k, t in torch.items() if "detection-full" in t)
         print(f"\nPyTorch detection running the whole model (TransformerLens's detect_head, no stop_at_layer): {fmt(full[0])} [{full[1]}]; "
               f"ratio to ours {full[0] / q(ours['detection']['samples'], .5):.2f}×.")
 
-    if "copying-tl" in torch["unset"]:
+    if "copying-tl" in torch["unset"] and "copying" in ours:
         tl = min((statistics.median(t["copying-tl"]["samples"]), k) for k, t in torch.items() if "copying-tl" in t)
         print(f"\nPyTorch copying by TransformerLens's own route (FactoredMatrix factors per head, eig of B·A): {fmt(tl[0])} [{tl[1]}]; "
               f"ratio to ours {tl[0] / q(ours['copying']['samples'], .5):.2f}×.")

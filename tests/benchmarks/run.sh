@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # CircuitDsl against PyTorch on this machine, side by side: builds tests/CircuitDsl.Benchmarks (Release), makes the
 # seeded weights once (CIRCUITDSL_BENCH_DIR, default /tmp/circuitdsl-bench: ~650 MB, never committed), then for
-# each round runs our workloads and PyTorch's, each with OPENBLAS_CORETYPE unset and with Haswell, the SGEMM ceiling and the
+# each round runs our workloads and PyTorch's, each with OPENBLAS_CORETYPE unset and with Haswell (PyTorch also with its
+# OpenMP threads passive), the SGEMM ceiling and the
 # source generator on a 50-spec project (ours only: TransformerLens has no compile-time step);
 # then the train-to-induction runs and peak-memory measurements once; and prints the table (tests/benchmarks/table.py).
 # Usage: tests/benchmarks/run.sh [rounds=3] [repetitions per round=5]
@@ -28,14 +29,17 @@ for round in $(seq 1 "$ROUNDS"); do
   echo "round $round of $ROUNDS" >&2
   load "round $round"
   # Alternate which side goes first, so a slow stretch of the machine does not always land on the same side.
-  sides=(ours-default torch-default ours-haswell torch-haswell)
-  [ $((round % 2)) -eq 0 ] && sides=(torch-haswell ours-haswell torch-default ours-default)
+  sides=(ours-default torch-default ours-haswell torch-haswell torch-passive)
+  [ $((round % 2)) -eq 0 ] && sides=(torch-passive torch-haswell ours-haswell torch-default ours-default)
   for side in "${sides[@]}"; do
     case $side in
       ours-default) env -u OPENBLAS_CORETYPE "${BENCH[@]}" run "$DIR" "$REPS" "$WORK" >> "$OUT/ours-default.txt" ;;
       ours-haswell) OPENBLAS_CORETYPE=Haswell "${BENCH[@]}" run "$DIR" "$REPS" "$WORK" >> "$OUT/ours-haswell.txt" ;;
       torch-default) env -u OPENBLAS_CORETYPE $PY tests/benchmarks/bench_torch.py "$DIR" "$REPS" "$WORK,detection-full,copying-tl" >> "$OUT/torch-default.txt" ;;
-      torch-haswell) OPENBLAS_CORETYPE=Haswell $PY tests/benchmarks/bench_torch.py "$DIR" "$REPS" "$WORK,detection-full,copying-tl" >> "$OUT/torch-haswell.txt" ;;
+      torch-haswell) OPENBLAS_CORETYPE=Haswell $PY tests/benchmarks/bench_torch.py "$DIR" "$REPS" "$WORK" >> "$OUT/torch-haswell.txt" ;;
+      # PyTorch's OpenMP threads spin after each parallel region; on a 2-core VM they fight OpenBLAS's for the cores
+      # (copying 0.49 -> 0.31 s, a train step 34 -> 15 ms with them passive; detection and composition twice as slow).
+      torch-passive) env -u OPENBLAS_CORETYPE OMP_WAIT_POLICY=PASSIVE $PY tests/benchmarks/bench_torch.py "$DIR" "$REPS" "$WORK" >> "$OUT/torch-passive.txt" ;;
     esac
   done
   env -u OPENBLAS_CORETYPE "${BENCH[@]}" sgemm 3 >> "$OUT/sgemm-ours.txt"
@@ -48,6 +52,7 @@ done
 load "training to induction > 0.7"
 env -u OPENBLAS_CORETYPE "${BENCH[@]}" run "$DIR" 3 train-to-0.7 | tee -a "$OUT/info.txt" | grep RESULT >> "$OUT/ours-default.txt" || true
 env -u OPENBLAS_CORETYPE $PY tests/benchmarks/bench_torch.py "$DIR" 3 train-to-0.7 | tee -a "$OUT/info.txt" | grep RESULT >> "$OUT/torch-default.txt" || true
+env -u OPENBLAS_CORETYPE OMP_WAIT_POLICY=PASSIVE $PY tests/benchmarks/bench_torch.py "$DIR" 3 train-to-0.7 | tee -a "$OUT/info.txt" | grep RESULT >> "$OUT/torch-passive.txt" || true
 sed -i '/^RESULT/d' "$OUT/info.txt"
 
 load "memory"

@@ -1,7 +1,6 @@
 #:project ../../../src/CircuitDsl/CircuitDsl.csproj
 #:property TargetFramework=net10.0
 #:property PublishAot=false
-#:property AllowUnsafeBlocks=true
 
 // Trains the default 2-layer attention-only model on `repeated-tokens` with the recommended recipe and
 // reports, as it goes, the loss, the speed, the best layer-0 previous-token and layer-1 induction scores
@@ -11,18 +10,11 @@
 // Compare with tests/CircuitDsl.Tests/Fixtures/Training/train_reference.py, which trains the same model on the
 // same kind of data with the same hyperparameters in PyTorch.
 using System.Globalization;
-using System.Runtime.InteropServices;
 using CircuitDsl.Model;
 using CircuitDsl.Tensors;
 using CircuitDsl.Training;
 
 var inv = CultureInfo.InvariantCulture;
-if (Gemm.Backend.Name == "managed" && NativeLibrary.TryLoad("libopenblas.so.0", out _))
-{
-    // Until the kernels branch's OpenBLAS backend is on main, the naive managed kernel is far too slow here.
-    Gemm.Backend = new CblasGemm();
-}
-
 var steps = args.Length > 0 ? int.Parse(args[0], inv) : 0;
 var seed = args.Length > 1 ? int.Parse(args[1], inv) : 0;
 var config = new ModelConfig
@@ -131,22 +123,4 @@ static bool Induction(int[] s, int i, int j) => j >= 1 && s[j - 1] == s[i];
 sealed class Reporter(Action<TrainingProgress> report) : IProgress<TrainingProgress>
 {
     public void Report(TrainingProgress value) => report(value);
-}
-
-sealed unsafe class CblasGemm : IGemmBackend
-{
-    public string Name => "openblas (benchmark shim)";
-
-    public void Sgemm(bool transA, bool transB, int m, int n, int k, float alpha, ReadOnlySpan<float> a, int lda,
-        ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc)
-    {
-        fixed (float* pa = a, pb = b, pc = c)
-        {
-            cblas_sgemm(101, transA ? 112 : 111, transB ? 112 : 111, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc);
-        }
-    }
-
-    [DllImport("libopenblas.so.0")]
-    private static extern void cblas_sgemm(int order, int transA, int transB, int m, int n, int k, float alpha,
-        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc);
 }

@@ -36,7 +36,7 @@ public static class Trainer
         var weights = Initialization.TransformerLensDefault(config, options.Seed, options.InitializerRange);
         var workers = Math.Min(options.Workers, options.BatchSize);
         // Several workers side by side multiply on one thread each (Gemm.Serial): OpenBLAS's two-thread pool, called
-        // from both, made a step 2-4x slower on a 2-core VM (tests/benchmarks/README.md).
+        // from both, made a step 4-10x slower on a 2-core VM (tests/benchmarks/README.md).
         var gemm = workers > 1 ? Gemm.Serial : null;
         var passes = Enumerable.Range(0, workers).Select(_ => new TrainingPass(config, gemm)).ToArray();
         var gradients = Enumerable.Range(0, workers).Select(_ => TrainingPass.ZeroGradient(config)).ToArray();

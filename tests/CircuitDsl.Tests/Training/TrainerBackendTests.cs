@@ -20,34 +20,24 @@ public sealed class TrainerBackendTests
     public void Several_workers_multiply_on_the_serial_kernel_and_one_worker_on_the_backend(int workers, string expected)
     {
         var options = new TrainingOptions { Task = new RepeatedTokensTask(Small.DVocab), Steps = 2, BatchSize = 4, WarmupSteps = 1, Seed = 1, Workers = workers };
-        var (previousBackend, previousSerial) = (Gemm.Backend, Gemm.Serial);
         var backend = new CountingBackend();
         var serial = new CountingBackend();
-        TransformerWeights recorded;
-        try
-        {
-            Gemm.Backend = backend;
-            Gemm.Serial = serial;
-            recorded = Trainer.Train(Small, options);
-        }
-        finally
-        {
-            (Gemm.Backend, Gemm.Serial) = (previousBackend, previousSerial);
-        }
+        var recorded = WithBackends(backend, serial, () => Trainer.Train(Small, options));
 
         (expected == "serial" ? serial : backend).Calls.Should().BePositive();
         (expected == "serial" ? backend : serial).Calls.Should().Be(0);
         // The counters multiply on the one-thread managed kernel, so the weights match a run on it without them.
-        TrainerTests.Bytes(recorded).Should().Equal(TrainerTests.Bytes(WithBackends(new ManagedGemm(ManagedGemmKernel.Auto, threads: 1), () => Trainer.Train(Small, options))));
+        var plain = new ManagedGemm(ManagedGemmKernel.Auto, threads: 1);
+        TrainerTests.Bytes(recorded).Should().Equal(TrainerTests.Bytes(WithBackends(plain, plain, () => Trainer.Train(Small, options))));
     }
 
-    private static T WithBackends<T>(IGemmBackend both, Func<T> run)
+    private static T WithBackends<T>(IGemmBackend backend, IGemmBackend serial, Func<T> run)
     {
         var (previousBackend, previousSerial) = (Gemm.Backend, Gemm.Serial);
         try
         {
-            Gemm.Backend = both;
-            Gemm.Serial = both;
+            Gemm.Backend = backend;
+            Gemm.Serial = serial;
             return run();
         }
         finally

@@ -2,8 +2,8 @@
 # CircuitDsl against PyTorch on this machine, side by side: builds tests/CircuitDsl.Benchmarks (Release), makes the
 # seeded weights once (CIRCUITDSL_BENCH_DIR, default /tmp/circuitdsl-bench: ~650 MB, never committed), then for
 # each round runs our workloads and PyTorch's, each with OPENBLAS_CORETYPE unset and with Haswell (PyTorch also with its
-# OpenMP threads passive), the SGEMM ceiling and the
-# source generator on a 50-spec project (ours only: TransformerLens has no compile-time step);
+# OpenMP threads passive), the SGEMM ceiling and the source generator on a 50-spec project (ours only: TransformerLens
+# has no compile-time step);
 # then the train-to-induction runs and peak-memory measurements once; and prints the table (tests/benchmarks/table.py).
 # Usage: tests/benchmarks/run.sh [rounds=3] [repetitions per round=5]
 set -euo pipefail
@@ -38,7 +38,8 @@ for round in $(seq 1 "$ROUNDS"); do
       torch-default) env -u OPENBLAS_CORETYPE $PY tests/benchmarks/bench_torch.py "$DIR" "$REPS" "$WORK,detection-full,copying-tl" >> "$OUT/torch-default.txt" ;;
       torch-haswell) OPENBLAS_CORETYPE=Haswell $PY tests/benchmarks/bench_torch.py "$DIR" "$REPS" "$WORK" >> "$OUT/torch-haswell.txt" ;;
       # PyTorch's OpenMP threads spin after each parallel region; on a 2-core VM they fight OpenBLAS's for the cores
-      # (copying 0.49 -> 0.31 s, a train step 34 -> 15 ms with them passive; detection and composition twice as slow).
+      # (2026-12-04: copying 0.45 -> 0.38 s, a train step 40 -> 19 ms with them passive; detection and composition
+      # slower), so this is a third side, not a replacement.
       torch-passive) env -u OPENBLAS_CORETYPE OMP_WAIT_POLICY=PASSIVE $PY tests/benchmarks/bench_torch.py "$DIR" "$REPS" "$WORK" >> "$OUT/torch-passive.txt" ;;
     esac
   done

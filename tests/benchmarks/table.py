@@ -1,8 +1,8 @@
 """Pools the RESULT lines of tests/benchmarks/run.sh and prints the table of ratios (Markdown).
 
 Each input file is one side under one setting (ours and torch, each with OPENBLAS_CORETYPE unset and with Haswell;
-torch also with its OpenMP threads passive); the samples of every round are pooled, and a ratio is PyTorch's median over ours (above 1: we are faster),
-each side being the better of its two settings, workload by workload. Usage:
+torch also with its OpenMP threads passive); the samples of every round are pooled, and a ratio is PyTorch's median
+over ours (above 1: we are faster), each side at the best of its settings, workload by workload. Usage:
     /usr/bin/python3 tests/benchmarks/table.py <results dir>
 """
 import os
@@ -55,7 +55,7 @@ def main(d):
     torch = {"unset": load(f"{d}/torch-default.txt"), "Haswell": load(f"{d}/torch-haswell.txt"),
              "unset, OMP_WAIT_POLICY=PASSIVE": load(f"{d}/torch-passive.txt")}
     ours = {}
-    print("| workload | ours: median (IQR, n) [OPENBLAS_CORETYPE] | PyTorch: median (IQR, n) [OPENBLAS_CORETYPE] | ratio (PyTorch / ours) | ours GFLOP/s | PyTorch GFLOP/s |")
+    print("| workload | ours: median (IQR, n) [OPENBLAS_CORETYPE] | PyTorch: median (IQR, n) [its best setting] | ratio (PyTorch / ours) | ours GFLOP/s | PyTorch GFLOP/s |")
     print("| --- | --- | --- | --- | --- | --- |")
     for name in ("forward", "forward-cache", "detection", "composition", "copying", "train-step", "train-to-0.7"):
         o, t = better(ours_by, name), better(torch, name)

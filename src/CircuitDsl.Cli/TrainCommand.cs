@@ -1,3 +1,4 @@
+using CircuitDsl.Tasks;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;

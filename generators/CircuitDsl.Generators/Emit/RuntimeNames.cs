@@ -15,7 +15,7 @@ internal static class RuntimeNames
     public const string HookSet = "global::CircuitDsl.Model.HookSet";
     public const string HookNames = "global::CircuitDsl.Model.HookNames";
     public const string ModelFolder = "global::CircuitDsl.Weights.ModelFolder";
-    public const string WeightsFormatException = "global::CircuitDsl.Weights.WeightsFormatException";
+    public const string WeightsFormatException = "global::CircuitDsl.WeightsFormatException";
     public const string FactoredMatrix = "global::CircuitDsl.Circuits.FactoredMatrix";
     public const string ModelAnalysis = "global::CircuitDsl.Circuits.ModelAnalysis";
     public const string HeadCircuits = "global::CircuitDsl.Circuits.HeadCircuits";

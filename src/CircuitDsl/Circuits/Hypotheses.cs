@@ -1,7 +1,7 @@
+using CircuitDsl.Tasks;
 using System.Globalization;
 using CircuitDsl.Reports;
 using CircuitDsl.Tensors;
-using CircuitDsl.Training;
 
 namespace CircuitDsl.Circuits;
 

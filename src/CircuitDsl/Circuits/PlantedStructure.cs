@@ -1,5 +1,5 @@
+using CircuitDsl.Tasks;
 using CircuitDsl.Model;
-using CircuitDsl.Training;
 
 namespace CircuitDsl.Circuits;
 

@@ -1,5 +1,4 @@
 using CircuitDsl.Tensors;
-using CircuitDsl.Weights;
 
 namespace CircuitDsl.Model;
 

@@ -1,4 +1,5 @@
 using CircuitDsl.Model;
+using CircuitDsl.Tensors;
 
 namespace CircuitDsl.Training;
 
@@ -34,18 +35,10 @@ public static class Initialization
             var span = tensor.Span;
             for (var i = 0; i < span.Length; i++)
             {
-                span[i] = (float)(std * NextGaussian(rng));
+                span[i] = (float)(std * Gaussian.Next(rng));
             }
         }
 
         return weights;
-    }
-
-    /// <summary>A standard normal sample (Box–Muller), drawn from <paramref name="rng"/> so that it is reproducible.</summary>
-    internal static double NextGaussian(Random rng)
-    {
-        var u1 = 1.0 - rng.NextDouble();
-        var u2 = rng.NextDouble();
-        return Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2.0 * Math.PI * u2);
     }
 }

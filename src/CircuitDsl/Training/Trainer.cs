@@ -1,3 +1,4 @@
+using CircuitDsl.Tasks;
 using System.Diagnostics;
 using System.Numerics.Tensors;
 using CircuitDsl.Model;

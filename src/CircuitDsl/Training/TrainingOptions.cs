@@ -1,3 +1,4 @@
+using CircuitDsl.Tasks;
 using CircuitDsl.Model;
 
 namespace CircuitDsl.Training;

@@ -145,7 +145,7 @@ public sealed class EmittedCodeTests
 
             CircuitDsl.Weights.ModelFolder.Save(Path.Combine(root, "wide"), TransformerWeights.Zeros(config with { NHeads = 4 }));
             var load = () => Toy2L.GetMethod("Load")!.Invoke(null, [Path.Combine(root, "wide")]);
-            load.Should().Throw<TargetInvocationException>().WithInnerException<CircuitDsl.Weights.WeightsFormatException>()
+            load.Should().Throw<TargetInvocationException>().WithInnerException<CircuitDsl.WeightsFormatException>()
                 .WithMessage($"{Path.Combine(root, "wide", "config.json")}: the config does not match [Transformer] on Toy2L: n_heads is 4 but Toy2L declares 3.");
         }
         finally

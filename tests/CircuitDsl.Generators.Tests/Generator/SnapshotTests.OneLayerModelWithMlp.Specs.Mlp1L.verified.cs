@@ -91,7 +91,7 @@ partial class Mlp1L : global::System.IDisposable
     /// Loads a model folder (<c>config.json</c> and weights) whose config is this architecture. Dispose the
     /// model to release the folder.
     /// </summary>
-    /// <exception cref="CircuitDsl.Weights.WeightsFormatException">
+    /// <exception cref="CircuitDsl.WeightsFormatException">
     /// The folder cannot be read, or its config differs from this class's [Transformer]; the message names each field.
     /// </exception>
     public static Mlp1L Load(string directory)
@@ -101,7 +101,7 @@ partial class Mlp1L : global::System.IDisposable
         if (mismatch is not null)
         {
             folder.Dispose();
-            throw new global::CircuitDsl.Weights.WeightsFormatException(global::System.IO.Path.Combine(directory, global::CircuitDsl.Weights.ModelFolder.ConfigFileName), null, mismatch);
+            throw new global::CircuitDsl.WeightsFormatException(global::System.IO.Path.Combine(directory, global::CircuitDsl.Weights.ModelFolder.ConfigFileName), null, mismatch);
         }
 
         return new Mlp1L(folder.Weights, folder);

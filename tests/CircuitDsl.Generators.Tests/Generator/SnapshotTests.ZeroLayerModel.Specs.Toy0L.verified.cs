@@ -85,7 +85,7 @@ partial class Toy0L : global::System.IDisposable
     /// Loads a model folder (<c>config.json</c> and weights) whose config is this architecture. Dispose the
     /// model to release the folder.
     /// </summary>
-    /// <exception cref="CircuitDsl.Weights.WeightsFormatException">
+    /// <exception cref="CircuitDsl.WeightsFormatException">
     /// The folder cannot be read, or its config differs from this class's [Transformer]; the message names each field.
     /// </exception>
     public static Toy0L Load(string directory)
@@ -95,7 +95,7 @@ partial class Toy0L : global::System.IDisposable
         if (mismatch is not null)
         {
             folder.Dispose();
-            throw new global::CircuitDsl.Weights.WeightsFormatException(global::System.IO.Path.Combine(directory, global::CircuitDsl.Weights.ModelFolder.ConfigFileName), null, mismatch);
+            throw new global::CircuitDsl.WeightsFormatException(global::System.IO.Path.Combine(directory, global::CircuitDsl.Weights.ModelFolder.ConfigFileName), null, mismatch);
         }
 
         return new Toy0L(folder.Weights, folder);

@@ -1,3 +1,4 @@
+using CircuitDsl.Tasks;
 using CircuitDsl.Circuits;
 using CircuitDsl.Model;
 using CircuitDsl.Reports;

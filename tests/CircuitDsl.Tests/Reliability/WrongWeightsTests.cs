@@ -1,3 +1,4 @@
+using CircuitDsl.Tasks;
 using System.Text.Json.Nodes;
 using CircuitDsl.Circuits;
 using CircuitDsl.Reports;

@@ -1,3 +1,4 @@
+using CircuitDsl.Tasks;
 using CircuitDsl.Model;
 using CircuitDsl.Tensors;
 using CircuitDsl.Tests.Tensors;

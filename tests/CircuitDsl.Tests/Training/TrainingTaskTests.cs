@@ -1,3 +1,4 @@
+using CircuitDsl.Tasks;
 using CircuitDsl.Training;
 
 namespace CircuitDsl.Tests.Training;

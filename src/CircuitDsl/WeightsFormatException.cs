@@ -1,4 +1,4 @@
-namespace CircuitDsl.Weights;
+namespace CircuitDsl;
 
 /// <summary>
 /// A model folder, weights file, config or tokens file that cannot be used, with what is wrong and where:

@@ -1,4 +1,6 @@
-namespace CircuitDsl.Training;
+using CircuitDsl.Tensors;
+
+namespace CircuitDsl.Tasks;
 
 /// <summary>
 /// A seeded generator of training sequences. Each task is built so that a particular circuit is the way to
@@ -68,7 +70,7 @@ public sealed class BigramTask : TrainingTask
             var logits = new double[vocab];
             for (var b = 0; b < vocab; b++)
             {
-                logits[b] = sharpness * Initialization.NextGaussian(rng);
+                logits[b] = sharpness * Gaussian.Next(rng);
             }
 
             var max = logits.Max();

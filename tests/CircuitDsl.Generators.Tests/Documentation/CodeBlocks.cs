@@ -40,14 +40,16 @@ public static class CodeBlocks
 
     private static readonly Lazy<ImmutableArray<MetadataReference>> References = new(() =>
     {
-        // Everything the test process can load: the framework, the runtime and Abstractions, xunit and FluentAssertions,
-        // which the guide's test example uses (FluentAssertions' Should() overloads need the framework's assemblies).
+        // Everything the test process can load: the framework, the runtime and Abstractions, xunit, FluentAssertions and
+        // CircuitDsl.Assertions, which the guide's test examples use (FluentAssertions' Should() overloads need the
+        // framework's assemblies).
         var trusted = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator);
         return trusted
             .Append(typeof(HeadId).Assembly.Location)
             .Append(typeof(CircuitDsl.Tensors.Tensor).Assembly.Location)
             .Append(typeof(FactAttribute).Assembly.Location)
             .Append(typeof(FluentAssertions.AssertionExtensions).Assembly.Location)
+            .Append(typeof(CircuitDsl.Assertions.AssertionExtensions).Assembly.Location)
             .Distinct(StringComparer.Ordinal)
             .Select(p => (MetadataReference)MetadataReference.CreateFromFile(p))
             .ToImmutableArray();

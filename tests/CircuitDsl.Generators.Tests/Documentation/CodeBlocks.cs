@@ -55,6 +55,9 @@ public static class CodeBlocks
             .ToImmutableArray();
     });
 
+    // Other info strings that render as C#: a block fenced with one would escape compilation.
+    private static readonly HashSet<string> OtherCSharpNames = new(["cs", "c#", "C#", "CSharp", "Csharp", "CS"], StringComparer.Ordinal);
+
     /// <summary>The repository's root: the nearest folder above the test's base directory holding <c>CircuitDsl.sln</c>.</summary>
     public static string RepositoryRoot { get; } = FindRoot();
 
@@ -74,7 +77,8 @@ public static class CodeBlocks
     /// <summary>
     /// The <c>```csharp</c> blocks of Markdown <paramref name="markdown"/>, named as being on <paramref name="page"/>.
     /// Fences may be indented (a block inside a list item); the indentation of the opening fence is removed from the
-    /// code. An unclosed block is an error: the page would render the rest of itself as code.
+    /// code. An unclosed block is an error (the page would render the rest of itself as code), and so is C# fenced
+    /// under another name (<c>```cs</c>, <c>```c#</c>), which would escape compilation.
     /// </summary>
     public static IReadOnlyList<CodeBlock> Extract(string page, string markdown)
     {
@@ -100,6 +104,11 @@ public static class CodeBlocks
             if (end == lines.Length)
             {
                 throw new InvalidOperationException($"{page}({i + 1}): a code block is opened here and never closed.");
+            }
+
+            if (info.Length > 0 && info[0] is not "csharp" && OtherCSharpNames.Contains(info[0]))
+            {
+                throw new InvalidOperationException($"{page}({i + 1}): fence C# as ```csharp, so that the block is compiled.");
             }
 
             if (info.Length > 0 && info[0] == "csharp")

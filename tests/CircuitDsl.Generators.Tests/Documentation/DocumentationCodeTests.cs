@@ -130,4 +130,14 @@ public sealed class DocumentationCodeTests
 
         open.Should().Throw<InvalidOperationException>().WithMessage("docs/open.md(2): *never closed*");
     }
+
+    [Theory]
+    [InlineData("cs")]
+    [InlineData("c#")]
+    public void CSharp_fenced_under_another_name_is_an_error(string info)
+    {
+        var fenced = () => CodeBlocks.Extract("docs/other.md", $"text\n\n```{info}\nclass A;\n```\n");
+
+        fenced.Should().Throw<InvalidOperationException>().WithMessage("docs/other.md(3): fence C# as ```csharp*");
+    }
 }

@@ -7,7 +7,7 @@ using CircuitDsl.Weights;
 namespace CircuitDsl.Cli;
 
 /// <summary>
-/// The <c>circuitdsl</c> command: the contract of DESIGN.md's "Command line". Exit codes: 0 success,
+/// The <c>circuitdsl</c> command: the contract docs/cli.md describes. Exit codes: 0 success,
 /// 1 a check that ran and failed, 2 bad input (one line on standard error, never a stack trace).
 /// </summary>
 public static class CommandLine

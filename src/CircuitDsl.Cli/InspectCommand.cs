@@ -11,7 +11,7 @@ namespace CircuitDsl.Cli;
 
 /// <summary>
 /// <c>circuitdsl inspect</c>: what a model folder holds and what its heads do — detector scores on a batch,
-/// copying scores, and Q/K/V composition for every earlier/later pair (MATH.md defines each number).
+/// copying scores, and Q/K/V composition for every earlier/later pair (docs/math.md defines each number).
 /// </summary>
 internal static class InspectCommand
 {

@@ -97,7 +97,7 @@ def forward_gflop(cfg, batch, pos, vocab=True):
 
 
 class Model:
-    """TransformerLens's attention-only forward pass (LN or none, standard or shortformer positions), as MATH.md has it."""
+    """TransformerLens's attention-only forward pass (LN or none, standard or shortformer positions), as docs/math.md has it."""
 
     def __init__(self, cfg, w):
         self.cfg, self.w = cfg, w
@@ -160,7 +160,7 @@ class Model:
 
 
 def detector_scores(patterns, tokens):
-    """MATH.md's score and TransformerLens's "mul" score of every head for the three detectors, as HeadDetector."""
+    """Our score (docs/math.md) and TransformerLens's "mul" score of every head for the three detectors, as HeadDetector."""
     b, n = tokens.shape
     eq = (tokens[:, :, None] == tokens[:, None, :]) & torch.ones(n, n, dtype=torch.bool).tril(-1)
     prev = torch.zeros(b, n, n)

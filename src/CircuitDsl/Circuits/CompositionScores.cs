@@ -5,7 +5,7 @@ using CircuitDsl.Tensors;
 namespace CircuitDsl.Circuits;
 
 /// <summary>
-/// Q-, K- and V-composition scores (TransformerLens <c>composition_scores</c>, MATH.md): for an earlier head h1
+/// Q-, K- and V-composition scores (TransformerLens <c>composition_scores</c>; docs/math.md, "Composition scores"): for an earlier head h1
 /// and a later head h2, <c>‖L · R‖_F / (‖L‖_F · ‖R‖_F)</c> with <c>L = W_OV(h1)</c> and <c>R = W_QK(h2)</c> (Q),
 /// <c>W_QK(h2)ᵀ</c> (K) or <c>W_OV(h2)</c> (V). No baseline is subtracted; random matrices score about
 /// <c>1/sqrt(d_model)</c> (<see cref="RandomBaseline"/>).

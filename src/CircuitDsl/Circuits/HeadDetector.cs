@@ -17,7 +17,7 @@ public enum DetectorKind
 }
 
 /// <summary>
-/// Head detection (MATH.md): a 0/1 detection pattern <c>P</c> per sequence, and the score of an attention
+/// Head detection (docs/math.md, "Head detection"): a 0/1 detection pattern <c>P</c> per sequence, and the score of an attention
 /// pattern <c>A [q, k]</c> against it — the mean, over query rows with at least one target, of the attention
 /// mass on the targets; then the mean over sequences. TransformerLens's <c>head_detector</c> "mul" measure,
 /// <c>Σ(A ⊙ P) / Σ A</c> over all rows, is computed beside it (<see cref="TlMulScore"/>) for comparison only.
@@ -119,7 +119,7 @@ public static class HeadDetector
     }
 
     /// <summary>
-    /// MATH.md's score of one pattern <paramref name="pattern"/> <c>[q, k]</c>: the mean over rows with a target of
+    /// Our score of one pattern <paramref name="pattern"/> <c>[q, k]</c>: the mean over rows with a target of
     /// <c>Σ_j A[i,j] P[i,j]</c>; NaN when no row has a target.
     /// </summary>
     public static double Score(ReadOnlySpan<float> pattern, bool[,] detection)
@@ -393,7 +393,7 @@ public static class HeadDetector
     }
 }
 
-/// <summary>Every head's detector scores on one batch: ours (MATH.md) and TransformerLens's "mul" measure.</summary>
+/// <summary>Every head's detector scores on one batch: ours (docs/math.md, "Head detection") and TransformerLens's "mul" measure.</summary>
 public sealed class DetectorScores
 {
     private readonly double[,,] _scores;
@@ -405,7 +405,7 @@ public sealed class DetectorScores
         _tlMul = tlMul;
     }
 
-    /// <summary>MATH.md's score (0…1; a perfect head scores 1); NaN if no sequence has a target.</summary>
+    /// <summary>Our score (0…1; a perfect head scores 1); NaN if no sequence has a target.</summary>
     public double Score(DetectorKind kind, HeadId head) => _scores[(int)kind, head.Layer, head.Head];
 
     /// <summary>TransformerLens's "mul" score, capped below 1 by rows without a target; for comparison only.</summary>

@@ -15,7 +15,7 @@ internal delegate void PatternRows(int layer, int sequence, int head, int firstR
 
 /// <summary>
 /// One forward pass in progress: the residual stream of a batch, advanced a block at a time. The pieces
-/// here are the only implementation of MATH.md's forward pass; <see cref="HookedTransformer"/> and generated
+/// here are the only implementation of the forward pass (docs/math.md, "The forward pass"); <see cref="HookedTransformer"/> and generated
 /// models both drive it.
 /// </summary>
 /// <remarks>

@@ -3,7 +3,7 @@ using CircuitDsl.Tensors;
 namespace CircuitDsl.Model;
 
 /// <summary>
-/// A TransformerLens-convention transformer: the forward pass of MATH.md over <see cref="TransformerWeights"/>,
+/// A TransformerLens-convention transformer: the forward pass of docs/math.md over <see cref="TransformerWeights"/>,
 /// with TransformerLens's hook points (<see cref="HookNames"/>) for caching and intervening.
 /// </summary>
 /// <remarks>

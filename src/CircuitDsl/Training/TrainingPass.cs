@@ -10,7 +10,7 @@ namespace CircuitDsl.Training;
 /// </summary>
 /// <remarks>
 /// <para>
-/// Conventions are MATH.md's (TransformerLens's): row vectors, causal softmax attention scaled by
+/// Conventions are TransformerLens's (docs/math.md, "The forward pass"): row vectors, causal softmax attention scaled by
 /// <c>1/sqrt(d_head)</c>, LayerNorm with eps 1e-5 (<c>LN</c>, <c>LNPre</c> or none) before each attention
 /// layer, MLP and the unembed, shortformer positions added to the query and key inputs only.
 /// </para>

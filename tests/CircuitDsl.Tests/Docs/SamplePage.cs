@@ -41,7 +41,7 @@ internal static class SamplePage
         var b = new DocumentBuilder("Induction heads")
             .Paragraph("A previous-token head in layer 0 writes each token's predecessor into the residual stream; an induction head in layer 1 reads it through ",
                 new Inline.Strong("K-composition"), ", attends to the token after an earlier copy of the current one, and copies it (",
-                new Inline.Emphasis("Elhage et al. 2021"), ", §Induction heads). Scores are defined in MATH.md; thresholds are the spec's.")
+                new Inline.Emphasis("Elhage et al. 2021"), ", §Induction heads). Scores are defined in docs/math.md; thresholds are the spec's.")
             .Heading(2, "Hypotheses")
             .Table(["hypothesis", "check", "measured", "threshold", "verdict"],
                 [.. hypotheses.Select(h => (IReadOnlyList<Inline>)[h.Name, new Inline.Code(h.Code), double.IsNaN(h.Measured) ? "–" : Fmt(h.Measured), "≥ " + Fmt(h.Threshold), new Inline.Verdict(h.Outcome)])],

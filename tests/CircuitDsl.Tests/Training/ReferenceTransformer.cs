@@ -5,7 +5,7 @@ namespace CircuitDsl.Tests.Training;
 
 /// <summary>
 /// A naive double-precision transformer forward pass and mean next-token loss, written with scalar loops
-/// straight from MATH.md and independent of the runtime's kernels: the reference the analytic gradients are
+/// straight from docs/math.md and independent of the runtime's kernels: the reference the analytic gradients are
 /// finite-differenced against.
 /// </summary>
 internal sealed class ReferenceTransformer

@@ -4,7 +4,7 @@
 
 // Trains the default 2-layer attention-only model on `repeated-tokens` with the recommended recipe and
 // reports, as it goes, the loss, the speed, the best layer-0 previous-token and layer-1 induction scores
-// (MATH.md's detector on the default detection batch) and the loss on the first vs the repeated half.
+// (the detector of docs/math.md on the default detection batch) and the loss on the first vs the repeated half.
 // Not part of `dotnet test` (it takes a minute or two). Run from the repository root:
 //   dotnet run tests/benchmarks/Training/InductionRecipe.cs -- [steps] [seed] [batch] [lr] [norm: LN (default) | none]
 // Compare with tests/CircuitDsl.Tests/Fixtures/Training/train_reference.py, which trains the same model on the
@@ -32,7 +32,7 @@ options = options with
     CheckpointEvery = 250,
 };
 
-// The default detection batch (MATH.md): h + h with h = (n_ctx − 1) / 2 distinct random tokens, seeded.
+// The default detection batch (docs/math.md): h + h with h = (n_ctx − 1) / 2 distinct random tokens, seeded.
 var half = (config.NCtx - 1) / 2;
 var detRng = new Random(2024);
 var detection = Enumerable.Range(0, 32).Select(_ =>
@@ -77,7 +77,7 @@ var trainSeconds = (clock.Elapsed - measureTime).TotalSeconds;
 Console.WriteLine(string.Format(inv, "final: {0}", Measure(weights)));
 Console.WriteLine(string.Format(inv, "training wall time {0:F1} s (excluding {1:F1} s of measurement)", trainSeconds, measureTime.TotalSeconds));
 
-// MATH.md's detection score: mean over query rows with a target of the attention mass on the targets,
+// The detection score (docs/math.md): mean over query rows with a target of the attention mass on the targets,
 // then the mean over sequences; one score per head.
 static double[] Scores(Tensor patterns, int[][] tokens, Func<int[], int, int, bool> target)
 {

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Reference logits for the forward pass, computed by PyTorch on seeded random weights.
 
-An independent implementation of MATH.md's forward pass (TransformerLens conventions) in torch, run in
+An independent implementation of the forward pass of docs/math.md (TransformerLens conventions) in torch, run in
 double precision. Each fixture is JSON: the config, every weight under its TransformerLens state-dict
 name (nested lists), the tokens, and the logits. Regenerate with:
 

@@ -55,7 +55,10 @@ enum ActivationFunction
     Relu,
 }
 
-/// <summary>The TransformerLens <c>config.json</c> spellings of the architecture enums.</summary>
+/// <summary>
+/// The TransformerLens <c>config.json</c> spellings of the architecture enums, both ways: the one place they are
+/// written down. The runtime's config converters, the CLI's flags and the generator all go through it.
+/// </summary>
 #if CIRCUITDSL_GENERATOR
 internal
 #else

@@ -4,7 +4,7 @@ namespace CircuitDsl.Specs;
 /// The paper's zero-layer transformer: tokens are embedded and immediately unembedded, so the logits are the
 /// direct path <c>W_E W_U</c> — a bigram table ("Zero-Layer Transformers"). Trained on a random Markov chain.
 /// </summary>
-[Transformer(Layers = 0, DModel = 64, Vocab = 64, Context = 64, AttentionOnly = true, Normalization = Normalization.None)]
+[Transformer(NLayers = 0, DModel = 64, DVocab = 64, NCtx = 64, AttnOnly = true, NormalizationType = Normalization.None)]
 [TrainedOn(TaskNames.Bigram, Steps = 1000, Seed = 0, Weights = "weights/bigram-0l")]
 public sealed partial class Bigram0L;
 
@@ -13,8 +13,8 @@ public sealed partial class Bigram0L;
 /// the direct path plus one term per head, each an ensemble of skip-trigrams. Trained on planted skip-trigrams
 /// "A … B → C".
 /// </summary>
-[Transformer(Layers = 1, Heads = 4, DModel = 64, DHead = 16, Vocab = 64, Context = 64,
-             AttentionOnly = true, Normalization = Normalization.None)]
+[Transformer(NLayers = 1, NHeads = 4, DModel = 64, DHead = 16, DVocab = 64, NCtx = 64,
+             AttnOnly = true, NormalizationType = Normalization.None)]
 [TrainedOn(TaskNames.SkipTrigram, Steps = 1500, Seed = 0, Weights = "weights/skip-trigram-1l")]
 public sealed partial class SkipTrigram1L;
 
@@ -24,6 +24,6 @@ public sealed partial class SkipTrigram1L;
 /// induction circuit — a previous-token head in layer 0 whose output the keys of induction heads in layer 1 read.
 /// Scores are measured after TransformerLens's weight processing (LayerNorm folded), as every report says.
 /// </summary>
-[Transformer(Layers = 2, Heads = 4, DModel = 64, DHead = 16, Vocab = 64, Context = 64, AttentionOnly = true)]
+[Transformer(NLayers = 2, NHeads = 4, DModel = 64, DHead = 16, DVocab = 64, NCtx = 64, AttnOnly = true)]
 [TrainedOn(TaskNames.RepeatedTokens, Steps = 4000, Seed = 0, Weights = "weights/induction-2l")]
 public sealed partial class Induction2L;

@@ -8,8 +8,8 @@ namespace CircuitDsl;
 /// </summary>
 /// <example>
 /// <code>
-/// [Transformer(Layers = 2, Heads = 4, DModel = 64, DHead = 16, Vocab = 64, Context = 64,
-///              AttentionOnly = true, Normalization = Normalization.None)]
+/// [Transformer(NLayers = 2, NHeads = 4, DModel = 64, DHead = 16, DVocab = 64, NCtx = 64,
+///              AttnOnly = true, NormalizationType = Normalization.None)]
 /// public sealed partial class Toy2L;
 /// </code>
 /// </example>
@@ -17,10 +17,10 @@ namespace CircuitDsl;
 public sealed class TransformerAttribute : Attribute
 {
     /// <summary>Number of transformer blocks (<c>n_layers</c>); 0 gives the bigram model <c>W_E W_U</c>.</summary>
-    public int Layers { get; set; }
+    public int NLayers { get; set; }
 
     /// <summary>Attention heads per layer (<c>n_heads</c>).</summary>
-    public int Heads { get; set; }
+    public int NHeads { get; set; }
 
     /// <summary>Width of the residual stream (<c>d_model</c>).</summary>
     public int DModel { get; set; }
@@ -29,22 +29,22 @@ public sealed class TransformerAttribute : Attribute
     public int DHead { get; set; }
 
     /// <summary>Vocabulary size (<c>d_vocab</c>).</summary>
-    public int Vocab { get; set; }
+    public int DVocab { get; set; }
 
     /// <summary>Context length, the number of learned positions (<c>n_ctx</c>).</summary>
-    public int Context { get; set; }
+    public int NCtx { get; set; }
 
-    /// <summary>MLP hidden width (<c>d_mlp</c>); required unless <see cref="AttentionOnly"/>, and not allowed with it.</summary>
+    /// <summary>MLP hidden width (<c>d_mlp</c>); required unless <see cref="AttnOnly"/>, and not allowed with it.</summary>
     public int DMlp { get; set; }
 
     /// <summary>Whether the blocks have attention only, no MLPs (<c>attn_only</c>).</summary>
-    public bool AttentionOnly { get; set; }
+    public bool AttnOnly { get; set; }
 
-    /// <summary>Where the model normalises (<c>normalization_type</c>); TransformerLens's default, <see cref="CircuitDsl.Normalization.LN"/>, when omitted.</summary>
-    public Normalization Normalization { get; set; } = Normalization.LN;
+    /// <summary>Where the model normalises (<c>normalization_type</c>); TransformerLens's default, <see cref="Normalization.LN"/>, when omitted.</summary>
+    public Normalization NormalizationType { get; set; } = Normalization.LN;
 
     /// <summary>How positions enter the model (<c>positional_embedding_type</c>); <see cref="PositionalEmbedding.Standard"/> when omitted.</summary>
-    public PositionalEmbedding Positional { get; set; } = PositionalEmbedding.Standard;
+    public PositionalEmbedding PositionalEmbeddingType { get; set; } = PositionalEmbedding.Standard;
 
     /// <summary>The MLP nonlinearity (<c>act_fn</c>); <see cref="ActivationFunction.Gelu"/> when omitted. Ignored by attention-only models.</summary>
     public ActivationFunction ActFn { get; set; } = ActivationFunction.Gelu;

@@ -127,9 +127,9 @@ internal static class InspectCommand
         model.AddRow("layers × heads", $"{c.NLayers} × {c.NHeads}");
         model.AddRow("d_model / d_head", $"{c.DModel} / {c.DHead}");
         model.AddRow("vocabulary / context", $"{c.DVocab} / {c.NCtx}");
-        model.AddRow("blocks", c.AttnOnly ? "attention only" : $"attention + MLP (d_mlp {c.DMlp}, {c.ActFn})");
-        model.AddRow("normalization", c.NormalizationType ?? "none");
-        model.AddRow("positions", c.PositionalEmbeddingType);
+        model.AddRow("blocks", c.AttnOnly ? "attention only" : $"attention + MLP (d_mlp {c.DMlp}, {c.ActFn?.ToConfigValue()})");
+        model.AddRow("normalization", c.NormalizationType.ToConfigValue() ?? "none");
+        model.AddRow("positions", c.PositionalEmbeddingType.ToConfigValue());
         model.AddRow("parameters", parameters.ToString("N0", CultureInfo.InvariantCulture));
         model.AddRow("weights", Markup.Escape(Path.GetFileName(folder.WeightsFile)));
         model.AddRow("measured on", Markup.Escape(analysis.WeightProcessing));

@@ -25,9 +25,9 @@ internal static class TrainCommand
         var vocab = new Option<int>("--vocab") { Description = "Vocabulary size.", DefaultValueFactory = _ => 64 };
         var context = new Option<int>("--context") { Description = "Context length (sequence length used in training).", DefaultValueFactory = _ => 64 };
         var dMlp = new Option<int?>("--d-mlp") { Description = "MLP width; omit for an attention-only model." };
-        var actFn = new Option<string>("--act-fn") { Description = "MLP activation: relu, gelu or gelu_new.", DefaultValueFactory = _ => "gelu_new" };
-        var normalization = new Option<string>("--normalization") { Description = "LN, LNPre or none.", DefaultValueFactory = _ => "LN" };
-        var positional = new Option<string>("--positional") { Description = "standard or shortformer.", DefaultValueFactory = _ => "standard" };
+        var actFn = ConfigOption<ActivationFunction>("--act-fn", "MLP activation: ", ActivationFunction.GeluNew, ConfigNames.TryParse);
+        var normalization = ConfigOption<Normalization>("--normalization", "", Normalization.LN, ConfigNames.TryParse);
+        var positional = ConfigOption<PositionalEmbedding>("--positional", "", PositionalEmbedding.Standard, ConfigNames.TryParse);
         var task = new Option<string>("--task") { Description = $"Training data: {string.Join(", ", TrainingTask.Names)}.", Required = true };
         var steps = new Option<int?>("--steps") { Description = "Optimizer steps (default: the task's recipe)." };
         var seed = new Option<int>("--seed") { Description = "Seeds the weights and the data; same seed, same weights.", DefaultValueFactory = _ => 0 };
@@ -46,14 +46,13 @@ internal static class TrainCommand
         command.SetAction((parse, cancel) =>
         {
             var mlp = parse.GetValue(dMlp);
-            var norm = parse.GetRequiredValue(normalization);
             var config = new ModelConfig
             {
                 NLayers = parse.GetValue(layers), NHeads = parse.GetValue(heads), DModel = parse.GetValue(dModel),
                 DHead = parse.GetValue(dHead), DVocab = parse.GetValue(vocab), NCtx = parse.GetValue(context),
                 DMlp = mlp, AttnOnly = mlp is null, ActFn = mlp is null ? null : parse.GetValue(actFn),
-                NormalizationType = norm.Equals("none", StringComparison.OrdinalIgnoreCase) ? null : norm,
-                PositionalEmbeddingType = parse.GetRequiredValue(positional), Seed = parse.GetValue(seed),
+                NormalizationType = parse.GetValue(normalization),
+                PositionalEmbeddingType = parse.GetValue(positional), Seed = parse.GetValue(seed),
             };
             var configProblems = config.Problems();
             if (configProblems.Count > 0)
@@ -108,6 +107,35 @@ internal static class TrainCommand
             return Task.FromResult(0);
         });
         return command;
+    }
+
+    /// <summary>One of <see cref="ConfigNames"/>' <c>TryParse</c> overloads: reads a value as <c>config.json</c> spells it.</summary>
+    private delegate bool ConfigParser<T>(string? value, out T result);
+
+    /// <summary>
+    /// An option whose values are <typeparamref name="T"/>'s config spellings, with <c>none</c> (any case) for null,
+    /// listed in its description after <paramref name="prefix"/>.
+    /// </summary>
+    private static Option<T> ConfigOption<T>(string name, string prefix, T defaultValue, ConfigParser<T> tryParse)
+        where T : struct, Enum
+    {
+        var choices = ConfigNames.Choices<T>(none: "none");
+        return new Option<T>(name)
+        {
+            Description = $"{prefix}{choices}.",
+            DefaultValueFactory = _ => defaultValue,
+            CustomParser = result =>
+            {
+                var token = result.Tokens.Single().Value;
+                if (tryParse(token.Equals("none", StringComparison.OrdinalIgnoreCase) ? null : token, out var value))
+                {
+                    return value;
+                }
+
+                result.AddError($"{name} must be {choices} (got {token}).");
+                return defaultValue;
+            },
+        };
     }
 
     /// <summary>Trains with a live progress bar on a terminal, or a line per tenth of the run otherwise.</summary>

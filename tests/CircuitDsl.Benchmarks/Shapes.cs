@@ -13,20 +13,20 @@ internal static class Shapes
     public static ModelConfig AttnOnly2L { get; } = new()
     {
         NLayers = 2, NHeads = 8, DModel = 512, DHead = 64, DVocab = 48262, NCtx = 1024, AttnOnly = true,
-        NormalizationType = "LN", PositionalEmbeddingType = "shortformer",
+        NormalizationType = Normalization.LN, PositionalEmbeddingType = PositionalEmbedding.Shortformer,
     };
 
     /// <summary>A GPT-2-small-sized attention stack (12 × 12 heads, d_model 768, d_head 64, d_vocab 50,257).</summary>
     public static ModelConfig Stack12 { get; } = new()
     {
         NLayers = 12, NHeads = 12, DModel = 768, DHead = 64, DVocab = 50257, NCtx = 64, AttnOnly = true,
-        NormalizationType = "LN",
+        NormalizationType = Normalization.LN,
     };
 
     /// <summary>The training recipe's model: 2 layers × 4 heads, d_model 64, vocab 64, n_ctx 64, LN.</summary>
     public static ModelConfig Induction { get; } = new()
     {
-        NLayers = 2, NHeads = 4, DModel = 64, DHead = 16, DVocab = 64, NCtx = 64, AttnOnly = true, NormalizationType = "LN",
+        NLayers = 2, NHeads = 4, DModel = 64, DHead = 16, DVocab = 64, NCtx = 64, AttnOnly = true, NormalizationType = Normalization.LN,
     };
 
     public const int TrainingSeed = 0;

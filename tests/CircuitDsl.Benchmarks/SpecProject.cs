@@ -52,11 +52,11 @@ internal static class SpecProject
 
         var arguments = new List<string>
         {
-            $"Layers = {layers}",
+            $"NLayers = {layers}",
         };
         if (layers > 0)
         {
-            arguments.Add($"Heads = {heads}");
+            arguments.Add($"NHeads = {heads}");
         }
 
         arguments.Add($"DModel = {dModel}");
@@ -65,11 +65,11 @@ internal static class SpecProject
             arguments.Add($"DHead = {dHead}");
         }
 
-        arguments.Add($"Vocab = {Pick(rng, 64, 128, 512, 2048, 50257)}");
-        arguments.Add($"Context = {Pick(rng, 32, 64, 128, 256, 1024)}");
+        arguments.Add($"DVocab = {Pick(rng, 64, 128, 512, 2048, 50257)}");
+        arguments.Add($"NCtx = {Pick(rng, 32, 64, 128, 256, 1024)}");
         if (attentionOnly)
         {
-            arguments.Add("AttentionOnly = true");
+            arguments.Add("AttnOnly = true");
         }
         else
         {
@@ -77,10 +77,10 @@ internal static class SpecProject
             arguments.Add($"ActFn = ActivationFunction.{Pick(rng, "Gelu", "GeluNew", "Relu")}");
         }
 
-        arguments.Add($"Normalization = Normalization.{(layers <= 1 ? "None" : Pick(rng, "LN", "LNPre", "None"))}");
+        arguments.Add($"NormalizationType = Normalization.{(layers <= 1 ? "None" : Pick(rng, "LN", "LNPre", "None"))}");
         if (rng.Next(3) == 0)
         {
-            arguments.Add("Positional = PositionalEmbedding.Shortformer");
+            arguments.Add("PositionalEmbeddingType = PositionalEmbedding.Shortformer");
         }
 
         var text = new StringBuilder();

@@ -43,7 +43,7 @@ public sealed class GeneratedCodeTests
         var expected = logits.Span;
         for (var i = 0; i < sum.Length; i++)
         {
-            (sum[i] + bias[i % Tiny2L.Vocab]).Should().BeApproximately(expected[i], 1e-4);
+            (sum[i] + bias[i % Tiny2L.DVocab]).Should().BeApproximately(expected[i], 1e-4);
         }
     }
 

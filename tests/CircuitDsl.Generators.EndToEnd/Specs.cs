@@ -3,8 +3,8 @@ using CircuitDsl.Reports;
 namespace CircuitDsl.Generators.EndToEnd;
 
 /// <summary>A two-layer attention-only model without LayerNorm, whose path expansion is exact.</summary>
-[Transformer(Layers = 2, Heads = 2, DModel = 16, DHead = 4, Vocab = 12, Context = 10,
-             AttentionOnly = true, Normalization = Normalization.None)]
+[Transformer(NLayers = 2, NHeads = 2, DModel = 16, DHead = 4, DVocab = 12, NCtx = 10,
+             AttnOnly = true, NormalizationType = Normalization.None)]
 public sealed partial class Tiny2L;
 
 /// <summary>An induction circuit, stated against <see cref="Tiny2L"/>.</summary>

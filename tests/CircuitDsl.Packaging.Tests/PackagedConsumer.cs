@@ -196,7 +196,7 @@ public sealed class PackagedConsumer : IDisposable
         var weights = TransformerWeights.Zeros(new ModelConfig
         {
             NLayers = 1, NHeads = 2, DModel = dModel, DHead = dHead, DVocab = vocab, NCtx = context,
-            DMlp = null, AttnOnly = true, ActFn = null, NormalizationType = null, PositionalEmbeddingType = "standard",
+            DMlp = null, AttnOnly = true, ActFn = null, NormalizationType = Normalization.None, PositionalEmbeddingType = PositionalEmbedding.Standard,
         });
         for (var t = 0; t < vocab; t++)
         {

@@ -30,7 +30,7 @@ internal static class DiagnosticDescriptors
         defaultSeverity: DiagnosticSeverity.Error,
         isEnabledByDefault: true,
         description: "A hypothesis names a layer or head index that the circuit's model does not have. Layers and "
-            + "heads are counted from 0, so a model with Layers = 2 and Heads = 4 has heads 0.0 to 1.3.");
+            + "heads are counted from 0, so a model with NLayers = 2 and NHeads = 4 has heads 0.0 to 1.3.");
 
     /// <summary>Format: <c>Head {0} cannot read from head {1} by composition: {1} is in layer {2}, which is not before layer {3}</c>.</summary>
     public static readonly DiagnosticDescriptor CompositionNotFromEarlierLayer = new(
@@ -74,9 +74,9 @@ internal static class DiagnosticDescriptors
         category: Category,
         defaultSeverity: DiagnosticSeverity.Error,
         isEnabledByDefault: true,
-        description: "Sizes must be positive (Layers may be 0, and a 0-layer model needs no Heads or DHead); "
-            + "DMlp is required without AttentionOnly and not allowed with it; enum arguments must be defined "
-            + "values. The generator emits one member per head, so Layers and Heads are capped.");
+        description: "Sizes must be positive (NLayers may be 0, and a 0-layer model needs no NHeads or DHead); "
+            + "DMlp is required without AttnOnly and not allowed with it; enum arguments must be defined "
+            + "values. The generator emits one member per head, so NLayers and NHeads are capped.");
 
     /// <summary>Format: <c>{0} must be {1}</c>.</summary>
     public static readonly DiagnosticDescriptor SpecClassShape = new(

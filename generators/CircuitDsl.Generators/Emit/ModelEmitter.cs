@@ -72,18 +72,18 @@ internal static class ModelEmitter
 
     private static void Constants(SourceWriter w, Architecture a)
     {
-        Constant(w, "Number of transformer blocks (<c>n_layers</c>).", "int", "Layers", Int(a.Layers));
-        Constant(w, "Attention heads per layer (<c>n_heads</c>).", "int", "Heads", Int(a.Heads));
+        Constant(w, "Number of transformer blocks (<c>n_layers</c>).", "int", "NLayers", Int(a.Layers));
+        Constant(w, "Attention heads per layer (<c>n_heads</c>).", "int", "NHeads", Int(a.Heads));
         Constant(w, "Width of the residual stream (<c>d_model</c>).", "int", "DModel", Int(a.DModel));
         Constant(w, "Width of each head's queries, keys and values (<c>d_head</c>).", "int", "DHead", Int(a.DHead));
-        Constant(w, "Vocabulary size (<c>d_vocab</c>).", "int", "Vocab", Int(a.Vocab));
-        Constant(w, "Context length (<c>n_ctx</c>).", "int", "Context", Int(a.Context));
+        Constant(w, "Vocabulary size (<c>d_vocab</c>).", "int", "DVocab", Int(a.Vocab));
+        Constant(w, "Context length (<c>n_ctx</c>).", "int", "NCtx", Int(a.Context));
         if (a.DMlp is { } dMlp)
         {
             Constant(w, "MLP hidden width (<c>d_mlp</c>).", "int", "DMlp", Int(dMlp));
         }
 
-        Constant(w, "Whether the blocks have attention only (<c>attn_only</c>).", "bool", "AttentionOnly", a.AttentionOnly ? "true" : "false");
+        Constant(w, "Whether the blocks have attention only (<c>attn_only</c>).", "bool", "AttnOnly", a.AttentionOnly ? "true" : "false");
         w.Lines($$"""
             /// <summary>This architecture as a TransformerLens config, e.g. to create or train weights for it.</summary>
             public static {{ModelConfig}} Config => new()
@@ -96,9 +96,9 @@ internal static class ModelEmitter
                 NCtx = {{Int(a.Context)}},
                 DMlp = {{(a.DMlp is { } d ? Int(d) : "null")}},
                 AttnOnly = {{(a.AttentionOnly ? "true" : "false")}},
-                ActFn = {{(a.HasMlp ? Quote(a.ActFn.ToConfigValue()) : "null")}},
-                NormalizationType = {{Quote(a.Normalization.ToConfigValue())}},
-                PositionalEmbeddingType = {{Quote(a.Positional.ToConfigValue())}},
+                ActFn = {{(a.HasMlp ? EnumValue(a.ActFn) : "null")}},
+                NormalizationType = {{EnumValue(a.Normalization)}},
+                PositionalEmbeddingType = {{EnumValue(a.Positional)}},
             };
 
             """);
@@ -220,12 +220,12 @@ internal static class ModelEmitter
             {
                 global::System.ArgumentNullException.ThrowIfNull(config);
                 var differences = new global::System.Collections.Generic.List<string>();
-                Compare("n_layers", config.NLayers, Layers);
+                Compare("n_layers", config.NLayers, NLayers);
             """);
         w.Indent();
         if (a.Layers > 0)
         {
-            w.Line("Compare(\"n_heads\", config.NHeads, Heads);");
+            w.Line("Compare(\"n_heads\", config.NHeads, NHeads);");
         }
 
         w.Line("Compare(\"d_model\", config.DModel, DModel);");
@@ -234,21 +234,21 @@ internal static class ModelEmitter
             w.Line("Compare(\"d_head\", config.DHead, DHead);");
         }
 
-        w.Line("Compare(\"d_vocab\", config.DVocab, Vocab);");
-        w.Line("Compare(\"n_ctx\", config.NCtx, Context);");
+        w.Line("Compare(\"d_vocab\", config.DVocab, DVocab);");
+        w.Line("Compare(\"n_ctx\", config.NCtx, NCtx);");
         if (a.Layers > 0)
         {
-            w.Line("Compare(\"attn_only\", config.AttnOnly, AttentionOnly);");
+            w.Line("Compare(\"attn_only\", config.AttnOnly, AttnOnly);");
         }
 
         if (a.HasMlp)
         {
             w.Line("Compare(\"d_mlp\", config.DMlp, DMlp);");
-            w.Line($"Compare(\"act_fn\", config.ActFn, {Quote(a.ActFn.ToConfigValue())});");
+            w.Line($"Compare(\"act_fn\", config.ActFn, {EnumValue(a.ActFn)});");
         }
 
-        w.Line($"Compare(\"normalization_type\", config.NormalizationType, {Quote(a.Normalization.ToConfigValue())});");
-        w.Line($"Compare(\"positional_embedding_type\", config.PositionalEmbeddingType, {Quote(a.Positional.ToConfigValue())});");
+        w.Line($"Compare(\"normalization_type\", config.NormalizationType, {EnumValue(a.Normalization)});");
+        w.Line($"Compare(\"positional_embedding_type\", config.PositionalEmbeddingType, {EnumValue(a.Positional)});");
         w.Unindent();
         w.Lines($$"""
                 return differences.Count == 0
@@ -268,6 +268,9 @@ internal static class ModelEmitter
                     null => "null",
                     bool b => b ? "true" : "false",
                     string s => '"' + s + '"',
+                    global::CircuitDsl.Normalization n => Show({{ConfigNamesType}}.ToConfigValue(n)),
+                    global::CircuitDsl.PositionalEmbedding p => Show({{ConfigNamesType}}.ToConfigValue(p)),
+                    global::CircuitDsl.ActivationFunction f => Show({{ConfigNamesType}}.ToConfigValue(f)),
                     _ => global::System.Convert.ToString(value, global::System.Globalization.CultureInfo.InvariantCulture) ?? "",
                 };
             }
@@ -641,8 +644,6 @@ internal static class ModelEmitter
     }
 
     private static string Int(int value) => value.ToString(CultureInfo.InvariantCulture);
-
-    private static string Quote(string? value) => value is null ? "null" : "\"" + value + "\"";
 
     private static string Cref(string globalName) => globalName.Substring("global::".Length);
 }

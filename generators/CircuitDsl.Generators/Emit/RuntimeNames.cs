@@ -29,4 +29,12 @@ internal static class RuntimeNames
     public const string CompositionKindType = "global::CircuitDsl.CompositionKind";
     public const string CircuitDocumentation = "global::CircuitDsl.CircuitDocumentation";
     public const string HypothesisDocumentation = "global::CircuitDsl.HypothesisDocumentation";
+    public const string ConfigNamesType = "global::CircuitDsl.ConfigNames";
+
+    /// <summary>
+    /// An architecture enum's value as an expression, e.g. <c>global::CircuitDsl.Normalization.None</c>: the generator
+    /// compiles the runtime's <c>Architecture.cs</c>, so its enums have the runtime's names.
+    /// </summary>
+    public static string EnumValue<T>(T value)
+        where T : struct, Enum => $"global::{typeof(T).FullName}.{value}";
 }

@@ -70,16 +70,16 @@ internal static class TransformerParser
             return value.TryGetInt(out var i) ? i : 0;
         }
 
-        var layers = Int("Layers");
-        var heads = Int("Heads");
+        var layers = Int("NLayers");
+        var heads = Int("NHeads");
         var dModel = Int("DModel");
         var dHead = Int("DHead");
-        var vocab = Int("Vocab");
-        var context = Int("Context");
+        var vocab = Int("DVocab");
+        var context = Int("NCtx");
         var dMlp = Int("DMlp");
-        var attentionOnly = args.Named("AttentionOnly").TryGetBool(out var b) && b;
-        var normalization = Enum(args, "Normalization", Normalization.LN, Problem);
-        var positional = Enum(args, "Positional", PositionalEmbedding.Standard, Problem);
+        var attentionOnly = args.Named("AttnOnly").TryGetBool(out var b) && b;
+        var normalization = Enum(args, "NormalizationType", Normalization.LN, Problem);
+        var positional = Enum(args, "PositionalEmbeddingType", PositionalEmbedding.Standard, Problem);
         var actFn = Enum(args, "ActFn", ActivationFunction.Gelu, Problem);
 
         void Positive(string name, int value)
@@ -94,23 +94,23 @@ internal static class TransformerParser
 
         if (layers < 0)
         {
-            Problem("Layers", $"Layers must not be negative, not {layers.ToString(CultureInfo.InvariantCulture)}");
+            Problem("NLayers", $"NLayers must not be negative, not {layers.ToString(CultureInfo.InvariantCulture)}");
         }
         else if (layers > MaxLayers)
         {
-            Problem("Layers", $"Layers = {layers.ToString(CultureInfo.InvariantCulture)} is more than the {MaxLayers} the generator emits typed members for");
+            Problem("NLayers", $"NLayers = {layers.ToString(CultureInfo.InvariantCulture)} is more than the {MaxLayers} the generator emits typed members for");
         }
 
         Positive("DModel", dModel);
-        Positive("Vocab", vocab);
-        Positive("Context", context);
+        Positive("DVocab", vocab);
+        Positive("NCtx", context);
         if (layers > 0)
         {
-            Positive("Heads", heads);
+            Positive("NHeads", heads);
             Positive("DHead", dHead);
             if (heads > MaxHeads)
             {
-                Problem("Heads", $"Heads = {heads.ToString(CultureInfo.InvariantCulture)} is more than the {MaxHeads} the generator emits typed members for");
+                Problem("NHeads", $"NHeads = {heads.ToString(CultureInfo.InvariantCulture)} is more than the {MaxHeads} the generator emits typed members for");
             }
 
             if (attentionOnly && args.Has("DMlp"))
@@ -121,7 +121,7 @@ internal static class TransformerParser
             {
                 if (!args.Has("DMlp"))
                 {
-                    Problem("AttentionOnly", "a model with MLPs needs DMlp; give DMlp, or set AttentionOnly = true");
+                    Problem("AttnOnly", "a model with MLPs needs DMlp; give DMlp, or set AttnOnly = true");
                 }
                 else
                 {

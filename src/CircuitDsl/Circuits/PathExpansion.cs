@@ -59,7 +59,7 @@ public sealed class PathExpansion
         var problems = new List<string>();
         if (c.HasLayerNorm)
         {
-            problems.Add($"normalization_type is {c.NormalizationType} (LayerNorm is not linear)");
+            problems.Add($"normalization_type is {c.NormalizationType.ToConfigValue()} (LayerNorm is not linear)");
         }
 
         if (!c.AttnOnly)

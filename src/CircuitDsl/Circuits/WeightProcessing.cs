@@ -86,7 +86,7 @@ public static class WeightProcessing
             else
             {
                 FoldLayerNorm(config, t);
-                config = config with { NormalizationType = "LNPre" };
+                config = config with { NormalizationType = Normalization.LNPre };
                 applied.Add("fold_ln");
             }
         }

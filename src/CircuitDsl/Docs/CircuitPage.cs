@@ -60,9 +60,9 @@ public static class CircuitPage
             Row("layers × heads", $"{c.NLayers} × {c.NHeads}"),
             Row("d_model / d_head", $"{c.DModel} / {c.DHead}"),
             Row("vocabulary / context", $"{c.DVocab} / {c.NCtx}"),
-            Row("blocks", c.AttnOnly ? "attention only" : $"attention + MLP (d_mlp {c.DMlp}, {c.ActFn})"),
-            Row("normalization", c.NormalizationType ?? "none"),
-            Row("positions", c.PositionalEmbeddingType),
+            Row("blocks", c.AttnOnly ? "attention only" : $"attention + MLP (d_mlp {c.DMlp}, {c.ActFn?.ToConfigValue()})"),
+            Row("normalization", c.NormalizationType.ToConfigValue() ?? "none"),
+            Row("positions", c.PositionalEmbeddingType.ToConfigValue()),
             Row("measured on", analysis.WeightProcessing),
             Row("detection batch", $"{analysis.DetectionBatch.Length} sequences of {analysis.DetectionBatch[0].Length} tokens"),
         };

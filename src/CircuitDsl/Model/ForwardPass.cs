@@ -320,7 +320,7 @@ public sealed class ForwardPass
     {
         var pre = Point(HookNames.MlpPre(layer), Linear(x, w.W_in!, w.b_in!).Reshape(Batch, Positions, w.W_in!.Dim(1)));
         var post = pre.Clone();
-        Ops.Activation(post.Span, Config.ActFn!);
+        Ops.Activation(post.Span, Config.ActFn!.Value);
         Point(HookNames.MlpPost(layer), post);
         return Linear(post, w.W_out!, w.b_out!).Reshape(Batch, Positions, Config.DModel);
     }

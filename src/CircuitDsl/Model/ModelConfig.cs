@@ -32,26 +32,32 @@ public sealed record ModelConfig
     /// <summary>Whether blocks have attention only (no MLPs).</summary>
     [JsonPropertyName("attn_only")] public bool AttnOnly { get; init; }
 
-    /// <summary>MLP activation: <c>relu</c>, <c>gelu</c> or <c>gelu_new</c>.</summary>
-    [JsonPropertyName("act_fn")] public string? ActFn { get; init; }
+    /// <summary>MLP activation (<c>act_fn</c>); null (as TransformerLens writes it) when <see cref="AttnOnly"/>.</summary>
+    [JsonPropertyName("act_fn"), JsonConverter(typeof(ActivationFunctionJsonConverter))]
+    public ActivationFunction? ActFn { get; init; }
 
-    /// <summary><c>LN</c> (learned weight and bias), <c>LNPre</c> (folded: normalise only) or null (none).</summary>
-    [JsonPropertyName("normalization_type")] public string? NormalizationType { get; init; }
+    /// <summary>
+    /// Where the model normalises (<c>normalization_type</c>: <c>LN</c>, <c>LNPre</c>, or null for
+    /// <see cref="Normalization.None"/>, also when the field is absent).
+    /// </summary>
+    [JsonPropertyName("normalization_type"), JsonConverter(typeof(NormalizationJsonConverter))]
+    public Normalization NormalizationType { get; init; } = Normalization.None;
 
-    /// <summary><c>standard</c> (positions added to the residual stream) or <c>shortformer</c> (to Q and K inputs only).</summary>
-    [JsonPropertyName("positional_embedding_type")] public string PositionalEmbeddingType { get; init; } = "standard";
+    /// <summary>How positions enter the model (<c>positional_embedding_type</c>); <see cref="PositionalEmbedding.Standard"/> when absent.</summary>
+    [JsonPropertyName("positional_embedding_type"), JsonConverter(typeof(PositionalEmbeddingJsonConverter))]
+    public PositionalEmbedding PositionalEmbeddingType { get; init; }
 
     /// <summary>The seed the weights were initialised or trained with, if known.</summary>
     [JsonPropertyName("seed")] public int? Seed { get; init; }
 
     /// <summary>Whether positions feed only queries and keys.</summary>
-    [JsonIgnore] public bool IsShortformer => PositionalEmbeddingType == "shortformer";
+    [JsonIgnore] public bool IsShortformer => PositionalEmbeddingType == PositionalEmbedding.Shortformer;
 
     /// <summary>Whether the model has learned LayerNorm weights (<c>LN</c>).</summary>
-    [JsonIgnore] public bool HasLayerNormWeights => NormalizationType == "LN";
+    [JsonIgnore] public bool HasLayerNormWeights => NormalizationType == Normalization.LN;
 
     /// <summary>Whether the model normalises before each block and the unembed (<c>LN</c> or <c>LNPre</c>).</summary>
-    [JsonIgnore] public bool HasLayerNorm => NormalizationType is "LN" or "LNPre";
+    [JsonIgnore] public bool HasLayerNorm => NormalizationType is Normalization.LN or Normalization.LNPre;
 
     /// <summary>Whether blocks have MLPs.</summary>
     [JsonIgnore] public bool HasMlp => !AttnOnly;
@@ -89,21 +95,21 @@ public sealed record ModelConfig
                     problems.Add($"d_mlp must be positive when attn_only is false (got {DMlp?.ToString() ?? "null"}).");
                 }
 
-                if (ActFn is not ("relu" or "gelu" or "gelu_new"))
+                if (ActFn is not { } actFn || !Enum.IsDefined(actFn))
                 {
-                    problems.Add($"act_fn must be relu, gelu or gelu_new (got {ActFn ?? "null"}).");
+                    problems.Add($"act_fn {ConfigValueJson.MustBe<ActivationFunction>(ActFn?.ToString())}");
                 }
             }
         }
 
-        if (NormalizationType is not (null or "LN" or "LNPre"))
+        if (!Enum.IsDefined(NormalizationType))
         {
-            problems.Add($"normalization_type must be LN, LNPre or null (got {NormalizationType}).");
+            problems.Add($"normalization_type {ConfigValueJson.MustBe<Normalization>(NormalizationType.ToString())}");
         }
 
-        if (PositionalEmbeddingType is not ("standard" or "shortformer"))
+        if (!Enum.IsDefined(PositionalEmbeddingType))
         {
-            problems.Add($"positional_embedding_type must be standard or shortformer (got {PositionalEmbeddingType}).");
+            problems.Add($"positional_embedding_type {ConfigValueJson.MustBe<PositionalEmbedding>(PositionalEmbeddingType.ToString())}");
         }
 
         return problems;

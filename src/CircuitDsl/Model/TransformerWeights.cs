@@ -227,7 +227,7 @@ public sealed class TransformerWeights
 
     private static string Describe(ModelConfig c) =>
         $"n_layers={c.NLayers}, n_heads={c.NHeads}, d_model={c.DModel}, d_head={c.DHead}, d_vocab={c.DVocab}, n_ctx={c.NCtx}"
-        + (c.AttnOnly ? ", attn_only" : $", d_mlp={c.DMlp}") + $", normalization_type={c.NormalizationType ?? "None"}";
+        + (c.AttnOnly ? ", attn_only" : $", d_mlp={c.DMlp}") + $", normalization_type={c.NormalizationType.ToConfigValue() ?? "None"}";
 }
 
 /// <summary>The parameters of one transformer block, under TransformerLens's names.</summary>

@@ -72,26 +72,26 @@ public static class Ops
     }
 
     /// <summary>
-    /// The activation named by TransformerLens's <c>act_fn</c>, in place: <c>relu</c>; <c>gelu</c>, the exact
+    /// The activation TransformerLens's <c>act_fn</c> names, in place: <c>relu</c>; <c>gelu</c>, the exact
     /// <c>x · Φ(x)</c> with the normal CDF through erfc; <c>gelu_new</c>, the tanh approximation
     /// <c>0.5 x (1 + tanh(sqrt(2/π) (x + 0.044715 x³)))</c>.
     /// </summary>
-    /// <exception cref="ArgumentException"><paramref name="actFn"/> is not one of these.</exception>
-    public static void Activation(Span<float> data, string actFn)
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="actFn"/> is not a defined value.</exception>
+    public static void Activation(Span<float> data, ActivationFunction actFn)
     {
         switch (actFn)
         {
-            case "relu":
+            case ActivationFunction.Relu:
                 TensorPrimitives.Max(data, 0f, data);
                 break;
-            case "gelu":
+            case ActivationFunction.Gelu:
                 Gelu(data);
                 break;
-            case "gelu_new":
+            case ActivationFunction.GeluNew:
                 GeluNew(data);
                 break;
             default:
-                throw new ArgumentException($"Unknown activation function '{actFn}' (expected relu, gelu or gelu_new).", nameof(actFn));
+                throw new ArgumentOutOfRangeException(nameof(actFn), actFn, "Not an activation function.");
         }
     }
 

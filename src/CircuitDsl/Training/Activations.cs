@@ -8,19 +8,19 @@ internal static class Activations
     private static readonly float SqrtTwoOverPi = MathF.Sqrt(2f / MathF.PI);
     private static readonly double InvSqrtTwoPi = 1.0 / Math.Sqrt(2.0 * Math.PI);
 
-    /// <summary><c>grad[i] *= act'(pre[i])</c> for the activation named by <paramref name="actFn"/>.</summary>
-    public static void MultiplyByDerivative(ReadOnlySpan<float> pre, Span<float> grad, string actFn)
+    /// <summary><c>grad[i] *= act'(pre[i])</c> for the activation <paramref name="actFn"/>.</summary>
+    public static void MultiplyByDerivative(ReadOnlySpan<float> pre, Span<float> grad, ActivationFunction actFn)
     {
         switch (actFn)
         {
-            case "relu":
+            case ActivationFunction.Relu:
                 for (var i = 0; i < pre.Length; i++)
                 {
                     grad[i] = pre[i] > 0f ? grad[i] : 0f;
                 }
 
                 break;
-            case "gelu":
+            case ActivationFunction.Gelu:
                 // gelu(x) = x Φ(x)  ⇒  gelu'(x) = Φ(x) + x φ(x).
                 for (var i = 0; i < pre.Length; i++)
                 {
@@ -31,7 +31,7 @@ internal static class Activations
                 }
 
                 break;
-            case "gelu_new":
+            case ActivationFunction.GeluNew:
                 // 0.5 x (1 + tanh u), u = sqrt(2/π)(x + 0.044715 x³).
                 for (var i = 0; i < pre.Length; i++)
                 {
@@ -43,7 +43,7 @@ internal static class Activations
 
                 break;
             default:
-                throw new ArgumentException($"Unknown activation function '{actFn}' (expected relu, gelu or gelu_new).", nameof(actFn));
+                throw new ArgumentOutOfRangeException(nameof(actFn), actFn, "Not an activation function.");
         }
     }
 }

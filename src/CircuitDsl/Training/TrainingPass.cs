@@ -488,7 +488,7 @@ public sealed class TrainingPass
         AddRowBias(pre, m, b.b_in!.Span);
         var post = a.Post.AsSpan(0, n * m);
         pre.CopyTo(post);
-        Ops.Activation(post, _config.ActFn!);
+        Ops.Activation(post, _config.ActFn!.Value);
         Sgemm(false, false, n, d, m, 1f, post, m, b.W_out!.Span, d, 1f, x, d);
         AddRowBias(x, d, b.b_out!.Span);
     }
@@ -500,7 +500,7 @@ public sealed class TrainingPass
         Sgemm(true, false, m, d, n, 1f, a.Post, m, dx, d, 1f, g.W_out!.Span, d);
         var dHidden = _dHidden.AsSpan(0, n * m);
         Sgemm(false, true, n, m, d, 1f, dx, d, b.W_out!.Span, d, 0f, dHidden, m);
-        Activations.MultiplyByDerivative(a.Pre.AsSpan(0, n * m), dHidden, _config.ActFn!);
+        Activations.MultiplyByDerivative(a.Pre.AsSpan(0, n * m), dHidden, _config.ActFn!.Value);
         AddColumnSums(dHidden, m, g.b_in!.Span);
         Sgemm(true, false, d, m, n, 1f, a.MlpIn, d, dHidden, m, 1f, g.W_in!.Span, m);
         var dMlpIn = _dNormOut.AsSpan(0, n * d);

@@ -7,7 +7,9 @@ namespace CircuitDsl.Weights;
 /// <summary>
 /// Reads and writes a model folder's <c>config.json</c> (TransformerLens <c>HookedTransformerConfig</c> names).
 /// Fields this project does not use are ignored; nulls where TransformerLens writes them (<c>d_mlp</c>,
-/// <c>act_fn</c>, <c>normalization_type</c>, <c>seed</c>) are accepted.
+/// <c>act_fn</c>, <c>normalization_type</c>, <c>seed</c>) are accepted. The architecture enums are spelled by
+/// <see cref="ModelConfig"/>'s converters (<see cref="ConfigNames"/>); a spelling TransformerLens would not write
+/// is named with the ones it would.
 /// </summary>
 internal static class ConfigJson
 {
@@ -72,6 +74,10 @@ internal static class ConfigJson
             return problems.Count == 0
                 ? config
                 : throw new WeightsFormatException(path, null, "invalid config: " + string.Join(" ", problems));
+        }
+        catch (ConfigValueException e)
+        {
+            throw new WeightsFormatException(path, null, $"invalid config: {e.Path?.TrimStart('$', '.')} {e.Message}", e);
         }
         catch (JsonException e)
         {

@@ -125,7 +125,7 @@ public sealed class CachingTests
         var first = GeneratorHarness.Run(GeneratorHarness.NewDriver(), compilation);
         var oldTree = compilation.SyntaxTrees.First();
         var newTree = CSharpSyntaxTree.ParseText(
-            SpecSources.TwoLayer.Replace("Heads = 3", "Heads = 2", StringComparison.Ordinal), GeneratorHarness.ParseOptions, path: oldTree.FilePath);
+            SpecSources.TwoLayer.Replace("NHeads = 3", "NHeads = 2", StringComparison.Ordinal), GeneratorHarness.ParseOptions, path: oldTree.FilePath);
         var second = GeneratorHarness.Run(first.Driver, compilation.ReplaceSyntaxTree(oldTree, newTree));
 
         Reasons(second, TrackingNames.TransformerSpecs).Should().Contain(IncrementalStepRunReason.Modified);

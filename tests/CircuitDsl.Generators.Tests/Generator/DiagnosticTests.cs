@@ -149,18 +149,18 @@ public sealed class DiagnosticTests
     }
 
     [Theory]
-    [InlineData("Layers = 1, Heads = 2, DModel = 0, DHead = 4, Vocab = 10, Context = 8, AttentionOnly = true", "0, DHead", "DModel must be positive, not 0")]
-    [InlineData("Layers = -1, DModel = 8, Vocab = 10, Context = 8", "-1", "Layers must not be negative, not -1")]
-    [InlineData("Layers = 1, Heads = 2, DModel = 8, DHead = 4, Vocab = 10, Context = 8, AttentionOnly = true, DMlp = 32", "32",
+    [InlineData("NLayers = 1, NHeads = 2, DModel = 0, DHead = 4, DVocab = 10, NCtx = 8, AttnOnly = true", "0, DHead", "DModel must be positive, not 0")]
+    [InlineData("NLayers = -1, DModel = 8, DVocab = 10, NCtx = 8", "-1", "NLayers must not be negative, not -1")]
+    [InlineData("NLayers = 1, NHeads = 2, DModel = 8, DHead = 4, DVocab = 10, NCtx = 8, AttnOnly = true, DMlp = 32", "32",
         "DMlp = 32 must not be given: an attention-only model has no MLP")]
-    [InlineData("Layers = 1, Heads = 2, DModel = 8, DHead = 4, Vocab = 10, Context = 8, AttentionOnly = false", "false",
-        "a model with MLPs needs DMlp; give DMlp, or set AttentionOnly = true")]
-    [InlineData("Layers = 1, Heads = 2, DModel = 8, Vocab = 10, Context = 8, AttentionOnly = true", "Transformer(",
+    [InlineData("NLayers = 1, NHeads = 2, DModel = 8, DHead = 4, DVocab = 10, NCtx = 8, AttnOnly = false", "false",
+        "a model with MLPs needs DMlp; give DMlp, or set AttnOnly = true")]
+    [InlineData("NLayers = 1, NHeads = 2, DModel = 8, DVocab = 10, NCtx = 8, AttnOnly = true", "Transformer(",
         "DHead must be given (a positive number)")]
-    [InlineData("Layers = 1, Heads = 100000, DModel = 8, DHead = 4, Vocab = 10, Context = 8, AttentionOnly = true", "100000",
-        "Heads = 100000 is more than the 256 the generator emits typed members for")]
-    [InlineData("Layers = 1, Heads = 2, DModel = 8, DHead = 4, Vocab = 10, Context = 8, AttentionOnly = true, Normalization = (Normalization)7",
-        "(Normalization)7", "Normalization = 7 is not a defined Normalization value")]
+    [InlineData("NLayers = 1, NHeads = 100000, DModel = 8, DHead = 4, DVocab = 10, NCtx = 8, AttnOnly = true", "100000",
+        "NHeads = 100000 is more than the 256 the generator emits typed members for")]
+    [InlineData("NLayers = 1, NHeads = 2, DModel = 8, DHead = 4, DVocab = 10, NCtx = 8, AttnOnly = true, NormalizationType = (Normalization)7",
+        "(Normalization)7", "NormalizationType = 7 is not a defined Normalization value")]
     public void CDSL006_impossible_architecture(string arguments, string marker, string message)
     {
         var source = $$"""
@@ -200,7 +200,7 @@ public sealed class DiagnosticTests
 
             namespace Specs;
 
-            [Transformer(Layers = 0, DModel = 8, Vocab = 10, Context = 8)]
+            [Transformer(NLayers = 0, DModel = 8, DVocab = 10, NCtx = 8)]
             {{declaration}}
             """;
         var run = GeneratorHarness.Run(source);
@@ -349,7 +349,7 @@ public sealed class DiagnosticTests
 
             namespace Specs;
 
-            [Transformer(Layers = 0, DModel = 8, Vocab = 10, Context = 8, AttentionOnly = true, Normalization = Normalization.None)]
+            [Transformer(NLayers = 0, DModel = 8, DVocab = 10, NCtx = 8, AttnOnly = true, NormalizationType = Normalization.None)]
             [TrainedOn({{arguments}})]
             public sealed partial class Carded;
             """;
@@ -368,7 +368,7 @@ public sealed class DiagnosticTests
 
             namespace Specs;
 
-            [Transformer(Layers = 1, Heads = 2, DModel = 32, DHead = 16, Vocab = 50, Context = 16, AttentionOnly = true)]
+            [Transformer(NLayers = 1, NHeads = 2, DModel = 32, DHead = 16, DVocab = 50, NCtx = 16, AttnOnly = true)]
             {{card}}
             public sealed partial class Toy1L;
             """;

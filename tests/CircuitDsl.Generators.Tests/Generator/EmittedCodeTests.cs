@@ -34,11 +34,11 @@ public sealed class EmittedCodeTests
         config.Should().BeEquivalentTo(new ModelConfig
         {
             NLayers = 2, NHeads = 3, DModel = 64, DHead = 16, DVocab = 64, NCtx = 64,
-            AttnOnly = true, NormalizationType = null, PositionalEmbeddingType = "standard",
+            AttnOnly = true, NormalizationType = Normalization.None, PositionalEmbeddingType = PositionalEmbedding.Standard,
         });
         config.Problems().Should().BeEmpty();
-        Toy2L.GetField("Layers")!.GetValue(null).Should().Be(2);
-        Toy2L.GetField("Heads")!.GetValue(null).Should().Be(3);
+        Toy2L.GetField("NLayers")!.GetValue(null).Should().Be(2);
+        Toy2L.GetField("NHeads")!.GetValue(null).Should().Be(3);
     }
 
     [Fact]
@@ -117,7 +117,7 @@ public sealed class EmittedCodeTests
         var config = (ModelConfig)Toy2L.GetProperty("Config")!.GetValue(null)!;
         describe.Invoke(null, [config]).Should().BeNull();
 
-        var other = config with { NLayers = 3, DHead = 8, NormalizationType = "LN", PositionalEmbeddingType = "shortformer" };
+        var other = config with { NLayers = 3, DHead = 8, NormalizationType = Normalization.LN, PositionalEmbeddingType = PositionalEmbedding.Shortformer };
         describe.Invoke(null, [other]).Should().Be(
             "the config does not match [Transformer] on Toy2L: n_layers is 3 but Toy2L declares 2; d_head is 8 but Toy2L declares 16; "
             + "normalization_type is \"LN\" but Toy2L declares null; positional_embedding_type is \"shortformer\" but Toy2L declares \"standard\".");

@@ -49,13 +49,13 @@ public sealed partial class FuzzTests
     {
         string[] variants =
         [
-            "[CircuitDsl.Transformer(Layers = 2, Heads = 2, DModel = 8, DHead = 4, Vocab = 8, Context = 8, AttentionOnly = true)] partial class Global;",
-            "namespace A { [CircuitDsl.Transformer(Layers = 1, Heads = 1, DModel = 8, DHead = 8, Vocab = 8, Context = 8, AttentionOnly = true)] public partial class Outer { [CircuitDsl.Circuit(typeof(Outer))] public static partial class Nested { } } }",
+            "[CircuitDsl.Transformer(NLayers = 2, NHeads = 2, DModel = 8, DHead = 4, DVocab = 8, NCtx = 8, AttnOnly = true)] partial class Global;",
+            "namespace A { [CircuitDsl.Transformer(NLayers = 1, NHeads = 1, DModel = 8, DHead = 8, DVocab = 8, NCtx = 8, AttnOnly = true)] public partial class Outer { [CircuitDsl.Circuit(typeof(Outer))] public static partial class Nested { } } }",
             "[CircuitDsl.Circuit(typeof(Self))] public static partial class Self { [CircuitDsl.PreviousTokenHead(\"0.0\", AtLeast = 1)] public static partial CircuitDsl.Reports.Evidence X(Self s); }",
-            "[CircuitDsl.Transformer(Layers = 128, Heads = 256, DModel = 1, DHead = 1, Vocab = 1, Context = 1, AttentionOnly = true)] public partial class Huge;",
-            "[CircuitDsl.Transformer(Layers = 1, Heads = 1, DModel = 8, DHead = 8, Vocab = 8, Context = 8, AttentionOnly = true)][CircuitDsl.Transformer] public partial class Twice;",
-            "[CircuitDsl.Transformer(Layers = 1, Heads = 1, DModel = 8, DHead = 8, Vocab = 8, Context = 8, AttentionOnly = true)] public partial struct Struct;",
-            "[CircuitDsl.Transformer(Layers = 1, Heads = 1, DModel = 8, DHead = 8, Vocab = 8, Context = 8, AttentionOnly = true)] public partial interface IFace;",
+            "[CircuitDsl.Transformer(NLayers = 128, NHeads = 256, DModel = 1, DHead = 1, DVocab = 1, NCtx = 1, AttnOnly = true)] public partial class Huge;",
+            "[CircuitDsl.Transformer(NLayers = 1, NHeads = 1, DModel = 8, DHead = 8, DVocab = 8, NCtx = 8, AttnOnly = true)][CircuitDsl.Transformer] public partial class Twice;",
+            "[CircuitDsl.Transformer(NLayers = 1, NHeads = 1, DModel = 8, DHead = 8, DVocab = 8, NCtx = 8, AttnOnly = true)] public partial struct Struct;",
+            "[CircuitDsl.Transformer(NLayers = 1, NHeads = 1, DModel = 8, DHead = 8, DVocab = 8, NCtx = 8, AttnOnly = true)] public partial interface IFace;",
             "[CircuitDsl.Circuit(typeof(Toy2L))] public static partial class C { [CircuitDsl.Faithfulness(null, Task = \"t\", Recovers = 0.5)] public static partial CircuitDsl.Reports.Evidence F(Toy2L m); }",
             "[CircuitDsl.Circuit(typeof(Toy2L))] public static partial class C { [CircuitDsl.Faithfulness(new string[0], Task = \"t\", Recovers = 0.5)] public static partial CircuitDsl.Reports.Evidence F(Toy2L m); }",
             "[CircuitDsl.Circuit(typeof(Toy2L))] public static partial class C { [CircuitDsl.Composes(\"1.1\", Via = (CircuitDsl.CompositionKind)7, From = \"0.0\", AtLeast = 0.5)] public static partial CircuitDsl.Reports.Evidence F(Toy2L m); }",

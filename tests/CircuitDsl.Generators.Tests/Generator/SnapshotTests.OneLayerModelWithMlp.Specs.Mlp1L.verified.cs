@@ -7,10 +7,10 @@ namespace Specs;
 partial class Mlp1L : global::System.IDisposable
 {
     /// <summary>Number of transformer blocks (<c>n_layers</c>).</summary>
-    public const int Layers = 1;
+    public const int NLayers = 1;
 
     /// <summary>Attention heads per layer (<c>n_heads</c>).</summary>
-    public const int Heads = 1;
+    public const int NHeads = 1;
 
     /// <summary>Width of the residual stream (<c>d_model</c>).</summary>
     public const int DModel = 16;
@@ -19,16 +19,16 @@ partial class Mlp1L : global::System.IDisposable
     public const int DHead = 8;
 
     /// <summary>Vocabulary size (<c>d_vocab</c>).</summary>
-    public const int Vocab = 20;
+    public const int DVocab = 20;
 
     /// <summary>Context length (<c>n_ctx</c>).</summary>
-    public const int Context = 8;
+    public const int NCtx = 8;
 
     /// <summary>MLP hidden width (<c>d_mlp</c>).</summary>
     public const int DMlp = 64;
 
     /// <summary>Whether the blocks have attention only (<c>attn_only</c>).</summary>
-    public const bool AttentionOnly = false;
+    public const bool AttnOnly = false;
 
     /// <summary>This architecture as a TransformerLens config, e.g. to create or train weights for it.</summary>
     public static global::CircuitDsl.Model.ModelConfig Config => new()
@@ -41,9 +41,9 @@ partial class Mlp1L : global::System.IDisposable
         NCtx = 8,
         DMlp = 64,
         AttnOnly = false,
-        ActFn = "gelu_new",
-        NormalizationType = "LN",
-        PositionalEmbeddingType = "shortformer",
+        ActFn = global::CircuitDsl.ActivationFunction.GeluNew,
+        NormalizationType = global::CircuitDsl.Normalization.LN,
+        PositionalEmbeddingType = global::CircuitDsl.PositionalEmbedding.Shortformer,
     };
 
     private readonly global::CircuitDsl.Weights.ModelFolder? _folder;
@@ -121,17 +121,17 @@ partial class Mlp1L : global::System.IDisposable
     {
         global::System.ArgumentNullException.ThrowIfNull(config);
         var differences = new global::System.Collections.Generic.List<string>();
-        Compare("n_layers", config.NLayers, Layers);
-        Compare("n_heads", config.NHeads, Heads);
+        Compare("n_layers", config.NLayers, NLayers);
+        Compare("n_heads", config.NHeads, NHeads);
         Compare("d_model", config.DModel, DModel);
         Compare("d_head", config.DHead, DHead);
-        Compare("d_vocab", config.DVocab, Vocab);
-        Compare("n_ctx", config.NCtx, Context);
-        Compare("attn_only", config.AttnOnly, AttentionOnly);
+        Compare("d_vocab", config.DVocab, DVocab);
+        Compare("n_ctx", config.NCtx, NCtx);
+        Compare("attn_only", config.AttnOnly, AttnOnly);
         Compare("d_mlp", config.DMlp, DMlp);
-        Compare("act_fn", config.ActFn, "gelu_new");
-        Compare("normalization_type", config.NormalizationType, "LN");
-        Compare("positional_embedding_type", config.PositionalEmbeddingType, "shortformer");
+        Compare("act_fn", config.ActFn, global::CircuitDsl.ActivationFunction.GeluNew);
+        Compare("normalization_type", config.NormalizationType, global::CircuitDsl.Normalization.LN);
+        Compare("positional_embedding_type", config.PositionalEmbeddingType, global::CircuitDsl.PositionalEmbedding.Shortformer);
         return differences.Count == 0
             ? null
             : "the config does not match [Transformer] on Mlp1L: " + string.Join("; ", differences) + ".";
@@ -149,6 +149,9 @@ partial class Mlp1L : global::System.IDisposable
             null => "null",
             bool b => b ? "true" : "false",
             string s => '"' + s + '"',
+            global::CircuitDsl.Normalization n => Show(global::CircuitDsl.ConfigNames.ToConfigValue(n)),
+            global::CircuitDsl.PositionalEmbedding p => Show(global::CircuitDsl.ConfigNames.ToConfigValue(p)),
+            global::CircuitDsl.ActivationFunction f => Show(global::CircuitDsl.ConfigNames.ToConfigValue(f)),
             _ => global::System.Convert.ToString(value, global::System.Globalization.CultureInfo.InvariantCulture) ?? "",
         };
     }

@@ -7,10 +7,10 @@ namespace Specs;
 partial class Toy0L : global::System.IDisposable
 {
     /// <summary>Number of transformer blocks (<c>n_layers</c>).</summary>
-    public const int Layers = 0;
+    public const int NLayers = 0;
 
     /// <summary>Attention heads per layer (<c>n_heads</c>).</summary>
-    public const int Heads = 0;
+    public const int NHeads = 0;
 
     /// <summary>Width of the residual stream (<c>d_model</c>).</summary>
     public const int DModel = 32;
@@ -19,13 +19,13 @@ partial class Toy0L : global::System.IDisposable
     public const int DHead = 0;
 
     /// <summary>Vocabulary size (<c>d_vocab</c>).</summary>
-    public const int Vocab = 50;
+    public const int DVocab = 50;
 
     /// <summary>Context length (<c>n_ctx</c>).</summary>
-    public const int Context = 16;
+    public const int NCtx = 16;
 
     /// <summary>Whether the blocks have attention only (<c>attn_only</c>).</summary>
-    public const bool AttentionOnly = true;
+    public const bool AttnOnly = true;
 
     /// <summary>This architecture as a TransformerLens config, e.g. to create or train weights for it.</summary>
     public static global::CircuitDsl.Model.ModelConfig Config => new()
@@ -39,8 +39,8 @@ partial class Toy0L : global::System.IDisposable
         DMlp = null,
         AttnOnly = true,
         ActFn = null,
-        NormalizationType = null,
-        PositionalEmbeddingType = "standard",
+        NormalizationType = global::CircuitDsl.Normalization.None,
+        PositionalEmbeddingType = global::CircuitDsl.PositionalEmbedding.Standard,
     };
 
     private readonly global::CircuitDsl.Weights.ModelFolder? _folder;
@@ -115,12 +115,12 @@ partial class Toy0L : global::System.IDisposable
     {
         global::System.ArgumentNullException.ThrowIfNull(config);
         var differences = new global::System.Collections.Generic.List<string>();
-        Compare("n_layers", config.NLayers, Layers);
+        Compare("n_layers", config.NLayers, NLayers);
         Compare("d_model", config.DModel, DModel);
-        Compare("d_vocab", config.DVocab, Vocab);
-        Compare("n_ctx", config.NCtx, Context);
-        Compare("normalization_type", config.NormalizationType, null);
-        Compare("positional_embedding_type", config.PositionalEmbeddingType, "standard");
+        Compare("d_vocab", config.DVocab, DVocab);
+        Compare("n_ctx", config.NCtx, NCtx);
+        Compare("normalization_type", config.NormalizationType, global::CircuitDsl.Normalization.None);
+        Compare("positional_embedding_type", config.PositionalEmbeddingType, global::CircuitDsl.PositionalEmbedding.Standard);
         return differences.Count == 0
             ? null
             : "the config does not match [Transformer] on Toy0L: " + string.Join("; ", differences) + ".";
@@ -138,6 +138,9 @@ partial class Toy0L : global::System.IDisposable
             null => "null",
             bool b => b ? "true" : "false",
             string s => '"' + s + '"',
+            global::CircuitDsl.Normalization n => Show(global::CircuitDsl.ConfigNames.ToConfigValue(n)),
+            global::CircuitDsl.PositionalEmbedding p => Show(global::CircuitDsl.ConfigNames.ToConfigValue(p)),
+            global::CircuitDsl.ActivationFunction f => Show(global::CircuitDsl.ConfigNames.ToConfigValue(f)),
             _ => global::System.Convert.ToString(value, global::System.Globalization.CultureInfo.InvariantCulture) ?? "",
         };
     }

@@ -9,7 +9,7 @@ public static class SpecSources
         namespace Specs;
 
         /// <summary>The bigram model: logits = W_E W_U.</summary>
-        [Transformer(Layers = 0, DModel = 32, Vocab = 50, Context = 16, AttentionOnly = true, Normalization = Normalization.None)]
+        [Transformer(NLayers = 0, DModel = 32, DVocab = 50, NCtx = 16, AttnOnly = true, NormalizationType = Normalization.None)]
         public sealed partial class Toy0L;
         """;
 
@@ -18,8 +18,8 @@ public static class SpecSources
 
         namespace Specs;
 
-        [Transformer(Layers = 1, Heads = 2, DModel = 32, DHead = 16, Vocab = 50, Context = 16,
-                     AttentionOnly = true, Normalization = Normalization.None)]
+        [Transformer(NLayers = 1, NHeads = 2, DModel = 32, DHead = 16, DVocab = 50, NCtx = 16,
+                     AttnOnly = true, NormalizationType = Normalization.None)]
         public sealed partial class Toy1L;
         """;
 
@@ -28,8 +28,8 @@ public static class SpecSources
 
         namespace Specs;
 
-        [Transformer(Layers = 1, Heads = 1, DModel = 16, DHead = 8, Vocab = 20, Context = 8, DMlp = 64,
-                     ActFn = ActivationFunction.GeluNew, Normalization = Normalization.LN, Positional = PositionalEmbedding.Shortformer)]
+        [Transformer(NLayers = 1, NHeads = 1, DModel = 16, DHead = 8, DVocab = 20, NCtx = 8, DMlp = 64,
+                     ActFn = ActivationFunction.GeluNew, NormalizationType = Normalization.LN, PositionalEmbeddingType = PositionalEmbedding.Shortformer)]
         public sealed partial class Mlp1L;
         """;
 
@@ -38,8 +38,8 @@ public static class SpecSources
 
         namespace Specs;
 
-        [Transformer(Layers = 2, Heads = 3, DModel = 64, DHead = 16, Vocab = 64, Context = 64,
-                     AttentionOnly = true, Normalization = Normalization.None)]
+        [Transformer(NLayers = 2, NHeads = 3, DModel = 64, DHead = 16, DVocab = 64, NCtx = 64,
+                     AttnOnly = true, NormalizationType = Normalization.None)]
         public sealed partial class Toy2L;
         """;
 
@@ -96,12 +96,12 @@ public static class SpecSources
 
         namespace Specs;
 
-        [Transformer(Layers = 0, DModel = 32, Vocab = 50, Context = 16, AttentionOnly = true, Normalization = Normalization.None)]
+        [Transformer(NLayers = 0, DModel = 32, DVocab = 50, NCtx = 16, AttnOnly = true, NormalizationType = Normalization.None)]
         [TrainedOn("bigram", Steps = 1000, Seed = 3, Weights = "weights/bigram")]
         public sealed partial class Chain0L;
 
-        [Transformer(Layers = 1, Heads = 2, DModel = 32, DHead = 16, Vocab = 50, Context = 16,
-                     AttentionOnly = true, Normalization = Normalization.None)]
+        [Transformer(NLayers = 1, NHeads = 2, DModel = 32, DHead = 16, DVocab = 50, NCtx = 16,
+                     AttnOnly = true, NormalizationType = Normalization.None)]
         [TrainedOn(TaskNames.SkipTrigram, Steps = 1500, Seed = 7, Weights = "weights/skip", LearningRate = 0.003, BatchSize = 16)]
         public sealed partial class Skip1L;
 

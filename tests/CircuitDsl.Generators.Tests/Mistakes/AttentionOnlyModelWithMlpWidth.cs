@@ -3,5 +3,5 @@ using CircuitDsl;
 
 namespace Specs;
 
-[Transformer(Layers = 1, Heads = 4, DModel = 64, DHead = 16, Vocab = 64, Context = 64, AttentionOnly = true, DMlp = /*!CDSL006: 256*/256)]
+[Transformer(NLayers = 1, NHeads = 4, DModel = 64, DHead = 16, DVocab = 64, NCtx = 64, AttnOnly = true, DMlp = /*!CDSL006: 256*/256)]
 public sealed partial class Toy1L;

@@ -4,7 +4,7 @@ using CircuitDsl.Reports;
 
 namespace Specs;
 
-[Transformer(Layers = 0, DModel = 64, Vocab = 64, Context = 64, AttentionOnly = true, Normalization = Normalization.None)]
+[Transformer(NLayers = 0, DModel = 64, DVocab = 64, NCtx = 64, AttnOnly = true, NormalizationType = Normalization.None)]
 public sealed partial class Bigram0L;
 
 [Circuit(typeof(Bigram0L))]

@@ -3,5 +3,5 @@ using CircuitDsl;
 
 namespace Specs;
 
-[Transformer(Layers = 2, Heads = 3, DModel = 64, DHead = 16, Vocab = 64, Context = 64, AttentionOnly = true)]
+[Transformer(NLayers = 2, NHeads = 3, DModel = 64, DHead = 16, DVocab = 64, NCtx = 64, AttnOnly = true)]
 public sealed partial class Toy2L;

@@ -1,7 +1,7 @@
-// Mistake: an attention-only model that forgot AttentionOnly = true, so it has MLPs of no width
+// Mistake: an attention-only model that forgot AttnOnly = true, so it has MLPs of no width
 using CircuitDsl;
 
 namespace Specs;
 
-[/*!CDSL006: Transformer*/Transformer(Layers = 2, Heads = 4, DModel = 64, DHead = 16, Vocab = 64, Context = 64)]
+[/*!CDSL006: Transformer*/Transformer(NLayers = 2, NHeads = 4, DModel = 64, DHead = 16, DVocab = 64, NCtx = 64)]
 public sealed partial class Induction2L;

@@ -3,5 +3,5 @@ using CircuitDsl;
 
 namespace Specs;
 
-[Transformer(Layers = 1, Heads = 4, DModel = 64, DHead = 16, Vocab = /*!CDSL006: -64*/-64, Context = 64, AttentionOnly = true)]
+[Transformer(NLayers = 1, NHeads = 4, DModel = 64, DHead = 16, DVocab = /*!CDSL006: -64*/-64, NCtx = 64, AttnOnly = true)]
 public sealed partial class Toy1L;

@@ -3,5 +3,5 @@ using CircuitDsl;
 
 namespace Specs;
 
-[Transformer(Layers = 2, Heads = 4, DModel = /*!CDSL006: 0*/0, DHead = 16, Vocab = 64, Context = 64, AttentionOnly = true)]
+[Transformer(NLayers = 2, NHeads = 4, DModel = /*!CDSL006: 0*/0, DHead = 16, DVocab = 64, NCtx = 64, AttnOnly = true)]
 public sealed partial class Induction2L;

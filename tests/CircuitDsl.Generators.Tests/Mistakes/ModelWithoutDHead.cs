@@ -3,5 +3,5 @@ using CircuitDsl;
 
 namespace Specs;
 
-[/*!CDSL006: Transformer*/Transformer(Layers = 2, Heads = 4, DModel = 64, Vocab = 64, Context = 64, AttentionOnly = true)]
+[/*!CDSL006: Transformer*/Transformer(NLayers = 2, NHeads = 4, DModel = 64, DVocab = 64, NCtx = 64, AttnOnly = true)]
 public sealed partial class Induction2L;

@@ -3,5 +3,5 @@ using CircuitDsl;
 
 namespace Specs;
 
-[/*!CDSL006: Transformer*/Transformer(Layers = 2, DModel = 64, DHead = 16, Vocab = 64, Context = 64, AttentionOnly = true)]
+[/*!CDSL006: Transformer*/Transformer(NLayers = 2, DModel = 64, DHead = 16, DVocab = 64, NCtx = 64, AttnOnly = true)]
 public sealed partial class Induction2L;

@@ -35,7 +35,7 @@ public sealed class CircuitTests
     {
         using var model = Toy1L.Load(ModelDirectory);
 
-        Toy1L.Heads.Should().Be(2);
+        Toy1L.NHeads.Should().Be(2);
         model.AllHeads.Select(h => h.Id.ToString()).Should().Equal("0.0", "0.1");
         model.L0.H0.W_Q.Shape.ToArray().Should().Equal(16, 8);
         model.L0.H1.W_Q.Span.ToArray().Should().OnlyContain(x => x == 0f);

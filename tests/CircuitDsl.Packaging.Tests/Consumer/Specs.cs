@@ -4,8 +4,8 @@ using CircuitDsl.Reports;
 namespace Consumer;
 
 /// <summary>A one-layer attention-only model without LayerNorm.</summary>
-[Transformer(Layers = 1, Heads = 2, DModel = 16, DHead = 8, Vocab = 8, Context = 8,
-             AttentionOnly = true, Normalization = Normalization.None)]
+[Transformer(NLayers = 1, NHeads = 2, DModel = 16, DHead = 8, DVocab = 8, NCtx = 8,
+             AttnOnly = true, NormalizationType = Normalization.None)]
 public sealed partial class Toy1L;
 
 /// <summary>Which head of <see cref="Toy1L"/> looks at the previous token.</summary>

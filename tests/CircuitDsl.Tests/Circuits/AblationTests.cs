@@ -25,7 +25,7 @@ public sealed class AblationTests
     [Fact]
     public void Zero_ablation_by_hook_equals_zeroing_the_heads_output_weights()
     {
-        var w = RandomWeights.Create(RandomWeights.Config(layers: 2, heads: 3, norm: "LN", attnOnly: false), seed: 5);
+        var w = RandomWeights.Create(RandomWeights.Config(layers: 2, heads: 3, norm: Normalization.LN, attnOnly: false), seed: 5);
         var model = new HookedTransformer(w);
         HeadId[] heads = [new(0, 1), new(1, 2)];
 
@@ -60,7 +60,7 @@ public sealed class AblationTests
     [Fact]
     public void An_extracted_circuit_computes_what_the_mean_ablated_model_computes()
     {
-        var w = RandomWeights.Create(RandomWeights.Config(layers: 2, heads: 3, norm: "LN", attnOnly: false), seed: 12);
+        var w = RandomWeights.Create(RandomWeights.Config(layers: 2, heads: 3, norm: Normalization.LN, attnOnly: false), seed: 12);
         var model = new HookedTransformer(w);
         HeadId[] circuit = [new(0, 2), new(1, 0), new(1, 2)];
 

@@ -53,7 +53,7 @@ public sealed class PathExpansionTests
     [Fact]
     public void Models_the_expansion_does_not_describe_are_refused_with_the_reasons()
     {
-        var act = () => PathExpansion.Create(RandomWeights.Create(RandomWeights.Config(layers: 3, norm: "LN"), seed: 1));
+        var act = () => PathExpansion.Create(RandomWeights.Create(RandomWeights.Config(layers: 3, norm: Normalization.LN), seed: 1));
         act.Should().Throw<ArgumentException>().WithMessage("*normalization_type is LN*3 layers*");
     }
 }

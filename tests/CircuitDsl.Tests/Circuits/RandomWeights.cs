@@ -10,11 +10,11 @@ namespace CircuitDsl.Tests.Circuits;
 internal static class RandomWeights
 {
     public static ModelConfig Config(int layers = 2, int heads = 2, int dModel = 8, int dHead = 3, int vocab = 11,
-        int ctx = 9, string? norm = null, bool attnOnly = true) => new()
+        int ctx = 9, Normalization norm = Normalization.None, bool attnOnly = true) => new()
     {
         NLayers = layers, NHeads = heads, DModel = dModel, DHead = dHead, DVocab = vocab, NCtx = ctx,
-        AttnOnly = attnOnly, DMlp = attnOnly ? null : 2 * dModel, ActFn = attnOnly ? null : "gelu",
-        NormalizationType = norm, PositionalEmbeddingType = "standard",
+        AttnOnly = attnOnly, DMlp = attnOnly ? null : 2 * dModel, ActFn = attnOnly ? null : ActivationFunction.Gelu,
+        NormalizationType = norm, PositionalEmbeddingType = PositionalEmbedding.Standard,
     };
 
     /// <summary>Every tensor uniform in ±scale; LayerNorm weights around 1.</summary>

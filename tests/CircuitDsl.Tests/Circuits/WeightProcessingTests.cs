@@ -28,11 +28,11 @@ public sealed class WeightProcessingTests
     }
 
     [Theory]
-    [InlineData("LN", false, "fold_ln, center_writing_weights, center_unembed, fold_value_biases")]
-    [InlineData("LN", true, "fold_ln, center_writing_weights, center_unembed, fold_value_biases")]
-    [InlineData("LNPre", false, "fold_ln, center_writing_weights, center_unembed, fold_value_biases")]
-    [InlineData(null, true, "center_unembed, fold_value_biases")]
-    public void Default_processing_leaves_log_probs_unchanged(string? norm, bool attnOnly, string description)
+    [InlineData(Normalization.LN, false, "fold_ln, center_writing_weights, center_unembed, fold_value_biases")]
+    [InlineData(Normalization.LN, true, "fold_ln, center_writing_weights, center_unembed, fold_value_biases")]
+    [InlineData(Normalization.LNPre, false, "fold_ln, center_writing_weights, center_unembed, fold_value_biases")]
+    [InlineData(Normalization.None, true, "center_unembed, fold_value_biases")]
+    public void Default_processing_leaves_log_probs_unchanged(Normalization norm, bool attnOnly, string description)
     {
         var w = RandomWeights.Create(RandomWeights.Config(layers: 2, heads: 2, dModel: 8, dHead: 3, vocab: 11, norm: norm, attnOnly: attnOnly), seed: 17, scale: 0.8f);
         var before = w.ToStateDict().Select(kv => kv.Value.Span.ToArray()).ToList();
@@ -48,11 +48,11 @@ public sealed class WeightProcessingTests
     [Fact]
     public void Folding_moves_layer_norm_into_the_readers_and_centres_them()
     {
-        var w = RandomWeights.Create(RandomWeights.Config(norm: "LN", attnOnly: false), seed: 2);
+        var w = RandomWeights.Create(RandomWeights.Config(norm: Normalization.LN, attnOnly: false), seed: 2);
 
         var p = WeightProcessing.Apply(w).Weights;
 
-        p.Config.NormalizationType.Should().Be("LNPre");
+        p.Config.NormalizationType.Should().Be(Normalization.LNPre);
         p.LnFinalW.Should().BeNull();
         p.Blocks[0].Ln1W.Should().BeNull();
         foreach (var reader in new[] { p.Blocks[1].W_Q[0], p.Blocks[0].W_in!, p.W_U })
@@ -71,21 +71,21 @@ public sealed class WeightProcessingTests
     [Fact]
     public void Layer_norm_folding_and_centring_are_refused_for_shortformer_models()
     {
-        var config = RandomWeights.Config(norm: "LN") with { PositionalEmbeddingType = "shortformer" };
+        var config = RandomWeights.Config(norm: Normalization.LN) with { PositionalEmbeddingType = PositionalEmbedding.Shortformer };
         var w = RandomWeights.Create(config, seed: 4);
 
         var processed = WeightProcessing.Apply(w);
 
         processed.Description.Should().Be("center_unembed, fold_value_biases");
         processed.Skipped.Should().HaveCount(2).And.OnlyContain(s => s.Contains("shortformer", StringComparison.Ordinal));
-        processed.Weights.Config.NormalizationType.Should().Be("LN");
+        processed.Weights.Config.NormalizationType.Should().Be(Normalization.LN);
         LogProbs(processed.Weights).Should().Equal(LogProbs(w), (a, b) => Math.Abs(a - b) < 1e-4);
     }
 
     [Fact]
     public void No_steps_means_none_and_equal_weights()
     {
-        var w = RandomWeights.Create(RandomWeights.Config(norm: "LN"), seed: 8);
+        var w = RandomWeights.Create(RandomWeights.Config(norm: Normalization.LN), seed: 8);
 
         var processed = WeightProcessing.Apply(w, WeightProcessingOptions.None);
 

@@ -52,7 +52,8 @@ public sealed class TrainCommandTests : IDisposable
     [Theory]
     [InlineData("--task", "sorting", "Unknown task 'sorting'")]
     [InlineData("--vocab", "0", "d_vocab must be positive (got 0).")]
-    [InlineData("--normalization", "RMS", "normalization_type must be LN, LNPre or null (got RMS).")]
+    [InlineData("--normalization", "RMS", "--normalization must be LN, LNPre or none (got RMS).")]
+    [InlineData("--act-fn", "swish", "--act-fn must be gelu, gelu_new or relu (got swish).")]
     [InlineData("--steps", "0", "steps must be positive (got 0).")]
     public void Impossible_requests_are_refused_with_the_reason(string option, string value, string reason)
     {

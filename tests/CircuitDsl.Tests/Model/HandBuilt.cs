@@ -20,7 +20,7 @@ internal static class HandBuilt
         var config = new ModelConfig
         {
             NLayers = 1, NHeads = 1, DModel = dModel, DHead = dHead, DVocab = vocab, NCtx = ctx,
-            AttnOnly = true, PositionalEmbeddingType = "standard",
+            AttnOnly = true, PositionalEmbeddingType = PositionalEmbedding.Standard,
         };
         var w = TransformerWeights.Zeros(config);
         for (var t = 0; t < vocab; t++)

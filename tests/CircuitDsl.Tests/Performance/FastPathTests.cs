@@ -95,7 +95,7 @@ public sealed class FastPathTests
     [Fact]
     public void The_fused_pass_gives_every_row_of_every_pattern_once_in_order_and_bitwise_the_cached_pattern()
     {
-        var config = RandomWeights.Config(layers: 2, heads: 3, dModel: 8, dHead: 4, vocab: 11, ctx: Length, norm: "LN");
+        var config = RandomWeights.Config(layers: 2, heads: 3, dModel: 8, dHead: 4, vocab: 11, ctx: Length, norm: Normalization.LN);
         var w = RandomWeights.Create(config, seed: 23);
         var rng = new Random(6);
         int[][] tokens = [.. Enumerable.Range(0, 2).Select(_ => Enumerable.Range(0, Length).Select(_ => rng.Next(11)).ToArray())];
@@ -165,7 +165,7 @@ public sealed class FastPathTests
     [Fact]
     public void Processing_in_place_gives_the_copying_results_and_writes_into_the_given_tensors()
     {
-        var config = RandomWeights.Config(norm: "LN");
+        var config = RandomWeights.Config(norm: Normalization.LN);
         var copied = WeightProcessing.Apply(RandomWeights.Create(config, seed: 8));
         var original = RandomWeights.Create(config, seed: 8);
         var embed = original.W_E;
@@ -190,7 +190,7 @@ public sealed class FastPathTests
     [InlineData(Length)]
     public void Analysis_in_place_and_sequence_by_sequence_detection_give_the_batched_scores(int ctx)
     {
-        var config = RandomWeights.Config(layers: 2, heads: 3, dModel: 8, dHead: 4, vocab: 300, ctx: ctx, norm: "LN");
+        var config = RandomWeights.Config(layers: 2, heads: 3, dModel: 8, dHead: 4, vocab: 300, ctx: ctx, norm: Normalization.LN);
         var batch = HeadDetector.DefaultBatch(config);
 
         var reference = WeightProcessing.Apply(RandomWeights.Create(config, seed: 5)).Weights;

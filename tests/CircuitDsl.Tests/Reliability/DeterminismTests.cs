@@ -130,7 +130,7 @@ internal static class Checks
     })];
 
     public static TransformerWeights Model() =>
-        RandomWeights.Create(RandomWeights.Config(layers: 2, heads: 3, dModel: 96, dHead: 32, vocab: 101, ctx: 24, norm: "LN", attnOnly: false),
+        RandomWeights.Create(RandomWeights.Config(layers: 2, heads: 3, dModel: 96, dHead: 32, vocab: 101, ctx: 24, norm: Normalization.LN, attnOnly: false),
             seed: 42, scale: 0.2f);
 
     public static IReadOnlyList<Check> All { get; } = Build();

@@ -25,7 +25,7 @@ public sealed class InterruptedTrainingTests : IDisposable
     {
         var config = new ModelConfig
         {
-            NLayers = 1, NHeads = 2, DModel = 16, DHead = 8, DVocab = 12, NCtx = 8, AttnOnly = true, PositionalEmbeddingType = "standard",
+            NLayers = 1, NHeads = 2, DModel = 16, DHead = 8, DVocab = 12, NCtx = 8, AttnOnly = true, PositionalEmbeddingType = PositionalEmbedding.Standard,
         };
         var dir = _temp.File($"run{seed}");
         var cancelAt = new Random(seed).Next(1, 40);

@@ -9,7 +9,8 @@ namespace CircuitDsl.Tests.Training;
 /// </summary>
 public sealed class GradientTests
 {
-    private static ModelConfig Tiny(bool attnOnly, string? norm, string act = "relu", string pos = "standard") => new()
+    private static ModelConfig Tiny(bool attnOnly, Normalization norm, ActivationFunction act = ActivationFunction.Relu,
+        PositionalEmbedding pos = PositionalEmbedding.Standard) => new()
     {
         NLayers = 2, NHeads = 2, DModel = 6, DHead = 3, DVocab = 7, NCtx = 5,
         AttnOnly = attnOnly, DMlp = attnOnly ? null : 8, ActFn = attnOnly ? null : act,
@@ -28,12 +29,12 @@ public sealed class GradientTests
 
     private static ModelConfig ConfigFor(string name) => name switch
     {
-        "attn-only, no LN, standard" => Tiny(true, null),
-        "LN + MLP gelu" => Tiny(false, "LN", "gelu"),
-        "LNPre + MLP relu" => Tiny(false, "LNPre", "relu"),
-        "shortformer, LN + MLP gelu_new" => Tiny(false, "LN", "gelu_new", "shortformer"),
-        "attn-only LN, shorter than n_ctx" => Tiny(true, "LN"),
-        "zero layers, LN" => Tiny(true, "LN") with { NLayers = 0 },
+        "attn-only, no LN, standard" => Tiny(true, Normalization.None),
+        "LN + MLP gelu" => Tiny(false, Normalization.LN, ActivationFunction.Gelu),
+        "LNPre + MLP relu" => Tiny(false, Normalization.LNPre, ActivationFunction.Relu),
+        "shortformer, LN + MLP gelu_new" => Tiny(false, Normalization.LN, ActivationFunction.GeluNew, PositionalEmbedding.Shortformer),
+        "attn-only LN, shorter than n_ctx" => Tiny(true, Normalization.LN),
+        "zero layers, LN" => Tiny(true, Normalization.LN) with { NLayers = 0 },
         _ => throw new ArgumentException(name),
     };
 

@@ -226,9 +226,9 @@ internal sealed class ReferenceTransformer
 
     private double Act(double x) => _c.ActFn switch
     {
-        "relu" => Math.Max(x, 0),
-        "gelu" => 0.5 * x * (1 + SpecialFunctions.Erf(x / Math.Sqrt(2))),
-        "gelu_new" => 0.5 * x * (1 + Math.Tanh(Math.Sqrt(2 / Math.PI) * (x + (0.044715 * x * x * x)))),
-        _ => throw new ArgumentException(_c.ActFn),
+        ActivationFunction.Relu => Math.Max(x, 0),
+        ActivationFunction.Gelu => 0.5 * x * (1 + SpecialFunctions.Erf(x / Math.Sqrt(2))),
+        ActivationFunction.GeluNew => 0.5 * x * (1 + Math.Tanh(Math.Sqrt(2 / Math.PI) * (x + (0.044715 * x * x * x)))),
+        _ => throw new ArgumentException($"No activation {_c.ActFn}."),
     };
 }

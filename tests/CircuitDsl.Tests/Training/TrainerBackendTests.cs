@@ -12,7 +12,7 @@ public sealed class TrainerBackendTests
 {
     private static readonly ModelConfig Small = new()
     {
-        NLayers = 1, NHeads = 2, DModel = 8, DHead = 4, DVocab = 16, NCtx = 8, AttnOnly = true, NormalizationType = "LN",
+        NLayers = 1, NHeads = 2, DModel = 8, DHead = 4, DVocab = 16, NCtx = 8, AttnOnly = true, NormalizationType = Normalization.LN,
     };
 
     [Theory]

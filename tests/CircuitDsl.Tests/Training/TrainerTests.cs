@@ -13,7 +13,7 @@ public sealed class TrainerTests
 
     private static readonly ModelConfig Small = new()
     {
-        NLayers = 2, NHeads = 2, DModel = 8, DHead = 4, DVocab = 16, NCtx = 8, DMlp = 16, ActFn = "gelu", NormalizationType = "LN",
+        NLayers = 2, NHeads = 2, DModel = 8, DHead = 4, DVocab = 16, NCtx = 8, DMlp = 16, ActFn = ActivationFunction.Gelu, NormalizationType = Normalization.LN,
     };
 
     [Fact]
@@ -166,7 +166,7 @@ public sealed class TrainerTests
     [Fact]
     public void TransformerLens_initialisation_draws_matrices_with_std_0_8_over_sqrt_d_model_and_zero_biases()
     {
-        var config = new ModelConfig { NLayers = 1, NHeads = 4, DModel = 64, DHead = 16, DVocab = 64, NCtx = 64, AttnOnly = true, NormalizationType = "LN" };
+        var config = new ModelConfig { NLayers = 1, NHeads = 4, DModel = 64, DHead = 16, DVocab = 64, NCtx = 64, AttnOnly = true, NormalizationType = Normalization.LN };
         var weights = Initialization.TransformerLensDefault(config, seed: 5);
 
         var wq = weights.Blocks[0].W_Q.Span.ToArray();

@@ -49,7 +49,10 @@ public sealed class ModelFolderErrorTests : IDisposable
     [InlineData("{\"n_layers\": 1, \"n_heads\": 2, \"d_model\": \"8\", \"d_head\": 4, \"d_vocab\": 11, \"n_ctx\": 6}", "invalid config: field 'd_model' has a value of the wrong type, or null where one is required.")]
     [InlineData("{\"n_layers\": 1, \"n_heads\": 2, \"d_model\": 8, \"d_head\": 4, \"d_vocab\": 11, \"n_ctx\": 6, \"positional_embedding_type\": null}", "field 'positional_embedding_type' has a value of the wrong type, or null")]
     [InlineData("{\"n_layers\": 1, \"n_heads\": 2, \"d_model\": 8, \"d_model\": 9, \"d_head\": 4, \"d_vocab\": 11, \"n_ctx\": 6}", "invalid config: field 'd_model' appears twice.")]
-    [InlineData("{\"n_layers\": 1, \"n_heads\": 2, \"d_model\": 0, \"d_head\": 4, \"d_vocab\": 11, \"n_ctx\": 6, \"attn_only\": false}", "invalid config: d_model must be positive (got 0). d_mlp must be positive when attn_only is false (got null). act_fn must be relu, gelu or gelu_new (got null).")]
+    [InlineData("{\"n_layers\": 1, \"n_heads\": 2, \"d_model\": 0, \"d_head\": 4, \"d_vocab\": 11, \"n_ctx\": 6, \"attn_only\": false}", "invalid config: d_model must be positive (got 0). d_mlp must be positive when attn_only is false (got null). act_fn must be gelu, gelu_new or relu (got null).")]
+    [InlineData("{\"n_layers\": 1, \"n_heads\": 2, \"d_model\": 8, \"d_head\": 4, \"d_vocab\": 11, \"n_ctx\": 6, \"normalization_type\": \"RMS\"}", "invalid config: normalization_type must be LN, LNPre or null (got RMS).")]
+    [InlineData("{\"n_layers\": 1, \"n_heads\": 2, \"d_model\": 8, \"d_head\": 4, \"d_vocab\": 11, \"n_ctx\": 6, \"positional_embedding_type\": \"rotary\"}", "invalid config: positional_embedding_type must be standard or shortformer (got rotary).")]
+    [InlineData("{\"n_layers\": 1, \"n_heads\": 2, \"d_model\": 8, \"d_head\": 4, \"d_vocab\": 11, \"n_ctx\": 6, \"act_fn\": 3}", "invalid config: field 'act_fn' has a value of the wrong type, or null where one is required.")]
     public void A_bad_config_is_named_with_what_is_wrong(string json, string problem)
     {
         _temp.CopyFrom(WeightsFixtures.Folder("attn_only_st"));

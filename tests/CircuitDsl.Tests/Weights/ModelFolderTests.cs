@@ -67,13 +67,13 @@ public sealed class ModelFolderTests
         attnOnly.Config.Should().Be(new ModelConfig
         {
             NLayers = 1, NHeads = 2, DModel = 8, DHead = 4, DVocab = 11, NCtx = 6, DMlp = null, AttnOnly = true,
-            ActFn = null, NormalizationType = null, PositionalEmbeddingType = "standard", Seed = 1,
+            ActFn = null, NormalizationType = Normalization.None, PositionalEmbeddingType = PositionalEmbedding.Standard, Seed = 1,
         });
 
         using var lnMlp = ModelFolder.Load(WeightsFixtures.Folder("ln_mlp_pth"));
         lnMlp.Config.DMlp.Should().Be(16);
-        lnMlp.Config.ActFn.Should().Be("gelu_new");
-        lnMlp.Config.NormalizationType.Should().Be("LN");
+        lnMlp.Config.ActFn.Should().Be(ActivationFunction.GeluNew);
+        lnMlp.Config.NormalizationType.Should().Be(Normalization.LN);
         lnMlp.Weights.Blocks[0].Ln2W!.Shape.ToArray().Should().Equal(8);
     }
 
@@ -225,6 +225,43 @@ public sealed class ModelFolderTests
             "normalization_type", "positional_embedding_type", "seed");
         json["d_mlp"].Should().BeNull();
         json["attn_only"]!.GetValue<bool>().Should().BeTrue();
+    }
+
+    [Theory]
+    [InlineData(Normalization.LN, PositionalEmbedding.Shortformer, ActivationFunction.GeluNew, "\"LN\"", "\"shortformer\"", "\"gelu_new\"")]
+    [InlineData(Normalization.LNPre, PositionalEmbedding.Standard, ActivationFunction.Relu, "\"LNPre\"", "\"standard\"", "\"relu\"")]
+    [InlineData(Normalization.None, PositionalEmbedding.Standard, ActivationFunction.Gelu, "null", "\"standard\"", "\"gelu\"")]
+    public void Saved_config_spells_the_architecture_as_transformer_lens_does_and_reads_back(
+        Normalization normalization, PositionalEmbedding positional, ActivationFunction actFn, string normJson, string posJson, string actJson)
+    {
+        var config = new ModelConfig
+        {
+            NLayers = 1, NHeads = 2, DModel = 8, DHead = 4, DVocab = 11, NCtx = 6, DMlp = 16, ActFn = actFn,
+            NormalizationType = normalization, PositionalEmbeddingType = positional,
+        };
+        using var temp = new TempFolder();
+
+        ModelFolder.Save(temp.Path, TransformerWeights.Zeros(config));
+
+        File.ReadAllText(temp.File("config.json")).ReplaceLineEndings("\n").Should().Be($$"""
+            {
+              "n_layers": 1,
+              "n_heads": 2,
+              "d_model": 8,
+              "d_head": 4,
+              "d_vocab": 11,
+              "n_ctx": 6,
+              "d_mlp": 16,
+              "attn_only": false,
+              "act_fn": {{actJson}},
+              "normalization_type": {{normJson}},
+              "positional_embedding_type": {{posJson}},
+              "seed": null
+            }
+
+            """);
+        using var loaded = ModelFolder.Load(temp.Path);
+        loaded.Config.Should().Be(config);
     }
 
     [Fact]

@@ -10,6 +10,7 @@
 // Compare with tests/CircuitDsl.Tests/Fixtures/Training/train_reference.py, which trains the same model on the
 // same kind of data with the same hyperparameters in PyTorch.
 using System.Globalization;
+using CircuitDsl;
 using CircuitDsl.Model;
 using CircuitDsl.Tensors;
 using CircuitDsl.Training;
@@ -20,7 +21,10 @@ var seed = args.Length > 1 ? int.Parse(args[1], inv) : 0;
 var config = new ModelConfig
 {
     NLayers = 2, NHeads = 4, DModel = 64, DHead = 16, DVocab = 64, NCtx = 64, AttnOnly = true,
-    NormalizationType = args.Length > 4 ? (args[4] == "none" ? null : args[4]) : "LN",
+    NormalizationType = args.Length <= 4 ? Normalization.LN
+        : args[4] == "none" ? Normalization.None
+        : ConfigNames.TryParse(args[4], out Normalization norm) ? norm
+        : throw new ArgumentException($"norm must be {ConfigNames.Choices<Normalization>(none: "none")}, not {args[4]}."),
 };
 var options = TrainingOptions.Recommended("repeated-tokens", config, seed);
 options = options with
@@ -57,7 +61,7 @@ string Measure(TransformerWeights w)
         string.Join(" ", ind.Select(x => x.ToString("F2", inv))), firstHalf, repeatedHalf);
 }
 
-Console.WriteLine($"gemm backend: {Gemm.Backend.Name}; config: 2L 4H d64 vocab {config.DVocab} ctx {config.NCtx} norm {config.NormalizationType ?? "none"}; " +
+Console.WriteLine($"gemm backend: {Gemm.Backend.Name}; config: 2L 4H d64 vocab {config.DVocab} ctx {config.NCtx} norm {config.NormalizationType.ToConfigValue() ?? "none"}; " +
     $"steps {options.Steps}, batch {options.BatchSize}, lr {options.LearningRate}, warm-up {options.WarmupSteps}, {options.Schedule}, wd {options.WeightDecay}, clip {options.GradientClip}, seed {seed}, workers {options.Workers}");
 var clock = System.Diagnostics.Stopwatch.StartNew();
 var measureTime = TimeSpan.Zero;

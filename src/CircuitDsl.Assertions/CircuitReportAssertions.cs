@@ -66,7 +66,7 @@ public sealed class CircuitReportAssertions : ReferenceTypeAssertions<CircuitRep
             .Append(failing.Count == 1 ? " does not" : " do not").Append(" (weights: ").Append(report.WeightProcessing).Append("):\n");
         foreach (var e in failing)
         {
-            sb.Append("  ").Append(EvidenceText.Describe(e));
+            sb.Append(ReportText.Describe(e, indent: "  "));
         }
 
         return sb.ToString();

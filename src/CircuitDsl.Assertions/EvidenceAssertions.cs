@@ -30,7 +30,7 @@ public sealed class EvidenceAssertions : ReferenceTypeAssertions<Evidence, Evide
             .Then
             .ForCondition(Subject!.Verdict == Verdict.Holds)
             .FailWith(Message.Escape($"Expected hypothesis {Subject.Hypothesis} to hold") + "{reason}"
-                + Message.Escape($", but it {Said(Subject.Verdict)}:\n{EvidenceText.Describe(Subject)}"));
+                + Message.Escape($", but it {Said(Subject.Verdict)}:\n{ReportText.Describe(Subject)}"));
         return new AndConstraint<EvidenceAssertions>(this);
     }
 
@@ -47,7 +47,7 @@ public sealed class EvidenceAssertions : ReferenceTypeAssertions<Evidence, Evide
             .Then
             .ForCondition(Subject!.Verdict == Verdict.Fails)
             .FailWith(Message.Escape($"Expected hypothesis {Subject.Hypothesis} to be measured and fail") + "{reason}"
-                + Message.Escape($", but it {Said(Subject.Verdict)}:\n{EvidenceText.Describe(Subject)}"));
+                + Message.Escape($", but it {Said(Subject.Verdict)}:\n{ReportText.Describe(Subject)}"));
         return new AndConstraint<EvidenceAssertions>(this);
     }
 

@@ -83,14 +83,14 @@ internal static class DemoCommand
         {
             foreach (var e in report.Evidence)
             {
-                var verdict = e.Verdict switch
+                var color = e.Verdict switch
                 {
-                    Verdict.Holds => "[green]✓ holds[/]",
-                    Verdict.Fails => "[red]✗ fails[/]",
-                    _ => "[grey]– not measured[/]",
+                    Verdict.Holds => "green",
+                    Verdict.Fails => "red",
+                    _ => "grey",
                 };
                 table.AddRow(Markup.Escape(report.Circuit), Markup.Escape(e.Hypothesis), Markup.Escape(e.Unit),
-                    Evidence.Format(e.Measured), (e.Comparison == Bound.AtLeast ? "≥ " : "≤ ") + Evidence.Format(e.Threshold), verdict);
+                    Evidence.Format(e.Measured), ReportText.Claimed(e), $"[{color}]{ReportText.Mark(e.Verdict)}[/]");
             }
         }
 

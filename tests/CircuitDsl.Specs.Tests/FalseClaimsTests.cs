@@ -31,14 +31,16 @@ public sealed class FalseClaimsTests(TrainedModel<Induction2L> trained) : IClass
     {
         var report = FalseClaims.CheckAll(Model);
         var induction = report.Evidence[0];
+        var head = FalseClaims.Documentation.Hypotheses[0].Heads[0];
 
         var act = () => report.Should().HoldAll("the spec says so");
 
         act.Should().Throw<XunitException>()
             .WithMessage("Expected every hypothesis of circuit FalseClaims on Induction2L to hold because the spec says so, but 2 of 2 do not*")
-            .WithMessage($"*LayerZeroInductionHead [Fails]: induction score of {FalseClaims.Documentation.Hypotheses[0].Heads[0]} = {Evidence.Format(induction.Measured)}, claimed >= 0.500*")
-            .WithMessage("*data pattern on sequence 0 [62, 62]: 3844 values in*")
-            .WithMessage("*InductionHeadReadsValuesFromPreviousTokenHead [Fails]: V-composition * (x random baseline) = *, claimed >= 3.000*");
+            .WithMessage($"*[Fails] LayerZeroInductionHead: induction score of {head} = {Evidence.Format(induction.Measured)}, claimed >= 0.500 (* short)*")
+            .WithMessage($"*data attention pattern of {head} on sequence 0 [62, 62]*")
+            .WithMessage("*[Fails] InductionHeadReadsValuesFromPreviousTokenHead: V-composition * (x random baseline) = *, claimed >= 3.000*")
+            .WithMessage("*data composition scores * -> *: Q *, K *, V *; random baseline *");
     }
 
     [Fact]

@@ -347,7 +347,18 @@ public sealed class CompositionTable
     {
         _config = config;
         _scores = scores;
+        Writers = [.. Ablation.AllHeads(config).Where(h => h.Layer < config.NLayers - 1)];
+        Readers = [.. Ablation.AllHeads(config).Where(h => h.Layer > 0)];
     }
+
+    /// <summary>The heads a later head can read from: every head but the last layer's, by layer and head.</summary>
+    public IReadOnlyList<HeadId> Writers { get; }
+
+    /// <summary>The heads that can read an earlier head: every head but the first layer's, by layer and head.</summary>
+    public IReadOnlyList<HeadId> Readers { get; }
+
+    /// <summary>The largest score of any kind; 0 when the model has one layer.</summary>
+    public double MaxScore => Entries().Select(e => e.Score).DefaultIfEmpty(0).Max();
 
     /// <summary>The random baseline <c>1/sqrt(d_model)</c> of this model.</summary>
     public double RandomBaseline => CompositionScores.RandomBaseline(_config.DModel);
@@ -363,6 +374,24 @@ public sealed class CompositionTable
 
     /// <summary>The score in units of the random baseline (the score times <c>sqrt(d_model)</c>).</summary>
     public double InBaselineUnits(CompositionKind kind, HeadId from, HeadId to) => Score(kind, from, to) / RandomBaseline;
+
+    /// <summary>
+    /// The scores of <paramref name="kind"/> as a matrix <c>[writer, reader]</c> over <see cref="Writers"/> ×
+    /// <see cref="Readers"/>; NaN where the writer is not in an earlier layer than the reader.
+    /// </summary>
+    public double[,] Matrix(CompositionKind kind)
+    {
+        var matrix = new double[Writers.Count, Readers.Count];
+        for (var i = 0; i < Writers.Count; i++)
+        {
+            for (var j = 0; j < Readers.Count; j++)
+            {
+                matrix[i, j] = Writers[i].Layer < Readers[j].Layer ? Score(kind, Writers[i], Readers[j]) : double.NaN;
+            }
+        }
+
+        return matrix;
+    }
 
     /// <summary>Every pair with the earlier head first, for Q, K and V (in that order), by layer and head.</summary>
     public IEnumerable<CompositionEntry> Entries()

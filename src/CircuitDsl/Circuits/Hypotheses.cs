@@ -38,17 +38,8 @@ public static class Hypotheses
             return Evidence.NotMeasured(name, claim, atLeast, Bound.AtLeast, unit, why);
         }
 
-        var eigenvalues = analysis.Copying.Eigenvalues(head);
-        var data = new Tensor(eigenvalues.Count, 2);
-        for (var i = 0; i < eigenvalues.Count; i++)
-        {
-            data[i, 0] = (float)eigenvalues[i].Real;
-            data[i, 1] = (float)eigenvalues[i].Imaginary;
-        }
-
         return Evidence.Judge(name, claim, analysis.Copying.Score(head), atLeast, Bound.AtLeast, unit,
-            "Re(Σλ)/Σ|λ| over the eigenvalues of W_E·W_OV·W_U.",
-            new Dictionary<string, Tensor> { ["eigenvalues (re, im)"] = data });
+            "Re(Σλ)/Σ|λ| over the eigenvalues of W_E·W_OV·W_U.", [new EigenvaluesData(head, analysis.Copying.Eigenvalues(head))]);
     }
 
     /// <summary>
@@ -74,14 +65,11 @@ public static class Hypotheses
 
         var table = analysis.Composition;
         var raw = table.Score(via, from, to);
-        var all = new Tensor(3);
-        all.Span[1] = (float)table.Score(CompositionKind.K, from, to);
-        all.Span[2] = (float)table.Score(CompositionKind.V, from, to);
-        all.Span[0] = (float)table.Score(CompositionKind.Q, from, to);
+        var scores = new CompositionData(from, to, table.Score(CompositionKind.Q, from, to), table.Score(CompositionKind.K, from, to),
+            table.Score(CompositionKind.V, from, to), table.RandomBaseline);
         var detail = string.Create(CultureInfo.InvariantCulture,
             $"raw score {Evidence.Format(raw)}; random baseline 1/sqrt(d_model) = {Evidence.Format(table.RandomBaseline)}.");
-        return Evidence.Judge(name, claim, inBaselineUnits ? raw / table.RandomBaseline : raw, threshold, bound, unit, detail,
-            new Dictionary<string, Tensor> { ["scores (Q, K, V)"] = all });
+        return Evidence.Judge(name, claim, inBaselineUnits ? raw / table.RandomBaseline : raw, threshold, bound, unit, detail, [scores]);
     }
 
     /// <summary>
@@ -110,8 +98,7 @@ public static class Hypotheses
         }
 
         return Evidence.Judge(name, claim, sum / full.Length, raisesLossBy, Bound.AtLeast, unit,
-            $"{tokens.Length} sequences; mean over every predicted token.",
-            new Dictionary<string, Tensor> { ["per-token loss increase"] = increase });
+            $"{tokens.Length} sequences; mean over every predicted token.", [new LossChangeData(head, increase)]);
     }
 
     /// <summary><see cref="Ablation(ModelAnalysis, string, string, HeadId, int[][], double)"/> on a named task's tokens.</summary>
@@ -138,15 +125,15 @@ public static class Hypotheses
         }
 
         var r = Circuits.Ablation.FractionOfLossRecovered(analysis.Model, tokens, heads);
-        var detail = string.Create(CultureInfo.InvariantCulture,
-            $"loss full {Evidence.Format(r.Full)}, circuit {Evidence.Format(r.Circuit)}, all heads mean-ablated {Evidence.Format(r.AblateAll)}.");
+        EvidenceData[] losses = [new FaithfulnessData(heads, r.Full, r.Circuit, r.AblateAll)];
         if (double.IsNaN(r.Fraction))
         {
             return Evidence.NotMeasured(name, claim, recovers, Bound.AtLeast, unit,
-                "mean-ablating every head does not change the loss, so no fraction of it can be recovered; " + detail);
+                "mean-ablating every head does not change the loss, so no fraction of it can be recovered.", losses);
         }
 
-        return Evidence.Judge(name, claim, r.Fraction, recovers, Bound.AtLeast, unit, detail);
+        return Evidence.Judge(name, claim, r.Fraction, recovers, Bound.AtLeast, unit,
+            $"{tokens.Length} sequences; every head outside the circuit mean-ablated.", losses);
     }
 
     /// <summary><see cref="Faithfulness(ModelAnalysis, string, string, HeadId[], int[][], double)"/> on a named task's tokens.</summary>
@@ -183,11 +170,7 @@ public static class Hypotheses
         var detail = string.Create(CultureInfo.InvariantCulture,
             $"task {task}, seed {seed}; mean KL(chain || direct path) = {Evidence.Format(fit.MeanKl)} nats per current token.");
         return Evidence.Judge(name, claim, fit.Correlation, atLeast, Bound.AtLeast, unit, detail,
-            new Dictionary<string, Tensor>
-            {
-                ["direct path log-probabilities [current, next]"] = fit.ModelLogProbs,
-                ["chain log-probabilities [current, next]"] = fit.TrueLogProbs,
-            });
+            [new BigramFitData(fit.ModelLogProbs, fit.TrueLogProbs)]);
     }
 
     /// <summary>
@@ -212,19 +195,11 @@ public static class Hypotheses
         }
 
         var recall = PlantedStructure.SkipTrigrams(analysis.Weights, head, triples);
-        var data = new Tensor(recall.Triples.Count, 6);
-        for (var i = 0; i < recall.Triples.Count; i++)
-        {
-            var t = recall.Triples[i];
-            (data[i, 0], data[i, 1], data[i, 2], data[i, 3], data[i, 4]) = (t.Anchor, t.Trigger, t.Output, t.KeyRank, t.OutRank);
-            data[i, 5] = t.Carried ? 1 : 0;
-        }
 
         var carried = recall.Triples.Where(t => t.Carried).ToList();
         var detail = string.Create(CultureInfo.InvariantCulture,
             $"task {task}, seed {seed}; carries {carried.Count} of {recall.Triples.Count} planted triples, {carried.Count(t => t.Output == t.Anchor)} of them copying (A … B → A).");
-        return Evidence.Judge(name, claim, recall.Fraction, atLeast, Bound.AtLeast, unit, detail,
-            new Dictionary<string, Tensor> { ["planted triples (anchor, trigger, output, key rank, output rank, carried)"] = data });
+        return Evidence.Judge(name, claim, recall.Fraction, atLeast, Bound.AtLeast, unit, detail, [new SkipTrigramData(head, recall.Triples)]);
     }
 
     private static string? PlantedTask(string task, int vocab, int seed, out TrainingTask? planted)
@@ -259,18 +234,8 @@ public static class Hypotheses
         var scores = analysis.Detectors;
         var detail = $"{tlName} = {Evidence.Format(scores.TlMul(kind, head))} (TransformerLens's measure, for comparison); "
             + $"{analysis.DetectionBatch.Length} sequences.";
-        var tokens = new Tensor(analysis.DetectionBatch[0].Length);
-        for (var i = 0; i < tokens.Length; i++)
-        {
-            tokens.Span[i] = analysis.DetectionBatch[0][i];
-        }
-
         return Evidence.Judge(name, claim, scores.Score(kind, head), atLeast, Bound.AtLeast, unit, detail,
-            new Dictionary<string, Tensor>
-            {
-                ["pattern on sequence 0"] = analysis.ExamplePattern(head),
-                ["tokens of sequence 0"] = tokens,
-            });
+            [new AttentionPatternData(head, 0, analysis.ExamplePattern(head), analysis.DetectionBatch[0])]);
     }
 
     private static string? TaskTokens(ModelAnalysis analysis, string task, out int[][]? tokens)

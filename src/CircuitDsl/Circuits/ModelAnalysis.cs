@@ -6,7 +6,7 @@ namespace CircuitDsl.Circuits;
 
 /// <summary>
 /// One model, its processed weights and a detection batch, with everything several hypotheses share computed
-/// once, lazily and thread-safely: detector scores on the batch, the composition tables, the copying scores.
+/// once, lazily and thread-safely: detector scores on the batch, the composition tables, the copying scores, the path-expansion term sizes.
 /// <c>Hypotheses</c> turns these into <see cref="Evidence"/>.
 /// </summary>
 public sealed class ModelAnalysis
@@ -15,6 +15,7 @@ public sealed class ModelAnalysis
     private readonly Lazy<CopyingTable> _copying;
     private readonly Lazy<DetectorScores> _detectors;
     private readonly Lazy<Tensor>[] _firstSequencePatterns;
+    private readonly Lazy<IReadOnlyList<PathTermNorm>> _pathTermNorms;
 
     /// <summary>
     /// Analyses <paramref name="weights"/> after <paramref name="processing"/> (TransformerLens's defaults when null;
@@ -44,6 +45,8 @@ public sealed class ModelAnalysis
         _copying = new Lazy<CopyingTable>(() => CopyingScores.Compute(Weights));
         _detectors = new Lazy<DetectorScores>(RunDetectors);
         _firstSequencePatterns = [.. Enumerable.Range(0, Config.NLayers).Select(l => new Lazy<Tensor>(() => FirstSequencePatterns(l)))];
+        _pathTermNorms = new Lazy<IReadOnlyList<PathTermNorm>>(() =>
+            PathExpansionUnsupported is null ? PathExpansion.Create(Weights).Norms([DetectionBatch[0]]) : []);
     }
 
     /// <summary>The model's name, as reports print it.</summary>
@@ -78,6 +81,15 @@ public sealed class ModelAnalysis
 
     /// <summary>Every head's detector scores on <see cref="DetectionBatch"/> (one forward pass, on first use).</summary>
     public DetectorScores Detectors => _detectors.Value;
+
+    /// <summary>Why this architecture has no path expansion (<see cref="PathExpansion.WhyUnsupported"/>), or null.</summary>
+    public string? PathExpansionUnsupported => PathExpansion.WhyUnsupported(Config);
+
+    /// <summary>
+    /// The size of every path-expansion term on the first detection sequence (<see cref="PathExpansion.Norms"/>, computed
+    /// on first use); empty when <see cref="PathExpansionUnsupported"/> says why there is no expansion.
+    /// </summary>
+    public IReadOnlyList<PathTermNorm> PathTermNorms => _pathTermNorms.Value;
 
     /// <summary>
     /// The attention pattern <c>[q, k]</c> of <paramref name="head"/> on the first detection sequence (the blocks up to

@@ -51,40 +51,60 @@ public sealed class PathExpansion
     public IReadOnlyList<PathTerm> Terms { get; }
 
     /// <summary>The expansion of <paramref name="weights"/>.</summary>
-    /// <exception cref="ArgumentException">The model has LayerNorm, MLPs, shortformer positions or more than two layers.</exception>
+    /// <exception cref="ArgumentException">The model has LayerNorm, MLPs, shortformer positions or more than two layers (<see cref="WhyUnsupported"/>).</exception>
     public static PathExpansion Create(TransformerWeights weights)
     {
         ArgumentNullException.ThrowIfNull(weights);
-        var c = weights.Config;
-        var problems = new List<string>();
-        if (c.HasLayerNorm)
+        if (WhyUnsupported(weights.Config) is { } why)
         {
-            problems.Add($"normalization_type is {c.NormalizationType.ToConfigValue()} (LayerNorm is not linear)");
+            throw new ArgumentException(
+                "The path expansion needs an attention-only model without LayerNorm and at most two layers: " + why + ".", nameof(weights));
         }
 
-        if (!c.AttnOnly)
+        return new PathExpansion(weights);
+    }
+
+    /// <summary>
+    /// Why models of <paramref name="config"/> have no path expansion here, e.g. <c>it has MLPs; it has 3 layers (…)</c>;
+    /// null when they have one (attention-only, no LayerNorm, standard positions, at most two layers).
+    /// </summary>
+    public static string? WhyUnsupported(ModelConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var problems = new List<string>();
+        if (config.HasLayerNorm)
+        {
+            problems.Add($"normalization_type is {config.NormalizationType.ToConfigValue()} (LayerNorm is not linear)");
+        }
+
+        if (!config.AttnOnly)
         {
             problems.Add("it has MLPs");
         }
 
-        if (c.IsShortformer)
+        if (config.IsShortformer)
         {
             problems.Add("it uses shortformer positions");
         }
 
-        if (c.NLayers > 2)
+        if (config.NLayers > 2)
         {
-            problems.Add($"it has {c.NLayers} layers (the expansion here has paths of length at most two)");
+            problems.Add($"it has {config.NLayers} layers (the expansion here has paths of length at most two)");
         }
 
-        if (problems.Count > 0)
-        {
-            throw new ArgumentException(
-                "The path expansion needs an attention-only model without LayerNorm and at most two layers: "
-                + string.Join("; ", problems) + ".", nameof(weights));
-        }
+        return problems.Count > 0 ? string.Join("; ", problems) : null;
+    }
 
-        return new PathExpansion(weights);
+    /// <summary>
+    /// The size of every term on <paramref name="tokens"/>, in <see cref="Terms"/>' order: the Frobenius norm of its
+    /// contribution to the logits, and that norm as a share of the root-sum-of-squares of all terms' norms.
+    /// </summary>
+    public IReadOnlyList<PathTermNorm> Norms(int[][] tokens)
+    {
+        ArgumentNullException.ThrowIfNull(tokens);
+        var norms = Terms.Select(t => Frobenius(t.Contribution(tokens))).ToList();
+        var total = Math.Sqrt(norms.Sum(n => n * n));
+        return [.. Terms.Select((t, i) => new PathTermNorm(t.Name, t.Kind, norms[i], norms[i] / total))];
     }
 
     /// <summary>
@@ -183,6 +203,17 @@ public sealed class PathExpansion
         return Gemm.MatMul(z, b.W_O[head.Head]);
     }
 
+    private static double Frobenius(Tensor t)
+    {
+        double sum = 0;
+        foreach (var v in t.Span)
+        {
+            sum += (double)v * v;
+        }
+
+        return Math.Sqrt(sum);
+    }
+
     private static void Add(Tensor target, Tensor source)
     {
         var t = target.Span;
@@ -193,6 +224,13 @@ public sealed class PathExpansion
         }
     }
 }
+
+/// <summary>The size of one path-expansion term on some tokens (see <see cref="PathExpansion.Norms"/>).</summary>
+/// <param name="Name">The term's name: <c>direct</c>, <c>L0H3</c> or <c>L1H4_L0H7</c>.</param>
+/// <param name="Kind">Direct, one head, or a virtual head.</param>
+/// <param name="Norm">The Frobenius norm of the term's contribution to the logits.</param>
+/// <param name="Share"><paramref name="Norm"/> over the root-sum-of-squares of every term's norm.</param>
+public sealed record PathTermNorm(string Name, PathTermKind Kind, double Norm, double Share);
 
 /// <summary>One term of a <see cref="PathExpansion"/>.</summary>
 public sealed class PathTerm

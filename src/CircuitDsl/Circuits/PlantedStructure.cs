@@ -1,5 +1,6 @@
 using CircuitDsl.Tasks;
 using CircuitDsl.Model;
+using CircuitDsl.Reports;
 
 namespace CircuitDsl.Circuits;
 
@@ -9,15 +10,6 @@ namespace CircuitDsl.Circuits;
 /// <param name="ModelLogProbs"><c>log_softmax(W_E W_U + b_U)</c> <c>[current, next]</c>.</param>
 /// <param name="TrueLogProbs"><c>log P(next | current)</c> of the chain <c>[current, next]</c>.</param>
 public sealed record BigramFit(double Correlation, double MeanKl, Tensor ModelLogProbs, Tensor TrueLogProbs);
-
-/// <summary>One planted skip-trigram "anchor … trigger → output" as a head sees it.</summary>
-/// <param name="Anchor">The source token A.</param>
-/// <param name="Trigger">The destination token B.</param>
-/// <param name="Output">The planted next token C.</param>
-/// <param name="KeyRank">The rank (0 = highest) of A among all keys in B's row of the full QK circuit.</param>
-/// <param name="OutRank">The rank (0 = highest) of C among all outputs in A's row of the full OV circuit.</param>
-/// <param name="Carried">Whether both ranks are within the task's allowance (see <see cref="PlantedStructure.SkipTrigrams"/>).</param>
-public sealed record PlantedSkipTrigram(int Anchor, int Trigger, int Output, int KeyRank, int OutRank, bool Carried);
 
 /// <summary>Which planted skip-trigrams a head carries (see <see cref="PlantedStructure.SkipTrigrams"/>).</summary>
 /// <param name="Fraction">The fraction of <paramref name="Triples"/> carried.</param>

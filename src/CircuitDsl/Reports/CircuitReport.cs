@@ -1,6 +1,3 @@
-using System.Text;
-using CircuitDsl.Tensors;
-
 namespace CircuitDsl.Reports;
 
 /// <summary>
@@ -38,42 +35,11 @@ public sealed class CircuitReport
     public IEnumerable<string> Failing => Evidence.Where(e => e.Verdict != Verdict.Holds).Select(e => e.Hypothesis);
 
     /// <summary>
-    /// The report as text: a header, then one block per hypothesis with its verdict, value, threshold, claim,
-    /// detail and the names and shapes of its data. Values are rounded to 3 decimals, so the text is stable
-    /// across machines and suitable for snapshot tests.
+    /// The report as text (<see cref="ReportText.Describe(CircuitReport)"/>): a header, then one block per hypothesis with
+    /// its verdict, value, threshold, claim, detail and a line per datum. Values are rounded to 3 decimals, so the text is
+    /// stable across machines and suitable for snapshot tests.
     /// </summary>
-    public string ToText()
-    {
-        var sb = new StringBuilder();
-        var holding = Evidence.Count(e => e.Verdict == Verdict.Holds);
-        sb.Append("circuit ").Append(Circuit).Append(" on ").Append(Model).Append('\n');
-        sb.Append("weights: ").Append(WeightProcessing).Append('\n');
-        sb.Append(holding).Append(" of ").Append(Evidence.Count).Append(" hypotheses hold").Append('\n');
-        foreach (var e in Evidence)
-        {
-            sb.Append('\n');
-            var op = e.Comparison == Bound.AtLeast ? ">=" : "<=";
-            sb.Append('[').Append(e.Verdict).Append("] ").Append(e.Hypothesis).Append(": ").Append(e.Unit).Append(" = ")
-                .Append(Reports.Evidence.Format(e.Measured)).Append(", claimed ").Append(op).Append(' ')
-                .Append(Reports.Evidence.Format(e.Threshold)).Append('\n');
-            if (e.Claim.Length > 0)
-            {
-                sb.Append("  claim: ").Append(e.Claim).Append('\n');
-            }
-
-            if (e.Detail.Length > 0)
-            {
-                sb.Append("  detail: ").Append(e.Detail).Append('\n');
-            }
-
-            foreach (var (name, tensor) in e.Data.OrderBy(kv => kv.Key, StringComparer.Ordinal))
-            {
-                sb.Append("  data ").Append(name).Append(' ').Append(Tensor.FormatShape(tensor.Shape)).Append('\n');
-            }
-        }
-
-        return sb.ToString();
-    }
+    public string ToText() => ReportText.Describe(this);
 
     /// <inheritdoc />
     public override string ToString() => ToText();

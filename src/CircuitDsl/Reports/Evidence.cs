@@ -1,5 +1,4 @@
 using System.Globalization;
-using CircuitDsl.Tensors;
 
 namespace CircuitDsl.Reports;
 
@@ -35,7 +34,7 @@ public enum Bound
 /// <param name="Unit">What the value measures, e.g. <c>previous-token score</c>.</param>
 /// <param name="Verdict">Holds, fails, or not measured.</param>
 /// <param name="Detail">Context: companion values (TransformerLens's measure), or why nothing was measured.</param>
-/// <param name="Data">Named matrices and vectors behind the value (a head's pattern, eigenvalues), by name.</param>
+/// <param name="Data">What the value was measured from (a head's pattern, eigenvalues, losses), one record per kind.</param>
 public sealed record Evidence(
     string Hypothesis,
     string Claim,
@@ -45,12 +44,12 @@ public sealed record Evidence(
     string Unit,
     Verdict Verdict,
     string Detail,
-    IReadOnlyDictionary<string, Tensor> Data)
+    IReadOnlyList<EvidenceData> Data)
 {
     /// <summary>Evidence for a measured value, with the verdict decided by the threshold (NaN or ∞ → not measured).</summary>
     public static Evidence Judge(
         string hypothesis, string claim, double measured, double threshold, Bound comparison, string unit,
-        string detail = "", IReadOnlyDictionary<string, Tensor>? data = null)
+        string detail = "", IReadOnlyList<EvidenceData>? data = null)
     {
         if (!double.IsFinite(measured))
         {
@@ -60,14 +59,14 @@ public sealed record Evidence(
 
         var holds = comparison == Bound.AtLeast ? measured >= threshold : measured <= threshold;
         return new Evidence(hypothesis, claim, measured, threshold, comparison, unit, holds ? Verdict.Holds : Verdict.Fails,
-            detail, data ?? Empty);
+            detail, data ?? []);
     }
 
     /// <summary>Evidence that nothing meaningful could be measured, and why.</summary>
     public static Evidence NotMeasured(
         string hypothesis, string claim, double threshold, Bound comparison, string unit, string reason,
-        IReadOnlyDictionary<string, Tensor>? data = null) =>
-        new(hypothesis, claim, double.NaN, threshold, comparison, unit, Verdict.NotMeasured, reason, data ?? Empty);
+        IReadOnlyList<EvidenceData>? data = null) =>
+        new(hypothesis, claim, double.NaN, threshold, comparison, unit, Verdict.NotMeasured, reason, data ?? []);
 
     /// <summary>A value rounded to 3 decimals, invariant culture, without a negative zero; NaN and ∞ by name.</summary>
     public static string Format(double value)
@@ -85,6 +84,4 @@ public sealed record Evidence(
         var rounded = Math.Round(value, 3, MidpointRounding.AwayFromZero);
         return (rounded == 0 ? 0 : rounded).ToString("0.000", CultureInfo.InvariantCulture);
     }
-
-    private static readonly IReadOnlyDictionary<string, Tensor> Empty = new Dictionary<string, Tensor>();
 }

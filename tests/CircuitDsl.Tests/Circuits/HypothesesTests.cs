@@ -25,10 +25,18 @@ public sealed class HypothesesTests
 
         previous.Verdict.Should().Be(Verdict.Holds);
         previous.Measured.Should().BeApproximately(1, 1e-6);
-        previous.Data["pattern on sequence 0"].Shape.ToArray().Should().Equal(8, 8);
+        var pattern = previous.Data.Should().ContainSingle().Which.Should().BeOfType<AttentionPatternData>().Subject;
+        (pattern.Head, pattern.Sequence).Should().Be((Head, 0));
+        pattern.Tokens.Should().Equal(analysis.DetectionBatch[0]);
+        pattern.Pattern.Shape.ToArray().Should().Equal(8, 8);
+        pattern.Pattern[5, 4].Should().BeApproximately(1, 1e-5f, "every query after the first attends to the token before it");
         induction.Verdict.Should().Be(Verdict.Fails);
         copying.Verdict.Should().Be(Verdict.Holds);
         copying.Measured.Should().BeApproximately(1, 1e-9, "W_E·W_OV·W_U is 4·I on the vocabulary");
+        var eigenvalues = copying.Data.Should().ContainSingle().Which.Should().BeOfType<EigenvaluesData>().Subject;
+        eigenvalues.Head.Should().Be(Head);
+        eigenvalues.Eigenvalues.Should().HaveCount(12).And.OnlyContain(z => Math.Abs(z.Real - 4) < 1e-4 && Math.Abs(z.Imaginary) < 1e-4,
+            "4·I has the eigenvalue 4, once per token");
 
         var report = analysis.Report("PreviousTokenCopier", [previous, induction, copying]);
         report.AllHold.Should().BeFalse();
@@ -48,6 +56,9 @@ public sealed class HypothesesTests
         var backwards = Hypotheses.Composition(analysis, "K", "", CompositionKind.K, new(1, 0), new(1, 1), 0.1, Bound.AtLeast, inBaselineUnits: false);
 
         atLeast.Measured.Should().BeApproximately(raw * 4, 1e-12, "sqrt(16) = 4 baselines per unit");
+        atLeast.Data.Should().ContainSingle().Which.Should().Be(new CompositionData(new(0, 1), new(1, 0),
+            analysis.Composition.Score(CompositionKind.Q, new(0, 1), new(1, 0)), raw,
+            analysis.Composition.Score(CompositionKind.V, new(0, 1), new(1, 0)), 0.25));
         atLeast.Verdict.Should().Be(Verdict.Holds);
         atMost.Verdict.Should().Be(Verdict.Fails);
         backwards.Verdict.Should().Be(Verdict.NotMeasured);
@@ -83,8 +94,16 @@ public sealed class HypothesesTests
         var unknown = Hypotheses.Faithfulness(analysis, "Faithful", "", [Head], "no-such-task", recovers: 0.99);
 
         ablation.Verdict.Should().NotBe(Verdict.NotMeasured);
-        ablation.Data["per-token loss increase"].Shape.ToArray().Should().Equal(HeadDetector.DefaultBatchSize, 7);
+        var increase = ablation.Data.Should().ContainSingle().Which.Should().BeOfType<LossChangeData>().Subject;
+        increase.Head.Should().Be(Head);
+        increase.PerToken.Shape.ToArray().Should().Equal(HeadDetector.DefaultBatchSize, 7);
+        increase.MeanOverSequences().Should().HaveCount(7).And.Subject.Average().Should().BeApproximately(ablation.Measured, 1e-6,
+            "the measured value is the mean over every predicted token, and every position has as many sequences");
         faithful.Measured.Should().BeApproximately(1, 1e-9, "the circuit is the whole model");
+        var losses = faithful.Data.Should().ContainSingle().Which.Should().BeOfType<FaithfulnessData>().Subject;
+        losses.Circuit.Should().Equal(Head);
+        losses.CircuitLoss.Should().Be(losses.FullLoss, "keeping every head ablates nothing");
+        faithful.Measured.Should().Be((losses.AblatedLoss - losses.CircuitLoss) / (losses.AblatedLoss - losses.FullLoss));
         unknown.Verdict.Should().Be(Verdict.NotMeasured);
         unknown.Detail.Should().Contain("no-such-task");
     }

@@ -53,7 +53,13 @@ public sealed class PathExpansionTests
     [Fact]
     public void Models_the_expansion_does_not_describe_are_refused_with_the_reasons()
     {
-        var act = () => PathExpansion.Create(RandomWeights.Create(RandomWeights.Config(layers: 3, norm: Normalization.LN), seed: 1));
+        var config = RandomWeights.Config(layers: 3, norm: Normalization.LN);
+
+        var act = () => PathExpansion.Create(RandomWeights.Create(config, seed: 1));
+
         act.Should().Throw<ArgumentException>().WithMessage("*normalization_type is LN*3 layers*");
+        PathExpansion.WhyUnsupported(config).Should().Be(
+            "normalization_type is LN (LayerNorm is not linear); it has 3 layers (the expansion here has paths of length at most two)");
+        PathExpansion.WhyUnsupported(RandomWeights.Config()).Should().BeNull();
     }
 }

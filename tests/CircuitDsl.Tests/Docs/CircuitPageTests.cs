@@ -2,6 +2,7 @@ using System.Xml.Linq;
 using CircuitDsl.Circuits;
 using CircuitDsl.Docs;
 using CircuitDsl.Reports;
+using CircuitDsl.Tests.Circuits;
 using CircuitDsl.Tests.Model;
 
 namespace CircuitDsl.Tests.Docs;
@@ -75,7 +76,13 @@ public sealed class CircuitPageTests : IDisposable
         int[][] tokens = [analysis.DetectionBatch[0]];
         var expansion = PathExpansion.Create(analysis.Weights);
 
-        var norms = expansion.Terms.Select(t => t.Contribution(tokens).Span.ToArray().Sum(v => (double)v * v)).ToList();
+        var norms = expansion.Terms.Select(t => Math.Sqrt(t.Contribution(tokens).Span.ToArray().Sum(v => (double)v * v))).ToList();
+
+        // The sizes drawn are the analysis's, measured on the first detection sequence.
+        analysis.PathExpansionUnsupported.Should().BeNull();
+        analysis.PathTermNorms.Select(t => t.Name).Should().Equal(expansion.Terms.Select(t => t.Name));
+        analysis.PathTermNorms.Select(t => t.Norm).Should().Equal(norms, (a, b) => Math.Abs(a - b) <= 1e-9 * b);
+        analysis.PathTermNorms.Sum(t => t.Share * t.Share).Should().BeApproximately(1, 1e-12);
 
         // The identity behind the picture: the terms plus the biases are the logits.
         var logits = analysis.Model.Forward(tokens).Span.ToArray();
@@ -96,6 +103,25 @@ public sealed class CircuitPageTests : IDisposable
         }
 
         norms.Should().OnlyContain(n => n > 0);
+    }
+
+    [Fact]
+    public void A_model_without_a_path_expansion_gets_the_reason_instead_of_the_picture()
+    {
+        var analysis = new ModelAnalysis(RandomWeights.Create(RandomWeights.Config(layers: 3, norm: Normalization.LN), seed: 1),
+            WeightProcessingOptions.None, modelName: "LayerNorm3L");
+        Evidence[] evidence = [Hypotheses.PreviousTokenHead(analysis, "Prev", "", new HeadId(0, 0), 0.5)];
+        var spec = new CircuitDocumentation("Deep", "LayerNorm3L", "", null,
+            [new HypothesisDocumentation("Prev", "PreviousTokenHead", "", [new HeadId(0, 0)], [], null)]);
+
+        var page = CircuitPage.Build(spec, analysis.Report(spec.Name, evidence), analysis);
+
+        var sentences = page.Blocks.OfType<Paragraph>().Select(p => string.Concat(p.Content.OfType<Inline.Text>().Select(t => t.Value))).ToList();
+        sentences.Should().Contain("Not available for this architecture: normalization_type is LN (LayerNorm is not linear); it has 3 layers "
+            + "(the expansion here has paths of length at most two).");
+        sentences.Should().NotContain(s => s.Contains("Parameter", StringComparison.Ordinal) || s.Contains("Not drawn", StringComparison.Ordinal));
+        page.Blocks.OfType<Figure>().Should().NotContain(f => f.FileName == "deep-paths.svg");
+        analysis.PathTermNorms.Should().BeEmpty();
     }
 
     [Fact]

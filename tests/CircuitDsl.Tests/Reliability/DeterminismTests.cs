@@ -173,7 +173,19 @@ internal static class Checks
 
     private static long[] Bits(Evidence e) =>
         [BitConverter.DoubleToInt64Bits(e.Measured), (long)e.Verdict, e.Detail.GetHashCode(StringComparison.Ordinal),
-            .. e.Data.OrderBy(kv => kv.Key, StringComparer.Ordinal).SelectMany(kv => Bits(kv.Value))];
+            .. e.Data.SelectMany(Bits)];
+
+    private static long[] Bits(EvidenceData data) => data switch
+    {
+        AttentionPatternData p => Bits(p.Pattern),
+        EigenvaluesData v => Bits(v.Eigenvalues.SelectMany(z => new[] { z.Real, z.Imaginary })),
+        CompositionData c => Bits([c.Q, c.K, c.V, c.RandomBaseline]),
+        LossChangeData l => Bits(l.PerToken),
+        FaithfulnessData f => Bits([f.FullLoss, f.CircuitLoss, f.AblatedLoss]),
+        _ => throw new ArgumentOutOfRangeException(nameof(data), data.GetType().Name, "No hypothesis here gives this kind of data."),
+    };
+
+    private static long[] Bits(IEnumerable<double> values) => [.. values.Select(BitConverter.DoubleToInt64Bits)];
 
     private static long[] Bits(Tensor t) => [.. t.Span.ToArray().Select(v => (long)BitConverter.SingleToInt32Bits(v))];
 }

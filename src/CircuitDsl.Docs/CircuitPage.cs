@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Numerics;
 using CircuitDsl.Circuits;
 using CircuitDsl.Reports;
 
@@ -75,7 +74,7 @@ public static class CircuitPage
         var rows = report.Evidence.Select(e => (IReadOnlyList<Inline>)
         [
             new Inline.Code(e.Hypothesis), e.Claim, e.Unit, Fmt.Value(e.Measured),
-            (e.Comparison == Bound.AtLeast ? "≥ " : "≤ ") + Fmt.Value(e.Threshold), new Inline.Verdict(e.Verdict),
+            ReportText.Sign(e.Comparison) + " " + Fmt.Value(e.Threshold), new Inline.Verdict(e.Verdict),
         ]).ToList();
         page.Heading(2, "Hypotheses")
             .Table(["hypothesis", "claim", "measured", "value", "claimed", "verdict"], rows,
@@ -108,75 +107,65 @@ public static class CircuitPage
         }
 
         var file = $"{prefix}-{FilePrefix(e.Hypothesis)}";
-        if (e.Data.TryGetValue("pattern on sequence 0", out var pattern) && e.Data.TryGetValue("tokens of sequence 0", out var tokens))
+        foreach (var data in e.Data)
         {
-            var n = pattern.Dim(0);
-            var values = new double[n, n];
-            for (var q = 0; q < n; q++)
-            {
-                for (var k = 0; k < n; k++)
+            Figure(page, e, data, file);
+        }
+    }
+
+    /// <summary>The picture of one datum, for the kinds that have one.</summary>
+    private static void Figure(DocumentBuilder page, Evidence e, EvidenceData data, string file)
+    {
+        switch (data)
+        {
+            case AttentionPatternData p:
+                var n = p.Pattern.Dim(0);
+                var values = new double[n, n];
+                for (var q = 0; q < n; q++)
                 {
-                    values[q, k] = pattern[q, k];
+                    for (var k = 0; k < n; k++)
+                    {
+                        values[q, k] = p.Pattern[q, k];
+                    }
                 }
-            }
 
-            var labels = tokens.Span.ToArray().Select(t => ((int)t).ToString(CultureInfo.InvariantCulture)).ToList();
-            page.Figure(Svg.AttentionPattern($"Attention pattern of {e.Unit.Split(" of ")[^1]}", values, labels),
-                "Where each query position (row) attends among the key positions (columns) on the first sequence of the "
-                + "detection batch, labelled by token id.", file + "-pattern.svg");
-        }
-
-        if (e.Data.TryGetValue("eigenvalues (re, im)", out var eigen))
-        {
-            var points = Enumerable.Range(0, eigen.Dim(0)).Select(i => new Complex(eigen[i, 0], eigen[i, 1])).ToList();
-            page.Figure(Svg.ComplexPlane($"OV eigenvalues ({e.Unit} {Fmt.Value(e.Measured)})", points),
-                "Eigenvalues of the full OV circuit W_E W_OV W_U in the complex plane; mostly positive real parts mean the "
-                + "head copies the tokens it attends to.", file + "-eigenvalues.svg");
-        }
-
-        if (e.Data.TryGetValue("per-token loss increase", out var increase))
-        {
-            int batch = increase.Dim(0), positions = increase.Dim(1);
-            var mean = Enumerable.Range(0, positions)
-                .Select(p => Enumerable.Range(0, batch).Average(b => (double)increase[b, p])).ToList();
-            var x = Enumerable.Range(1, positions).Select(p => (double)p).ToList();
-            page.Figure(Svg.LineChart("Loss increase by position", [new Series("mean over sequences", x, mean)],
-                    "predicted position", "nats"),
-                "How much the loss on each predicted token rises under the ablation, averaged over the sequences.",
-                file + "-loss.svg");
+                var labels = p.Tokens.Select(t => t.ToString(CultureInfo.InvariantCulture)).ToList();
+                page.Figure(Svg.AttentionPattern($"Attention pattern of {p.Head}", values, labels),
+                    $"Where each query position (row) attends among the key positions (columns) on sequence {p.Sequence} of the "
+                    + "detection batch, labelled by token id.", file + "-pattern.svg");
+                break;
+            case EigenvaluesData v:
+                page.Figure(Svg.ComplexPlane($"OV eigenvalues ({e.Unit} {Fmt.Value(e.Measured)})", v.Eigenvalues),
+                    "Eigenvalues of the full OV circuit W_E W_OV W_U in the complex plane; mostly positive real parts mean the "
+                    + "head copies the tokens it attends to.", file + "-eigenvalues.svg");
+                break;
+            case LossChangeData l:
+                var mean = l.MeanOverSequences();
+                var x = Enumerable.Range(1, mean.Count).Select(p => (double)p).ToList();
+                page.Figure(Svg.LineChart("Loss increase by position", [new Series("mean over sequences", x, mean)],
+                        "predicted position", "nats"),
+                    "How much the loss on each predicted token rises under the ablation, averaged over the sequences.",
+                    file + "-loss.svg");
+                break;
         }
     }
 
     private static void Composition(DocumentBuilder page, ModelAnalysis analysis, string prefix)
     {
-        var c = analysis.Config;
-        if (c.NLayers < 2)
+        var table = analysis.Composition;
+        if (table.Writers.Count == 0)
         {
             return;
         }
 
-        var from = Ablation.AllHeads(c).Where(h => h.Layer < c.NLayers - 1).ToList();
-        var to = Ablation.AllHeads(c).Where(h => h.Layer > 0).ToList();
-        var table = analysis.Composition;
-        var max = table.Entries().Max(e => e.Score);
         var charts = Enum.GetValues<CompositionKind>().Select(kind =>
-        {
-            var values = new double[from.Count, to.Count];
-            for (var i = 0; i < from.Count; i++)
-            {
-                for (var j = 0; j < to.Count; j++)
-                {
-                    values[i, j] = from[i].Layer < to[j].Layer ? table.Score(kind, from[i], to[j]) : double.NaN;
-                }
-            }
-
-            return Svg.Heatmap($"{kind}-composition", values, [.. from.Select(h => h.ToString())], [.. to.Select(h => h.ToString())],
+            Svg.Heatmap($"{kind}-composition", table.Matrix(kind), [.. table.Writers.Select(h => h.ToString())],
+                [.. table.Readers.Select(h => h.ToString())],
                 new HeatmapOptions
                 {
-                    Scale = ColorScale.Sequential(0, max), RowAxisLabel = "earlier head (writes)",
+                    Scale = ColorScale.Sequential(0, table.MaxScore), RowAxisLabel = "earlier head (writes)",
                     ColumnAxisLabel = "later head (reads)", ValueLabel = "score",
-                });
-        }).ToList();
+                })).ToList();
         page.Heading(2, "Composition")
             .Paragraph("How much each later head's queries (Q), keys (K) or values (V) read from the subspace each earlier head "
                 + $"writes: ‖W_OV·R‖ / (‖W_OV‖ ‖R‖). Random matrices score about {Fmt.Value(table.RandomBaseline)} (1/√d_model).")
@@ -187,37 +176,18 @@ public static class CircuitPage
     private static void Paths(DocumentBuilder page, ModelAnalysis analysis, string prefix)
     {
         page.Heading(2, "Path expansion");
-        PathExpansion expansion;
-        try
+        if (analysis.PathExpansionUnsupported is { } why)
         {
-            expansion = PathExpansion.Create(analysis.Weights);
-        }
-        catch (ArgumentException e)
-        {
-            page.Paragraph("Not drawn: " + e.Message);
+            page.Paragraph($"Not available for this architecture: {why}.");
             return;
         }
 
-        int[][] tokens = [analysis.DetectionBatch[0]];
-        var norms = expansion.Terms.Select(t => (t.Name, Norm: Frobenius(t.Contribution(tokens)))).ToList();
-        var total = Math.Sqrt(norms.Sum(t => t.Norm * t.Norm));
-        var bars = norms.OrderByDescending(t => t.Norm).Take(16).Select(t => new Bar(t.Name, t.Norm / total)).ToList();
+        var bars = analysis.PathTermNorms.OrderByDescending(t => t.Norm).Take(16).Select(t => new Bar(t.Name, t.Share)).ToList();
         page.Paragraph("The logits as a sum of paths through the model (the paper's path expansion): the direct path "
                 + "W_E W_U, one term per head and one per virtual head (pairs of heads in consecutive layers). Each bar is a term's "
                 + "Frobenius norm on the first detection sequence, as a share of the root-sum-of-squares of all terms.")
             .Figure(Svg.BarChart("Path-expansion term sizes", bars, "share of the logit norm"),
                 "The largest terms of the path expansion on an example sequence.", $"{prefix}-paths.svg");
-    }
-
-    private static double Frobenius(Tensors.Tensor t)
-    {
-        double sum = 0;
-        foreach (var v in t.Span)
-        {
-            sum += (double)v * v;
-        }
-
-        return Math.Sqrt(sum);
     }
 
     private static IReadOnlyList<Inline> Row(string key, Inline value) => [key, value];

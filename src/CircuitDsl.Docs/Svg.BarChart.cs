@@ -94,10 +94,9 @@ public static partial class Svg
         var value = b.Outcome == Reports.Verdict.NotMeasured || !double.IsFinite(b.Value) ? "–" : Fmt.Tick(b.Value, tickStep / 100);
         return b.Outcome switch
         {
-            Reports.Verdict.Holds => value + "\u2002✓ holds",
-            Reports.Verdict.Fails => value + "\u2002✗ fails",
-            Reports.Verdict.NotMeasured => "–\u2002not measured",
-            _ => value,
+            Reports.Verdict.NotMeasured => Reports.ReportText.Symbol(Reports.Verdict.NotMeasured) + "\u2002" + Reports.ReportText.Word(Reports.Verdict.NotMeasured),
+            { } outcome => value + "\u2002" + Reports.ReportText.Mark(outcome),
+            null => value,
         };
     }
 
@@ -112,11 +111,11 @@ public static partial class Svg
         }
 
         if (bars.Any(b => b.Outcome == Reports.Verdict.Holds))
-            Entry("holds", sx => w.Empty("rect", ("x", Fmt.N(sx)), ("y", Fmt.N(y)), ("width", "11"), ("height", "11"), ("fill", HoldsColor)));
+            Entry(Reports.ReportText.Word(Reports.Verdict.Holds), sx => w.Empty("rect", ("x", Fmt.N(sx)), ("y", Fmt.N(y)), ("width", "11"), ("height", "11"), ("fill", HoldsColor)));
         if (bars.Any(b => b.Outcome == Reports.Verdict.Fails))
-            Entry("fails", sx => w.Empty("rect", ("x", Fmt.N(sx)), ("y", Fmt.N(y)), ("width", "11"), ("height", "11"), ("fill", SvgWriter.Url("fails")), ("stroke", FailsColor)));
+            Entry(Reports.ReportText.Word(Reports.Verdict.Fails), sx => w.Empty("rect", ("x", Fmt.N(sx)), ("y", Fmt.N(y)), ("width", "11"), ("height", "11"), ("fill", SvgWriter.Url("fails")), ("stroke", FailsColor)));
         if (bars.Any(b => b.Outcome == Reports.Verdict.NotMeasured))
-            Entry("not measured", sx => w.Empty("rect", ("x", Fmt.N(sx + 0.5)), ("y", Fmt.N(y + 0.5)), ("width", "10"), ("height", "10"), ("fill", "none"), ("stroke", SvgWriter.Axis), ("stroke-dasharray", "2 2")));
+            Entry(Reports.ReportText.Word(Reports.Verdict.NotMeasured), sx => w.Empty("rect", ("x", Fmt.N(sx + 0.5)), ("y", Fmt.N(y + 0.5)), ("width", "10"), ("height", "10"), ("fill", "none"), ("stroke", SvgWriter.Axis), ("stroke-dasharray", "2 2")));
         if (bars.Any(b => b.Threshold is not null))
             Entry("threshold", sx => w.Line(sx + 5.5, y - 2, sx + 5.5, y + 13, "#111111", 2));
         w.Close("g");

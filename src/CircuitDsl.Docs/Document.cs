@@ -165,13 +165,8 @@ public abstract record Inline
     /// <param name="Outcome">The verdict.</param>
     public sealed record Verdict(Reports.Verdict Outcome) : Inline
     {
-        /// <summary>The mark's words, the same in every output.</summary>
-        public string Words => Outcome switch
-        {
-            Reports.Verdict.Holds => "✓ holds",
-            Reports.Verdict.Fails => "✗ fails",
-            _ => "– not measured",
-        };
+        /// <summary>The mark's words, the same in every output (<see cref="Reports.ReportText.Mark"/>).</summary>
+        public string Words => Reports.ReportText.Mark(Outcome);
     }
 }
 

@@ -4,7 +4,7 @@
 namespace Specs;
 
 // Toy1L: 1 layer of 2 heads, d_model 32, d_head 16, vocabulary 50, context 16, attention only, no normalization, standard positions.
-partial class Toy1L : global::System.IDisposable
+partial class Toy1L : global::CircuitDsl.ITransformerModel<Toy1L>
 {
     /// <summary>Number of transformer blocks (<c>n_layers</c>).</summary>
     public const int Layers = 1;
@@ -95,62 +95,13 @@ partial class Toy1L : global::System.IDisposable
     /// <exception cref="CircuitDsl.WeightsFormatException">
     /// The folder cannot be read, or its config differs from this class's [Transformer]; the message names each field.
     /// </exception>
-    public static Toy1L Load(string directory)
-    {
-        var folder = global::CircuitDsl.Weights.ModelFolder.Load(directory);
-        var mismatch = DescribeMismatch(folder.Config);
-        if (mismatch is not null)
-        {
-            folder.Dispose();
-            throw new global::CircuitDsl.WeightsFormatException(global::System.IO.Path.Combine(directory, global::CircuitDsl.Weights.ModelFolder.ConfigFileName), null, mismatch);
-        }
-
-        return new Toy1L(folder.Weights, folder);
-    }
+    public static Toy1L Load(string directory) =>
+        global::CircuitDsl.TransformerModel.Load<Toy1L>(directory, static (weights, folder) => new Toy1L(weights, folder));
 
     /// <summary>Wraps weights (built in memory, e.g. by hand or by training) whose config is this architecture.</summary>
     /// <exception cref="global::System.ArgumentException">The weights' config differs from this class's [Transformer].</exception>
-    public static Toy1L FromWeights(global::CircuitDsl.Model.TransformerWeights weights)
-    {
-        global::System.ArgumentNullException.ThrowIfNull(weights);
-        var mismatch = DescribeMismatch(weights.Config);
-        return mismatch is null ? new Toy1L(weights, null) : throw new global::System.ArgumentException(mismatch, nameof(weights));
-    }
-
-    /// <summary>How <paramref name="config"/> differs from this class's [Transformer], field by field; null when it matches.</summary>
-    public static string? DescribeMismatch(global::CircuitDsl.Model.ModelConfig config)
-    {
-        global::System.ArgumentNullException.ThrowIfNull(config);
-        var differences = new global::System.Collections.Generic.List<string>();
-        Compare("n_layers", config.NLayers, Layers);
-        Compare("n_heads", config.NHeads, Heads);
-        Compare("d_model", config.DModel, DModel);
-        Compare("d_head", config.DHead, DHead);
-        Compare("d_vocab", config.DVocab, Vocab);
-        Compare("n_ctx", config.NCtx, Context);
-        Compare("attn_only", config.AttnOnly, AttentionOnly);
-        Compare("normalization_type", config.NormalizationType, null);
-        Compare("positional_embedding_type", config.PositionalEmbeddingType, "standard");
-        return differences.Count == 0
-            ? null
-            : "the config does not match [Transformer] on Toy1L: " + string.Join("; ", differences) + ".";
-
-        void Compare<T>(string field, T actual, T declared)
-        {
-            if (!global::System.Collections.Generic.EqualityComparer<T>.Default.Equals(actual, declared))
-            {
-                differences.Add($"{field} is {Show(actual)} but Toy1L declares {Show(declared)}");
-            }
-        }
-
-        static string Show(object? value) => value switch
-        {
-            null => "null",
-            bool b => b ? "true" : "false",
-            string s => '"' + s + '"',
-            _ => global::System.Convert.ToString(value, global::System.Globalization.CultureInfo.InvariantCulture) ?? "",
-        };
-    }
+    public static Toy1L FromWeights(global::CircuitDsl.Model.TransformerWeights weights) =>
+        global::CircuitDsl.TransformerModel.FromWeights<Toy1L>(weights, static weights => new Toy1L(weights, null));
 
     /// <summary>The logits <c>[batch, pos, d_vocab]</c> for <paramref name="tokens"/> (one array per sequence).</summary>
     public global::CircuitDsl.Tensors.Tensor Forward(int[][] tokens, global::CircuitDsl.Model.HookSet? hooks = null) => Transformer.Forward(tokens, hooks);
@@ -333,55 +284,25 @@ partial class Toy1L : global::System.IDisposable
         }
 
         /// <summary>The attention pattern <c>[batch, q_pos, k_pos]</c> (from <c>attn.hook_pattern</c>).</summary>
-        public global::CircuitDsl.Tensors.Tensor Pattern => SelectHead(global::CircuitDsl.Model.HookNames.Pattern(_layer), axis: 1);
+        public global::CircuitDsl.Tensors.Tensor Pattern => _activations[global::CircuitDsl.Model.HookNames.Pattern(_layer)].Select(1, _head);
 
         /// <summary>The attention scores before softmax <c>[batch, q_pos, k_pos]</c> (from <c>attn.hook_attn_scores</c>).</summary>
-        public global::CircuitDsl.Tensors.Tensor AttnScores => SelectHead(global::CircuitDsl.Model.HookNames.AttnScores(_layer), axis: 1);
+        public global::CircuitDsl.Tensors.Tensor AttnScores => _activations[global::CircuitDsl.Model.HookNames.AttnScores(_layer)].Select(1, _head);
 
         /// <summary>The queries <c>[batch, pos, d_head]</c> (from <c>attn.hook_q</c>).</summary>
-        public global::CircuitDsl.Tensors.Tensor Q => SelectHead(global::CircuitDsl.Model.HookNames.Q(_layer), axis: 2);
+        public global::CircuitDsl.Tensors.Tensor Q => _activations[global::CircuitDsl.Model.HookNames.Q(_layer)].Select(2, _head);
 
         /// <summary>The keys <c>[batch, pos, d_head]</c> (from <c>attn.hook_k</c>).</summary>
-        public global::CircuitDsl.Tensors.Tensor K => SelectHead(global::CircuitDsl.Model.HookNames.K(_layer), axis: 2);
+        public global::CircuitDsl.Tensors.Tensor K => _activations[global::CircuitDsl.Model.HookNames.K(_layer)].Select(2, _head);
 
         /// <summary>The values <c>[batch, pos, d_head]</c> (from <c>attn.hook_v</c>).</summary>
-        public global::CircuitDsl.Tensors.Tensor V => SelectHead(global::CircuitDsl.Model.HookNames.V(_layer), axis: 2);
+        public global::CircuitDsl.Tensors.Tensor V => _activations[global::CircuitDsl.Model.HookNames.V(_layer)].Select(2, _head);
 
         /// <summary>The pattern-weighted values <c>[batch, pos, d_head]</c> (from <c>attn.hook_z</c>).</summary>
-        public global::CircuitDsl.Tensors.Tensor Z => SelectHead(global::CircuitDsl.Model.HookNames.Z(_layer), axis: 2);
+        public global::CircuitDsl.Tensors.Tensor Z => _activations[global::CircuitDsl.Model.HookNames.Z(_layer)].Select(2, _head);
 
         /// <summary>What the head writes to the residual stream <c>[batch, pos, d_model]</c> (from <c>attn.hook_result</c>).</summary>
-        public global::CircuitDsl.Tensors.Tensor Result => SelectHead(global::CircuitDsl.Model.HookNames.Result(_layer), axis: 2);
-
-        // Copies this head's slice along `axis` (the n_heads axis of the named hook) into a tensor without that axis.
-        private global::CircuitDsl.Tensors.Tensor SelectHead(string hook, int axis)
-        {
-            var activation = _activations[hook];
-            var shape = activation.Shape.ToArray();
-            int outer = 1, inner = 1;
-            for (var i = 0; i < axis; i++)
-            {
-                outer *= shape[i];
-            }
-
-            for (var i = axis + 1; i < shape.Length; i++)
-            {
-                inner *= shape[i];
-            }
-
-            var resultShape = new int[shape.Length - 1];
-            global::System.Array.Copy(shape, resultShape, axis);
-            global::System.Array.Copy(shape, axis + 1, resultShape, axis, shape.Length - axis - 1);
-            var result = new global::CircuitDsl.Tensors.Tensor(resultShape);
-            var source = activation.Span;
-            var target = result.Span;
-            for (var o = 0; o < outer; o++)
-            {
-                source.Slice(((o * shape[axis]) + _head) * inner, inner).CopyTo(target.Slice(o * inner, inner));
-            }
-
-            return result;
-        }
+        public global::CircuitDsl.Tensors.Tensor Result => _activations[global::CircuitDsl.Model.HookNames.Result(_layer)].Select(2, _head);
     }
 
     /// <summary>
@@ -399,14 +320,12 @@ partial class Toy1L : global::System.IDisposable
         public global::CircuitDsl.Circuits.PathExpansion Expansion { get; }
 
         /// <summary>The direct path <c>W_E W_U</c>: the bigram statistics.</summary>
-        public global::CircuitDsl.Circuits.PathTerm Direct => Term("direct");
+        public global::CircuitDsl.Circuits.PathTerm Direct => Expansion.Term(global::CircuitDsl.Circuits.PathTermId.Direct);
 
         /// <summary>Head 0.0: <c>A ⊗ W_E W_OV W_U</c>.</summary>
-        public global::CircuitDsl.Circuits.PathTerm L0H0 => Term("L0H0");
+        public global::CircuitDsl.Circuits.PathTerm L0H0 => Expansion.Term(global::CircuitDsl.Circuits.PathTermId.Head(new global::CircuitDsl.HeadId(0, 0)));
 
         /// <summary>Head 0.1: <c>A ⊗ W_E W_OV W_U</c>.</summary>
-        public global::CircuitDsl.Circuits.PathTerm L0H1 => Term("L0H1");
-
-        private global::CircuitDsl.Circuits.PathTerm Term(string name) => global::System.Linq.Enumerable.First(Expansion.Terms, term => term.Name == name);
+        public global::CircuitDsl.Circuits.PathTerm L0H1 => Expansion.Term(global::CircuitDsl.Circuits.PathTermId.Head(new global::CircuitDsl.HeadId(0, 1)));
     }
 }

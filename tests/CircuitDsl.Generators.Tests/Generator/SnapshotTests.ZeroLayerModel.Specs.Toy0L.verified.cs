@@ -4,7 +4,7 @@
 namespace Specs;
 
 // Toy0L: 0 layers, d_model 32, vocabulary 50, context 16, no normalization, standard positions.
-partial class Toy0L : global::System.IDisposable
+partial class Toy0L : global::CircuitDsl.ITransformerModel<Toy0L>
 {
     /// <summary>Number of transformer blocks (<c>n_layers</c>).</summary>
     public const int Layers = 0;
@@ -88,59 +88,13 @@ partial class Toy0L : global::System.IDisposable
     /// <exception cref="CircuitDsl.WeightsFormatException">
     /// The folder cannot be read, or its config differs from this class's [Transformer]; the message names each field.
     /// </exception>
-    public static Toy0L Load(string directory)
-    {
-        var folder = global::CircuitDsl.Weights.ModelFolder.Load(directory);
-        var mismatch = DescribeMismatch(folder.Config);
-        if (mismatch is not null)
-        {
-            folder.Dispose();
-            throw new global::CircuitDsl.WeightsFormatException(global::System.IO.Path.Combine(directory, global::CircuitDsl.Weights.ModelFolder.ConfigFileName), null, mismatch);
-        }
-
-        return new Toy0L(folder.Weights, folder);
-    }
+    public static Toy0L Load(string directory) =>
+        global::CircuitDsl.TransformerModel.Load<Toy0L>(directory, static (weights, folder) => new Toy0L(weights, folder));
 
     /// <summary>Wraps weights (built in memory, e.g. by hand or by training) whose config is this architecture.</summary>
     /// <exception cref="global::System.ArgumentException">The weights' config differs from this class's [Transformer].</exception>
-    public static Toy0L FromWeights(global::CircuitDsl.Model.TransformerWeights weights)
-    {
-        global::System.ArgumentNullException.ThrowIfNull(weights);
-        var mismatch = DescribeMismatch(weights.Config);
-        return mismatch is null ? new Toy0L(weights, null) : throw new global::System.ArgumentException(mismatch, nameof(weights));
-    }
-
-    /// <summary>How <paramref name="config"/> differs from this class's [Transformer], field by field; null when it matches.</summary>
-    public static string? DescribeMismatch(global::CircuitDsl.Model.ModelConfig config)
-    {
-        global::System.ArgumentNullException.ThrowIfNull(config);
-        var differences = new global::System.Collections.Generic.List<string>();
-        Compare("n_layers", config.NLayers, Layers);
-        Compare("d_model", config.DModel, DModel);
-        Compare("d_vocab", config.DVocab, Vocab);
-        Compare("n_ctx", config.NCtx, Context);
-        Compare("normalization_type", config.NormalizationType, null);
-        Compare("positional_embedding_type", config.PositionalEmbeddingType, "standard");
-        return differences.Count == 0
-            ? null
-            : "the config does not match [Transformer] on Toy0L: " + string.Join("; ", differences) + ".";
-
-        void Compare<T>(string field, T actual, T declared)
-        {
-            if (!global::System.Collections.Generic.EqualityComparer<T>.Default.Equals(actual, declared))
-            {
-                differences.Add($"{field} is {Show(actual)} but Toy0L declares {Show(declared)}");
-            }
-        }
-
-        static string Show(object? value) => value switch
-        {
-            null => "null",
-            bool b => b ? "true" : "false",
-            string s => '"' + s + '"',
-            _ => global::System.Convert.ToString(value, global::System.Globalization.CultureInfo.InvariantCulture) ?? "",
-        };
-    }
+    public static Toy0L FromWeights(global::CircuitDsl.Model.TransformerWeights weights) =>
+        global::CircuitDsl.TransformerModel.FromWeights<Toy0L>(weights, static weights => new Toy0L(weights, null));
 
     /// <summary>The logits <c>[batch, pos, d_vocab]</c> for <paramref name="tokens"/> (one array per sequence).</summary>
     public global::CircuitDsl.Tensors.Tensor Forward(int[][] tokens, global::CircuitDsl.Model.HookSet? hooks = null) => Transformer.Forward(tokens, hooks);
@@ -191,8 +145,6 @@ partial class Toy0L : global::System.IDisposable
         public global::CircuitDsl.Circuits.PathExpansion Expansion { get; }
 
         /// <summary>The direct path <c>W_E W_U</c>: the bigram statistics.</summary>
-        public global::CircuitDsl.Circuits.PathTerm Direct => Term("direct");
-
-        private global::CircuitDsl.Circuits.PathTerm Term(string name) => global::System.Linq.Enumerable.First(Expansion.Terms, term => term.Name == name);
+        public global::CircuitDsl.Circuits.PathTerm Direct => Expansion.Term(global::CircuitDsl.Circuits.PathTermId.Direct);
     }
 }

@@ -1,4 +1,4 @@
-using CircuitDsl.Cli;
+using CircuitDsl.Cli.Application;
 using CircuitDsl.Docs;
 using CircuitDsl.Tests.Docs;
 
@@ -13,7 +13,7 @@ public sealed class DemoCommandTests : IDisposable
     [Fact]
     public void Demo_checks_every_bundled_spec_prints_the_verdicts_and_writes_the_docs()
     {
-        var circuits = SpecCatalog.Circuits(DocsCommand.BundledSpecs);
+        var circuits = SpecCatalog.Circuits(SpecCatalog.Bundled);
 
         var (code, stdout, stderr) = CliRunner.Run("demo", "--out", _dir);
 

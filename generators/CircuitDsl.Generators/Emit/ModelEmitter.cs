@@ -5,9 +5,10 @@ using static CircuitDsl.Generators.Emit.RuntimeNames;
 namespace CircuitDsl.Generators.Emit;
 
 /// <summary>
-/// Writes the typed surface of a <c>[Transformer]</c> class: dimensions, loading (the runtime checks the config),
-/// typed weights per layer and head, the forward pass with a typed cache, and the path-expansion terms. Every
-/// member is a typed name for runtime API; the logic stays in the runtime.
+/// Writes the typed surface of a <c>[Transformer]</c> class over the runtime's <c>TransformerModel</c> (weights,
+/// forward pass, analysis): dimensions, loading (the runtime checks the config), typed weights per layer and head,
+/// a typed activation cache, and the path-expansion terms. Every member is a typed name for runtime API; the logic
+/// stays in the runtime.
 /// </summary>
 internal static class ModelEmitter
 {
@@ -25,25 +26,18 @@ internal static class ModelEmitter
         }
 
         w.Line($"// {spec.Name}: {Describe(a)}.");
-        w.Open($"partial class {spec.Name} : {TransformerModelInterface}<{spec.Name}>");
+        w.Open($"partial class {spec.Name} : {TransformerModel}, {TransformerModelInterface}<{spec.Name}>");
         Constants(w, a);
-        w.Line($"private readonly {ModelFolder}? _folder;");
-        w.Line($"private {HookedTransformer}? _transformer;");
-        w.Line($"private {ModelAnalysis}? _analysis;");
         if (HasPaths(a))
         {
             w.Line("private PathTerms? _paths;");
+            w.Line();
         }
 
-        w.Line();
         Constructor(w, spec);
         Properties(w, spec);
         Loading(w, spec);
-        Forward(w);
-        w.Lines("""
-            /// <summary>Releases the model folder the weights were loaded from, if any.</summary>
-            public void Dispose() => _folder?.Dispose();
-            """);
+        RunWithCache(w);
         if (a.Layers > 0)
         {
             w.Line();
@@ -112,9 +106,9 @@ internal static class ModelEmitter
     private static void Constructor(SourceWriter w, TransformerSpec spec)
     {
         var a = spec.Architecture;
-        w.Open($"private {spec.Name}({TransformerWeights} weights, {ModelFolder}? folder)");
-        w.Line("Weights = weights;");
-        w.Line("_folder = folder;");
+        w.Line($"private {spec.Name}({TransformerWeights} weights, {ModelFolder}? folder)");
+        w.Line("    : base(weights, folder)");
+        w.Open();
         for (var l = 0; l < a.Layers; l++)
         {
             w.Line($"L{l} = new Layer(weights, {l});");
@@ -127,23 +121,6 @@ internal static class ModelEmitter
     private static void Properties(SourceWriter w, TransformerSpec spec)
     {
         var a = spec.Architecture;
-        w.Lines($$"""
-            /// <summary>The weights, under TransformerLens names; the typed members below are views of them.</summary>
-            public {{TransformerWeights}} Weights { get; }
-
-            /// <summary>Token embedding <c>[d_vocab, d_model]</c>.</summary>
-            public {{Tensor}} W_E => Weights.W_E;
-
-            /// <summary>Positional embedding <c>[n_ctx, d_model]</c>.</summary>
-            public {{Tensor}} W_pos => Weights.W_pos;
-
-            /// <summary>Unembedding <c>[d_model, d_vocab]</c>.</summary>
-            public {{Tensor}} W_U => Weights.W_U;
-
-            /// <summary>Unembedding bias <c>[d_vocab]</c>.</summary>
-            public {{Tensor}} b_U => Weights.b_U;
-
-            """);
         for (var l = 0; l < a.Layers; l++)
         {
             w.Line($"/// <summary>Layer {l}: <c>blocks.{l}</c>, with its heads <c>H0</c> to <c>H{a.Heads - 1}</c>.</summary>");
@@ -159,17 +136,6 @@ internal static class ModelEmitter
             w.Line();
         }
 
-        w.Lines($$"""
-            /// <summary>The runtime's forward pass over <see cref="Weights"/>, created on first use.</summary>
-            public {{HookedTransformer}} Transformer => _transformer ??= new {{HookedTransformer}}(Weights);
-
-            /// <summary>
-            /// Circuit analysis of these weights (composition, copying, head detection) after TransformerLens's default
-            /// weight processing, created on first use; the circuits' hypotheses are checked against it.
-            /// </summary>
-            public {{ModelAnalysis}} Analysis => _analysis ??= new {{ModelAnalysis}}(Weights, modelName: "{{spec.Name}}");
-
-            """);
         if (HasPaths(a))
         {
             w.Lines($$"""
@@ -198,10 +164,7 @@ internal static class ModelEmitter
 
         """);
 
-    private static void Forward(SourceWriter w) => w.Lines($$"""
-        /// <summary>The logits <c>[batch, pos, d_vocab]</c> for <paramref name="tokens"/> (one array per sequence).</summary>
-        public {{Tensor}} Forward(int[][] tokens, {{HookSet}}? hooks = null) => Transformer.Forward(tokens, hooks);
-
+    private static void RunWithCache(SourceWriter w) => w.Lines($$"""
         /// <summary>
         /// The logits and the activations at every hook point (or those <paramref name="names"/> selects), typed:
         /// <c>cache.L1.H4.Pattern</c>.

@@ -10,7 +10,6 @@ internal static class RuntimeNames
     public const string ModelConfig = "global::CircuitDsl.Model.ModelConfig";
     public const string TransformerWeights = "global::CircuitDsl.Model.TransformerWeights";
     public const string BlockWeights = "global::CircuitDsl.Model.BlockWeights";
-    public const string HookedTransformer = "global::CircuitDsl.Model.HookedTransformer";
     public const string ActivationCache = "global::CircuitDsl.Model.ActivationCache";
     public const string HookSet = "global::CircuitDsl.Model.HookSet";
     public const string HookNames = "global::CircuitDsl.Model.HookNames";
@@ -23,7 +22,6 @@ internal static class RuntimeNames
     public const string SpecRegistryAttribute = "global::CircuitDsl.SpecRegistryAttribute";
     public const string WeightsFormatException = "global::CircuitDsl.WeightsFormatException";
     public const string FactoredMatrix = "global::CircuitDsl.Circuits.FactoredMatrix";
-    public const string ModelAnalysis = "global::CircuitDsl.Circuits.ModelAnalysis";
     public const string HeadCircuits = "global::CircuitDsl.Circuits.HeadCircuits";
     public const string PathExpansion = "global::CircuitDsl.Circuits.PathExpansion";
     public const string PathTerm = "global::CircuitDsl.Circuits.PathTerm";

@@ -4,7 +4,7 @@
 namespace Specs;
 
 // Toy1L: 1 layer of 2 heads, d_model 32, d_head 16, vocabulary 50, context 16, attention only, no normalization, standard positions.
-partial class Toy1L : global::CircuitDsl.ITransformerModel<Toy1L>
+partial class Toy1L : global::CircuitDsl.TransformerModel, global::CircuitDsl.ITransformerModel<Toy1L>
 {
     /// <summary>Number of transformer blocks (<c>n_layers</c>).</summary>
     public const int Layers = 1;
@@ -43,47 +43,19 @@ partial class Toy1L : global::CircuitDsl.ITransformerModel<Toy1L>
         PositionalEmbeddingType = "standard",
     };
 
-    private readonly global::CircuitDsl.Weights.ModelFolder? _folder;
-    private global::CircuitDsl.Model.HookedTransformer? _transformer;
-    private global::CircuitDsl.Circuits.ModelAnalysis? _analysis;
     private PathTerms? _paths;
 
     private Toy1L(global::CircuitDsl.Model.TransformerWeights weights, global::CircuitDsl.Weights.ModelFolder? folder)
+        : base(weights, folder)
     {
-        Weights = weights;
-        _folder = folder;
         L0 = new Layer(weights, 0);
     }
-
-    /// <summary>The weights, under TransformerLens names; the typed members below are views of them.</summary>
-    public global::CircuitDsl.Model.TransformerWeights Weights { get; }
-
-    /// <summary>Token embedding <c>[d_vocab, d_model]</c>.</summary>
-    public global::CircuitDsl.Tensors.Tensor W_E => Weights.W_E;
-
-    /// <summary>Positional embedding <c>[n_ctx, d_model]</c>.</summary>
-    public global::CircuitDsl.Tensors.Tensor W_pos => Weights.W_pos;
-
-    /// <summary>Unembedding <c>[d_model, d_vocab]</c>.</summary>
-    public global::CircuitDsl.Tensors.Tensor W_U => Weights.W_U;
-
-    /// <summary>Unembedding bias <c>[d_vocab]</c>.</summary>
-    public global::CircuitDsl.Tensors.Tensor b_U => Weights.b_U;
 
     /// <summary>Layer 0: <c>blocks.0</c>, with its heads <c>H0</c> to <c>H1</c>.</summary>
     public Layer L0 { get; }
 
     /// <summary>Every head, layer by layer.</summary>
     public global::System.Collections.Generic.IReadOnlyList<Head> AllHeads => [L0.H0, L0.H1];
-
-    /// <summary>The runtime's forward pass over <see cref="Weights"/>, created on first use.</summary>
-    public global::CircuitDsl.Model.HookedTransformer Transformer => _transformer ??= new global::CircuitDsl.Model.HookedTransformer(Weights);
-
-    /// <summary>
-    /// Circuit analysis of these weights (composition, copying, head detection) after TransformerLens's default
-    /// weight processing, created on first use; the circuits' hypotheses are checked against it.
-    /// </summary>
-    public global::CircuitDsl.Circuits.ModelAnalysis Analysis => _analysis ??= new global::CircuitDsl.Circuits.ModelAnalysis(Weights, modelName: "Toy1L");
 
     /// <summary>The terms of the paper's path expansion of the logits, one member per path.</summary>
     public PathTerms Paths => _paths ??= new PathTerms(global::CircuitDsl.Circuits.PathExpansion.Create(Weights));
@@ -103,9 +75,6 @@ partial class Toy1L : global::CircuitDsl.ITransformerModel<Toy1L>
     public static Toy1L FromWeights(global::CircuitDsl.Model.TransformerWeights weights) =>
         global::CircuitDsl.TransformerModel.FromWeights<Toy1L>(weights, static weights => new Toy1L(weights, null));
 
-    /// <summary>The logits <c>[batch, pos, d_vocab]</c> for <paramref name="tokens"/> (one array per sequence).</summary>
-    public global::CircuitDsl.Tensors.Tensor Forward(int[][] tokens, global::CircuitDsl.Model.HookSet? hooks = null) => Transformer.Forward(tokens, hooks);
-
     /// <summary>
     /// The logits and the activations at every hook point (or those <paramref name="names"/> selects), typed:
     /// <c>cache.L1.H4.Pattern</c>.
@@ -116,8 +85,6 @@ partial class Toy1L : global::CircuitDsl.ITransformerModel<Toy1L>
         return (logits, new Cache(activations));
     }
 
-    /// <summary>Releases the model folder the weights were loaded from, if any.</summary>
-    public void Dispose() => _folder?.Dispose();
 
     /// <summary>The weights of one block, with a member per head.</summary>
     public sealed class Layer

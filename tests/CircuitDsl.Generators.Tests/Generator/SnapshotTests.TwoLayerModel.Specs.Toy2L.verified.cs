@@ -4,7 +4,7 @@
 namespace Specs;
 
 // Toy2L: 2 layers of 3 heads, d_model 64, d_head 16, vocabulary 64, context 64, attention only, no normalization, standard positions.
-partial class Toy2L : global::CircuitDsl.ITransformerModel<Toy2L>
+partial class Toy2L : global::CircuitDsl.TransformerModel, global::CircuitDsl.ITransformerModel<Toy2L>
 {
     /// <summary>Number of transformer blocks (<c>n_layers</c>).</summary>
     public const int Layers = 2;
@@ -43,33 +43,14 @@ partial class Toy2L : global::CircuitDsl.ITransformerModel<Toy2L>
         PositionalEmbeddingType = "standard",
     };
 
-    private readonly global::CircuitDsl.Weights.ModelFolder? _folder;
-    private global::CircuitDsl.Model.HookedTransformer? _transformer;
-    private global::CircuitDsl.Circuits.ModelAnalysis? _analysis;
     private PathTerms? _paths;
 
     private Toy2L(global::CircuitDsl.Model.TransformerWeights weights, global::CircuitDsl.Weights.ModelFolder? folder)
+        : base(weights, folder)
     {
-        Weights = weights;
-        _folder = folder;
         L0 = new Layer(weights, 0);
         L1 = new Layer(weights, 1);
     }
-
-    /// <summary>The weights, under TransformerLens names; the typed members below are views of them.</summary>
-    public global::CircuitDsl.Model.TransformerWeights Weights { get; }
-
-    /// <summary>Token embedding <c>[d_vocab, d_model]</c>.</summary>
-    public global::CircuitDsl.Tensors.Tensor W_E => Weights.W_E;
-
-    /// <summary>Positional embedding <c>[n_ctx, d_model]</c>.</summary>
-    public global::CircuitDsl.Tensors.Tensor W_pos => Weights.W_pos;
-
-    /// <summary>Unembedding <c>[d_model, d_vocab]</c>.</summary>
-    public global::CircuitDsl.Tensors.Tensor W_U => Weights.W_U;
-
-    /// <summary>Unembedding bias <c>[d_vocab]</c>.</summary>
-    public global::CircuitDsl.Tensors.Tensor b_U => Weights.b_U;
 
     /// <summary>Layer 0: <c>blocks.0</c>, with its heads <c>H0</c> to <c>H2</c>.</summary>
     public Layer L0 { get; }
@@ -79,15 +60,6 @@ partial class Toy2L : global::CircuitDsl.ITransformerModel<Toy2L>
 
     /// <summary>Every head, layer by layer.</summary>
     public global::System.Collections.Generic.IReadOnlyList<Head> AllHeads => [L0.H0, L0.H1, L0.H2, L1.H0, L1.H1, L1.H2];
-
-    /// <summary>The runtime's forward pass over <see cref="Weights"/>, created on first use.</summary>
-    public global::CircuitDsl.Model.HookedTransformer Transformer => _transformer ??= new global::CircuitDsl.Model.HookedTransformer(Weights);
-
-    /// <summary>
-    /// Circuit analysis of these weights (composition, copying, head detection) after TransformerLens's default
-    /// weight processing, created on first use; the circuits' hypotheses are checked against it.
-    /// </summary>
-    public global::CircuitDsl.Circuits.ModelAnalysis Analysis => _analysis ??= new global::CircuitDsl.Circuits.ModelAnalysis(Weights, modelName: "Toy2L");
 
     /// <summary>The terms of the paper's path expansion of the logits, one member per path.</summary>
     public PathTerms Paths => _paths ??= new PathTerms(global::CircuitDsl.Circuits.PathExpansion.Create(Weights));
@@ -107,9 +79,6 @@ partial class Toy2L : global::CircuitDsl.ITransformerModel<Toy2L>
     public static Toy2L FromWeights(global::CircuitDsl.Model.TransformerWeights weights) =>
         global::CircuitDsl.TransformerModel.FromWeights<Toy2L>(weights, static weights => new Toy2L(weights, null));
 
-    /// <summary>The logits <c>[batch, pos, d_vocab]</c> for <paramref name="tokens"/> (one array per sequence).</summary>
-    public global::CircuitDsl.Tensors.Tensor Forward(int[][] tokens, global::CircuitDsl.Model.HookSet? hooks = null) => Transformer.Forward(tokens, hooks);
-
     /// <summary>
     /// The logits and the activations at every hook point (or those <paramref name="names"/> selects), typed:
     /// <c>cache.L1.H4.Pattern</c>.
@@ -120,8 +89,6 @@ partial class Toy2L : global::CircuitDsl.ITransformerModel<Toy2L>
         return (logits, new Cache(activations));
     }
 
-    /// <summary>Releases the model folder the weights were loaded from, if any.</summary>
-    public void Dispose() => _folder?.Dispose();
 
     /// <summary>The weights of one block, with a member per head.</summary>
     public sealed class Layer

@@ -24,7 +24,7 @@ internal static class GeneratorBenchmark
     private static readonly string[] Steps =
     [
         TrackingNames.TransformerResults, TrackingNames.TransformerSpecs, TrackingNames.CircuitResults,
-        TrackingNames.CircuitSpecs, TrackingNames.Diagnostics,
+        TrackingNames.CircuitSpecs, TrackingNames.Registry, TrackingNames.Diagnostics,
     ];
 
     public static void Run(int reps)

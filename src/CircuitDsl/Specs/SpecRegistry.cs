@@ -10,10 +10,10 @@ namespace CircuitDsl;
 /// </summary>
 public interface ISpecRegistry
 {
-    /// <summary>The models, in name order.</summary>
+    /// <summary>The models, in order of their full names.</summary>
     IReadOnlyList<ModelEntry> Models { get; }
 
-    /// <summary>The circuits, in name order.</summary>
+    /// <summary>The circuits, in order of their full names.</summary>
     IReadOnlyList<CircuitEntry> Circuits { get; }
 }
 

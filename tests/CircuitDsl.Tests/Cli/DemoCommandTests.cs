@@ -50,6 +50,28 @@ public sealed class DemoCommandTests : IDisposable
     }
 
     [Fact]
+    public void The_bundled_specs_are_found_through_their_generated_registry()
+    {
+        var circuits = SpecCatalog.Circuits(SpecCatalog.Bundled);
+
+        circuits.Select(c => c.Name).Should().BeInAscendingOrder(StringComparer.Ordinal).And.Contain("InductionCircuit");
+        var induction = circuits.Single(c => c.Name == "InductionCircuit");
+        induction.Model.Type.Should().Be(typeof(CircuitDsl.Specs.Induction2L));
+        induction.Documentation.Should().BeSameAs(CircuitDsl.Specs.InductionCircuit.Documentation);
+    }
+
+    [Fact]
+    public void Docs_of_an_assembly_without_specs_is_exit_code_2()
+    {
+        var runtime = typeof(CircuitDsl.Tensors.Tensor).Assembly.Location;
+
+        var (code, _, stderr) = CliRunner.Run("docs", "--specs", runtime, "--out", _dir);
+
+        code.Should().Be(2);
+        stderr.Should().Be("circuitdsl: no [Circuit] specs in CircuitDsl." + Environment.NewLine);
+    }
+
+    [Fact]
     public void Docs_of_a_missing_spec_assembly_is_exit_code_2()
     {
         var (code, _, stderr) = CliRunner.Run("docs", "--specs", Path.Combine(_dir, "nope.dll"), "--out", _dir);

@@ -8,7 +8,7 @@ namespace CircuitDsl.Generators;
 
 /// <summary>
 /// Validates CircuitDsl specs and emits their code: for each <c>[Transformer]</c> class its typed model, for
-/// each <c>[Circuit]</c> class its hypothesis checks. Parsing returns equatable values (no symbols, syntax or
+/// each <c>[Circuit]</c> class its hypothesis checks, and for the assembly a registry of them all. Parsing returns equatable values (no symbols, syntax or
 /// locations), so an edit that does not touch a spec reuses the cached output; diagnostics travel as data
 /// and are reported from their own output.
 /// </summary>
@@ -65,6 +65,21 @@ public sealed class CircuitDslGenerator : IIncrementalGenerator
             .WithTrackingName(TrackingNames.CircuitSpecs);
         context.RegisterSourceOutput(circuitSpecs,
             static (output, spec) => output.AddSource(HintName(spec.Namespace, spec.Name), CircuitEmitter.Emit(spec)));
+
+        // The registry depends on names alone: a spec's own edits leave this step's input equal, so it is not re-emitted.
+        var registry = transformerSpecs.Select(static (spec, _) => spec.FullName).Collect()
+            .Combine(circuitSpecs.Select(static (spec, _) => new RegisteredCircuit(spec.FullName, spec.ModelFullName)).Collect())
+            .Select(static (pair, _) => new RegistrySpec(
+                pair.Left.OrderBy(static name => name, StringComparer.Ordinal).ToEquatableArray(),
+                pair.Right.OrderBy(static circuit => circuit.FullName, StringComparer.Ordinal).ToEquatableArray()))
+            .WithTrackingName(TrackingNames.Registry);
+        context.RegisterSourceOutput(registry, static (output, spec) =>
+        {
+            if (!spec.IsEmpty)
+            {
+                output.AddSource(RegistryEmitter.HintName, RegistryEmitter.Emit(spec));
+            }
+        });
     }
 
     private static string HintName(string? ns, string name) => (ns is null ? name : ns + "." + name) + ".g.cs";

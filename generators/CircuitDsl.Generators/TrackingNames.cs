@@ -15,6 +15,9 @@ public static class TrackingNames
     /// <summary>The emittable circuit specs.</summary>
     public const string CircuitSpecs = nameof(CircuitSpecs);
 
+    /// <summary>The names of every emittable model and circuit, which the assembly's spec registry lists.</summary>
+    public const string Registry = nameof(Registry);
+
     /// <summary>Each hypothesis method checked for a <c>[Circuit]</c> around it.</summary>
     public const string StrayHypotheses = nameof(StrayHypotheses);
 

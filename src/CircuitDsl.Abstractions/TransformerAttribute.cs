@@ -1,10 +1,11 @@
 namespace CircuitDsl;
 
 /// <summary>
-/// Declares a partial class as a transformer of a fixed architecture. The source generator gives the class its
-/// dimensions as constants, <c>Load(directory)</c> (which checks the model folder against this declaration),
-/// typed weights (<c>model.L1.H4.W_QK</c>), a forward pass with a typed activation cache, and, for
-/// attention-only models, the path-expansion terms (<c>model.Paths.L1H1_L0H2</c>).
+/// Declares a partial class as a transformer of a fixed architecture. The source generator derives the class from the
+/// runtime's <c>CircuitDsl.Facade.TransformerModel</c> (so declare it without a base class), implements <c>ITransformerModel&lt;TSelf&gt;</c>,
+/// and gives it its dimensions as constants, <c>Load(directory)</c> (which checks the model folder against this
+/// declaration), typed weights (<c>model.L1.H4.W_QK</c>), a typed activation cache, and, for attention-only models,
+/// the path-expansion terms (<c>model.Paths.L1H1_L0H2</c>).
 /// </summary>
 /// <example>
 /// <code>

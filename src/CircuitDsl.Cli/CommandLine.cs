@@ -1,3 +1,4 @@
+using CircuitDsl.Cli.Application;
 using System.CommandLine;
 using System.CommandLine.Invocation;
 using System.Reflection;
@@ -68,6 +69,3 @@ public static class CommandLine
         }
     }
 }
-
-/// <summary>A problem with what the user asked for, reported as one line with exit code 2.</summary>
-public sealed class UsageException(string message) : Exception(message);

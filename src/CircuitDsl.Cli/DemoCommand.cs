@@ -1,8 +1,9 @@
+using CircuitDsl.Facade;
 using System.CommandLine;
 using System.Globalization;
+using CircuitDsl.Cli.Application;
 using CircuitDsl.Docs;
 using CircuitDsl.Reports;
-using CircuitDsl.Training;
 using CircuitDsl.Weights;
 using Spectre.Console;
 
@@ -24,7 +25,7 @@ internal static class DemoCommand
         {
             var dir = Path.GetFullPath(parse.GetRequiredValue(outDir));
             var console = Commands.Console(output);
-            var circuits = SpecCatalog.Circuits(DocsCommand.BundledSpecs);
+            var circuits = SpecCatalog.Circuits(SpecCatalog.Bundled);
             var models = circuits.Select(c => c.Model).DistinctBy(m => m.Type).ToList();
             console.MarkupLine($"[bold]CircuitDsl demo[/]: {circuits.Count} circuit specs on {models.Count} models (gemm: {Markup.Escape(Tensors.Gemm.Describe())})");
 
@@ -33,7 +34,7 @@ internal static class DemoCommand
             {
                 cancel.ThrowIfCancellationRequested();
                 weights[model.Type] = parse.GetValue(train) ? Train(console, output, model, Path.Combine(dir, "models", model.Name), cancel)
-                    : model.BundledWeights ?? throw new UsageException($"{model.Name} has no bundled weights.");
+                    : model.BundledWeights();
                 if (!parse.GetValue(train))
                 {
                     console.MarkupLine($"  {Markup.Escape(model.Name)}: bundled weights [dim]{Markup.Escape(weights[model.Type])}[/]");
@@ -45,32 +46,24 @@ internal static class DemoCommand
             {
                 cancel.ThrowIfCancellationRequested();
                 var watch = System.Diagnostics.Stopwatch.StartNew();
-                results.Add(DocsCommand.Check(circuit, weights[circuit.Model.Type]));
+                results.Add(SpecChecks.Check(circuit, weights[circuit.Model.Type]));
                 console.MarkupLine($"  checked {Markup.Escape(circuit.Documentation.Name)} in {watch.Elapsed.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture)} s");
             }
 
             Verdicts(console, results.Select(r => r.Report).ToList());
             var docs = Path.Combine(dir, "docs");
-            DocsCommand.Write(docs, results);
+            SpecChecks.WriteDocs(docs, results);
             console.MarkupLine($"docs: [link]{Markup.Escape(Path.Combine(docs, DocsSite.HtmlFileName))}[/] and {Markup.Escape(Path.Combine(docs, DocsSite.IndexFileName))}");
             return Task.FromResult(0);
         });
         return command;
     }
 
-    private static string Train(IAnsiConsole console, TextWriter output, ModelSpec model, string dir, CancellationToken cancel)
+    private static string Train(IAnsiConsole console, TextWriter output, ModelEntry model, string dir, CancellationToken cancel)
     {
-        var t = model.Training ?? throw new UsageException($"{model.Name} has no [TrainedOn] recipe to train with.");
-        var recipe = TrainingOptions.Recommended(t.Task, model.Config, t.Seed);
-        var options = recipe with
-        {
-            Steps = t.Steps > 0 ? t.Steps : recipe.Steps,
-            LearningRate = t.LearningRate > 0 ? (float)t.LearningRate : recipe.LearningRate,
-            BatchSize = t.BatchSize > 0 ? t.BatchSize : recipe.BatchSize,
-        };
-        console.MarkupLine($"  {Markup.Escape(model.Name)}: training on {Markup.Escape(t.Task)} for {options.Steps} steps");
-        var weights = TrainCommand.Run(output, model.Config with { Seed = t.Seed }, options, cancel);
-        ModelFolder.Save(dir, weights);
+        var (config, options) = ModelTraining.Recipe(model);
+        console.MarkupLine($"  {Markup.Escape(model.Name)}: training on {Markup.Escape(options.Task.Name)} for {options.Steps} steps");
+        ModelFolder.Save(dir, ModelTraining.Run(output, config, options, cancel));
         return dir;
     }
 

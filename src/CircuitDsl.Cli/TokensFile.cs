@@ -1,3 +1,4 @@
+using CircuitDsl.Cli.Application;
 using System.Text.Json;
 using CircuitDsl.Model;
 

@@ -1,17 +1,16 @@
-using CircuitDsl.Tasks;
 using System.CommandLine;
-using System.Diagnostics;
-using System.Globalization;
+using CircuitDsl.Cli.Application;
 using CircuitDsl.Model;
+using CircuitDsl.Tasks;
 using CircuitDsl.Training;
 using CircuitDsl.Weights;
-using Spectre.Console;
 
 namespace CircuitDsl.Cli;
 
 /// <summary>
 /// <c>circuitdsl train</c>: trains a model on a task and writes a model folder. The recipe for the task
-/// (<see cref="TrainingOptions.Recommended"/>) supplies every hyperparameter not given on the command line.
+/// (<see cref="TrainingOptions.Recommended"/>) supplies every hyperparameter not given on the command line
+/// (<see cref="TrainingOverrides"/>).
 /// Checkpoints are written atomically, so Ctrl-C leaves the last good one in place.
 /// </summary>
 internal static class TrainCommand
@@ -60,17 +59,18 @@ internal static class TrainCommand
                 throw new UsageException(string.Join(" ", configProblems));
             }
 
-            var recipe = TrainingOptions.Recommended(parse.GetRequiredValue(task), config, parse.GetValue(seed));
-            var totalSteps = parse.GetValue(steps) ?? recipe.Steps;
             var dir = parse.GetRequiredValue(outDir);
-            var options = recipe with
+            var options = ModelTraining.Options(parse.GetRequiredValue(task), config, parse.GetValue(seed), new TrainingOverrides
             {
-                Steps = totalSteps,
-                LearningRate = parse.GetValue(learningRate) ?? recipe.LearningRate,
-                BatchSize = parse.GetValue(batchSize) ?? recipe.BatchSize,
-                WeightDecay = parse.GetValue(weightDecay) ?? recipe.WeightDecay,
-                WarmupSteps = Math.Min(parse.GetValue(warmup) ?? recipe.WarmupSteps, totalSteps),
-                CheckpointEvery = parse.GetValue(checkpointEvery) ?? Math.Max(totalSteps / 10, 1),
+                Steps = parse.GetValue(steps),
+                LearningRate = parse.GetValue(learningRate),
+                BatchSize = parse.GetValue(batchSize),
+                WeightDecay = parse.GetValue(weightDecay),
+                WarmupSteps = parse.GetValue(warmup),
+            });
+            options = options with
+            {
+                CheckpointEvery = parse.GetValue(checkpointEvery) ?? Math.Max(options.Steps / 10, 1),
                 Checkpoint = checkpoint => ModelFolder.Save(dir, checkpoint.Weights),
             };
             var problems = options.Problems(config);
@@ -92,7 +92,7 @@ internal static class TrainCommand
             TransformerWeights weights;
             try
             {
-                weights = Run(output, config, options, cancel);
+                weights = ModelTraining.Run(output, config, options, cancel);
             }
             catch (InvalidOperationException e)
             {
@@ -136,53 +136,5 @@ internal static class TrainCommand
                 return defaultValue;
             },
         };
-    }
-
-    /// <summary>Trains with a live progress bar on a terminal, or a line per tenth of the run otherwise.</summary>
-    internal static TransformerWeights Run(TextWriter output, ModelConfig config, TrainingOptions options, CancellationToken cancel)
-    {
-        var watch = Stopwatch.StartNew();
-        TrainingProgress? last = null;
-        string Describe(TrainingProgress p) => string.Create(CultureInfo.InvariantCulture,
-            $"step {p.Step}/{p.TotalSteps}  loss {p.AverageLoss:F3}  {p.TokensPerSecond:N0} tok/s");
-
-        TransformerWeights weights;
-        if (output == Console.Out && !Console.IsOutputRedirected)
-        {
-            weights = AnsiConsole.Progress()
-                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-                .Start(context =>
-                {
-                    var bar = context.AddTask($"training {options.Task.Name}", maxValue: options.Steps);
-                    return Trainer.Train(config, options, new Reporter(p =>
-                    {
-                        last = p;
-                        bar.Value = p.Step;
-                        bar.Description = Describe(p);
-                    }), cancel);
-                });
-        }
-        else
-        {
-            var every = Math.Max(options.Steps / 10, 1);
-            weights = Trainer.Train(config, options, new Reporter(p =>
-            {
-                last = p;
-                if (p.Step % every == 0 || p.Step == p.TotalSteps)
-                {
-                    output.WriteLine(Describe(p));
-                }
-            }), cancel);
-        }
-
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"trained {last?.Step ?? 0} steps in {watch.Elapsed.TotalSeconds:F1} s; final loss {last?.AverageLoss:F3}"));
-        return weights;
-    }
-
-    /// <summary>Reports synchronously on the training thread (Progress&lt;T&gt; would post to the thread pool).</summary>
-    private sealed class Reporter(Action<TrainingProgress> report) : IProgress<TrainingProgress>
-    {
-        public void Report(TrainingProgress value) => report(value);
     }
 }

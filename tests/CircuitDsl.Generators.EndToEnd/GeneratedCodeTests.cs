@@ -1,3 +1,4 @@
+using CircuitDsl.Facade;
 using System.Reflection;
 using CircuitDsl.Circuits;
 using CircuitDsl.Model;
@@ -58,7 +59,52 @@ public sealed class GeneratedCodeTests
         model.L1.H0.W_OV.AB().ToRowMajorArray().Should().Equal(HeadCircuits.W_OV(weights, new HeadId(1, 0)).AB().ToRowMajorArray());
         model.AllHeads.Select(h => h.Id.ToString()).Should().Equal("0.0", "0.1", "1.0", "1.1");
         Tiny2L.Config.Problems().Should().BeEmpty();
-        Tiny2L.DescribeMismatch(weights.Config).Should().BeNull();
+        weights.Config.DescribeMismatch(Tiny2L.Config, nameof(Tiny2L)).Should().BeNull();
+    }
+
+    [Fact]
+    public void Path_members_are_the_terms_with_their_typed_ids()
+    {
+        using var model = Tiny2L.FromWeights(RandomWeights(seed: 3));
+
+        model.Paths.L1H0_L0H1.Id.Should().Be(PathTermId.Virtual(new HeadId(0, 1), new HeadId(1, 0)));
+        model.Paths.L1H0_L0H1.Name.Should().Be("L1H0_L0H1");
+        model.Paths.L0H1.Should().BeSameAs(model.Paths.Expansion.Term(PathTermId.Head(new HeadId(0, 1))));
+        model.Paths.Direct.Kind.Should().Be(PathTermKind.Direct);
+    }
+
+    [Fact]
+    public void Generic_code_reaches_a_model_class_through_its_static_interface()
+    {
+        using var model = Wrap<Tiny2L>(RandomWeights(seed: 4));
+
+        model.Should().BeOfType<Tiny2L>();
+        model.Analysis.ModelName.Should().Be("Tiny2L");
+        var wrong = TransformerWeights.Zeros(Tiny2L.Config with { NHeads = 3 });
+        FluentActions.Invoking(() => Wrap<Tiny2L>(wrong)).Should().Throw<ArgumentException>()
+            .WithMessage("the config does not match [Transformer] on Tiny2L: n_heads is 3 but Tiny2L declares 2.*");
+
+        static TModel Wrap<TModel>(TransformerWeights weights)
+            where TModel : ITransformerModel<TModel> =>
+            TModel.FromWeights(weights);
+    }
+
+    [Fact]
+    public void The_assembly_registry_lists_every_spec_and_checks_circuits_through_typed_entries()
+    {
+        var attribute = typeof(Tiny2L).Assembly.GetCustomAttribute<SpecRegistryAttribute>();
+        attribute.Should().NotBeNull("the generator names the assembly's registry");
+        var registry = (ISpecRegistry)Activator.CreateInstance(attribute!.RegistryType)!;
+
+        registry.Models.Select(m => m.Type).Should().Equal(typeof(Tiny2L));
+        registry.Models[0].Config.Should().Be(Tiny2L.Config);
+        var circuit = registry.Circuits.Should().ContainSingle().Subject;
+        circuit.Name.Should().Be("TinyInduction");
+        circuit.Documentation.Should().BeSameAs(TinyInduction.Documentation);
+        circuit.Model.Type.Should().Be(typeof(Tiny2L));
+
+        using var model = Tiny2L.FromWeights(RandomWeights(seed: 2));
+        circuit.CheckAll(model).Evidence.Select(e => e.Measured).Should().Equal(TinyInduction.CheckAll(model).Evidence.Select(e => e.Measured));
     }
 
     [Fact]

@@ -86,8 +86,8 @@ internal static class DiagnosticDescriptors
         category: Category,
         defaultSeverity: DiagnosticSeverity.Error,
         isEnabledByDefault: true,
-        description: "A [Transformer] spec is a non-generic, non-static partial class declared directly in a "
-            + "namespace; a [Circuit] spec is a non-generic static partial class declared directly in a namespace. "
+        description: "A [Transformer] spec is a non-generic, non-static partial class without a base class, declared "
+            + "directly in a namespace (its generated part derives from CircuitDsl.Facade.TransformerModel); a [Circuit] spec is a non-generic static partial class declared directly in a namespace. "
             + "The generator adds members to them.");
 
     /// <summary>Format: <c>Hypothesis {0} must be declared 'static partial Evidence {0}({1} model)': {2}</c>.</summary>

@@ -5,8 +5,10 @@ using static CircuitDsl.Generators.Emit.RuntimeNames;
 namespace CircuitDsl.Generators.Emit;
 
 /// <summary>
-/// Writes the typed surface of a <c>[Transformer]</c> class: dimensions, loading with a config check, typed
-/// weights per layer and head, the forward pass with a typed cache, and the path-expansion terms.
+/// Writes the typed surface of a <c>[Transformer]</c> class over the runtime's <c>TransformerModel</c> (weights,
+/// forward pass, analysis): dimensions, loading (the runtime checks the config), typed weights per layer and head,
+/// a typed activation cache, and the path-expansion terms. Every member is a typed name for runtime API; the logic
+/// stays in the runtime.
 /// </summary>
 internal static class ModelEmitter
 {
@@ -24,25 +26,18 @@ internal static class ModelEmitter
         }
 
         w.Line($"// {spec.Name}: {Describe(a)}.");
-        w.Open($"partial class {spec.Name} : global::System.IDisposable");
+        w.Open($"partial class {spec.Name} : {TransformerModel}, {TransformerModelInterface}<{spec.Name}>");
         Constants(w, a);
-        w.Line($"private readonly {ModelFolder}? _folder;");
-        w.Line($"private {HookedTransformer}? _transformer;");
-        w.Line($"private {ModelAnalysis}? _analysis;");
         if (HasPaths(a))
         {
             w.Line("private PathTerms? _paths;");
+            w.Line();
         }
 
-        w.Line();
         Constructor(w, spec);
         Properties(w, spec);
         Loading(w, spec);
-        Forward(w);
-        w.Lines("""
-            /// <summary>Releases the model folder the weights were loaded from, if any.</summary>
-            public void Dispose() => _folder?.Dispose();
-            """);
+        RunWithCache(w);
         if (a.Layers > 0)
         {
             w.Line();
@@ -63,12 +58,9 @@ internal static class ModelEmitter
         return w.ToString();
     }
 
-    /// <summary>
-    /// Path expansion as the paper writes it, and as the runtime's <c>PathExpansion</c> accepts it: attention-only
-    /// models of at most two layers, without LayerNorm, with standard positions.
-    /// </summary>
+    /// <summary>Whether the runtime's <c>PathExpansion</c> accepts this architecture: the rule both share.</summary>
     private static bool HasPaths(Architecture a) =>
-        a.AttentionOnly && a.Layers <= 2 && a.Normalization == Normalization.None && a.Positional == PositionalEmbedding.Standard;
+        PathExpansionSupport.WhyUnsupported(a.Layers, a.AttentionOnly, a.Normalization, a.Positional == PositionalEmbedding.Shortformer) is null;
 
     private static void Constants(SourceWriter w, Architecture a)
     {
@@ -114,9 +106,9 @@ internal static class ModelEmitter
     private static void Constructor(SourceWriter w, TransformerSpec spec)
     {
         var a = spec.Architecture;
-        w.Open($"private {spec.Name}({TransformerWeights} weights, {ModelFolder}? folder)");
-        w.Line("Weights = weights;");
-        w.Line("_folder = folder;");
+        w.Line($"private {spec.Name}({TransformerWeights} weights, {ModelFolder}? folder)");
+        w.Line("    : base(weights, folder)");
+        w.Open();
         for (var l = 0; l < a.Layers; l++)
         {
             w.Line($"L{l} = new Layer(weights, {l});");
@@ -129,23 +121,6 @@ internal static class ModelEmitter
     private static void Properties(SourceWriter w, TransformerSpec spec)
     {
         var a = spec.Architecture;
-        w.Lines($$"""
-            /// <summary>The weights, under TransformerLens names; the typed members below are views of them.</summary>
-            public {{TransformerWeights}} Weights { get; }
-
-            /// <summary>Token embedding <c>[d_vocab, d_model]</c>.</summary>
-            public {{Tensor}} W_E => Weights.W_E;
-
-            /// <summary>Positional embedding <c>[n_ctx, d_model]</c>.</summary>
-            public {{Tensor}} W_pos => Weights.W_pos;
-
-            /// <summary>Unembedding <c>[d_model, d_vocab]</c>.</summary>
-            public {{Tensor}} W_U => Weights.W_U;
-
-            /// <summary>Unembedding bias <c>[d_vocab]</c>.</summary>
-            public {{Tensor}} b_U => Weights.b_U;
-
-            """);
         for (var l = 0; l < a.Layers; l++)
         {
             w.Line($"/// <summary>Layer {l}: <c>blocks.{l}</c>, with its heads <c>H0</c> to <c>H{a.Heads - 1}</c>.</summary>");
@@ -161,17 +136,6 @@ internal static class ModelEmitter
             w.Line();
         }
 
-        w.Lines($$"""
-            /// <summary>The runtime's forward pass over <see cref="Weights"/>, created on first use.</summary>
-            public {{HookedTransformer}} Transformer => _transformer ??= new {{HookedTransformer}}(Weights);
-
-            /// <summary>
-            /// Circuit analysis of these weights (composition, copying, head detection) after TransformerLens's default
-            /// weight processing, created on first use; the circuits' hypotheses are checked against it.
-            /// </summary>
-            public {{ModelAnalysis}} Analysis => _analysis ??= new {{ModelAnalysis}}(Weights, modelName: "{{spec.Name}}");
-
-            """);
         if (HasPaths(a))
         {
             w.Lines($$"""
@@ -182,106 +146,25 @@ internal static class ModelEmitter
         }
     }
 
-    private static void Loading(SourceWriter w, TransformerSpec spec)
-    {
-        var a = spec.Architecture;
-        w.Lines($$"""
-            /// <summary>
-            /// Loads a model folder (<c>config.json</c> and weights) whose config is this architecture. Dispose the
-            /// model to release the folder.
-            /// </summary>
-            /// <exception cref="{{Cref(WeightsFormatException)}}">
-            /// The folder cannot be read, or its config differs from this class's [Transformer]; the message names each field.
-            /// </exception>
-            public static {{spec.Name}} Load(string directory)
-            {
-                var folder = {{ModelFolder}}.Load(directory);
-                var mismatch = DescribeMismatch(folder.Config);
-                if (mismatch is not null)
-                {
-                    folder.Dispose();
-                    throw new {{WeightsFormatException}}(global::System.IO.Path.Combine(directory, {{ModelFolder}}.ConfigFileName), null, mismatch);
-                }
+    private static void Loading(SourceWriter w, TransformerSpec spec) => w.Lines($$"""
+        /// <summary>
+        /// Loads a model folder (<c>config.json</c> and weights) whose config is this architecture. Dispose the
+        /// model to release the folder.
+        /// </summary>
+        /// <exception cref="{{Cref(WeightsFormatException)}}">
+        /// The folder cannot be read, or its config differs from this class's [Transformer]; the message names each field.
+        /// </exception>
+        public static {{spec.Name}} Load(string directory) =>
+            {{TransformerModel}}.Load<{{spec.Name}}>(directory, static (weights, folder) => new {{spec.Name}}(weights, folder));
 
-                return new {{spec.Name}}(folder.Weights, folder);
-            }
+        /// <summary>Wraps weights (built in memory, e.g. by hand or by training) whose config is this architecture.</summary>
+        /// <exception cref="global::System.ArgumentException">The weights' config differs from this class's [Transformer].</exception>
+        public static {{spec.Name}} FromWeights({{TransformerWeights}} weights) =>
+            {{TransformerModel}}.FromWeights<{{spec.Name}}>(weights, static weights => new {{spec.Name}}(weights, null));
 
-            /// <summary>Wraps weights (built in memory, e.g. by hand or by training) whose config is this architecture.</summary>
-            /// <exception cref="global::System.ArgumentException">The weights' config differs from this class's [Transformer].</exception>
-            public static {{spec.Name}} FromWeights({{TransformerWeights}} weights)
-            {
-                global::System.ArgumentNullException.ThrowIfNull(weights);
-                var mismatch = DescribeMismatch(weights.Config);
-                return mismatch is null ? new {{spec.Name}}(weights, null) : throw new global::System.ArgumentException(mismatch, nameof(weights));
-            }
+        """);
 
-            /// <summary>How <paramref name="config"/> differs from this class's [Transformer], field by field; null when it matches.</summary>
-            public static string? DescribeMismatch({{ModelConfig}} config)
-            {
-                global::System.ArgumentNullException.ThrowIfNull(config);
-                var differences = new global::System.Collections.Generic.List<string>();
-                Compare("n_layers", config.NLayers, NLayers);
-            """);
-        w.Indent();
-        if (a.Layers > 0)
-        {
-            w.Line("Compare(\"n_heads\", config.NHeads, NHeads);");
-        }
-
-        w.Line("Compare(\"d_model\", config.DModel, DModel);");
-        if (a.Layers > 0)
-        {
-            w.Line("Compare(\"d_head\", config.DHead, DHead);");
-        }
-
-        w.Line("Compare(\"d_vocab\", config.DVocab, DVocab);");
-        w.Line("Compare(\"n_ctx\", config.NCtx, NCtx);");
-        if (a.Layers > 0)
-        {
-            w.Line("Compare(\"attn_only\", config.AttnOnly, AttnOnly);");
-        }
-
-        if (a.HasMlp)
-        {
-            w.Line("Compare(\"d_mlp\", config.DMlp, DMlp);");
-            w.Line($"Compare(\"act_fn\", config.ActFn, {EnumValue(a.ActFn)});");
-        }
-
-        w.Line($"Compare(\"normalization_type\", config.NormalizationType, {EnumValue(a.Normalization)});");
-        w.Line($"Compare(\"positional_embedding_type\", config.PositionalEmbeddingType, {EnumValue(a.Positional)});");
-        w.Unindent();
-        w.Lines($$"""
-                return differences.Count == 0
-                    ? null
-                    : "the config does not match [Transformer] on {{spec.Name}}: " + string.Join("; ", differences) + ".";
-
-                void Compare<T>(string field, T actual, T declared)
-                {
-                    if (!global::System.Collections.Generic.EqualityComparer<T>.Default.Equals(actual, declared))
-                    {
-                        differences.Add($"{field} is {Show(actual)} but {{spec.Name}} declares {Show(declared)}");
-                    }
-                }
-
-                static string Show(object? value) => value switch
-                {
-                    null => "null",
-                    bool b => b ? "true" : "false",
-                    string s => '"' + s + '"',
-                    global::CircuitDsl.Normalization n => Show({{ConfigNamesType}}.ToConfigValue(n)),
-                    global::CircuitDsl.PositionalEmbedding p => Show({{ConfigNamesType}}.ToConfigValue(p)),
-                    global::CircuitDsl.ActivationFunction f => Show({{ConfigNamesType}}.ToConfigValue(f)),
-                    _ => global::System.Convert.ToString(value, global::System.Globalization.CultureInfo.InvariantCulture) ?? "",
-                };
-            }
-
-            """);
-    }
-
-    private static void Forward(SourceWriter w) => w.Lines($$"""
-        /// <summary>The logits <c>[batch, pos, d_vocab]</c> for <paramref name="tokens"/> (one array per sequence).</summary>
-        public {{Tensor}} Forward(int[][] tokens, {{HookSet}}? hooks = null) => Transformer.Forward(tokens, hooks);
-
+    private static void RunWithCache(SourceWriter w) => w.Lines($$"""
         /// <summary>
         /// The logits and the activations at every hook point (or those <paramref name="names"/> selects), typed:
         /// <c>cache.L1.H4.Pattern</c>.
@@ -511,55 +394,25 @@ internal static class ModelEmitter
                 }
 
                 /// <summary>The attention pattern <c>[batch, q_pos, k_pos]</c> (from <c>attn.hook_pattern</c>).</summary>
-                public {{Tensor}} Pattern => SelectHead({{HookNames}}.Pattern(_layer), axis: 1);
+                public {{Tensor}} Pattern => _activations[{{HookNames}}.Pattern(_layer)].Select(1, _head);
 
                 /// <summary>The attention scores before softmax <c>[batch, q_pos, k_pos]</c> (from <c>attn.hook_attn_scores</c>).</summary>
-                public {{Tensor}} AttnScores => SelectHead({{HookNames}}.AttnScores(_layer), axis: 1);
+                public {{Tensor}} AttnScores => _activations[{{HookNames}}.AttnScores(_layer)].Select(1, _head);
 
                 /// <summary>The queries <c>[batch, pos, d_head]</c> (from <c>attn.hook_q</c>).</summary>
-                public {{Tensor}} Q => SelectHead({{HookNames}}.Q(_layer), axis: 2);
+                public {{Tensor}} Q => _activations[{{HookNames}}.Q(_layer)].Select(2, _head);
 
                 /// <summary>The keys <c>[batch, pos, d_head]</c> (from <c>attn.hook_k</c>).</summary>
-                public {{Tensor}} K => SelectHead({{HookNames}}.K(_layer), axis: 2);
+                public {{Tensor}} K => _activations[{{HookNames}}.K(_layer)].Select(2, _head);
 
                 /// <summary>The values <c>[batch, pos, d_head]</c> (from <c>attn.hook_v</c>).</summary>
-                public {{Tensor}} V => SelectHead({{HookNames}}.V(_layer), axis: 2);
+                public {{Tensor}} V => _activations[{{HookNames}}.V(_layer)].Select(2, _head);
 
                 /// <summary>The pattern-weighted values <c>[batch, pos, d_head]</c> (from <c>attn.hook_z</c>).</summary>
-                public {{Tensor}} Z => SelectHead({{HookNames}}.Z(_layer), axis: 2);
+                public {{Tensor}} Z => _activations[{{HookNames}}.Z(_layer)].Select(2, _head);
 
                 /// <summary>What the head writes to the residual stream <c>[batch, pos, d_model]</c> (from <c>attn.hook_result</c>).</summary>
-                public {{Tensor}} Result => SelectHead({{HookNames}}.Result(_layer), axis: 2);
-
-                // Copies this head's slice along `axis` (the n_heads axis of the named hook) into a tensor without that axis.
-                private {{Tensor}} SelectHead(string hook, int axis)
-                {
-                    var activation = _activations[hook];
-                    var shape = activation.Shape.ToArray();
-                    int outer = 1, inner = 1;
-                    for (var i = 0; i < axis; i++)
-                    {
-                        outer *= shape[i];
-                    }
-
-                    for (var i = axis + 1; i < shape.Length; i++)
-                    {
-                        inner *= shape[i];
-                    }
-
-                    var resultShape = new int[shape.Length - 1];
-                    global::System.Array.Copy(shape, resultShape, axis);
-                    global::System.Array.Copy(shape, axis + 1, resultShape, axis, shape.Length - axis - 1);
-                    var result = new {{Tensor}}(resultShape);
-                    var source = activation.Span;
-                    var target = result.Span;
-                    for (var o = 0; o < outer; o++)
-                    {
-                        source.Slice(((o * shape[axis]) + _head) * inner, inner).CopyTo(target.Slice(o * inner, inner));
-                    }
-
-                    return result;
-                }
+                public {{Tensor}} Result => _activations[{{HookNames}}.Result(_layer)].Select(2, _head);
             }
             """);
     }
@@ -590,14 +443,14 @@ internal static class ModelEmitter
         w.Line($"public {PathExpansion} Expansion {{ get; }}");
         w.Line();
         w.Line("/// <summary>The direct path <c>W_E W_U</c>: the bigram statistics.</summary>");
-        w.Line($"public {PathTerm} Direct => Term(\"direct\");");
+        w.Line($"public {PathTerm} Direct => Expansion.Term({PathTermId}.Direct);");
         for (var l = 0; l < a.Layers; l++)
         {
             for (var h = 0; h < a.Heads; h++)
             {
                 w.Line();
                 w.Line($"/// <summary>Head {l}.{h}: <c>A ⊗ W_E W_OV W_U</c>.</summary>");
-                w.Line($"public {PathTerm} L{l}H{h} => Term(\"L{l}H{h}\");");
+                w.Line($"public {PathTerm} L{l}H{h} => Expansion.Term({PathTermId}.Head(new {HeadIdType}({l}, {h})));");
             }
         }
 
@@ -609,13 +462,11 @@ internal static class ModelEmitter
                 {
                     w.Line();
                     w.Line($"/// <summary>Virtual head 0.{h1} then 1.{h2}: <c>W_E W_OV(0.{h1}) W_OV(1.{h2}) W_U</c>.</summary>");
-                    w.Line($"public {PathTerm} L1H{h2}_L0H{h1} => Term(\"L1H{h2}_L0H{h1}\");");
+                    w.Line($"public {PathTerm} L1H{h2}_L0H{h1} => Expansion.Term({PathTermId}.Virtual(new {HeadIdType}(0, {h1}), new {HeadIdType}(1, {h2})));");
                 }
             }
         }
 
-        w.Line();
-        w.Line($"private {PathTerm} Term(string name) => global::System.Linq.Enumerable.First(Expansion.Terms, term => term.Name == name);");
         w.Close();
     }
 

@@ -63,4 +63,7 @@ internal sealed record CircuitSpec(
     string ModelName,
     string Summary,
     string? Paper,
-    EquatableArray<HypothesisSpec> Hypotheses);
+    EquatableArray<HypothesisSpec> Hypotheses)
+{
+    public string FullName => Namespace is null ? "global::" + Name : "global::" + Namespace + "." + Name;
+}

@@ -25,7 +25,7 @@ internal static class TransformerParser
         }
 
         var shapeOk = CheckClassShape(type, declaration, isStatic: false,
-            "a non-static partial class declared directly in a namespace (not nested, not generic)", diagnostics);
+            "a non-static partial class declared directly in a namespace (not nested, not generic, without a base class)", diagnostics);
         var architecture = context.Attributes.Length == 0
             ? null
             : ReadArchitecture(context.Attributes[0], type.Name, diagnostics, cancellationToken);
@@ -138,7 +138,8 @@ internal static class TransformerParser
 
     /// <summary>
     /// Checks that a spec class can be given generated members: a class (not a record or struct), partial, at
-    /// namespace level, not generic, and static or not as required.
+    /// namespace level, not generic, static or not as required, and deriving from nothing (the generated part of a
+    /// model derives from the runtime's <c>TransformerModel</c>).
     /// </summary>
     public static bool CheckClassShape(INamedTypeSymbol type, TypeDeclarationSyntax declaration, bool isStatic, string shape,
         List<DiagnosticInfo> diagnostics)
@@ -147,7 +148,8 @@ internal static class TransformerParser
             && declaration.Modifiers.Any(SyntaxKind.PartialKeyword)
             && type.IsStatic == isStatic
             && type.ContainingType is null
-            && type.TypeParameters.Length == 0;
+            && type.TypeParameters.Length == 0
+            && type.BaseType is null or { SpecialType: SpecialType.System_Object };
         if (!ok)
         {
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SpecClassShape,

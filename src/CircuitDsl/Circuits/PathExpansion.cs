@@ -26,25 +26,22 @@ public sealed class PathExpansion
 {
     private readonly TransformerWeights _weights;
     private readonly HookedTransformer _model;
+    private readonly Dictionary<PathTermId, PathTerm> _byId;
 
     private PathExpansion(TransformerWeights weights)
     {
         _weights = weights;
         _model = new HookedTransformer(weights);
-        var c = weights.Config;
-        var terms = new List<PathTerm> { new(this, PathTermKind.Direct, "direct", []) };
-        var heads = Ablation.AllHeads(c).ToList();
-        terms.AddRange(heads.Select(h => new PathTerm(this, PathTermKind.Head, $"L{h.Layer}H{h.Head}", [h])));
+        var heads = Ablation.AllHeads(weights.Config).ToList();
+        var ids = new List<PathTermId> { PathTermId.Direct };
+        ids.AddRange(heads.Select(PathTermId.Head));
         foreach (var later in heads.Where(h => h.Layer == 1))
         {
-            foreach (var earlier in heads.Where(h => h.Layer == 0))
-            {
-                terms.Add(new PathTerm(this, PathTermKind.VirtualHead,
-                    $"L{later.Layer}H{later.Head}_L{earlier.Layer}H{earlier.Head}", [earlier, later]));
-            }
+            ids.AddRange(heads.Where(h => h.Layer == 0).Select(earlier => PathTermId.Virtual(earlier, later)));
         }
 
-        Terms = terms;
+        Terms = ids.Select(id => new PathTerm(this, id)).ToList();
+        _byId = Terms.ToDictionary(term => term.Id);
     }
 
     /// <summary>The terms: direct, then every head, then every virtual head (named <c>L1H4_L0H7</c>, later head first).</summary>
@@ -71,28 +68,7 @@ public sealed class PathExpansion
     public static string? WhyUnsupported(ModelConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
-        var problems = new List<string>();
-        if (config.HasLayerNorm)
-        {
-            problems.Add($"normalization_type is {config.NormalizationType.ToConfigValue()} (LayerNorm is not linear)");
-        }
-
-        if (!config.AttnOnly)
-        {
-            problems.Add("it has MLPs");
-        }
-
-        if (config.IsShortformer)
-        {
-            problems.Add("it uses shortformer positions");
-        }
-
-        if (config.NLayers > 2)
-        {
-            problems.Add($"it has {config.NLayers} layers (the expansion here has paths of length at most two)");
-        }
-
-        return problems.Count > 0 ? string.Join("; ", problems) : null;
+        return PathExpansionSupport.WhyUnsupported(config.NLayers, config.AttnOnly, config.NormalizationType, config.IsShortformer);
     }
 
     /// <summary>
@@ -106,6 +82,11 @@ public sealed class PathExpansion
         var total = Math.Sqrt(norms.Sum(n => n * n));
         return [.. Terms.Select((t, i) => new PathTermNorm(t.Name, t.Kind, norms[i], norms[i] / total))];
     }
+
+    /// <summary>The term <paramref name="id"/>: <c>Term(PathTermId.Virtual(new(0, 3), new(1, 2)))</c> is <c>L1H2_L0H3</c>.</summary>
+    /// <exception cref="ArgumentException">The model has no such term (a head it does not have, or a virtual head not from layer 0 to layer 1).</exception>
+    public PathTerm Term(PathTermId id) =>
+        _byId.TryGetValue(id, out var term) ? term : throw new ArgumentException($"This model's path expansion has no term {id}.", nameof(id));
 
     /// <summary>
     /// The constant every position gets from the biases, <c>[d_vocab]</c>: <c>b_U + (c_0 + c_1 + Σ_{h2} c_0 W_OV^{h2}) W_U</c>
@@ -237,22 +218,23 @@ public sealed class PathTerm
 {
     private readonly PathExpansion _expansion;
 
-    internal PathTerm(PathExpansion expansion, PathTermKind kind, string name, HeadId[] heads)
+    internal PathTerm(PathExpansion expansion, PathTermId id)
     {
         _expansion = expansion;
-        Kind = kind;
-        Name = name;
-        Heads = heads;
+        Id = id;
     }
 
+    /// <summary>Which term this is: direct, one head, or a virtual head.</summary>
+    public PathTermId Id { get; }
+
     /// <summary>Direct, one head, or a virtual head.</summary>
-    public PathTermKind Kind { get; }
+    public PathTermKind Kind => Id.Kind;
 
     /// <summary><c>direct</c>, <c>L0H3</c>, or <c>L1H4_L0H7</c> (later head first) for a virtual head.</summary>
-    public string Name { get; }
+    public string Name => Id.ToString();
 
     /// <summary>The heads on the path, earliest first.</summary>
-    public IReadOnlyList<HeadId> Heads { get; }
+    public IReadOnlyList<HeadId> Heads => Id.Heads;
 
     /// <summary>The term's contribution to the logits <c>[batch, pos, d_vocab]</c>, with the model's actual patterns.</summary>
     public Tensor Contribution(int[][] tokens)
@@ -263,4 +245,54 @@ public sealed class PathTerm
 
     /// <inheritdoc />
     public override string ToString() => Name;
+}
+
+/// <summary>
+/// Which term of a path expansion: <see cref="Direct"/>, <see cref="Head"/> or <see cref="Virtual"/>, named as
+/// the paper's figures name them (<c>direct</c>, <c>L0H1</c>, <c>L1H2_L0H3</c>, later head first).
+/// </summary>
+public readonly record struct PathTermId
+{
+    private readonly HeadId _first;
+    private readonly HeadId _second;
+
+    private PathTermId(PathTermKind kind, HeadId first, HeadId second)
+    {
+        Kind = kind;
+        _first = first;
+        _second = second;
+    }
+
+    /// <summary>The direct path <c>W_E W_U</c>.</summary>
+    public static PathTermId Direct => default;
+
+    /// <summary>Direct, one head, or a virtual head.</summary>
+    public PathTermKind Kind { get; }
+
+    /// <summary>The heads on the path, earliest first: none, one, or two.</summary>
+    public IReadOnlyList<HeadId> Heads => Kind switch
+    {
+        PathTermKind.Direct => [],
+        PathTermKind.Head => [_first],
+        _ => [_first, _second],
+    };
+
+    /// <summary>The path through <paramref name="head"/>.</summary>
+    public static PathTermId Head(HeadId head) => new(PathTermKind.Head, head, default);
+
+    /// <summary>The virtual head: <paramref name="earlier"/>'s output read by <paramref name="later"/>'s values.</summary>
+    /// <exception cref="ArgumentException"><paramref name="earlier"/> is not in an earlier layer than <paramref name="later"/>.</exception>
+    public static PathTermId Virtual(HeadId earlier, HeadId later) => earlier.Layer < later.Layer
+        ? new(PathTermKind.VirtualHead, earlier, later)
+        : throw new ArgumentException($"A virtual head goes from an earlier layer to a later one; {earlier} is not before {later}.", nameof(earlier));
+
+    /// <summary><c>direct</c>, <c>L0H3</c>, or <c>L1H4_L0H7</c> (later head first).</summary>
+    public override string ToString() => Kind switch
+    {
+        PathTermKind.Direct => "direct",
+        PathTermKind.Head => Name(_first),
+        _ => Name(_second) + "_" + Name(_first),
+    };
+
+    private static string Name(HeadId head) => $"L{head.Layer}H{head.Head}";
 }

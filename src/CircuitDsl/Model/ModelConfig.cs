@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json.Serialization;
 
 namespace CircuitDsl.Model;
@@ -61,6 +62,67 @@ public sealed record ModelConfig
 
     /// <summary>Whether blocks have MLPs.</summary>
     [JsonIgnore] public bool HasMlp => !AttnOnly;
+
+    /// <summary>
+    /// How this config differs from <paramref name="declared"/>, the architecture the spec class
+    /// <paramref name="modelName"/> declares with <c>[Transformer]</c>, field by field; null when it matches. Only the
+    /// fields the declared architecture uses are compared (no head sizes for 0 layers, no MLP for attention only).
+    /// </summary>
+    public string? DescribeMismatch(ModelConfig declared, string modelName)
+    {
+        ArgumentNullException.ThrowIfNull(declared);
+        ArgumentNullException.ThrowIfNull(modelName);
+        var differences = new List<string>();
+        void Compare<T>(string field, T actual, T expected)
+        {
+            if (!EqualityComparer<T>.Default.Equals(actual, expected))
+            {
+                differences.Add($"{field} is {Show(actual)} but {modelName} declares {Show(expected)}");
+            }
+        }
+
+        Compare("n_layers", NLayers, declared.NLayers);
+        if (declared.NLayers > 0)
+        {
+            Compare("n_heads", NHeads, declared.NHeads);
+        }
+
+        Compare("d_model", DModel, declared.DModel);
+        if (declared.NLayers > 0)
+        {
+            Compare("d_head", DHead, declared.DHead);
+        }
+
+        Compare("d_vocab", DVocab, declared.DVocab);
+        Compare("n_ctx", NCtx, declared.NCtx);
+        if (declared.NLayers > 0)
+        {
+            Compare("attn_only", AttnOnly, declared.AttnOnly);
+        }
+
+        if (declared.NLayers > 0 && declared.HasMlp)
+        {
+            Compare("d_mlp", DMlp, declared.DMlp);
+            Compare("act_fn", ActFn, declared.ActFn);
+        }
+
+        Compare("normalization_type", NormalizationType, declared.NormalizationType);
+        Compare("positional_embedding_type", PositionalEmbeddingType, declared.PositionalEmbeddingType);
+        return differences.Count == 0
+            ? null
+            : $"the config does not match [Transformer] on {modelName}: {string.Join("; ", differences)}.";
+    }
+
+    private static string Show(object? value) => value switch
+    {
+        null => "null",
+        bool b => b ? "true" : "false",
+        string s => '"' + s + '"',
+        Normalization n => Show(n.ToConfigValue()),
+        PositionalEmbedding p => Show(p.ToConfigValue()),
+        ActivationFunction f => Show(f.ToConfigValue()),
+        _ => Convert.ToString(value, CultureInfo.InvariantCulture) ?? "",
+    };
 
     /// <summary>
     /// Every reason this configuration cannot describe a model, as sentences; empty when it is valid.

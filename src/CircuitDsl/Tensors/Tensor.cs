@@ -95,6 +95,46 @@ public sealed class Tensor
     /// <summary>A deep copy that owns its memory.</summary>
     public Tensor Clone() => new(Span.ToArray(), _shape);
 
+    /// <summary>
+    /// The slice at <paramref name="index"/> along <paramref name="axis"/>, as a new tensor without that axis: on a
+    /// <c>[batch, n_heads, q, k]</c> pattern, <c>Select(1, h)</c> is head <c>h</c>'s <c>[batch, q, k]</c>.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The axis or the index is outside this tensor's shape.</exception>
+    public Tensor Select(int axis, int index)
+    {
+        if ((uint)axis >= (uint)Rank)
+        {
+            throw new ArgumentOutOfRangeException(nameof(axis), $"Axis {axis} is outside a tensor of shape {FormatShape(_shape)}.");
+        }
+
+        if ((uint)index >= (uint)_shape[axis])
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(index), $"Index {index} is outside axis {axis} of a tensor of shape {FormatShape(_shape)}.");
+        }
+
+        int outer = 1, inner = 1;
+        for (var i = 0; i < axis; i++)
+        {
+            outer *= _shape[i];
+        }
+
+        for (var i = axis + 1; i < Rank; i++)
+        {
+            inner *= _shape[i];
+        }
+
+        var result = new Tensor([.. _shape[..axis], .. _shape[(axis + 1)..]]);
+        var source = Span;
+        var target = result.Span;
+        for (var o = 0; o < outer; o++)
+        {
+            source.Slice(((o * _shape[axis]) + index) * inner, inner).CopyTo(target.Slice(o * inner, inner));
+        }
+
+        return result;
+    }
+
     /// <summary>A matrix from rows of equal length.</summary>
     public static Tensor FromRows(float[][] rows)
     {

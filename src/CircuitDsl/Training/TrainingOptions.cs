@@ -105,6 +105,24 @@ public sealed record TrainingOptions
         };
     }
 
+    /// <summary>
+    /// These options with every hyperparameter <paramref name="overrides"/> gives replacing this one; a warm-up longer
+    /// than the run is cut to the run.
+    /// </summary>
+    public TrainingOptions With(TrainingOverrides overrides)
+    {
+        ArgumentNullException.ThrowIfNull(overrides);
+        var steps = overrides.Steps ?? Steps;
+        return this with
+        {
+            Steps = steps,
+            LearningRate = overrides.LearningRate ?? LearningRate,
+            BatchSize = overrides.BatchSize ?? BatchSize,
+            WeightDecay = overrides.WeightDecay ?? WeightDecay,
+            WarmupSteps = Math.Min(overrides.WarmupSteps ?? WarmupSteps, steps),
+        };
+    }
+
     /// <summary>Every reason these options cannot train <paramref name="config"/>, as sentences; empty when they can.</summary>
     public IReadOnlyList<string> Problems(ModelConfig config)
     {

@@ -17,9 +17,12 @@ public sealed class CachingTests
         TrackingNames.TransformerSpecs,
         TrackingNames.CircuitResults,
         TrackingNames.CircuitSpecs,
+        TrackingNames.Registry,
         TrackingNames.StrayHypotheses,
         TrackingNames.Diagnostics,
     ];
+
+    private const string RegistryFile = "CircuitDsl.Generated.SpecRegistry.g.cs";
 
     private const string Unrelated = """
         namespace Specs;
@@ -74,6 +77,20 @@ public sealed class CachingTests
         Reasons(second, TrackingNames.TransformerSpecs).Should().OnlyContain(
             r => r == IncrementalStepRunReason.Cached || r == IncrementalStepRunReason.Unchanged);
         second.Sources["Specs.Induction.g.cs"].Should().Contain("atLeast: 0.85").And.NotBe(first.Sources["Specs.Induction.g.cs"]);
+        Reasons(second, TrackingNames.Registry).Should().NotBeEmpty().And.OnlyContain(
+            r => r == IncrementalStepRunReason.Cached || r == IncrementalStepRunReason.Unchanged, "the registry lists names, and no name changed");
+        second.Sources[RegistryFile].Should().Be(first.Sources[RegistryFile]);
+    }
+
+    [Fact]
+    public void Renaming_a_circuit_regenerates_the_registry()
+    {
+        var renamed = SpecSources.Induction.Replace("partial class Induction", "partial class Induction2", StringComparison.Ordinal);
+        var (first, second) = RunTwice(SpecSources.Induction, renamed, editCircuit: true);
+
+        first.Sources[RegistryFile].Should().Contain("global::Specs.Induction.CheckAll");
+        Reasons(second, TrackingNames.Registry).Should().Equal(IncrementalStepRunReason.Modified);
+        second.Sources[RegistryFile].Should().Contain("global::Specs.Induction2.CheckAll").And.NotContain("global::Specs.Induction.CheckAll");
     }
 
     [Fact]
@@ -99,7 +116,7 @@ public sealed class CachingTests
             Circuit("Copier1L", "Toy1L", "0.1"), Circuit("Copier2L", "Toy2L", "1.2"));
         var first = GeneratorHarness.Run(GeneratorHarness.NewDriver(), compilation);
         first.Diagnostics.Should().BeEmpty();
-        first.Sources.Should().HaveCount(5);
+        first.Sources.Should().HaveCount(6, "two models, three circuits and the registry");
 
         var oldTree = compilation.SyntaxTrees.Last();
         var newTree = CSharpSyntaxTree.ParseText(
@@ -116,6 +133,7 @@ public sealed class CachingTests
         }
 
         Reasons(second, TrackingNames.TransformerSpecs).Should().HaveCount(2).And.OnlyContain(r => r == IncrementalStepRunReason.Cached);
+        Reasons(second, TrackingNames.Registry).Should().OnlyContain(r => r == IncrementalStepRunReason.Cached || r == IncrementalStepRunReason.Unchanged);
     }
 
     [Fact]
@@ -167,7 +185,7 @@ public sealed class CachingTests
             }
         }
 
-        seenTypes.Select(t => t.Name).Should().Contain(["CircuitSpec", "HypothesisSpec", "TransformerSpec", "DiagnosticInfo", "LocationInfo", "HeadId"],
+        seenTypes.Select(t => t.Name).Should().Contain(["CircuitSpec", "HypothesisSpec", "TransformerSpec", "RegistrySpec", "DiagnosticInfo", "LocationInfo", "HeadId"],
             "the walk reaches every kind of model value");
     }
 

@@ -193,6 +193,7 @@ public sealed class DiagnosticTests
     [InlineData("public static partial class Plain;", "Plain;")]
     [InlineData("public sealed partial class Plain<T>;", "Plain<T>")]
     [InlineData("public partial record Plain;", "Plain;")]
+    [InlineData("public partial class Plain : System.Exception;", "Plain :")]
     public void CDSL007_model_class_of_the_wrong_shape(string declaration, string marker)
     {
         var source = $$"""
@@ -205,7 +206,7 @@ public sealed class DiagnosticTests
             """;
         var run = GeneratorHarness.Run(source);
         ExpectSingle(run, source, "CDSL007",
-            "Plain must be a non-static partial class declared directly in a namespace (not nested, not generic)", marker, fileIndex: 0);
+            "Plain must be a non-static partial class declared directly in a namespace (not nested, not generic, without a base class)", marker, fileIndex: 0);
     }
 
     [Theory]

@@ -113,12 +113,11 @@ public sealed class EmittedCodeTests
     [Fact]
     public void The_config_check_names_every_mismatched_field()
     {
-        var describe = Toy2L.GetMethod("DescribeMismatch")!;
         var config = (ModelConfig)Toy2L.GetProperty("Config")!.GetValue(null)!;
-        describe.Invoke(null, [config]).Should().BeNull();
+        config.DescribeMismatch(config, "Toy2L").Should().BeNull();
 
         var other = config with { NLayers = 3, DHead = 8, NormalizationType = Normalization.LN, PositionalEmbeddingType = PositionalEmbedding.Shortformer };
-        describe.Invoke(null, [other]).Should().Be(
+        other.DescribeMismatch(config, "Toy2L").Should().Be(
             "the config does not match [Transformer] on Toy2L: n_layers is 3 but Toy2L declares 2; d_head is 8 but Toy2L declares 16; "
             + "normalization_type is \"LN\" but Toy2L declares null; positional_embedding_type is \"shortformer\" but Toy2L declares \"standard\".");
 

@@ -4,7 +4,7 @@
 namespace Specs;
 
 // Toy2L: 2 layers of 3 heads, d_model 64, d_head 16, vocabulary 64, context 64, attention only, no normalization, standard positions.
-partial class Toy2L : global::System.IDisposable
+partial class Toy2L : global::CircuitDsl.Facade.TransformerModel, global::CircuitDsl.Facade.ITransformerModel<Toy2L>
 {
     /// <summary>Number of transformer blocks (<c>n_layers</c>).</summary>
     public const int NLayers = 2;
@@ -43,33 +43,14 @@ partial class Toy2L : global::System.IDisposable
         PositionalEmbeddingType = global::CircuitDsl.PositionalEmbedding.Standard,
     };
 
-    private readonly global::CircuitDsl.Weights.ModelFolder? _folder;
-    private global::CircuitDsl.Model.HookedTransformer? _transformer;
-    private global::CircuitDsl.Circuits.ModelAnalysis? _analysis;
     private PathTerms? _paths;
 
     private Toy2L(global::CircuitDsl.Model.TransformerWeights weights, global::CircuitDsl.Weights.ModelFolder? folder)
+        : base(weights, folder)
     {
-        Weights = weights;
-        _folder = folder;
         L0 = new Layer(weights, 0);
         L1 = new Layer(weights, 1);
     }
-
-    /// <summary>The weights, under TransformerLens names; the typed members below are views of them.</summary>
-    public global::CircuitDsl.Model.TransformerWeights Weights { get; }
-
-    /// <summary>Token embedding <c>[d_vocab, d_model]</c>.</summary>
-    public global::CircuitDsl.Tensors.Tensor W_E => Weights.W_E;
-
-    /// <summary>Positional embedding <c>[n_ctx, d_model]</c>.</summary>
-    public global::CircuitDsl.Tensors.Tensor W_pos => Weights.W_pos;
-
-    /// <summary>Unembedding <c>[d_model, d_vocab]</c>.</summary>
-    public global::CircuitDsl.Tensors.Tensor W_U => Weights.W_U;
-
-    /// <summary>Unembedding bias <c>[d_vocab]</c>.</summary>
-    public global::CircuitDsl.Tensors.Tensor b_U => Weights.b_U;
 
     /// <summary>Layer 0: <c>blocks.0</c>, with its heads <c>H0</c> to <c>H2</c>.</summary>
     public Layer L0 { get; }
@@ -79,15 +60,6 @@ partial class Toy2L : global::System.IDisposable
 
     /// <summary>Every head, layer by layer.</summary>
     public global::System.Collections.Generic.IReadOnlyList<Head> AllHeads => [L0.H0, L0.H1, L0.H2, L1.H0, L1.H1, L1.H2];
-
-    /// <summary>The runtime's forward pass over <see cref="Weights"/>, created on first use.</summary>
-    public global::CircuitDsl.Model.HookedTransformer Transformer => _transformer ??= new global::CircuitDsl.Model.HookedTransformer(Weights);
-
-    /// <summary>
-    /// Circuit analysis of these weights (composition, copying, head detection) after TransformerLens's default
-    /// weight processing, created on first use; the circuits' hypotheses are checked against it.
-    /// </summary>
-    public global::CircuitDsl.Circuits.ModelAnalysis Analysis => _analysis ??= new global::CircuitDsl.Circuits.ModelAnalysis(Weights, modelName: "Toy2L");
 
     /// <summary>The terms of the paper's path expansion of the logits, one member per path.</summary>
     public PathTerms Paths => _paths ??= new PathTerms(global::CircuitDsl.Circuits.PathExpansion.Create(Weights));
@@ -99,68 +71,13 @@ partial class Toy2L : global::System.IDisposable
     /// <exception cref="CircuitDsl.WeightsFormatException">
     /// The folder cannot be read, or its config differs from this class's [Transformer]; the message names each field.
     /// </exception>
-    public static Toy2L Load(string directory)
-    {
-        var folder = global::CircuitDsl.Weights.ModelFolder.Load(directory);
-        var mismatch = DescribeMismatch(folder.Config);
-        if (mismatch is not null)
-        {
-            folder.Dispose();
-            throw new global::CircuitDsl.WeightsFormatException(global::System.IO.Path.Combine(directory, global::CircuitDsl.Weights.ModelFolder.ConfigFileName), null, mismatch);
-        }
-
-        return new Toy2L(folder.Weights, folder);
-    }
+    public static Toy2L Load(string directory) =>
+        global::CircuitDsl.Facade.TransformerModel.Load<Toy2L>(directory, static (weights, folder) => new Toy2L(weights, folder));
 
     /// <summary>Wraps weights (built in memory, e.g. by hand or by training) whose config is this architecture.</summary>
     /// <exception cref="global::System.ArgumentException">The weights' config differs from this class's [Transformer].</exception>
-    public static Toy2L FromWeights(global::CircuitDsl.Model.TransformerWeights weights)
-    {
-        global::System.ArgumentNullException.ThrowIfNull(weights);
-        var mismatch = DescribeMismatch(weights.Config);
-        return mismatch is null ? new Toy2L(weights, null) : throw new global::System.ArgumentException(mismatch, nameof(weights));
-    }
-
-    /// <summary>How <paramref name="config"/> differs from this class's [Transformer], field by field; null when it matches.</summary>
-    public static string? DescribeMismatch(global::CircuitDsl.Model.ModelConfig config)
-    {
-        global::System.ArgumentNullException.ThrowIfNull(config);
-        var differences = new global::System.Collections.Generic.List<string>();
-        Compare("n_layers", config.NLayers, NLayers);
-        Compare("n_heads", config.NHeads, NHeads);
-        Compare("d_model", config.DModel, DModel);
-        Compare("d_head", config.DHead, DHead);
-        Compare("d_vocab", config.DVocab, DVocab);
-        Compare("n_ctx", config.NCtx, NCtx);
-        Compare("attn_only", config.AttnOnly, AttnOnly);
-        Compare("normalization_type", config.NormalizationType, global::CircuitDsl.Normalization.None);
-        Compare("positional_embedding_type", config.PositionalEmbeddingType, global::CircuitDsl.PositionalEmbedding.Standard);
-        return differences.Count == 0
-            ? null
-            : "the config does not match [Transformer] on Toy2L: " + string.Join("; ", differences) + ".";
-
-        void Compare<T>(string field, T actual, T declared)
-        {
-            if (!global::System.Collections.Generic.EqualityComparer<T>.Default.Equals(actual, declared))
-            {
-                differences.Add($"{field} is {Show(actual)} but Toy2L declares {Show(declared)}");
-            }
-        }
-
-        static string Show(object? value) => value switch
-        {
-            null => "null",
-            bool b => b ? "true" : "false",
-            string s => '"' + s + '"',
-            global::CircuitDsl.Normalization n => Show(global::CircuitDsl.ConfigNames.ToConfigValue(n)),
-            global::CircuitDsl.PositionalEmbedding p => Show(global::CircuitDsl.ConfigNames.ToConfigValue(p)),
-            global::CircuitDsl.ActivationFunction f => Show(global::CircuitDsl.ConfigNames.ToConfigValue(f)),
-            _ => global::System.Convert.ToString(value, global::System.Globalization.CultureInfo.InvariantCulture) ?? "",
-        };
-    }
-
-    /// <summary>The logits <c>[batch, pos, d_vocab]</c> for <paramref name="tokens"/> (one array per sequence).</summary>
-    public global::CircuitDsl.Tensors.Tensor Forward(int[][] tokens, global::CircuitDsl.Model.HookSet? hooks = null) => Transformer.Forward(tokens, hooks);
+    public static Toy2L FromWeights(global::CircuitDsl.Model.TransformerWeights weights) =>
+        global::CircuitDsl.Facade.TransformerModel.FromWeights<Toy2L>(weights, static weights => new Toy2L(weights, null));
 
     /// <summary>
     /// The logits and the activations at every hook point (or those <paramref name="names"/> selects), typed:
@@ -172,8 +89,6 @@ partial class Toy2L : global::System.IDisposable
         return (logits, new Cache(activations));
     }
 
-    /// <summary>Releases the model folder the weights were loaded from, if any.</summary>
-    public void Dispose() => _folder?.Dispose();
 
     /// <summary>The weights of one block, with a member per head.</summary>
     public sealed class Layer
@@ -352,55 +267,25 @@ partial class Toy2L : global::System.IDisposable
         }
 
         /// <summary>The attention pattern <c>[batch, q_pos, k_pos]</c> (from <c>attn.hook_pattern</c>).</summary>
-        public global::CircuitDsl.Tensors.Tensor Pattern => SelectHead(global::CircuitDsl.Model.HookNames.Pattern(_layer), axis: 1);
+        public global::CircuitDsl.Tensors.Tensor Pattern => _activations[global::CircuitDsl.Model.HookNames.Pattern(_layer)].Select(1, _head);
 
         /// <summary>The attention scores before softmax <c>[batch, q_pos, k_pos]</c> (from <c>attn.hook_attn_scores</c>).</summary>
-        public global::CircuitDsl.Tensors.Tensor AttnScores => SelectHead(global::CircuitDsl.Model.HookNames.AttnScores(_layer), axis: 1);
+        public global::CircuitDsl.Tensors.Tensor AttnScores => _activations[global::CircuitDsl.Model.HookNames.AttnScores(_layer)].Select(1, _head);
 
         /// <summary>The queries <c>[batch, pos, d_head]</c> (from <c>attn.hook_q</c>).</summary>
-        public global::CircuitDsl.Tensors.Tensor Q => SelectHead(global::CircuitDsl.Model.HookNames.Q(_layer), axis: 2);
+        public global::CircuitDsl.Tensors.Tensor Q => _activations[global::CircuitDsl.Model.HookNames.Q(_layer)].Select(2, _head);
 
         /// <summary>The keys <c>[batch, pos, d_head]</c> (from <c>attn.hook_k</c>).</summary>
-        public global::CircuitDsl.Tensors.Tensor K => SelectHead(global::CircuitDsl.Model.HookNames.K(_layer), axis: 2);
+        public global::CircuitDsl.Tensors.Tensor K => _activations[global::CircuitDsl.Model.HookNames.K(_layer)].Select(2, _head);
 
         /// <summary>The values <c>[batch, pos, d_head]</c> (from <c>attn.hook_v</c>).</summary>
-        public global::CircuitDsl.Tensors.Tensor V => SelectHead(global::CircuitDsl.Model.HookNames.V(_layer), axis: 2);
+        public global::CircuitDsl.Tensors.Tensor V => _activations[global::CircuitDsl.Model.HookNames.V(_layer)].Select(2, _head);
 
         /// <summary>The pattern-weighted values <c>[batch, pos, d_head]</c> (from <c>attn.hook_z</c>).</summary>
-        public global::CircuitDsl.Tensors.Tensor Z => SelectHead(global::CircuitDsl.Model.HookNames.Z(_layer), axis: 2);
+        public global::CircuitDsl.Tensors.Tensor Z => _activations[global::CircuitDsl.Model.HookNames.Z(_layer)].Select(2, _head);
 
         /// <summary>What the head writes to the residual stream <c>[batch, pos, d_model]</c> (from <c>attn.hook_result</c>).</summary>
-        public global::CircuitDsl.Tensors.Tensor Result => SelectHead(global::CircuitDsl.Model.HookNames.Result(_layer), axis: 2);
-
-        // Copies this head's slice along `axis` (the n_heads axis of the named hook) into a tensor without that axis.
-        private global::CircuitDsl.Tensors.Tensor SelectHead(string hook, int axis)
-        {
-            var activation = _activations[hook];
-            var shape = activation.Shape.ToArray();
-            int outer = 1, inner = 1;
-            for (var i = 0; i < axis; i++)
-            {
-                outer *= shape[i];
-            }
-
-            for (var i = axis + 1; i < shape.Length; i++)
-            {
-                inner *= shape[i];
-            }
-
-            var resultShape = new int[shape.Length - 1];
-            global::System.Array.Copy(shape, resultShape, axis);
-            global::System.Array.Copy(shape, axis + 1, resultShape, axis, shape.Length - axis - 1);
-            var result = new global::CircuitDsl.Tensors.Tensor(resultShape);
-            var source = activation.Span;
-            var target = result.Span;
-            for (var o = 0; o < outer; o++)
-            {
-                source.Slice(((o * shape[axis]) + _head) * inner, inner).CopyTo(target.Slice(o * inner, inner));
-            }
-
-            return result;
-        }
+        public global::CircuitDsl.Tensors.Tensor Result => _activations[global::CircuitDsl.Model.HookNames.Result(_layer)].Select(2, _head);
     }
 
     /// <summary>
@@ -418,53 +303,51 @@ partial class Toy2L : global::System.IDisposable
         public global::CircuitDsl.Circuits.PathExpansion Expansion { get; }
 
         /// <summary>The direct path <c>W_E W_U</c>: the bigram statistics.</summary>
-        public global::CircuitDsl.Circuits.PathTerm Direct => Term("direct");
+        public global::CircuitDsl.Circuits.PathTerm Direct => Expansion.Term(global::CircuitDsl.Circuits.PathTermId.Direct);
 
         /// <summary>Head 0.0: <c>A ⊗ W_E W_OV W_U</c>.</summary>
-        public global::CircuitDsl.Circuits.PathTerm L0H0 => Term("L0H0");
+        public global::CircuitDsl.Circuits.PathTerm L0H0 => Expansion.Term(global::CircuitDsl.Circuits.PathTermId.Head(new global::CircuitDsl.HeadId(0, 0)));
 
         /// <summary>Head 0.1: <c>A ⊗ W_E W_OV W_U</c>.</summary>
-        public global::CircuitDsl.Circuits.PathTerm L0H1 => Term("L0H1");
+        public global::CircuitDsl.Circuits.PathTerm L0H1 => Expansion.Term(global::CircuitDsl.Circuits.PathTermId.Head(new global::CircuitDsl.HeadId(0, 1)));
 
         /// <summary>Head 0.2: <c>A ⊗ W_E W_OV W_U</c>.</summary>
-        public global::CircuitDsl.Circuits.PathTerm L0H2 => Term("L0H2");
+        public global::CircuitDsl.Circuits.PathTerm L0H2 => Expansion.Term(global::CircuitDsl.Circuits.PathTermId.Head(new global::CircuitDsl.HeadId(0, 2)));
 
         /// <summary>Head 1.0: <c>A ⊗ W_E W_OV W_U</c>.</summary>
-        public global::CircuitDsl.Circuits.PathTerm L1H0 => Term("L1H0");
+        public global::CircuitDsl.Circuits.PathTerm L1H0 => Expansion.Term(global::CircuitDsl.Circuits.PathTermId.Head(new global::CircuitDsl.HeadId(1, 0)));
 
         /// <summary>Head 1.1: <c>A ⊗ W_E W_OV W_U</c>.</summary>
-        public global::CircuitDsl.Circuits.PathTerm L1H1 => Term("L1H1");
+        public global::CircuitDsl.Circuits.PathTerm L1H1 => Expansion.Term(global::CircuitDsl.Circuits.PathTermId.Head(new global::CircuitDsl.HeadId(1, 1)));
 
         /// <summary>Head 1.2: <c>A ⊗ W_E W_OV W_U</c>.</summary>
-        public global::CircuitDsl.Circuits.PathTerm L1H2 => Term("L1H2");
+        public global::CircuitDsl.Circuits.PathTerm L1H2 => Expansion.Term(global::CircuitDsl.Circuits.PathTermId.Head(new global::CircuitDsl.HeadId(1, 2)));
 
         /// <summary>Virtual head 0.0 then 1.0: <c>W_E W_OV(0.0) W_OV(1.0) W_U</c>.</summary>
-        public global::CircuitDsl.Circuits.PathTerm L1H0_L0H0 => Term("L1H0_L0H0");
+        public global::CircuitDsl.Circuits.PathTerm L1H0_L0H0 => Expansion.Term(global::CircuitDsl.Circuits.PathTermId.Virtual(new global::CircuitDsl.HeadId(0, 0), new global::CircuitDsl.HeadId(1, 0)));
 
         /// <summary>Virtual head 0.1 then 1.0: <c>W_E W_OV(0.1) W_OV(1.0) W_U</c>.</summary>
-        public global::CircuitDsl.Circuits.PathTerm L1H0_L0H1 => Term("L1H0_L0H1");
+        public global::CircuitDsl.Circuits.PathTerm L1H0_L0H1 => Expansion.Term(global::CircuitDsl.Circuits.PathTermId.Virtual(new global::CircuitDsl.HeadId(0, 1), new global::CircuitDsl.HeadId(1, 0)));
 
         /// <summary>Virtual head 0.2 then 1.0: <c>W_E W_OV(0.2) W_OV(1.0) W_U</c>.</summary>
-        public global::CircuitDsl.Circuits.PathTerm L1H0_L0H2 => Term("L1H0_L0H2");
+        public global::CircuitDsl.Circuits.PathTerm L1H0_L0H2 => Expansion.Term(global::CircuitDsl.Circuits.PathTermId.Virtual(new global::CircuitDsl.HeadId(0, 2), new global::CircuitDsl.HeadId(1, 0)));
 
         /// <summary>Virtual head 0.0 then 1.1: <c>W_E W_OV(0.0) W_OV(1.1) W_U</c>.</summary>
-        public global::CircuitDsl.Circuits.PathTerm L1H1_L0H0 => Term("L1H1_L0H0");
+        public global::CircuitDsl.Circuits.PathTerm L1H1_L0H0 => Expansion.Term(global::CircuitDsl.Circuits.PathTermId.Virtual(new global::CircuitDsl.HeadId(0, 0), new global::CircuitDsl.HeadId(1, 1)));
 
         /// <summary>Virtual head 0.1 then 1.1: <c>W_E W_OV(0.1) W_OV(1.1) W_U</c>.</summary>
-        public global::CircuitDsl.Circuits.PathTerm L1H1_L0H1 => Term("L1H1_L0H1");
+        public global::CircuitDsl.Circuits.PathTerm L1H1_L0H1 => Expansion.Term(global::CircuitDsl.Circuits.PathTermId.Virtual(new global::CircuitDsl.HeadId(0, 1), new global::CircuitDsl.HeadId(1, 1)));
 
         /// <summary>Virtual head 0.2 then 1.1: <c>W_E W_OV(0.2) W_OV(1.1) W_U</c>.</summary>
-        public global::CircuitDsl.Circuits.PathTerm L1H1_L0H2 => Term("L1H1_L0H2");
+        public global::CircuitDsl.Circuits.PathTerm L1H1_L0H2 => Expansion.Term(global::CircuitDsl.Circuits.PathTermId.Virtual(new global::CircuitDsl.HeadId(0, 2), new global::CircuitDsl.HeadId(1, 1)));
 
         /// <summary>Virtual head 0.0 then 1.2: <c>W_E W_OV(0.0) W_OV(1.2) W_U</c>.</summary>
-        public global::CircuitDsl.Circuits.PathTerm L1H2_L0H0 => Term("L1H2_L0H0");
+        public global::CircuitDsl.Circuits.PathTerm L1H2_L0H0 => Expansion.Term(global::CircuitDsl.Circuits.PathTermId.Virtual(new global::CircuitDsl.HeadId(0, 0), new global::CircuitDsl.HeadId(1, 2)));
 
         /// <summary>Virtual head 0.1 then 1.2: <c>W_E W_OV(0.1) W_OV(1.2) W_U</c>.</summary>
-        public global::CircuitDsl.Circuits.PathTerm L1H2_L0H1 => Term("L1H2_L0H1");
+        public global::CircuitDsl.Circuits.PathTerm L1H2_L0H1 => Expansion.Term(global::CircuitDsl.Circuits.PathTermId.Virtual(new global::CircuitDsl.HeadId(0, 1), new global::CircuitDsl.HeadId(1, 2)));
 
         /// <summary>Virtual head 0.2 then 1.2: <c>W_E W_OV(0.2) W_OV(1.2) W_U</c>.</summary>
-        public global::CircuitDsl.Circuits.PathTerm L1H2_L0H2 => Term("L1H2_L0H2");
-
-        private global::CircuitDsl.Circuits.PathTerm Term(string name) => global::System.Linq.Enumerable.First(Expansion.Terms, term => term.Name == name);
+        public global::CircuitDsl.Circuits.PathTerm L1H2_L0H2 => Expansion.Term(global::CircuitDsl.Circuits.PathTermId.Virtual(new global::CircuitDsl.HeadId(0, 2), new global::CircuitDsl.HeadId(1, 2)));
     }
 }

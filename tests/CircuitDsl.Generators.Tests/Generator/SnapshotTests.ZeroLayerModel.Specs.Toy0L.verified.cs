@@ -4,7 +4,7 @@
 namespace Specs;
 
 // Toy0L: 0 layers, d_model 32, vocabulary 50, context 16, no normalization, standard positions.
-partial class Toy0L : global::System.IDisposable
+partial class Toy0L : global::CircuitDsl.Facade.TransformerModel, global::CircuitDsl.Facade.ITransformerModel<Toy0L>
 {
     /// <summary>Number of transformer blocks (<c>n_layers</c>).</summary>
     public const int NLayers = 0;
@@ -43,40 +43,12 @@ partial class Toy0L : global::System.IDisposable
         PositionalEmbeddingType = global::CircuitDsl.PositionalEmbedding.Standard,
     };
 
-    private readonly global::CircuitDsl.Weights.ModelFolder? _folder;
-    private global::CircuitDsl.Model.HookedTransformer? _transformer;
-    private global::CircuitDsl.Circuits.ModelAnalysis? _analysis;
     private PathTerms? _paths;
 
     private Toy0L(global::CircuitDsl.Model.TransformerWeights weights, global::CircuitDsl.Weights.ModelFolder? folder)
+        : base(weights, folder)
     {
-        Weights = weights;
-        _folder = folder;
     }
-
-    /// <summary>The weights, under TransformerLens names; the typed members below are views of them.</summary>
-    public global::CircuitDsl.Model.TransformerWeights Weights { get; }
-
-    /// <summary>Token embedding <c>[d_vocab, d_model]</c>.</summary>
-    public global::CircuitDsl.Tensors.Tensor W_E => Weights.W_E;
-
-    /// <summary>Positional embedding <c>[n_ctx, d_model]</c>.</summary>
-    public global::CircuitDsl.Tensors.Tensor W_pos => Weights.W_pos;
-
-    /// <summary>Unembedding <c>[d_model, d_vocab]</c>.</summary>
-    public global::CircuitDsl.Tensors.Tensor W_U => Weights.W_U;
-
-    /// <summary>Unembedding bias <c>[d_vocab]</c>.</summary>
-    public global::CircuitDsl.Tensors.Tensor b_U => Weights.b_U;
-
-    /// <summary>The runtime's forward pass over <see cref="Weights"/>, created on first use.</summary>
-    public global::CircuitDsl.Model.HookedTransformer Transformer => _transformer ??= new global::CircuitDsl.Model.HookedTransformer(Weights);
-
-    /// <summary>
-    /// Circuit analysis of these weights (composition, copying, head detection) after TransformerLens's default
-    /// weight processing, created on first use; the circuits' hypotheses are checked against it.
-    /// </summary>
-    public global::CircuitDsl.Circuits.ModelAnalysis Analysis => _analysis ??= new global::CircuitDsl.Circuits.ModelAnalysis(Weights, modelName: "Toy0L");
 
     /// <summary>The terms of the paper's path expansion of the logits, one member per path.</summary>
     public PathTerms Paths => _paths ??= new PathTerms(global::CircuitDsl.Circuits.PathExpansion.Create(Weights));
@@ -88,65 +60,13 @@ partial class Toy0L : global::System.IDisposable
     /// <exception cref="CircuitDsl.WeightsFormatException">
     /// The folder cannot be read, or its config differs from this class's [Transformer]; the message names each field.
     /// </exception>
-    public static Toy0L Load(string directory)
-    {
-        var folder = global::CircuitDsl.Weights.ModelFolder.Load(directory);
-        var mismatch = DescribeMismatch(folder.Config);
-        if (mismatch is not null)
-        {
-            folder.Dispose();
-            throw new global::CircuitDsl.WeightsFormatException(global::System.IO.Path.Combine(directory, global::CircuitDsl.Weights.ModelFolder.ConfigFileName), null, mismatch);
-        }
-
-        return new Toy0L(folder.Weights, folder);
-    }
+    public static Toy0L Load(string directory) =>
+        global::CircuitDsl.Facade.TransformerModel.Load<Toy0L>(directory, static (weights, folder) => new Toy0L(weights, folder));
 
     /// <summary>Wraps weights (built in memory, e.g. by hand or by training) whose config is this architecture.</summary>
     /// <exception cref="global::System.ArgumentException">The weights' config differs from this class's [Transformer].</exception>
-    public static Toy0L FromWeights(global::CircuitDsl.Model.TransformerWeights weights)
-    {
-        global::System.ArgumentNullException.ThrowIfNull(weights);
-        var mismatch = DescribeMismatch(weights.Config);
-        return mismatch is null ? new Toy0L(weights, null) : throw new global::System.ArgumentException(mismatch, nameof(weights));
-    }
-
-    /// <summary>How <paramref name="config"/> differs from this class's [Transformer], field by field; null when it matches.</summary>
-    public static string? DescribeMismatch(global::CircuitDsl.Model.ModelConfig config)
-    {
-        global::System.ArgumentNullException.ThrowIfNull(config);
-        var differences = new global::System.Collections.Generic.List<string>();
-        Compare("n_layers", config.NLayers, NLayers);
-        Compare("d_model", config.DModel, DModel);
-        Compare("d_vocab", config.DVocab, DVocab);
-        Compare("n_ctx", config.NCtx, NCtx);
-        Compare("normalization_type", config.NormalizationType, global::CircuitDsl.Normalization.None);
-        Compare("positional_embedding_type", config.PositionalEmbeddingType, global::CircuitDsl.PositionalEmbedding.Standard);
-        return differences.Count == 0
-            ? null
-            : "the config does not match [Transformer] on Toy0L: " + string.Join("; ", differences) + ".";
-
-        void Compare<T>(string field, T actual, T declared)
-        {
-            if (!global::System.Collections.Generic.EqualityComparer<T>.Default.Equals(actual, declared))
-            {
-                differences.Add($"{field} is {Show(actual)} but Toy0L declares {Show(declared)}");
-            }
-        }
-
-        static string Show(object? value) => value switch
-        {
-            null => "null",
-            bool b => b ? "true" : "false",
-            string s => '"' + s + '"',
-            global::CircuitDsl.Normalization n => Show(global::CircuitDsl.ConfigNames.ToConfigValue(n)),
-            global::CircuitDsl.PositionalEmbedding p => Show(global::CircuitDsl.ConfigNames.ToConfigValue(p)),
-            global::CircuitDsl.ActivationFunction f => Show(global::CircuitDsl.ConfigNames.ToConfigValue(f)),
-            _ => global::System.Convert.ToString(value, global::System.Globalization.CultureInfo.InvariantCulture) ?? "",
-        };
-    }
-
-    /// <summary>The logits <c>[batch, pos, d_vocab]</c> for <paramref name="tokens"/> (one array per sequence).</summary>
-    public global::CircuitDsl.Tensors.Tensor Forward(int[][] tokens, global::CircuitDsl.Model.HookSet? hooks = null) => Transformer.Forward(tokens, hooks);
+    public static Toy0L FromWeights(global::CircuitDsl.Model.TransformerWeights weights) =>
+        global::CircuitDsl.Facade.TransformerModel.FromWeights<Toy0L>(weights, static weights => new Toy0L(weights, null));
 
     /// <summary>
     /// The logits and the activations at every hook point (or those <paramref name="names"/> selects), typed:
@@ -158,8 +78,6 @@ partial class Toy0L : global::System.IDisposable
         return (logits, new Cache(activations));
     }
 
-    /// <summary>Releases the model folder the weights were loaded from, if any.</summary>
-    public void Dispose() => _folder?.Dispose();
 
     /// <summary>The activations of one run, with a member per hook point.</summary>
     public sealed class Cache
@@ -194,8 +112,6 @@ partial class Toy0L : global::System.IDisposable
         public global::CircuitDsl.Circuits.PathExpansion Expansion { get; }
 
         /// <summary>The direct path <c>W_E W_U</c>: the bigram statistics.</summary>
-        public global::CircuitDsl.Circuits.PathTerm Direct => Term("direct");
-
-        private global::CircuitDsl.Circuits.PathTerm Term(string name) => global::System.Linq.Enumerable.First(Expansion.Terms, term => term.Name == name);
+        public global::CircuitDsl.Circuits.PathTerm Direct => Expansion.Term(global::CircuitDsl.Circuits.PathTermId.Direct);
     }
 }

@@ -51,6 +51,33 @@ public sealed class PathExpansionTests
     }
 
     [Fact]
+    public void Terms_are_found_by_their_typed_ids_which_carry_the_paper_names()
+    {
+        var expansion = PathExpansion.Create(RandomWeights.Create(RandomWeights.Config(layers: 2, heads: 2), seed: 9));
+
+        expansion.Terms.Select(t => expansion.Term(t.Id)).Should().Equal(expansion.Terms, "every term is found by its own id");
+        var virtualHead = expansion.Term(PathTermId.Virtual(new HeadId(0, 1), new HeadId(1, 0)));
+        virtualHead.Name.Should().Be("L1H0_L0H1");
+        virtualHead.Kind.Should().Be(PathTermKind.VirtualHead);
+        virtualHead.Heads.Should().Equal(new HeadId(0, 1), new HeadId(1, 0));
+        expansion.Term(PathTermId.Head(new HeadId(1, 1))).Name.Should().Be("L1H1");
+        expansion.Term(PathTermId.Direct).Heads.Should().BeEmpty();
+        PathTermId.Direct.ToString().Should().Be("direct");
+        PathTermId.Head(new HeadId(0, 1)).Should().Be(PathTermId.Head(new HeadId(0, 1))).And.NotBe(PathTermId.Head(new HeadId(1, 0)));
+    }
+
+    [Fact]
+    public void A_term_the_model_does_not_have_is_refused()
+    {
+        var expansion = PathExpansion.Create(RandomWeights.Create(RandomWeights.Config(layers: 1, heads: 2), seed: 9));
+
+        expansion.Invoking(e => e.Term(PathTermId.Head(new HeadId(0, 2)))).Should().Throw<ArgumentException>()
+            .WithMessage("This model's path expansion has no term L0H2.*");
+        FluentActions.Invoking(() => PathTermId.Virtual(new HeadId(1, 0), new HeadId(0, 1))).Should().Throw<ArgumentException>()
+            .WithMessage("A virtual head goes from an earlier layer to a later one; 1.0 is not before 0.1.*");
+    }
+
+    [Fact]
     public void Models_the_expansion_does_not_describe_are_refused_with_the_reasons()
     {
         var config = RandomWeights.Config(layers: 3, norm: Normalization.LN);
@@ -61,5 +88,15 @@ public sealed class PathExpansionTests
         PathExpansion.WhyUnsupported(config).Should().Be(
             "normalization_type is LN (LayerNorm is not linear); it has 3 layers (the expansion here has paths of length at most two)");
         PathExpansion.WhyUnsupported(RandomWeights.Config()).Should().BeNull();
+    }
+
+    [Fact]
+    public void The_support_rule_names_every_reason_and_accepts_the_papers_models()
+    {
+        PathExpansionSupport.WhyUnsupported(nLayers: 2, attnOnly: true, normalizationType: Normalization.None, shortformer: false).Should().BeNull();
+        PathExpansionSupport.WhyUnsupported(nLayers: 0, attnOnly: true, normalizationType: Normalization.None, shortformer: false).Should().BeNull();
+        PathExpansionSupport.WhyUnsupported(nLayers: 3, attnOnly: false, normalizationType: Normalization.LNPre, shortformer: true).Should().Be(
+            "normalization_type is LNPre (LayerNorm is not linear); it has MLPs; it uses shortformer positions; "
+            + "it has 3 layers (the expansion here has paths of length at most two)");
     }
 }

@@ -1,4 +1,4 @@
-using CircuitDsl.Cli;
+using CircuitDsl.Cli.Application;
 using CircuitDsl.Docs;
 using CircuitDsl.Tests.Docs;
 
@@ -13,7 +13,7 @@ public sealed class DemoCommandTests : IDisposable
     [Fact]
     public void Demo_checks_every_bundled_spec_prints_the_verdicts_and_writes_the_docs()
     {
-        var circuits = SpecCatalog.Circuits(DocsCommand.BundledSpecs);
+        var circuits = SpecCatalog.Circuits(SpecCatalog.Bundled);
 
         var (code, stdout, stderr) = CliRunner.Run("demo", "--out", _dir);
 
@@ -47,6 +47,28 @@ public sealed class DemoCommandTests : IDisposable
             .Should().BeGreaterThan(500, "the attention patterns of the named heads are drawn");
         // The hold/fail verdict bars are drawn too.
         ScreenshotTests.Count(image, Rgb.Parse("#009e73"), tolerance: 24).Should().BeGreaterThan(500, "verdict bars are drawn");
+    }
+
+    [Fact]
+    public void The_bundled_specs_are_found_through_their_generated_registry()
+    {
+        var circuits = SpecCatalog.Circuits(SpecCatalog.Bundled);
+
+        circuits.Select(c => c.Name).Should().BeInAscendingOrder(StringComparer.Ordinal).And.Contain("InductionCircuit");
+        var induction = circuits.Single(c => c.Name == "InductionCircuit");
+        induction.Model.Type.Should().Be(typeof(CircuitDsl.Specs.Induction2L));
+        induction.Documentation.Should().BeSameAs(CircuitDsl.Specs.InductionCircuit.Documentation);
+    }
+
+    [Fact]
+    public void Docs_of_an_assembly_without_specs_is_exit_code_2()
+    {
+        var runtime = typeof(CircuitDsl.Tensors.Tensor).Assembly.Location;
+
+        var (code, _, stderr) = CliRunner.Run("docs", "--specs", runtime, "--out", _dir);
+
+        code.Should().Be(2);
+        stderr.Should().Be("circuitdsl: no [Circuit] specs in CircuitDsl." + Environment.NewLine);
     }
 
     [Fact]

@@ -1,0 +1,31 @@
+using CircuitDsl.Facade;
+using System.Reflection;
+
+namespace CircuitDsl.Cli.Application;
+
+/// <summary>A model spec's <see cref="TrainedOnAttribute"/>: how its weights were made and where they are.</summary>
+internal static class ModelCard
+{
+    /// <summary>The model card, if the spec has one.</summary>
+    public static TrainedOnAttribute? TrainedOn(this ModelEntry model) => model.Type.GetCustomAttribute<TrainedOnAttribute>();
+
+    /// <summary>The bundled weights folder the model card names.</summary>
+    /// <exception cref="UsageException">The spec names no weights folder.</exception>
+    public static string BundledWeights(this ModelEntry model) =>
+        model.TrainedOn() is { Weights.Length: > 0 } card
+            ? card.WeightsDirectory(model.Type)
+            : throw new UsageException($"{model.Name} has no [TrainedOn(..., Weights = \"...\")]: where are its weights?");
+
+    /// <summary>The model-card rows of the docs: how the weights were made, and where they were read from.</summary>
+    public static IReadOnlyList<KeyValuePair<string, string>> Rows(this ModelEntry model, string weightsDirectory)
+    {
+        var rows = new List<KeyValuePair<string, string>>();
+        if (model.TrainedOn() is { } card)
+        {
+            rows.Add(new("trained on", $"{card.Task}, {card.Steps} steps, seed {card.Seed}"));
+        }
+
+        rows.Add(new("weights", weightsDirectory));
+        return rows;
+    }
+}

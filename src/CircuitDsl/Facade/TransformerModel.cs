@@ -1,0 +1,98 @@
+using CircuitDsl.Circuits;
+using CircuitDsl.Model;
+using CircuitDsl.Weights;
+
+namespace CircuitDsl.Facade;
+
+/// <summary>
+/// What every <c>[Transformer]</c> class shares whatever its architecture: the weights, the forward pass, the circuit
+/// analysis and the model folder to release. The source generator makes each model class derive from it and adds
+/// only the typed members (layers, heads, the typed cache, the path terms); it also holds the checked loading the
+/// generated <c>Load</c> and <c>FromWeights</c> call.
+/// </summary>
+public abstract class TransformerModel : ITransformerModel
+{
+    private readonly ModelFolder? _folder;
+    private HookedTransformer? _transformer;
+    private ModelAnalysis? _analysis;
+
+    /// <summary>A model over <paramref name="weights"/>, owning <paramref name="folder"/> (if any) they were loaded from.</summary>
+    protected TransformerModel(TransformerWeights weights, ModelFolder? folder)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        Weights = weights;
+        _folder = folder;
+    }
+
+    /// <summary>The weights, under TransformerLens names; the typed members are views of them.</summary>
+    public TransformerWeights Weights { get; }
+
+    /// <summary>Token embedding <c>[d_vocab, d_model]</c>.</summary>
+    public Tensor W_E => Weights.W_E;
+
+    /// <summary>Positional embedding <c>[n_ctx, d_model]</c>.</summary>
+    public Tensor W_pos => Weights.W_pos;
+
+    /// <summary>Unembedding <c>[d_model, d_vocab]</c>.</summary>
+    public Tensor W_U => Weights.W_U;
+
+    /// <summary>Unembedding bias <c>[d_vocab]</c>.</summary>
+    public Tensor b_U => Weights.b_U;
+
+    /// <summary>The runtime's forward pass over <see cref="Weights"/>, created on first use.</summary>
+    public HookedTransformer Transformer => _transformer ??= new HookedTransformer(Weights);
+
+    /// <summary>
+    /// Circuit analysis of these weights (composition, copying, head detection) after TransformerLens's default
+    /// weight processing, created on first use and named after the model class; the circuits' hypotheses are checked
+    /// against it.
+    /// </summary>
+    public ModelAnalysis Analysis => _analysis ??= new ModelAnalysis(Weights, modelName: GetType().Name);
+
+    /// <summary>The logits <c>[batch, pos, d_vocab]</c> for <paramref name="tokens"/> (one array per sequence).</summary>
+    public Tensor Forward(int[][] tokens, HookSet? hooks = null) => Transformer.Forward(tokens, hooks);
+
+    /// <summary>Releases the model folder the weights were loaded from, if any.</summary>
+    public void Dispose()
+    {
+        _folder?.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>
+    /// Loads the model folder <paramref name="directory"/> and wraps it with <paramref name="create"/> (which takes
+    /// ownership of the folder) when its config is <typeparamref name="TModel"/>'s declared one.
+    /// </summary>
+    /// <exception cref="WeightsFormatException">
+    /// The folder cannot be read, or its config differs from the declaration; the message names each field.
+    /// </exception>
+    public static TModel Load<TModel>(string directory, Func<TransformerWeights, ModelFolder, TModel> create)
+        where TModel : ITransformerModel<TModel>
+    {
+        ArgumentNullException.ThrowIfNull(create);
+        var folder = ModelFolder.Load(directory);
+        try
+        {
+            var mismatch = folder.Config.DescribeMismatch(TModel.Config, typeof(TModel).Name);
+            return mismatch is null
+                ? create(folder.Weights, folder)
+                : throw new WeightsFormatException(Path.Combine(directory, ModelFolder.ConfigFileName), null, mismatch);
+        }
+        catch
+        {
+            folder.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Wraps <paramref name="weights"/> with <paramref name="create"/> when their config is <typeparamref name="TModel"/>'s declared one.</summary>
+    /// <exception cref="ArgumentException">The weights' config differs from the declaration; the message names each field.</exception>
+    public static TModel FromWeights<TModel>(TransformerWeights weights, Func<TransformerWeights, TModel> create)
+        where TModel : ITransformerModel<TModel>
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        ArgumentNullException.ThrowIfNull(create);
+        var mismatch = weights.Config.DescribeMismatch(TModel.Config, typeof(TModel).Name);
+        return mismatch is null ? create(weights) : throw new ArgumentException(mismatch, nameof(weights));
+    }
+}

@@ -38,7 +38,7 @@ internal static class ModelEmitter
         Properties(w, spec);
         Loading(w, spec);
         RunWithCache(w);
-        if (a.Layers > 0)
+        if (a.NLayers > 0)
         {
             w.Line();
             LayerClass(w, a);
@@ -60,37 +60,37 @@ internal static class ModelEmitter
 
     /// <summary>Whether the runtime's <c>PathExpansion</c> accepts this architecture: the rule both share.</summary>
     private static bool HasPaths(Architecture a) =>
-        PathExpansionSupport.WhyUnsupported(a.Layers, a.AttentionOnly, a.Normalization, a.Positional == PositionalEmbedding.Shortformer) is null;
+        PathExpansionSupport.WhyUnsupported(a.NLayers, a.AttnOnly, a.NormalizationType, a.PositionalEmbeddingType == PositionalEmbedding.Shortformer) is null;
 
     private static void Constants(SourceWriter w, Architecture a)
     {
-        Constant(w, "Number of transformer blocks (<c>n_layers</c>).", "int", "NLayers", Int(a.Layers));
-        Constant(w, "Attention heads per layer (<c>n_heads</c>).", "int", "NHeads", Int(a.Heads));
+        Constant(w, "Number of transformer blocks (<c>n_layers</c>).", "int", "NLayers", Int(a.NLayers));
+        Constant(w, "Attention heads per layer (<c>n_heads</c>).", "int", "NHeads", Int(a.NHeads));
         Constant(w, "Width of the residual stream (<c>d_model</c>).", "int", "DModel", Int(a.DModel));
         Constant(w, "Width of each head's queries, keys and values (<c>d_head</c>).", "int", "DHead", Int(a.DHead));
-        Constant(w, "Vocabulary size (<c>d_vocab</c>).", "int", "DVocab", Int(a.Vocab));
-        Constant(w, "Context length (<c>n_ctx</c>).", "int", "NCtx", Int(a.Context));
+        Constant(w, "Vocabulary size (<c>d_vocab</c>).", "int", "DVocab", Int(a.DVocab));
+        Constant(w, "Context length (<c>n_ctx</c>).", "int", "NCtx", Int(a.NCtx));
         if (a.DMlp is { } dMlp)
         {
             Constant(w, "MLP hidden width (<c>d_mlp</c>).", "int", "DMlp", Int(dMlp));
         }
 
-        Constant(w, "Whether the blocks have attention only (<c>attn_only</c>).", "bool", "AttnOnly", a.AttentionOnly ? "true" : "false");
+        Constant(w, "Whether the blocks have attention only (<c>attn_only</c>).", "bool", "AttnOnly", a.AttnOnly ? "true" : "false");
         w.Lines($$"""
             /// <summary>This architecture as a TransformerLens config, e.g. to create or train weights for it.</summary>
             public static {{ModelConfig}} Config => new()
             {
-                NLayers = {{Int(a.Layers)}},
-                NHeads = {{Int(a.Heads)}},
+                NLayers = {{Int(a.NLayers)}},
+                NHeads = {{Int(a.NHeads)}},
                 DModel = {{Int(a.DModel)}},
                 DHead = {{Int(a.DHead)}},
-                DVocab = {{Int(a.Vocab)}},
-                NCtx = {{Int(a.Context)}},
+                DVocab = {{Int(a.DVocab)}},
+                NCtx = {{Int(a.NCtx)}},
                 DMlp = {{(a.DMlp is { } d ? Int(d) : "null")}},
-                AttnOnly = {{(a.AttentionOnly ? "true" : "false")}},
+                AttnOnly = {{(a.AttnOnly ? "true" : "false")}},
                 ActFn = {{(a.HasMlp ? EnumValue(a.ActFn) : "null")}},
-                NormalizationType = {{EnumValue(a.Normalization)}},
-                PositionalEmbeddingType = {{EnumValue(a.Positional)}},
+                NormalizationType = {{EnumValue(a.NormalizationType)}},
+                PositionalEmbeddingType = {{EnumValue(a.PositionalEmbeddingType)}},
             };
 
             """);
@@ -109,7 +109,7 @@ internal static class ModelEmitter
         w.Line($"private {spec.Name}({TransformerWeights} weights, {ModelFolder}? folder)");
         w.Line("    : base(weights, folder)");
         w.Open();
-        for (var l = 0; l < a.Layers; l++)
+        for (var l = 0; l < a.NLayers; l++)
         {
             w.Line($"L{l} = new Layer(weights, {l});");
         }
@@ -121,16 +121,16 @@ internal static class ModelEmitter
     private static void Properties(SourceWriter w, TransformerSpec spec)
     {
         var a = spec.Architecture;
-        for (var l = 0; l < a.Layers; l++)
+        for (var l = 0; l < a.NLayers; l++)
         {
-            w.Line($"/// <summary>Layer {l}: <c>blocks.{l}</c>, with its heads <c>H0</c> to <c>H{a.Heads - 1}</c>.</summary>");
+            w.Line($"/// <summary>Layer {l}: <c>blocks.{l}</c>, with its heads <c>H0</c> to <c>H{a.NHeads - 1}</c>.</summary>");
             w.Line($"public Layer L{l} {{ get; }}");
             w.Line();
         }
 
-        if (a.Layers > 0)
+        if (a.NLayers > 0)
         {
-            var all = string.Join(", ", Enumerable.Range(0, a.Layers).SelectMany(l => Enumerable.Range(0, a.Heads).Select(h => $"L{l}.H{h}")));
+            var all = string.Join(", ", Enumerable.Range(0, a.NLayers).SelectMany(l => Enumerable.Range(0, a.NHeads).Select(h => $"L{l}.H{h}")));
             w.Line("/// <summary>Every head, layer by layer.</summary>");
             w.Line($"public global::System.Collections.Generic.IReadOnlyList<Head> AllHeads => [{all}];");
             w.Line();
@@ -186,7 +186,7 @@ internal static class ModelEmitter
         w.Open($"internal Layer({TransformerWeights} weights, int index)");
         w.Line("_block = weights.Blocks[index];");
         w.Line("Index = index;");
-        for (var h = 0; h < a.Heads; h++)
+        for (var h = 0; h < a.NHeads; h++)
         {
             w.Line($"H{h} = new Head(weights, new {HeadIdType}(index, {h}));");
         }
@@ -196,7 +196,7 @@ internal static class ModelEmitter
         w.Line("/// <summary>The layer's index, from 0.</summary>");
         w.Line("public int Index { get; }");
         w.Line();
-        for (var h = 0; h < a.Heads; h++)
+        for (var h = 0; h < a.NHeads; h++)
         {
             w.Line($"/// <summary>Head {h} of this layer.</summary>");
             w.Line($"public Head H{h} {{ get; }}");
@@ -204,13 +204,13 @@ internal static class ModelEmitter
         }
 
         w.Line("/// <summary>The heads of this layer, <c>H0</c> first.</summary>");
-        w.Line($"public global::System.Collections.Generic.IReadOnlyList<Head> Heads => [{string.Join(", ", Enumerable.Range(0, a.Heads).Select(h => $"H{h}"))}];");
+        w.Line($"public global::System.Collections.Generic.IReadOnlyList<Head> Heads => [{string.Join(", ", Enumerable.Range(0, a.NHeads).Select(h => $"H{h}"))}];");
         w.Line();
         BlockTensor(w, "W_Q", "Query weights of every head <c>[n_heads, d_model, d_head]</c>.", nullable: false);
         BlockTensor(w, "W_K", "Key weights of every head <c>[n_heads, d_model, d_head]</c>.", nullable: false);
         BlockTensor(w, "W_V", "Value weights of every head <c>[n_heads, d_model, d_head]</c>.", nullable: false);
         BlockTensor(w, "W_O", "Output weights of every head <c>[n_heads, d_head, d_model]</c>.", nullable: false);
-        var hasLn = a.Normalization == Normalization.LN;
+        var hasLn = a.NormalizationType == Normalization.LN;
         BlockTensor(w, "b_O", "Output bias <c>[d_model]</c>, shared by the heads.", nullable: false, last: !a.HasMlp && !hasLn);
         if (hasLn)
         {
@@ -303,7 +303,7 @@ internal static class ModelEmitter
         w.Open("public sealed class Cache");
         w.Open($"internal Cache({ActivationCache} activations)");
         w.Line("Activations = activations;");
-        for (var l = 0; l < a.Layers; l++)
+        for (var l = 0; l < a.NLayers; l++)
         {
             w.Line($"L{l} = new CacheLayer(activations, {l});");
         }
@@ -320,14 +320,14 @@ internal static class ModelEmitter
             /// <summary><c>hook_pos_embed</c>: the positional embeddings <c>[batch, pos, d_model]</c>.</summary>
             public {{Tensor}} PosEmbed => Activations[{{HookNames}}.PosEmbed];
             """);
-        if (a.Normalization != Normalization.None)
+        if (a.NormalizationType != Normalization.None)
         {
             w.Line();
             w.Line("/// <summary><c>ln_final.hook_normalized</c>: the normalised residual stream before the unembed.</summary>");
             w.Line($"public {Tensor} FinalNormalized => Activations[{HookNames}.FinalNormalized];");
         }
 
-        for (var l = 0; l < a.Layers; l++)
+        for (var l = 0; l < a.NLayers; l++)
         {
             w.Line();
             w.Line($"/// <summary>The hook points of layer {l} (<c>blocks.{l}</c>).</summary>");
@@ -335,7 +335,7 @@ internal static class ModelEmitter
         }
 
         w.Close();
-        if (a.Layers == 0)
+        if (a.NLayers == 0)
         {
             return;
         }
@@ -349,14 +349,14 @@ internal static class ModelEmitter
         w.Open($"internal CacheLayer({ActivationCache} activations, int layer)");
         w.Line("_activations = activations;");
         w.Line("_layer = layer;");
-        for (var h = 0; h < a.Heads; h++)
+        for (var h = 0; h < a.NHeads; h++)
         {
             w.Line($"H{h} = new CacheHead(activations, layer, {h});");
         }
 
         w.Close();
         w.Line();
-        for (var h = 0; h < a.Heads; h++)
+        for (var h = 0; h < a.NHeads; h++)
         {
             w.Line($"/// <summary>The hook points of head {h}, sliced out of the layer's.</summary>");
             w.Line($"public CacheHead H{h} {{ get; }}");
@@ -444,9 +444,9 @@ internal static class ModelEmitter
         w.Line();
         w.Line("/// <summary>The direct path <c>W_E W_U</c>: the bigram statistics.</summary>");
         w.Line($"public {PathTerm} Direct => Expansion.Term({PathTermId}.Direct);");
-        for (var l = 0; l < a.Layers; l++)
+        for (var l = 0; l < a.NLayers; l++)
         {
-            for (var h = 0; h < a.Heads; h++)
+            for (var h = 0; h < a.NHeads; h++)
             {
                 w.Line();
                 w.Line($"/// <summary>Head {l}.{h}: <c>A ⊗ W_E W_OV W_U</c>.</summary>");
@@ -454,11 +454,11 @@ internal static class ModelEmitter
             }
         }
 
-        if (a.Layers == 2)
+        if (a.NLayers == 2)
         {
-            for (var h2 = 0; h2 < a.Heads; h2++)
+            for (var h2 = 0; h2 < a.NHeads; h2++)
             {
-                for (var h1 = 0; h1 < a.Heads; h1++)
+                for (var h1 = 0; h1 < a.NHeads; h1++)
                 {
                     w.Line();
                     w.Line($"/// <summary>Virtual head 0.{h1} then 1.{h2}: <c>W_E W_OV(0.{h1}) W_OV(1.{h2}) W_U</c>.</summary>");
@@ -474,23 +474,23 @@ internal static class ModelEmitter
     {
         var parts = new List<string>
         {
-            a.Layers == 0 ? "0 layers" : $"{a.Layers} layer{(a.Layers == 1 ? "" : "s")} of {a.Heads} head{(a.Heads == 1 ? "" : "s")}",
+            a.NLayers == 0 ? "0 layers" : $"{a.NLayers} layer{(a.NLayers == 1 ? "" : "s")} of {a.NHeads} head{(a.NHeads == 1 ? "" : "s")}",
             $"d_model {a.DModel}",
         };
-        if (a.Layers > 0)
+        if (a.NLayers > 0)
         {
             parts.Add($"d_head {a.DHead}");
         }
 
-        parts.Add($"vocabulary {a.Vocab}");
-        parts.Add($"context {a.Context}");
-        if (a.Layers > 0)
+        parts.Add($"vocabulary {a.DVocab}");
+        parts.Add($"context {a.NCtx}");
+        if (a.NLayers > 0)
         {
             parts.Add(a.HasMlp ? $"MLPs of {a.DMlp} ({a.ActFn.ToConfigValue()})" : "attention only");
         }
 
-        parts.Add(a.Normalization == Normalization.None ? "no normalization" : a.Normalization.ToConfigValue()!);
-        parts.Add(a.Positional.ToConfigValue() + " positions");
+        parts.Add(a.NormalizationType == Normalization.None ? "no normalization" : a.NormalizationType.ToConfigValue()!);
+        parts.Add(a.PositionalEmbeddingType.ToConfigValue() + " positions");
         return string.Join(", ", parts);
     }
 

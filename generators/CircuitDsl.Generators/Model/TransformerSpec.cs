@@ -1,22 +1,22 @@
 namespace CircuitDsl.Generators.Model;
 
-/// <summary>The architecture a <c>[Transformer]</c> declares, with the attribute's defaults filled in.</summary>
+/// <summary>The architecture a <c>[Transformer]</c> declares, with the attribute's defaults filled in, under its (and <c>ModelConfig</c>'s) names.</summary>
 internal sealed record Architecture(
-    int Layers,
-    int Heads,
+    int NLayers,
+    int NHeads,
     int DModel,
     int DHead,
-    int Vocab,
-    int Context,
+    int DVocab,
+    int NCtx,
     int? DMlp,
-    bool AttentionOnly,
-    Normalization Normalization,
-    PositionalEmbedding Positional,
+    bool AttnOnly,
+    Normalization NormalizationType,
+    PositionalEmbedding PositionalEmbeddingType,
     ActivationFunction ActFn)
 {
-    public bool HasMlp => !AttentionOnly && Layers > 0;
+    public bool HasMlp => !AttnOnly && NLayers > 0;
 
-    public bool Contains(HeadId head) => head.Layer < Layers && head.Head < Heads;
+    public bool Contains(HeadId head) => head.Layer < NLayers && head.Head < NHeads;
 }
 
 /// <summary>A valid <c>[Transformer]</c> class: everything the model emitter needs.</summary>

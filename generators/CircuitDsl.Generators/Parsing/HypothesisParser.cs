@@ -325,10 +325,10 @@ internal sealed class HypothesisParser
         if (_architecture is not null && !_architecture.Contains(head))
         {
             _ok = false;
-            var what = _architecture.Layers == 0
+            var what = _architecture.NLayers == 0
                 ? "it has no attention layers"
-                : $"it has {Count(_architecture.Layers, "layer")} of {Count(_architecture.Heads, "head")}, 0.0 to "
-                    + new HeadId(_architecture.Layers - 1, _architecture.Heads - 1);
+                : $"it has {Count(_architecture.NLayers, "layer")} of {Count(_architecture.NHeads, "head")}, 0.0 to "
+                    + new HeadId(_architecture.NLayers - 1, _architecture.NHeads - 1);
             _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.HeadOutOfRange, location, head.ToString(), _modelName, what));
             return null;
         }

@@ -34,8 +34,9 @@ internal static class ForwardKernels
         var wE = weights.W_E.Span;
         var wPos = weights.W_pos.Span;
         var row = 0;
-        foreach (var sequence in tokens)
+        for (var s = 0; s < tokens.Count; s++)
         {
+            var sequence = tokens[s];
             for (var p = 0; p < sequence.Length; p++, row += d)
             {
                 wE.Slice(sequence[p] * d, d).CopyTo(embed.Slice(row, d));

@@ -114,7 +114,7 @@ public sealed class ForwardPass
         }
 
         var x = Normalize(Residual, _weights.LnFinalW, _weights.LnFinalB, HookNames.FinalNormalized);
-        return Linear(x, _weights.W_U, _weights.b_U, Config.DVocab);
+        return Linear(x, _weights.W_U, _weights.b_U);
     }
 
     private Tensor Attention(int layer, BlockWeights w, Tensor x)
@@ -296,11 +296,11 @@ public sealed class ForwardPass
 
     private Tensor Mlp(int layer, BlockWeights w, Tensor x)
     {
-        var pre = Point(HookNames.MlpPre(layer), Linear(x, w.W_in!, w.b_in!, w.W_in!.Dim(1)));
+        var pre = Point(HookNames.MlpPre(layer), Linear(x, w.W_in!, w.b_in!));
         var post = pre.Clone();
         Ops.Activation(post.Span, Config.ActFn!);
         Point(HookNames.MlpPost(layer), post);
-        return Linear(post, w.W_out!, w.b_out!, Config.DModel);
+        return Linear(post, w.W_out!, w.b_out!);
     }
 
     private Tensor Normalize(Tensor x, Tensor? weight, Tensor? bias, string hookName)
@@ -323,10 +323,10 @@ public sealed class ForwardPass
         return output;
     }
 
-    /// <summary><c>x · W + b</c> over the rows of <paramref name="x"/>: <c>[batch, pos, width]</c>.</summary>
-    private Tensor Linear(Tensor x, Tensor weight, Tensor bias, int width)
+    /// <summary><c>x · W + b</c> over the rows of <paramref name="x"/>: <c>[batch, pos, outputs]</c>.</summary>
+    private Tensor Linear(Tensor x, Tensor weight, Tensor bias)
     {
-        var output = new Tensor(Batch, Positions, width);
+        var output = new Tensor(Batch, Positions, bias.Length);
         ForwardKernels.Linear(Gemm.Backend, x.Span, weight.Span, bias.Span, output.Span);
         return output;
     }

@@ -62,25 +62,34 @@ internal static class ForwardKernels
     /// </summary>
     public static void ProjectHeads(IGemmBackend gemm, ReadOnlySpan<float> x, Tensor weight, Tensor bias, Span<float> output)
     {
-        int heads = weight.Dim(0), dm = weight.Dim(1), dh = weight.Dim(2), width = heads * dh;
+        int dm = weight.Dim(1), width = weight.Dim(0) * weight.Dim(2);
         var sideBySide = ArrayPool<float>.Shared.Rent(dm * width);
         try
         {
-            for (var h = 0; h < heads; h++)
-            {
-                var w = weight[h].Span;
-                for (var i = 0; i < dm; i++)
-                {
-                    w.Slice(i * dh, dh).CopyTo(sideBySide.AsSpan((i * width) + (h * dh), dh));
-                }
-            }
-
+            SideBySide(weight, sideBySide);
             FillRows(bias.Span, output);
             gemm.Sgemm(false, false, output.Length / width, width, dm, 1f, x, dm, sideBySide, width, 1f, output, width);
         }
         finally
         {
             ArrayPool<float>.Shared.Return(sideBySide);
+        }
+    }
+
+    /// <summary>
+    /// The heads' weights <c>[n_heads, d_model, d_head]</c> side by side in <paramref name="sideBySide"/>
+    /// <c>[d_model, n_heads·d_head]</c>, the layout of <see cref="ProjectHeads"/>'s output.
+    /// </summary>
+    public static void SideBySide(Tensor weight, Span<float> sideBySide)
+    {
+        int heads = weight.Dim(0), dm = weight.Dim(1), dh = weight.Dim(2), width = heads * dh;
+        for (var h = 0; h < heads; h++)
+        {
+            var w = weight[h].Span;
+            for (var i = 0; i < dm; i++)
+            {
+                w.Slice(i * dh, dh).CopyTo(sideBySide.Slice((i * width) + (h * dh), dh));
+            }
         }
     }
 

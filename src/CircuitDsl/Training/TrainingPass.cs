@@ -39,6 +39,7 @@ public sealed class TrainingPass
     private readonly int _dMlp;
     private readonly float _scale;
     private readonly LayerActivations[] _layers;
+    private readonly float[] _sideBySide;
     private readonly IGemmBackend? _gemm;
 
     private TransformerWeights? _weights;
@@ -93,6 +94,7 @@ public sealed class TrainingPass
         _hd = config.NHeads * config.DHead;
         _dMlp = config.HasMlp ? config.DMlp ?? 0 : 0;
         _scale = config.NLayers > 0 ? 1f / MathF.Sqrt(config.DHead) : 0f;
+        _sideBySide = new float[_d * _hd];
         _layers = new LayerActivations[config.NLayers];
         for (var l = 0; l < _layers.Length; l++)
         {
@@ -445,16 +447,9 @@ public sealed class TrainingPass
         AddColumnSums(_dV.AsSpan(0, n * hd), hd, g.b_V.Span);
         var dQkIn = _dQkIn.AsSpan(0, n * d);
         var dAttnIn = _dNormOut.AsSpan(0, n * d);
-        for (var h = 0; h < _heads; h++)
-        {
-            var beta = h == 0 ? 0f : 1f;
-            Sgemm(true, false, d, dh, n, 1f, a.QkIn, d, _dQ.AsSpan(h * dh), hd, 1f, g.W_Q[h].Span, dh);
-            Sgemm(true, false, d, dh, n, 1f, a.QkIn, d, _dK.AsSpan(h * dh), hd, 1f, g.W_K[h].Span, dh);
-            Sgemm(true, false, d, dh, n, 1f, a.AttnIn, d, _dV.AsSpan(h * dh), hd, 1f, g.W_V[h].Span, dh);
-            Sgemm(false, true, n, d, dh, 1f, _dQ.AsSpan(h * dh), hd, b.W_Q[h].Span, dh, beta, dQkIn, d);
-            Sgemm(false, true, n, d, dh, 1f, _dK.AsSpan(h * dh), hd, b.W_K[h].Span, dh, 1f, dQkIn, d);
-            Sgemm(false, true, n, d, dh, 1f, _dV.AsSpan(h * dh), hd, b.W_V[h].Span, dh, beta, dAttnIn, d);
-        }
+        ProjectionBackward(a.QkIn, _dQ, b.W_Q, g.W_Q, dQkIn, 0f);
+        ProjectionBackward(a.QkIn, _dK, b.W_K, g.W_K, dQkIn, 1f);
+        ProjectionBackward(a.AttnIn, _dV, b.W_V, g.W_V, dAttnIn, 0f);
 
         if (_config.IsShortformer)
         {
@@ -467,6 +462,31 @@ public sealed class TrainingPass
 
         TensorPrimitives.Add(dAttnIn, dQkIn, dAttnIn);
         NormBackward(dAttnIn, a.Xhat1, a.Rstd1, b.Ln1W, g.Ln1W, g.Ln1B, dx);
+    }
+
+    /// <summary>
+    /// The backward pass of <see cref="ForwardKernels.ProjectHeads"/> with the heads side by side, as the forward pass
+    /// multiplies: adds <c>inputᵀ · dOut</c> to <paramref name="gradient"/> <c>[n_heads, d_model, d_head]</c> and sets
+    /// <paramref name="dInput"/> to <c>dOut · Wᵀ + beta · dInput</c>, one product each rather than one per head.
+    /// </summary>
+    private void ProjectionBackward(
+        ReadOnlySpan<float> input, ReadOnlySpan<float> dOut, Tensor weight, Tensor gradient, Span<float> dInput, float beta)
+    {
+        int n = _rows, d = _d, dh = _dHead, hd = _hd;
+        var side = _sideBySide.AsSpan();
+        Sgemm(true, false, d, hd, n, 1f, input, d, dOut, hd, 0f, side, hd);
+        for (var h = 0; h < _heads; h++)
+        {
+            var g = gradient[h].Span;
+            for (var i = 0; i < d; i++)
+            {
+                var row = g.Slice(i * dh, dh);
+                TensorPrimitives.Add(row, side.Slice((i * hd) + (h * dh), dh), row);
+            }
+        }
+
+        ForwardKernels.SideBySide(weight, side);
+        Sgemm(false, true, n, d, hd, 1f, dOut, hd, side, hd, beta, dInput, d);
     }
 
     private void MlpForward(BlockWeights b, LayerActivations a, Span<float> x)

@@ -12,11 +12,10 @@ namespace CircuitDsl.Training;
 /// <para>
 /// The forward pass is inference's: it runs <see cref="ForwardKernels"/>, the stages <see cref="ForwardPass"/> runs,
 /// in the same order (LayerNorm, attention and MLP added to the residual stream, the final LayerNorm, the unembed),
-/// with the same kernels, so its logits are <see cref="HookedTransformer.Forward"/>'s (to the last bits, which depend
-/// on the GEMM backend each runs its products on). It differs only in where the
-/// activations live: in buffers this pass allocates once per batch shape and reuses, with LayerNorm's <c>x̂</c> and
-/// <c>1/σ</c> and every attention pattern kept, on the backend it is given, with no hook points. The conventions are
-/// MATH.md's (TransformerLens's).
+/// so its logits are <see cref="HookedTransformer.Forward"/>'s up to the last bits, which depend on the GEMM backend
+/// each runs its products on. It differs only in where the activations live: in buffers this pass allocates once per
+/// batch shape and reuses, keeping LayerNorm's <c>x̂</c> and <c>1/σ</c> and every attention pattern, with no hook
+/// points, and on the backend it is given. The conventions are MATH.md's (TransformerLens's).
 /// </para>
 /// <para>
 /// Activations of a batch of <c>S</c> sequences of length <c>T</c> are stored as <c>N = S·T</c> rows in

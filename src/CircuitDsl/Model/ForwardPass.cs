@@ -14,9 +14,11 @@ namespace CircuitDsl.Model;
 internal delegate void PatternRows(int layer, int sequence, int head, int firstRow, int rowCount, ReadOnlySpan<float> rows, int stride);
 
 /// <summary>
-/// One forward pass in progress: the residual stream of a batch, advanced a block at a time. The pieces
-/// here are the only implementation of the forward pass (docs/math.md, "The forward pass"); <see cref="HookedTransformer"/> and generated
-/// models both drive it.
+/// One forward pass in progress: the residual stream of a batch, advanced a block at a time, with TransformerLens's
+/// hook points between the stages; <see cref="HookedTransformer"/> and generated models both drive it. The stages are
+/// <see cref="ForwardKernels"/>, the only implementation of the forward pass (docs/math.md, "The forward pass"): <see cref="Training.TrainingPass"/>
+/// runs the same kernels in the same order on buffers it reuses, keeping what its backward pass needs, so training
+/// and inference compute the same logits.
 /// </summary>
 /// <remarks>
 /// Every stage writes a fresh tensor, so a cached activation is never changed by later stages; hooks run on
@@ -24,9 +26,6 @@ internal delegate void PatternRows(int layer, int sequence, int head, int firstR
 /// </remarks>
 public sealed class ForwardPass
 {
-    /// <summary>Query rows per score and pattern product: the causal mask lets each block skip the keys after it.</summary>
-    private const int RowBlock = 128;
-
     private readonly TransformerWeights _weights;
     private readonly HookSet? _hooks;
     private readonly Func<string, bool>? _cacheNames;
@@ -54,18 +53,9 @@ public sealed class ForwardPass
         Batch = tokens.Length;
         Positions = tokens[0].Length;
 
-        var dm = Config.DModel;
-        var embed = new Tensor(Batch, Positions, dm);
-        var pos = new Tensor(Batch, Positions, dm);
-        for (var b = 0; b < Batch; b++)
-        {
-            for (var p = 0; p < Positions; p++)
-            {
-                var row = ((b * Positions) + p) * dm;
-                weights.W_E[tokens[b][p]].Span.CopyTo(embed.Span.Slice(row, dm));
-                weights.W_pos[p].Span.CopyTo(pos.Span.Slice(row, dm));
-            }
-        }
+        var embed = new Tensor(Batch, Positions, Config.DModel);
+        var pos = new Tensor(Batch, Positions, Config.DModel);
+        ForwardKernels.Embed(weights, tokens, embed.Span, pos.Span);
 
         Point(HookNames.Embed, embed);
         _posEmbed = Point(HookNames.PosEmbed, pos);
@@ -124,7 +114,7 @@ public sealed class ForwardPass
         }
 
         var x = Normalize(Residual, _weights.LnFinalW, _weights.LnFinalB, HookNames.FinalNormalized);
-        return Linear(x, _weights.W_U, _weights.b_U).Reshape(Batch, Positions, Config.DVocab);
+        return Linear(x, _weights.W_U, _weights.b_U);
     }
 
     private Tensor Attention(int layer, BlockWeights w, Tensor x)
@@ -167,7 +157,7 @@ public sealed class ForwardPass
 
         Point(HookNames.Z(layer), z);
 
-        var output = RowsOf(w.b_O, Rows);
+        var output = new Tensor(Batch, Positions, dm);
         var resultName = HookNames.Result(layer);
         if (Wants(resultName))
         {
@@ -181,6 +171,7 @@ public sealed class ForwardPass
 
             Point(resultName, result);
             var sum = output.Span;
+            ForwardKernels.FillRows(w.b_O.Span, sum);
             var all = result.Span;
             for (var r = 0; r < Rows; r++)
             {
@@ -193,43 +184,33 @@ public sealed class ForwardPass
         else
         {
             // z [rows, heads·d_head] times W_O viewed as [heads·d_head, d_model] sums the heads in one product.
-            Gemm.Sgemm(false, false, Rows, dm, width, 1f, z.Span, width, w.W_O.Span, dm, 1f, output.Span, dm);
+            ForwardKernels.Linear(Gemm.Backend, z.Span, w.W_O.Span, w.b_O.Span, output.Span);
         }
 
-        return output.Reshape(Batch, Positions, dm);
+        return output;
     }
 
     /// <summary>
     /// Scores, pattern and <c>z</c> one (sequence, head) and one block of query rows at a time, in a buffer of
-    /// <see cref="RowBlock"/> rows per thread: no <c>n²</c> tensor exists when nothing hooks or caches the scores or the
+    /// <see cref="ForwardKernels.RowBlock"/> rows per thread: no <c>n²</c> tensor exists when nothing hooks or caches the scores or the
     /// pattern. Row block <c>[r0, r0 + rows)</c> needs only the keys up to its last row; the rest is masked.
     /// </summary>
     private void FusedAttention(int layer, Tensor q, Tensor k, Tensor v, Tensor z)
     {
         int heads = Config.NHeads, dh = Config.DHead, width = heads * dh, n = Positions;
-        var scale = 1f / MathF.Sqrt(dh);
         ForEachSequenceHead((gemm, b, h) =>
         {
             var offset = (b * n * width) + (h * dh);
-            var buffer = ArrayPool<float>.Shared.Rent(Math.Min(RowBlock, n) * n);
+            var buffer = ArrayPool<float>.Shared.Rent(Math.Min(ForwardKernels.RowBlock, n) * n);
             try
             {
-                for (var r0 = 0; r0 < n; r0 += RowBlock)
+                for (var r0 = 0; r0 < n; r0 += ForwardKernels.RowBlock)
                 {
-                    int rows = Math.Min(RowBlock, n - r0), keys = r0 + rows;
+                    var rows = Math.Min(ForwardKernels.RowBlock, n - r0);
                     var block = buffer.AsSpan(0, rows * n);
-                    gemm.Sgemm(false, true, rows, keys, dh, scale, q.Span[(offset + (r0 * width))..], width, k.Span[offset..], width,
-                        0f, block, n);
-                    for (var i = 0; i < rows; i++)
-                    {
-                        var row = block.Slice(i * n, keys);
-                        Ops.SoftmaxRows(row[..(r0 + i + 1)], r0 + i + 1);
-                        row[(r0 + i + 1)..].Clear();
-                    }
-
+                    ForwardKernels.CausalAttentionRows(
+                        gemm, q.Span[offset..], k.Span[offset..], v.Span[offset..], z.Span[offset..], width, dh, r0, rows, block, n);
                     _patternRows?.Invoke(layer, b, h, r0, rows, block, n);
-                    gemm.Sgemm(false, false, rows, dh, keys, 1f, block, n, v.Span[offset..], width,
-                        0f, z.Span[(offset + (r0 * width))..], width);
                 }
             }
             finally
@@ -246,18 +227,16 @@ public sealed class ForwardPass
     private void MaterializedAttention(int layer, Tensor q, Tensor k, Tensor v, Tensor z)
     {
         int heads = Config.NHeads, dh = Config.DHead, width = heads * dh, batch = Batch, n = Positions;
-        var scale = 1f / MathF.Sqrt(dh);
         var scores = new Tensor(batch, heads, n, n);
         ForEachSequenceHead((gemm, b, h) =>
         {
             // Causal: row block [r0, r0 + rows) only needs the keys up to its last row; the rest is masked.
             var offset = (b * n * width) + (h * dh);
             var block = scores.Span.Slice(((b * heads) + h) * n * n, n * n);
-            for (var r0 = 0; r0 < n; r0 += RowBlock)
+            for (var r0 = 0; r0 < n; r0 += ForwardKernels.RowBlock)
             {
-                var rows = Math.Min(RowBlock, n - r0);
-                gemm.Sgemm(false, true, rows, r0 + rows, dh, scale, q.Span[(offset + (r0 * width))..], width, k.Span[offset..], width,
-                    0f, block[(r0 * n)..], n);
+                ForwardKernels.Scores(gemm, q.Span[offset..], k.Span[offset..], width, dh, r0, Math.Min(ForwardKernels.RowBlock, n - r0),
+                    block[(r0 * n)..], n);
             }
 
             for (var i = 0; i < n - 1; i++)
@@ -307,22 +286,21 @@ public sealed class ForwardPass
                 observe(layer, b, h, 0, n, p, n);
             }
 
-            for (var r0 = 0; r0 < n; r0 += RowBlock)
+            for (var r0 = 0; r0 < n; r0 += ForwardKernels.RowBlock)
             {
-                var rows = Math.Min(RowBlock, n - r0);
-                gemm.Sgemm(false, false, rows, dh, causal ? r0 + rows : n, 1f, p[(r0 * n)..], n, v.Span[offset..], width,
-                    0f, z.Span[(offset + (r0 * width))..], width);
+                var rows = Math.Min(ForwardKernels.RowBlock, n - r0);
+                ForwardKernels.Mix(gemm, p[(r0 * n)..], n, v.Span[offset..], z.Span[offset..], width, dh, r0, rows, causal ? r0 + rows : n);
             }
         });
     }
 
     private Tensor Mlp(int layer, BlockWeights w, Tensor x)
     {
-        var pre = Point(HookNames.MlpPre(layer), Linear(x, w.W_in!, w.b_in!).Reshape(Batch, Positions, w.W_in!.Dim(1)));
+        var pre = Point(HookNames.MlpPre(layer), Linear(x, w.W_in!, w.b_in!));
         var post = pre.Clone();
         Ops.Activation(post.Span, Config.ActFn!.Value);
         Point(HookNames.MlpPost(layer), post);
-        return Linear(post, w.W_out!, w.b_out!).Reshape(Batch, Positions, Config.DModel);
+        return Linear(post, w.W_out!, w.b_out!);
     }
 
     private Tensor Normalize(Tensor x, Tensor? weight, Tensor? bias, string hookName)
@@ -333,59 +311,23 @@ public sealed class ForwardPass
         }
 
         var y = new Tensor(Batch, Positions, Config.DModel);
-        Ops.LayerNormRows(x.Span, y.Span, Config.DModel,
-            weight is null ? default : weight.Span, bias is null ? default : bias.Span);
+        ForwardKernels.LayerNorm(x.Span, y.Span, Config.DModel, weight, bias);
         return Point(hookName, y);
     }
 
-    /// <summary>
-    /// <c>x · W_h + b_h</c> for every head at once, laid out <c>[batch, pos, n_heads, d_head]</c>: one product with the
-    /// heads' weights side by side (<c>[d_model, n_heads · d_head]</c>, a small pooled copy), not one narrow product per head.
-    /// </summary>
+    /// <summary><c>x · W_h + b_h</c> for every head: <c>[batch, pos, n_heads, d_head]</c>.</summary>
     private Tensor ProjectHeads(ReadOnlySpan<float> x, Tensor weight, Tensor bias)
     {
-        int heads = Config.NHeads, dh = Config.DHead, dm = Config.DModel, width = heads * dh;
-        var sideBySide = ArrayPool<float>.Shared.Rent(dm * width);
-        try
-        {
-            for (var h = 0; h < heads; h++)
-            {
-                var w = weight[h].Span;
-                for (var i = 0; i < dm; i++)
-                {
-                    w.Slice(i * dh, dh).CopyTo(sideBySide.AsSpan((i * width) + (h * dh), dh));
-                }
-            }
-
-            var output = RowsOf(bias, Rows);
-            Gemm.Sgemm(false, false, Rows, width, dm, 1f, x, dm, sideBySide, width, 1f, output.Span, width);
-            return output.Reshape(Batch, Positions, heads, dh);
-        }
-        finally
-        {
-            ArrayPool<float>.Shared.Return(sideBySide);
-        }
-    }
-
-    /// <summary><c>x · W + b</c> over the rows of <paramref name="x"/>, as a matrix.</summary>
-    private Tensor Linear(Tensor x, Tensor weight, Tensor bias)
-    {
-        int inner = weight.Dim(0), outer = weight.Dim(1);
-        var output = RowsOf(bias, Rows);
-        Gemm.Sgemm(false, false, Rows, outer, inner, 1f, x.Span, inner, weight.Span, outer, 1f, output.Span, outer);
+        var output = new Tensor(Batch, Positions, Config.NHeads, Config.DHead);
+        ForwardKernels.ProjectHeads(Gemm.Backend, x, weight, bias, output.Span);
         return output;
     }
 
-    /// <summary>A matrix of <paramref name="rows"/> copies of <paramref name="vector"/> (flattened).</summary>
-    private static Tensor RowsOf(Tensor vector, int rows)
+    /// <summary><c>x · W + b</c> over the rows of <paramref name="x"/>: <c>[batch, pos, outputs]</c>.</summary>
+    private Tensor Linear(Tensor x, Tensor weight, Tensor bias)
     {
-        var width = vector.Length;
-        var output = new Tensor(rows, width);
-        for (var r = 0; r < rows; r++)
-        {
-            vector.Span.CopyTo(output.Span.Slice(r * width, width));
-        }
-
+        var output = new Tensor(Batch, Positions, bias.Length);
+        ForwardKernels.Linear(Gemm.Backend, x.Span, weight.Span, bias.Span, output.Span);
         return output;
     }
 

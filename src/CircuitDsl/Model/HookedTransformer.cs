@@ -7,8 +7,8 @@ namespace CircuitDsl.Model;
 /// with TransformerLens's hook points (<see cref="HookNames"/>) for caching and intervening.
 /// </summary>
 /// <remarks>
-/// The forward pass is written once, in <see cref="ForwardPass"/>; generated models call the same pieces in an
-/// unrolled order. Instances are immutable and safe to use from several threads at once.
+/// The forward pass is written once, in <see cref="ForwardPass"/> and the <see cref="ForwardKernels"/> it runs (which
+/// <see cref="Training.TrainingPass"/> runs too); generated models call the same pieces in an unrolled order. Instances are immutable and safe to use from several threads at once.
 /// </remarks>
 public sealed class HookedTransformer
 {

@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 
 namespace CircuitDsl.Tensors;
 
-/// <summary>The element-wise and row-wise kernels of the forward pass.</summary>
+/// <summary>The element-wise and row-wise kernels of the forward pass (inference and training alike).</summary>
 public static class Ops
 {
     /// <summary>TransformerLens's LayerNorm epsilon.</summary>
@@ -41,12 +41,30 @@ public static class Ops
     /// <exception cref="ArgumentException">The lengths of the rows, output, weight or bias do not match.</exception>
     public static void LayerNormRows(
         ReadOnlySpan<float> x, Span<float> y, int cols, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
-        float eps = LayerNormEpsilon)
+        float eps = LayerNormEpsilon) =>
+        LayerNormRows(x, y, cols, weight, bias, normalized: default, inverseStd: default, eps);
+
+    /// <summary>
+    /// <see cref="LayerNormRows(ReadOnlySpan{float}, Span{float}, int, ReadOnlySpan{float}, ReadOnlySpan{float}, float)"/>
+    /// that also keeps what its backward pass needs, when given room for it: <c>x̂ = (x − mean) / σ</c> in
+    /// <paramref name="normalized"/> (as long as <paramref name="x"/>; not <paramref name="x"/> itself) and each row's
+    /// <c>1/σ</c> in <paramref name="inverseStd"/> (one per row). Empty spans keep nothing.
+    /// </summary>
+    /// <exception cref="ArgumentException">The lengths of the rows, output, weight, bias or statistics do not match.</exception>
+    internal static void LayerNormRows(
+        ReadOnlySpan<float> x, Span<float> y, int cols, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
+        Span<float> normalized, Span<float> inverseStd, float eps = LayerNormEpsilon)
     {
         CheckRows(x.Length, cols, nameof(x));
-        if (y.Length != x.Length)
+        if (y.Length != x.Length || (!normalized.IsEmpty && normalized.Length != x.Length))
         {
-            throw new ArgumentException($"LayerNorm output has {y.Length} elements but the input has {x.Length}.", nameof(y));
+            throw new ArgumentException(
+                $"LayerNorm output has {y.Length} elements (x̂ {normalized.Length}) but the input has {x.Length}.", nameof(y));
+        }
+
+        if (!inverseStd.IsEmpty && inverseStd.Length != x.Length / cols)
+        {
+            throw new ArgumentException($"LayerNorm keeps 1/σ of {x.Length / cols} rows, not {inverseStd.Length}.", nameof(inverseStd));
         }
 
         if (weight.Length != bias.Length || (!weight.IsEmpty && weight.Length != cols))
@@ -60,13 +78,24 @@ public static class Ops
         {
             var xr = x.Slice(r, cols);
             var yr = y.Slice(r, cols);
+            var hr = normalized.IsEmpty ? yr : normalized.Slice(r, cols);
             var mean = TensorPrimitives.Sum(xr) / cols;
-            TensorPrimitives.Subtract(xr, mean, yr);
-            var variance = TensorPrimitives.SumOfSquares(yr) / cols;
-            TensorPrimitives.Multiply(yr, 1f / MathF.Sqrt(variance + eps), yr);
+            TensorPrimitives.Subtract(xr, mean, hr);
+            var variance = TensorPrimitives.SumOfSquares(hr) / cols;
+            var rstd = 1f / MathF.Sqrt(variance + eps);
+            TensorPrimitives.Multiply(hr, rstd, hr);
+            if (!inverseStd.IsEmpty)
+            {
+                inverseStd[r / cols] = rstd;
+            }
+
             if (!weight.IsEmpty)
             {
-                TensorPrimitives.FusedMultiplyAdd(yr, weight, bias, yr);
+                TensorPrimitives.FusedMultiplyAdd(hr, weight, bias, yr);
+            }
+            else if (!normalized.IsEmpty)
+            {
+                hr.CopyTo(yr);
             }
         }
     }

@@ -10,16 +10,17 @@ namespace CircuitDsl.Training;
 /// </summary>
 /// <remarks>
 /// <para>
-/// Conventions are TransformerLens's (docs/math.md, "The forward pass"): row vectors, causal softmax attention scaled by
-/// <c>1/sqrt(d_head)</c>, LayerNorm with eps 1e-5 (<c>LN</c>, <c>LNPre</c> or none) before each attention
-/// layer, MLP and the unembed, shortformer positions added to the query and key inputs only.
+/// The forward pass is inference's: it runs <see cref="ForwardKernels"/>, the stages <see cref="ForwardPass"/> runs,
+/// in the same order (LayerNorm, attention and MLP added to the residual stream, the final LayerNorm, the unembed),
+/// so its logits are <see cref="HookedTransformer.Forward"/>'s up to the last bits, which depend on the GEMM backend
+/// each runs its products on. It differs only in where the activations live: in buffers this pass allocates once per
+/// batch shape and reuses, keeping LayerNorm's <c>x̂</c> and <c>1/σ</c> and every attention pattern, with no hook
+/// points, and on the backend it is given. The conventions are TransformerLens's (docs/math.md).
 /// </para>
 /// <para>
-/// Activations of a batch of <c>S</c> sequences of length <c>T</c> are stored as <c>N = S·T</c> rows.
-/// Queries, keys, values and <c>z</c> are <c>[N, n_heads·d_head]</c> (TransformerLens's
-/// <c>[batch, pos, head, d_head]</c>), so one head of one sequence is a strided block that
-/// <see cref="Gemm.Sgemm"/> reads through its leading dimension, and <c>z · W_O</c> is a single product
-/// because <c>W_O [n_heads, d_head, d_model]</c> is contiguous as <c>[n_heads·d_head, d_model]</c>.
+/// Activations of a batch of <c>S</c> sequences of length <c>T</c> are stored as <c>N = S·T</c> rows in
+/// <see cref="ForwardKernels"/>' layout: queries, keys, values and <c>z</c> are <c>[N, n_heads·d_head]</c>, so the
+/// backward pass reads one head of one sequence as a strided block too.
 /// </para>
 /// <para>
 /// An instance owns its activation buffers and reuses them across calls; it is not thread-safe. Run one
@@ -37,6 +38,7 @@ public sealed class TrainingPass
     private readonly int _dMlp;
     private readonly float _scale;
     private readonly LayerActivations[] _layers;
+    private readonly float[] _sideBySide;
     private readonly IGemmBackend? _gemm;
 
     private TransformerWeights? _weights;
@@ -48,6 +50,8 @@ public sealed class TrainingPass
     private int _allocatedLength = -1;
 
     private float[] _x = [];
+    private float[] _pos = [];
+    private float[] _sublayerOut = [];
     private float[] _finalXhat = [];
     private float[] _finalRstd = [];
     private float[] _final = [];
@@ -89,6 +93,7 @@ public sealed class TrainingPass
         _hd = config.NHeads * config.DHead;
         _dMlp = config.HasMlp ? config.DMlp ?? 0 : 0;
         _scale = config.NLayers > 0 ? 1f / MathF.Sqrt(config.DHead) : 0f;
+        _sideBySide = new float[_d * _hd];
         _layers = new LayerActivations[config.NLayers];
         for (var l = 0; l < _layers.Length; l++)
         {
@@ -115,18 +120,12 @@ public sealed class TrainingPass
 
         Prepare(tokens);
         _weights = weights;
-        int n = _rows, d = _d;
-        var x = _x.AsSpan(0, n * d);
-        var wE = weights.W_E.Span;
-        var wPos = weights.W_pos.Span;
-        for (var r = 0; r < n; r++)
+        var n = _rows;
+        var x = _x.AsSpan();
+        ForwardKernels.Embed(weights, tokens, x, _pos);
+        if (!_config.IsShortformer)
         {
-            var row = x.Slice(r * d, d);
-            wE.Slice(_tokens[r] * d, d).CopyTo(row);
-            if (!_config.IsShortformer)
-            {
-                TensorPrimitives.Add(row, wPos.Slice((r % _len) * d, d), row);
-            }
+            TensorPrimitives.Add(x, _pos, x);
         }
 
         for (var l = 0; l < _layers.Length; l++)
@@ -138,15 +137,14 @@ public sealed class TrainingPass
             }
         }
 
-        NormForward(x, _finalXhat, _finalRstd, _final, weights.LnFinalW, weights.LnFinalB);
+        NormForward(x, _final, _finalXhat, _finalRstd, weights.LnFinalW, weights.LnFinalB);
         var v = _config.DVocab;
-        var probs = _probs.AsSpan(0, n * v);
-        Sgemm(false, false, n, v, d, 1f, _final, d, weights.W_U.Span, v, 0f, probs, v);
+        var probs = _probs.AsSpan();
+        ForwardKernels.Linear(Backend, _final, weights.W_U.Span, weights.b_U.Span, probs);
         var loss = 0.0;
         for (var r = 0; r < n; r++)
         {
             var row = probs.Slice(r * v, v);
-            TensorPrimitives.Add(row, weights.b_U.Span, row);
             if (r % _len != _len - 1)
             {
                 var max = TensorPrimitives.Max(row);
@@ -273,12 +271,15 @@ public sealed class TrainingPass
         return gradient;
     }
 
+    /// <summary>This pass's backend: the one it was given, or <see cref="Gemm.Backend"/> at the time of asking.</summary>
+    private IGemmBackend Backend => _gemm ?? Gemm.Backend;
+
     /// <summary>A product on this pass's backend (<see cref="IGemmBackend.Sgemm"/>, which checks the arguments).</summary>
     private void Sgemm(
         bool transA, bool transB, int m, int n, int k, float alpha,
         ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb,
         float beta, Span<float> c, int ldc) =>
-        (_gemm ?? Gemm.Backend).Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        Backend.Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 
     private bool SameArchitecture(ModelConfig other) => other with { Seed = null } == _config with { Seed = null };
 
@@ -338,9 +339,12 @@ public sealed class TrainingPass
         _allocatedRows = rows;
         _allocatedLength = len;
         int n = rows, d = _d;
+        var norm = _config.HasLayerNorm ? n : 0;
         _x = new float[n * d];
-        _finalXhat = new float[n * d];
-        _finalRstd = new float[n];
+        _pos = new float[n * d];
+        _sublayerOut = new float[n * d];
+        _finalXhat = new float[norm * d];
+        _finalRstd = new float[norm];
         _final = new float[n * d];
         _probs = new float[n * _config.DVocab];
         _dLogits = new float[n * _config.DVocab];
@@ -355,8 +359,8 @@ public sealed class TrainingPass
         _dHidden = new float[n * _dMlp];
         foreach (var a in _layers)
         {
-            a.Xhat1 = new float[n * d];
-            a.Rstd1 = new float[n];
+            a.Xhat1 = new float[norm * d];
+            a.Rstd1 = new float[norm];
             a.AttnIn = new float[n * d];
             a.QkIn = _config.IsShortformer ? new float[n * d] : a.AttnIn;
             a.Q = new float[n * _hd];
@@ -364,8 +368,8 @@ public sealed class TrainingPass
             a.V = new float[n * _hd];
             a.Z = new float[n * _hd];
             a.Pattern = new float[n * len * _heads];
-            a.Xhat2 = new float[_dMlp == 0 ? 0 : n * d];
-            a.Rstd2 = new float[_dMlp == 0 ? 0 : n];
+            a.Xhat2 = new float[_dMlp == 0 ? 0 : norm * d];
+            a.Rstd2 = new float[_dMlp == 0 ? 0 : norm];
             a.MlpIn = new float[_dMlp == 0 ? 0 : n * d];
             a.Pre = new float[n * _dMlp];
             a.Post = new float[n * _dMlp];
@@ -374,48 +378,35 @@ public sealed class TrainingPass
 
     private void AttentionForward(BlockWeights b, LayerActivations a, Span<float> x)
     {
-        int n = _rows, d = _d, dh = _dHead, hd = _hd, t = _len;
-        NormForward(x, a.Xhat1, a.Rstd1, a.AttnIn, b.Ln1W, b.Ln1B);
+        int dh = _dHead, hd = _hd, t = _len;
+        NormForward(x, a.AttnIn, a.Xhat1, a.Rstd1, b.Ln1W, b.Ln1B);
         if (_config.IsShortformer)
         {
-            var wPos = _weights!.W_pos.Span;
-            for (var r = 0; r < n; r++)
-            {
-                TensorPrimitives.Add(a.AttnIn.AsSpan(r * d, d), wPos.Slice((r % t) * d, d), a.QkIn.AsSpan(r * d, d));
-            }
+            TensorPrimitives.Add(a.AttnIn, _pos, a.QkIn);
         }
 
-        for (var h = 0; h < _heads; h++)
-        {
-            Sgemm(false, false, n, dh, d, 1f, a.QkIn, d, b.W_Q[h].Span, dh, 0f, a.Q.AsSpan(h * dh), hd);
-            Sgemm(false, false, n, dh, d, 1f, a.QkIn, d, b.W_K[h].Span, dh, 0f, a.K.AsSpan(h * dh), hd);
-            Sgemm(false, false, n, dh, d, 1f, a.AttnIn, d, b.W_V[h].Span, dh, 0f, a.V.AsSpan(h * dh), hd);
-        }
-
-        AddRowBias(a.Q, hd, b.b_Q.Span);
-        AddRowBias(a.K, hd, b.b_K.Span);
-        AddRowBias(a.V, hd, b.b_V.Span);
+        var gemm = Backend;
+        ForwardKernels.ProjectHeads(gemm, a.QkIn, b.W_Q, b.b_Q, a.Q);
+        ForwardKernels.ProjectHeads(gemm, a.QkIn, b.W_K, b.b_K, a.K);
+        ForwardKernels.ProjectHeads(gemm, a.AttnIn, b.W_V, b.b_V, a.V);
         for (var s = 0; s < _seqs; s++)
         {
             for (var h = 0; h < _heads; h++)
             {
+                // The whole pattern is kept for the backward pass. A row block writes only the keys up to its last row;
+                // the entries after them are never written, so they stay zero from allocation.
                 var block = (s * t * hd) + (h * dh);
                 var pattern = a.Pattern.AsSpan(((s * _heads) + h) * t * t, t * t);
-                Sgemm(false, true, t, t, dh, _scale, a.Q.AsSpan(block), hd, a.K.AsSpan(block), hd, 0f, pattern, t);
-                for (var i = 0; i < t; i++)
+                for (var r0 = 0; r0 < t; r0 += ForwardKernels.RowBlock)
                 {
-                    var row = pattern.Slice(i * t, t);
-                    TensorPrimitives.SoftMax(row[..(i + 1)], row[..(i + 1)]);
-                    row[(i + 1)..].Clear();
+                    ForwardKernels.CausalAttentionRows(gemm, a.Q.AsSpan(block), a.K.AsSpan(block), a.V.AsSpan(block), a.Z.AsSpan(block),
+                        hd, dh, r0, Math.Min(ForwardKernels.RowBlock, t - r0), pattern[(r0 * t)..], t);
                 }
-
-                Sgemm(false, false, t, dh, t, 1f, pattern, t, a.V.AsSpan(block), hd, 0f, a.Z.AsSpan(block), hd);
             }
         }
 
-        // resid_mid = resid_pre + z·W_O + b_O: accumulate the product straight into the residual stream.
-        Sgemm(false, false, n, d, hd, 1f, a.Z, hd, b.W_O.Span, d, 1f, x, d);
-        AddRowBias(x, d, b.b_O.Span);
+        ForwardKernels.Linear(gemm, a.Z, b.W_O.Span, b.b_O.Span, _sublayerOut);
+        TensorPrimitives.Add(x, _sublayerOut, x);
     }
 
     private void AttentionBackward(BlockWeights b, BlockWeights g, LayerActivations a, Span<float> dx, Span<float> gPos)
@@ -455,16 +446,9 @@ public sealed class TrainingPass
         AddColumnSums(_dV.AsSpan(0, n * hd), hd, g.b_V.Span);
         var dQkIn = _dQkIn.AsSpan(0, n * d);
         var dAttnIn = _dNormOut.AsSpan(0, n * d);
-        for (var h = 0; h < _heads; h++)
-        {
-            var beta = h == 0 ? 0f : 1f;
-            Sgemm(true, false, d, dh, n, 1f, a.QkIn, d, _dQ.AsSpan(h * dh), hd, 1f, g.W_Q[h].Span, dh);
-            Sgemm(true, false, d, dh, n, 1f, a.QkIn, d, _dK.AsSpan(h * dh), hd, 1f, g.W_K[h].Span, dh);
-            Sgemm(true, false, d, dh, n, 1f, a.AttnIn, d, _dV.AsSpan(h * dh), hd, 1f, g.W_V[h].Span, dh);
-            Sgemm(false, true, n, d, dh, 1f, _dQ.AsSpan(h * dh), hd, b.W_Q[h].Span, dh, beta, dQkIn, d);
-            Sgemm(false, true, n, d, dh, 1f, _dK.AsSpan(h * dh), hd, b.W_K[h].Span, dh, 1f, dQkIn, d);
-            Sgemm(false, true, n, d, dh, 1f, _dV.AsSpan(h * dh), hd, b.W_V[h].Span, dh, beta, dAttnIn, d);
-        }
+        ProjectionBackward(a.QkIn, _dQ, b.W_Q, g.W_Q, dQkIn, 0f);
+        ProjectionBackward(a.QkIn, _dK, b.W_K, g.W_K, dQkIn, 1f);
+        ProjectionBackward(a.AttnIn, _dV, b.W_V, g.W_V, dAttnIn, 0f);
 
         if (_config.IsShortformer)
         {
@@ -479,18 +463,40 @@ public sealed class TrainingPass
         NormBackward(dAttnIn, a.Xhat1, a.Rstd1, b.Ln1W, g.Ln1W, g.Ln1B, dx);
     }
 
+    /// <summary>
+    /// The backward pass of <see cref="ForwardKernels.ProjectHeads"/> with the heads side by side, as the forward pass
+    /// multiplies: adds <c>inputᵀ · dOut</c> to <paramref name="gradient"/> <c>[n_heads, d_model, d_head]</c> and sets
+    /// <paramref name="dInput"/> to <c>dOut · Wᵀ + beta · dInput</c>, one product each rather than one per head.
+    /// </summary>
+    private void ProjectionBackward(
+        ReadOnlySpan<float> input, ReadOnlySpan<float> dOut, Tensor weight, Tensor gradient, Span<float> dInput, float beta)
+    {
+        int n = _rows, d = _d, dh = _dHead, hd = _hd;
+        var side = _sideBySide.AsSpan();
+        Sgemm(true, false, d, hd, n, 1f, input, d, dOut, hd, 0f, side, hd);
+        for (var h = 0; h < _heads; h++)
+        {
+            var g = gradient[h].Span;
+            for (var i = 0; i < d; i++)
+            {
+                var row = g.Slice(i * dh, dh);
+                TensorPrimitives.Add(row, side.Slice((i * hd) + (h * dh), dh), row);
+            }
+        }
+
+        ForwardKernels.SideBySide(weight, side);
+        Sgemm(false, true, n, d, hd, 1f, dOut, hd, side, hd, beta, dInput, d);
+    }
+
     private void MlpForward(BlockWeights b, LayerActivations a, Span<float> x)
     {
-        int n = _rows, d = _d, m = _dMlp;
-        NormForward(x, a.Xhat2, a.Rstd2, a.MlpIn, b.Ln2W, b.Ln2B);
-        var pre = a.Pre.AsSpan(0, n * m);
-        Sgemm(false, false, n, m, d, 1f, a.MlpIn, d, b.W_in!.Span, m, 0f, pre, m);
-        AddRowBias(pre, m, b.b_in!.Span);
-        var post = a.Post.AsSpan(0, n * m);
-        pre.CopyTo(post);
-        Ops.Activation(post, _config.ActFn!.Value);
-        Sgemm(false, false, n, d, m, 1f, post, m, b.W_out!.Span, d, 1f, x, d);
-        AddRowBias(x, d, b.b_out!.Span);
+        var gemm = Backend;
+        NormForward(x, a.MlpIn, a.Xhat2, a.Rstd2, b.Ln2W, b.Ln2B);
+        ForwardKernels.Linear(gemm, a.MlpIn, b.W_in!.Span, b.b_in!.Span, a.Pre);
+        a.Pre.CopyTo(a.Post);
+        Ops.Activation(a.Post, _config.ActFn!.Value);
+        ForwardKernels.Linear(gemm, a.Post, b.W_out!.Span, b.b_out!.Span, _sublayerOut);
+        TensorPrimitives.Add(x, _sublayerOut, x);
     }
 
     private void MlpBackward(BlockWeights b, BlockWeights g, LayerActivations a, Span<float> dx)
@@ -508,35 +514,20 @@ public sealed class TrainingPass
         NormBackward(dMlpIn, a.Xhat2, a.Rstd2, b.Ln2W, g.Ln2W, g.Ln2B, dx);
     }
 
-    /// <summary><c>y = LN(x)</c> row by row, keeping <c>x̂</c> and <c>1/σ</c>; with no normalization, <c>y = x</c>.</summary>
-    private void NormForward(ReadOnlySpan<float> x, Span<float> xhat, Span<float> rstd, Span<float> y, Tensor? w, Tensor? b)
+    /// <summary>
+    /// The input <paramref name="y"/> of an attention layer, MLP or the unembed: <see cref="ForwardKernels.LayerNorm"/>,
+    /// keeping <c>x̂</c> and <c>1/σ</c> for <see cref="NormBackward"/>; with no normalization a copy of <paramref name="x"/>,
+    /// which is the residual stream and changes on.
+    /// </summary>
+    private void NormForward(ReadOnlySpan<float> x, Span<float> y, Span<float> xhat, Span<float> rstd, Tensor? w, Tensor? b)
     {
-        int n = _rows, d = _d;
-        if (!_config.HasLayerNorm)
+        if (_config.HasLayerNorm)
         {
-            x[..(n * d)].CopyTo(y);
-            return;
+            ForwardKernels.LayerNorm(x, y, _d, w, b, xhat, rstd);
         }
-
-        for (var r = 0; r < n; r++)
+        else
         {
-            var xr = x.Slice(r * d, d);
-            var hr = xhat.Slice(r * d, d);
-            var mean = TensorPrimitives.Sum(xr) / d;
-            TensorPrimitives.Subtract(xr, mean, hr);
-            var variance = TensorPrimitives.SumOfSquares(hr) / d;
-            rstd[r] = 1f / MathF.Sqrt(variance + Ops.LayerNormEpsilon);
-            TensorPrimitives.Multiply(hr, rstd[r], hr);
-            var yr = y.Slice(r * d, d);
-            if (w is null)
-            {
-                hr.CopyTo(yr);
-            }
-            else
-            {
-                TensorPrimitives.Multiply(hr, w.Span, yr);
-                TensorPrimitives.Add(yr, b!.Span, yr);
-            }
+            x.CopyTo(y);
         }
     }
 
@@ -571,15 +562,6 @@ public sealed class TrainingPass
             {
                 dr[i] += rstd[r] * (g[i] - meanG - (hr[i] * meanGx));
             }
-        }
-    }
-
-    private void AddRowBias(Span<float> data, int cols, ReadOnlySpan<float> bias)
-    {
-        for (var r = 0; r < _rows; r++)
-        {
-            var row = data.Slice(r * cols, cols);
-            TensorPrimitives.Add(row, bias, row);
         }
     }
 

@@ -127,6 +127,35 @@ public sealed class OpsTests
     }
 
     [Fact]
+    public void LayerNorm_keeps_the_normalized_rows_and_inverse_deviations_its_backward_pass_reads()
+    {
+        const int cols = 23;
+        var rng = new Random(7);
+        var x = Enumerable.Range(0, 3 * cols).Select(_ => (float)((rng.NextDouble() * 4) - 1)).ToArray();
+        var w = Enumerable.Range(0, cols).Select(_ => (float)(rng.NextDouble() * 2)).ToArray();
+        var b = Enumerable.Range(0, cols).Select(_ => (float)(rng.NextDouble() - 0.5)).ToArray();
+        var y = new float[x.Length];
+        var xhat = new float[x.Length];
+        var rstd = new float[3];
+        Ops.LayerNormRows(x, y, cols, w, b, xhat, rstd);
+
+        var plain = new float[x.Length];
+        Ops.LayerNormRows(x, plain, cols, w, b);
+        y.Should().Equal(plain, "keeping the statistics does not change the output");
+        for (var r = 0; r < 3; r++)
+        {
+            var row = x.AsSpan(r * cols, cols).ToArray().Select(v => (double)v).ToArray();
+            var mean = row.Average();
+            var inverse = 1 / Math.Sqrt(row.Select(v => (v - mean) * (v - mean)).Average() + 1e-5);
+            ((double)rstd[r]).Should().BeApproximately(inverse, 1e-6 * inverse);
+            for (var j = 0; j < cols; j++)
+            {
+                xhat[(r * cols) + j].Should().BeApproximately((float)((row[j] - mean) * inverse), 2e-6f);
+            }
+        }
+    }
+
+    [Fact]
     public void LayerNorm_refuses_a_weight_of_the_wrong_length()
     {
         var act = () => Ops.LayerNormRows(new float[8], new float[8], 4, new float[3], new float[3]);

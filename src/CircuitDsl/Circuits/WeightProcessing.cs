@@ -42,8 +42,9 @@ public sealed record ProcessedWeights(TransformerWeights Weights, string Descrip
 /// weights, centre unembed, fold value biases. Every step leaves the model's log-probabilities unchanged.
 /// </summary>
 /// <remarks>
-/// As in TransformerLens: folding LayerNorm and centring writing weights are refused for shortformer models
-/// (positions enter only Q and K, so the residual stream is not what LayerNorm normalises there), and
+/// As in TransformerLens's <c>from_pretrained</c>: folding LayerNorm, centring writing weights and centring the
+/// unembedding are all refused for shortformer models (positions enter only Q and K, so the residual stream is not
+/// what LayerNorm normalises there; TransformerLens turns all three off and warns), and
 /// centring writing weights is refused for models without LayerNorm (only LayerNorm makes the mean of the
 /// residual stream irrelevant). A refused step is listed in <see cref="ProcessedWeights.Skipped"/>. For an
 /// <c>LNPre</c> model, folding has no LayerNorm parameters to move and only centres the reading weights.
@@ -108,7 +109,11 @@ public static class WeightProcessing
             }
         }
 
-        if (options.CenterUnembed)
+        if (options.CenterUnembed && config.IsShortformer)
+        {
+            skipped.Add("center_unembed: refused for a shortformer model, as TransformerLens does.");
+        }
+        else if (options.CenterUnembed)
         {
             CenterColumnsOfRows(t["unembed.W_U"]);
             SubtractMean(t["unembed.b_U"].Span);

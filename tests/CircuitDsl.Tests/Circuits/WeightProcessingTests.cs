@@ -69,15 +69,17 @@ public sealed class WeightProcessingTests
     }
 
     [Fact]
-    public void Layer_norm_folding_and_centring_are_refused_for_shortformer_models()
+    public void Layer_norm_folding_and_all_centring_are_refused_for_shortformer_models_as_TransformerLens_does()
     {
         var config = RandomWeights.Config(norm: Normalization.LN) with { PositionalEmbeddingType = PositionalEmbedding.Shortformer };
         var w = RandomWeights.Create(config, seed: 4);
 
         var processed = WeightProcessing.Apply(w);
 
-        processed.Description.Should().Be("center_unembed, fold_value_biases");
-        processed.Skipped.Should().HaveCount(2).And.OnlyContain(s => s.Contains("shortformer", StringComparison.Ordinal));
+        processed.Description.Should().Be("fold_value_biases");
+        processed.Skipped.Should().HaveCount(3).And.OnlyContain(s => s.Contains("shortformer", StringComparison.Ordinal));
+        processed.Skipped.Should().Contain(s => s.StartsWith("center_unembed:", StringComparison.Ordinal));
+        processed.Weights.W_U.Span.ToArray().Should().Equal(w.W_U.Span.ToArray(), "TransformerLens reads a shortformer model's unembedding uncentred");
         processed.Weights.Config.NormalizationType.Should().Be(Normalization.LN);
         LogProbs(processed.Weights).Should().Equal(LogProbs(w), (a, b) => Math.Abs(a - b) < 1e-4);
     }

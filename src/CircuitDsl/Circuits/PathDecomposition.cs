@@ -141,6 +141,22 @@ public sealed class PathDecomposition
     }
 
     /// <summary>
+    /// The size of every listed term and of <see cref="Rest"/> (last, with a null id, when there is one): the Frobenius
+    /// norm of its logits, and its share, the squared norm over the sum of all squared norms (the shares sum to 1).
+    /// </summary>
+    public IReadOnlyList<TermShare> Shares()
+    {
+        var sizes = Terms.Select(t => (Id: (PathId?)t.Id, Norm: Frobenius(t.Logits))).ToList();
+        if (Rest is { } rest)
+        {
+            sizes.Add((null, Frobenius(rest)));
+        }
+
+        var total = sizes.Sum(s => s.Norm * s.Norm);
+        return [.. sizes.Select(s => new TermShare(s.Id, s.Norm, total == 0 ? 0 : s.Norm * s.Norm / total))];
+    }
+
+    /// <summary>
     /// Term importance: for <c>k = 0 … n_layers</c>, the mean next-token cross-entropy (as <see cref="Losses"/>) of the
     /// logits built from only the terms of order at most <c>k</c>; the last is the model's loss.
     /// </summary>
@@ -208,6 +224,17 @@ public sealed class PathDecomposition
                 Enumerate(frozen, new PathId(path.Source, path.Heads.Append(head)), frozen.ThroughHead(residual, head), maxOrder, terms);
             }
         }
+    }
+
+    private static double Frobenius(Tensor t)
+    {
+        double sum = 0;
+        foreach (var v in t.Span)
+        {
+            sum += (double)v * v;
+        }
+
+        return Math.Sqrt(sum);
     }
 
     private static void Accumulate(Tensor target, Tensor source)
@@ -481,3 +508,9 @@ public sealed record PathContribution(PathId Id, Tensor Logits);
 /// <param name="Order">The largest order kept.</param>
 /// <param name="Loss">Mean next-token cross-entropy, natural log.</param>
 public sealed record OrderLoss(int Order, double Loss);
+
+/// <summary>The size of one term of a <see cref="PathDecomposition"/> (<see cref="PathDecomposition.Shares"/>).</summary>
+/// <param name="Id">The path, or null for the rest (every term of a higher order than listed).</param>
+/// <param name="Norm">The Frobenius norm of the term's logits over the whole batch.</param>
+/// <param name="Share"><paramref name="Norm"/> squared over the sum of every term's squared norm.</param>
+public sealed record TermShare(PathId? Id, double Norm, double Share);

@@ -218,10 +218,11 @@ public sealed class PathDecomposition
         var first = path.Order == 0 ? path.Source.FirstReader : path.Heads[^1].Layer + 1;
         for (var layer = first; layer < frozen.Config.NLayers; layer++)
         {
+            var normalized = frozen.NormalizeForAttention(residual, layer);
             for (var h = 0; h < frozen.Config.NHeads; h++)
             {
                 var head = new HeadId(layer, h);
-                Enumerate(frozen, new PathId(path.Source, path.Heads.Append(head)), frozen.ThroughHead(residual, head), maxOrder, terms);
+                Enumerate(frozen, new PathId(path.Source, path.Heads.Append(head)), frozen.ThroughHead(normalized, head), maxOrder, terms);
             }
         }
     }
@@ -378,12 +379,19 @@ public sealed class PathDecomposition
         public Tensor Unembed(Tensor residual) =>
             Gemm.MatMul(Normalize(residual, _finalInverseScale, _weights.LnFinalW), _weights.W_U).Reshape(Batch, Positions, Config.DVocab);
 
-        /// <summary><c>A^{l,h} · (N_l(r) W_V^h) W_O^h</c> per sequence <c>[rows, d_model]</c>: no biases (they are sources).</summary>
-        public Tensor ThroughHead(Tensor residual, HeadId head)
+        /// <summary><c>N_l(r)</c>: a residual contribution through layer <paramref name="layer"/>'s frozen LN1, as its heads' values read it.</summary>
+        public Tensor NormalizeForAttention(Tensor residual, int layer) =>
+            Normalize(residual, _inverseScales[layer], _weights.Blocks[layer].Ln1W);
+
+        /// <summary>
+        /// <c>A^{l,h} · (N_l(r) W_V^h) W_O^h</c> per sequence <c>[rows, d_model]</c>, given <c>N_l(r)</c>
+        /// (<see cref="NormalizeForAttention"/>): no biases (they are sources).
+        /// </summary>
+        public Tensor ThroughHead(Tensor normalized, HeadId head)
         {
             var c = Config;
             var b = _weights.Blocks[head.Layer];
-            var v = Gemm.MatMul(Normalize(residual, _inverseScales[head.Layer], b.Ln1W), b.W_V[head.Head]);
+            var v = Gemm.MatMul(normalized, b.W_V[head.Head]);
             var z = new Tensor(Rows, c.DHead);
             for (var s = 0; s < Batch; s++)
             {
@@ -419,9 +427,10 @@ public sealed class PathDecomposition
                 // Orders above l are still zero at layer l's input; from the highest down, so each reads its input.
                 for (var k = l; k >= 0; k--)
                 {
+                    var normalized = NormalizeForAttention(byOrder[k], l);
                     for (var h = 0; h < c.NHeads; h++)
                     {
-                        Accumulate(byOrder[k + 1], ThroughHead(byOrder[k], new HeadId(l, h)));
+                        Accumulate(byOrder[k + 1], ThroughHead(normalized, new HeadId(l, h)));
                     }
                 }
 

@@ -131,6 +131,25 @@ public sealed class PathDecompositionTests
     }
 
     [Fact]
+    public void Shares_are_squared_norms_over_their_sum_with_the_rest_last()
+    {
+        var w = Weights(Normalization.LN, attnOnly: false, shortformer: false, layers: 2, seed: 5);
+        var decomposition = PathDecomposition.Compute(w, Tokens, maxOrder: 1);
+
+        var shares = decomposition.Shares();
+
+        shares.Should().HaveCount(decomposition.Terms.Count + 1);
+        shares.SkipLast(1).Select(s => s.Id).Should().Equal(decomposition.Terms.Select(t => t.Id));
+        shares[^1].Id.Should().BeNull("the rest is last");
+        shares.Sum(s => s.Share).Should().BeApproximately(1, 1e-9);
+        var embed = decomposition.Term(new PathId(PathSource.Embed));
+        var norm = Math.Sqrt(embed.Logits.Span.ToArray().Sum(x => (double)x * x));
+        shares[0].Norm.Should().BeApproximately(norm, 1e-9);
+        var total = shares.Sum(s => s.Norm * s.Norm);
+        shares[0].Share.Should().BeApproximately(norm * norm / total, 1e-12);
+    }
+
+    [Fact]
     public void Too_many_terms_are_refused_with_a_hint_to_ask_for_a_lower_order()
     {
         var w = RandomWeights.Create(RandomWeights.Config(layers: 8, heads: 4), seed: 1);

@@ -88,6 +88,17 @@ public sealed class PathsCommandTests : IDisposable
         stderr.Trim().Split('\n').Should().ContainSingle().Which.Should().StartWith("circuitdsl: ").And.Contain(reason);
     }
 
+    [Fact]
+    public void Sequences_of_one_token_have_no_loss_and_are_exit_code_2()
+    {
+        File.WriteAllText(TokensPath, "[[1], [2]]");
+
+        var (code, _, stderr) = CliRunner.Run("paths", ModelDir, "--tokens", TokensPath, "--json");
+
+        code.Should().Be(2);
+        stderr.Trim().Split('\n').Should().ContainSingle().Which.Should().Contain("Sequences of one token predict nothing");
+    }
+
     [Theory]
     [InlineData("-1", "--order must be 0 or more (got -1).")]
     [InlineData("two", "two")]

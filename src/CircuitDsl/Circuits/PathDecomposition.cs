@@ -19,6 +19,9 @@ public sealed class PathDecomposition
     /// <summary>The most terms one decomposition lists; more is refused (ask for a lower order).</summary>
     public const int MaxListedTerms = 4096;
 
+    /// <summary>The most logits the listed terms hold together (2^28 floats, 1 GiB); more is refused (a lower order, or fewer tokens).</summary>
+    public const long MaxListedLogits = 1L << 28;
+
     private readonly Frozen _frozen;
 
     /// <summary>The residual contributions at the final LayerNorm, summed over paths of each order <c>[n_layers + 1]</c>.</summary>
@@ -56,8 +59,8 @@ public sealed class PathDecomposition
     /// <paramref name="maxOrder"/> (every path when null) and the rest.
     /// </summary>
     /// <exception cref="ArgumentException">
-    /// The tokens are bad, <paramref name="maxOrder"/> is negative, or the paths listed would be more than
-    /// <see cref="MaxListedTerms"/>.
+    /// The tokens are bad, <paramref name="maxOrder"/> is negative, or the terms listed would be more than
+    /// <see cref="MaxListedTerms"/> or hold more than <see cref="MaxListedLogits"/> logits.
     /// </exception>
     public static PathDecomposition Compute(TransformerWeights weights, int[][] tokens, int? maxOrder = null)
     {
@@ -72,8 +75,17 @@ public sealed class PathDecomposition
         if (count > MaxListedTerms)
         {
             throw new ArgumentException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                $"This model has {count:G4} paths of order up to {maxOrder ?? weights.Config.NLayers}, more than the {MaxListedTerms} terms one decomposition lists: ask for a lower order (--order)."),
+                $"This model has {count:G6} paths of order up to {maxOrder ?? weights.Config.NLayers}, more than the {MaxListedTerms} terms one decomposition lists: ask for a lower order (--order)."),
                 nameof(maxOrder));
+        }
+
+        Tokens.Validate(tokens, weights.Config);
+        var logits = count * tokens.Length * tokens[0].Length * weights.Config.DVocab;
+        if (logits > MaxListedLogits)
+        {
+            throw new ArgumentException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"{count} terms of {tokens.Length} × {tokens[0].Length} × {weights.Config.DVocab} logits would hold {logits:G6} floats, more than the {MaxListedLogits} one decomposition holds: ask for a lower order (--order) or give fewer tokens."),
+                nameof(tokens));
         }
 
         var frozen = new Frozen(weights, tokens);

@@ -159,6 +159,9 @@ public sealed class PathDecompositionTests
         act.Should().Throw<ArgumentException>().WithMessage("This model has * paths of order up to 8, more than the 4096 terms*--order*");
         PathDecomposition.Compute(w, Tokens, maxOrder: 1).Terms.Should().HaveCount(
             2 * (1 + 32) + Enumerable.Range(0, 8).Sum(l => 1 + ((7 - l) * 4)) + 1, "embed and pos_embed, b0…b7 each alone and through a later head, b_U");
+        var manyTokens = Enumerable.Range(0, 40_000).Select(_ => new[] { 1, 2, 3, 4, 5, 6, 7, 8, 9 }).ToArray();
+        FluentActions.Invoking(() => PathDecomposition.Compute(w, manyTokens, maxOrder: 1)).Should().Throw<ArgumentException>()
+            .WithMessage("187 terms of 40000 × 9 × 11 logits would hold 7.4052E+08 floats, more than the 268435456 *: ask for a lower order (--order) or give fewer tokens.*");
         FluentActions.Invoking(() => PathDecomposition.Compute(w, Tokens, maxOrder: -1)).Should().Throw<ArgumentException>()
             .WithMessage("The largest path order must be 0 or more, not -1.*");
     }

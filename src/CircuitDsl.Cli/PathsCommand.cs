@@ -38,9 +38,20 @@ internal static class PathsCommand
 
             using var folder = Commands.LoadFinite(parse.GetRequiredValue(dir));
             var batch = TokensFile.Read(parse.GetRequiredValue(tokens), folder.Config);
-            var decomposition = PathDecomposition.Compute(folder.Weights, batch, maxOrder);
-            Commands.RequireFinite(folder, decomposition.Logits);
-            var importance = decomposition.Importance();
+            PathDecomposition decomposition;
+            IReadOnlyList<OrderLoss> importance;
+            try
+            {
+                decomposition = PathDecomposition.Compute(folder.Weights, batch, maxOrder);
+                Commands.RequireFinite(folder, decomposition.Logits);
+                importance = decomposition.Importance();
+            }
+            catch (ArgumentException e)
+            {
+                // Too many terms, or nothing to predict: the reason alone, without the runtime's parameter name.
+                throw new UsageException(e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal));
+            }
+
             if (parse.GetValue(json))
             {
                 output.WriteLine(Json(decomposition, importance));

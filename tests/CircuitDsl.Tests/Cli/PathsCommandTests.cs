@@ -96,7 +96,8 @@ public sealed class PathsCommandTests : IDisposable
         var (code, _, stderr) = CliRunner.Run("paths", ModelDir, "--tokens", TokensPath, "--json");
 
         code.Should().Be(2);
-        stderr.Trim().Split('\n').Should().ContainSingle().Which.Should().Contain("Sequences of one token predict nothing");
+        stderr.Trim().Split('\n').Should().ContainSingle().Which.Should().Be(
+            "circuitdsl: Sequences of one token predict nothing: the loss needs at least two.");
     }
 
     [Theory]

@@ -23,6 +23,7 @@ public static class CommandLine
         {
             Commands.Logits(output),
             Commands.Loss(output),
+            PathsCommand.Create(output),
             InspectCommand.Create(output),
             TrainCommand.Create(output),
             DocsCommand.Create(output),

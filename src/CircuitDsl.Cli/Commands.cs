@@ -98,9 +98,11 @@ internal static class Commands
     }
 
     /// <summary>The forward pass, refusing finite weights that still overflow to a non-finite logit.</summary>
-    private static Tensor FiniteLogits(ModelFolder folder, int[][] batch)
+    private static Tensor FiniteLogits(ModelFolder folder, int[][] batch) => RequireFinite(folder, new HookedTransformer(folder.Weights).Forward(batch));
+
+    /// <summary><paramref name="logits"/> of finite weights, refused (naming the first bad logit) if the forward pass overflowed.</summary>
+    public static Tensor RequireFinite(ModelFolder folder, Tensor logits)
     {
-        var logits = new HookedTransformer(folder.Weights).Forward(batch);
         var span = logits.Span;
         for (var i = 0; i < span.Length; i++)
         {

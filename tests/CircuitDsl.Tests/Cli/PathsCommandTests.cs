@@ -1,0 +1,141 @@
+using System.Text.Json;
+using CircuitDsl.Circuits;
+using CircuitDsl.Model;
+using CircuitDsl.Tests.Model;
+using CircuitDsl.Weights;
+
+namespace CircuitDsl.Tests.Cli;
+
+public sealed class PathsCommandTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("paths-tests").FullName;
+    private readonly TorchFixture _fixture = TorchFixture.Load("ln_mlp_gelu_new");
+
+    public PathsCommandTests()
+    {
+        ModelFolder.Save(ModelDir, _fixture.Weights);
+        File.WriteAllText(TokensPath, JsonSerializer.Serialize(_fixture.Tokens));
+    }
+
+    private string ModelDir => Path.Combine(_dir, "model");
+
+    private string TokensPath => Path.Combine(_dir, "tokens.json");
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void Paths_json_lists_every_term_which_sum_to_the_logits_and_each_orders_loss()
+    {
+        var (code, stdout, _) = CliRunner.Run("paths", ModelDir, "--tokens", TokensPath, "--json");
+
+        code.Should().Be(0);
+        var root = JsonDocument.Parse(stdout).RootElement;
+        root.EnumerateObject().Select(p => p.Name).Should().Equal("order", "terms", "importance");
+        root.GetProperty("order").ValueKind.Should().Be(JsonValueKind.Null);
+        var terms = root.GetProperty("terms").EnumerateArray().ToList();
+        terms.Should().HaveCount((int)PathDecomposition.CountTerms(_fixture.Weights.Config, null));
+        terms.Select(t => t.EnumerateObject().Select(p => p.Name)).Should().AllSatisfy(n => n.Should().Equal("source", "heads", "logits"));
+        terms.Select(t => t.GetProperty("source").GetString()).Distinct().Should().Equal("embed", "pos_embed", "b0", "mlp0", "b1", "mlp1", "b_U");
+        terms.Should().Contain(t => t.GetProperty("source").GetString() == "b0"
+            && t.GetProperty("heads").EnumerateArray().Select(h => h.GetString()).SequenceEqual(new[] { "1.1" }));
+        terms.Where(t => t.GetProperty("source").GetString() == "embed").Select(t => t.GetProperty("heads").GetArrayLength())
+            .Should().Equal(0, 1, 1, 1, 1, 2, 2, 2, 2);
+        ShouldSumToTheFixturesLogits(terms);
+
+        var importance = root.GetProperty("importance").EnumerateArray().ToList();
+        importance.Select(i => i.GetProperty("order").GetInt32()).Should().Equal(0, 1, 2);
+        var logits = new HookedTransformer(_fixture.Weights).Forward(_fixture.Tokens);
+        importance[^1].GetProperty("loss").GetDouble().Should().BeApproximately(Losses.NextTokenCrossEntropy(logits, _fixture.Tokens), 1e-4);
+    }
+
+    [Fact]
+    public void With_an_order_the_listed_terms_and_the_rest_sum_to_the_logits()
+    {
+        var (code, stdout, _) = CliRunner.Run("paths", ModelDir, "--tokens", TokensPath, "--order", "1", "--json");
+
+        code.Should().Be(0);
+        var root = JsonDocument.Parse(stdout).RootElement;
+        root.GetProperty("order").GetInt32().Should().Be(1);
+        var terms = root.GetProperty("terms").EnumerateArray().ToList();
+        terms.Should().HaveCount((int)PathDecomposition.CountTerms(_fixture.Weights.Config, 1) + 1);
+        terms[^1].GetProperty("source").GetString().Should().Be("rest");
+        terms[^1].GetProperty("heads").GetArrayLength().Should().Be(0);
+        terms.SkipLast(1).Should().OnlyContain(t => t.GetProperty("heads").GetArrayLength() <= 1);
+        ShouldSumToTheFixturesLogits(terms);
+    }
+
+    [Fact]
+    public void The_table_ranks_the_terms_by_share_and_shows_each_orders_loss()
+    {
+        var (code, stdout, _) = CliRunner.Run("paths", ModelDir, "--tokens", TokensPath, "--order", "0");
+
+        code.Should().Be(0);
+        stdout.Should().Contain("share").And.Contain("embed").And.Contain("pos_embed").And.Contain("mlp1").And.Contain("rest")
+            .And.Contain("> 0").And.Contain("loss (nats/token)");
+        stdout.Should().NotContain("→", "order 0 lists no path through a head");
+    }
+
+    [Theory]
+    [InlineData("[[1, 99]]", "outside the vocabulary")]
+    [InlineData("[[1, 2], [3]]", "Sequence 1 has 1 tokens; sequence 0 has 2")]
+    public void Bad_tokens_are_exit_code_2_with_one_line(string content, string reason)
+    {
+        File.WriteAllText(TokensPath, content);
+
+        var (code, _, stderr) = CliRunner.Run("paths", ModelDir, "--tokens", TokensPath);
+
+        code.Should().Be(2);
+        stderr.Trim().Split('\n').Should().ContainSingle().Which.Should().StartWith("circuitdsl: ").And.Contain(reason);
+    }
+
+    [Fact]
+    public void Sequences_of_one_token_have_no_loss_and_are_exit_code_2()
+    {
+        File.WriteAllText(TokensPath, "[[1], [2]]");
+
+        var (code, _, stderr) = CliRunner.Run("paths", ModelDir, "--tokens", TokensPath, "--json");
+
+        code.Should().Be(2);
+        stderr.Trim().Split('\n').Should().ContainSingle().Which.Should().Be(
+            "circuitdsl: Sequences of one token predict nothing: the loss needs at least two.");
+    }
+
+    [Theory]
+    [InlineData("-1", "--order must be 0 or more (got -1).")]
+    [InlineData("two", "two")]
+    public void A_bad_order_is_exit_code_2_with_one_line(string order, string message)
+    {
+        var (code, _, stderr) = CliRunner.Run("paths", ModelDir, "--tokens", TokensPath, "--order", order);
+
+        code.Should().Be(2);
+        stderr.Trim().Split('\n').Should().ContainSingle().Which.Should().StartWith("circuitdsl: ").And.Contain(message);
+    }
+
+    private void ShouldSumToTheFixturesLogits(List<JsonElement> terms)
+    {
+        var sums = _fixture.Logits.Select(s => s.Select(p => new double[p.Length]).ToArray()).ToArray();
+        foreach (var term in terms)
+        {
+            var logits = term.GetProperty("logits").Deserialize<float[][][]>()!;
+            logits.Should().HaveCount(sums.Length);
+            for (var b = 0; b < sums.Length; b++)
+            {
+                for (var p = 0; p < sums[b].Length; p++)
+                {
+                    for (var v = 0; v < sums[b][p].Length; v++)
+                    {
+                        sums[b][p][v] += logits[b][p][v];
+                    }
+                }
+            }
+        }
+
+        for (var b = 0; b < sums.Length; b++)
+        {
+            for (var p = 0; p < sums[b].Length; p++)
+            {
+                sums[b][p].Should().Equal(_fixture.Logits[b][p], (a, e) => Math.Abs(a - e) < 1e-4, $"sequence {b}, position {p}");
+            }
+        }
+    }
+}

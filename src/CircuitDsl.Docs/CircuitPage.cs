@@ -176,17 +176,23 @@ public static class CircuitPage
     private static void Paths(DocumentBuilder page, ModelAnalysis analysis, string prefix)
     {
         page.Heading(2, "Path expansion");
-        if (analysis.PathExpansionUnsupported is { } why)
+        if (analysis.PathShares.Count == 0)
         {
-            page.Paragraph($"Not available for this architecture: {why}.");
+            page.Paragraph(analysis.Unmeasurable is { } why
+                ? $"Not measured: {why}"
+                : "Not drawn: even the paths through no head would not fit one decomposition of the example sequence.");
             return;
         }
 
-        var bars = analysis.PathTermNorms.OrderByDescending(t => t.Norm).Take(16).Select(t => new Bar(t.Name, t.Share)).ToList();
-        page.Paragraph("The logits as a sum of paths through the model (the paper's path expansion): the direct path "
-                + "W_E W_U, one term per head and one per virtual head (pairs of heads in consecutive layers). Each bar is a term's "
-                + "Frobenius norm on the first detection sequence, as a share of the root-sum-of-squares of all terms.")
-            .Figure(Svg.BarChart("Path-expansion term sizes", bars, "share of the logit norm"),
+        var bars = analysis.PathShares.OrderByDescending(t => t.Share).Take(16)
+            .Select(t => new Bar(t.Id?.ToString() ?? "rest", t.Share)).ToList();
+        page.Paragraph("The logits as an exact sum of paths through the model (the paper's path expansion, for any architecture: "
+                + "attention patterns and LayerNorm scales frozen at their values on the example sequence). A path is a source — "
+                + "the token embedding, the positions, a layer's biases, an MLP's output or the unembedding bias — followed by "
+                + $"heads in later and later layers, each read through its values; paths through more than {analysis.PathOrder} "
+                + "heads are summed as \"rest\". Each bar is a term's squared Frobenius norm on the first detection sequence, "
+                + "as a share of the sum over all terms.")
+            .Figure(Svg.BarChart("Path-expansion term sizes", bars, "share of the squared logit norm"),
                 "The largest terms of the path expansion on an example sequence.", $"{prefix}-paths.svg");
     }
 

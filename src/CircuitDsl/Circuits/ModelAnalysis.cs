@@ -15,7 +15,7 @@ public sealed class ModelAnalysis
     private readonly Lazy<CopyingTable> _copying;
     private readonly Lazy<DetectorScores> _detectors;
     private readonly Lazy<Tensor>[] _firstSequencePatterns;
-    private readonly Lazy<IReadOnlyList<PathTermNorm>> _pathTermNorms;
+    private readonly Lazy<IReadOnlyList<TermShare>> _pathShares;
 
     /// <summary>
     /// Analyses <paramref name="weights"/> after <paramref name="processing"/> (TransformerLens's defaults when null;
@@ -45,8 +45,9 @@ public sealed class ModelAnalysis
         _copying = new Lazy<CopyingTable>(() => CopyingScores.Compute(Weights));
         _detectors = new Lazy<DetectorScores>(RunDetectors);
         _firstSequencePatterns = [.. Enumerable.Range(0, Config.NLayers).Select(l => new Lazy<Tensor>(() => FirstSequencePatterns(l)))];
-        _pathTermNorms = new Lazy<IReadOnlyList<PathTermNorm>>(() =>
-            PathExpansionUnsupported is null ? PathExpansion.Create(Weights).Norms([DetectionBatch[0]]) : []);
+        _pathShares = new Lazy<IReadOnlyList<TermShare>>(() => Unmeasurable is null && PathOrder is { } order
+            ? PathDecomposition.Compute(Weights, [DetectionBatch[0]], order).Shares()
+            : []);
     }
 
     /// <summary>The model's name, as reports print it.</summary>
@@ -82,14 +83,36 @@ public sealed class ModelAnalysis
     /// <summary>Every head's detector scores on <see cref="DetectionBatch"/> (one forward pass, on first use).</summary>
     public DetectorScores Detectors => _detectors.Value;
 
-    /// <summary>Why this architecture has no path expansion (<see cref="PathExpansion.WhyUnsupported"/>), or null.</summary>
-    public string? PathExpansionUnsupported => PathExpansion.WhyUnsupported(Config);
+    /// <summary>
+    /// The largest order of the paths <see cref="PathShares"/> lists one by one: two (the paper's virtual heads), or less
+    /// when the model has fewer layers or when so many paths would not fit one <see cref="PathDecomposition"/> of the
+    /// first detection sequence; null when not even the order-0 paths would.
+    /// </summary>
+    public int? PathOrder
+    {
+        get
+        {
+            var logitsPerTerm = (long)DetectionBatch[0].Length * Config.DVocab;
+            for (var order = Math.Min(2, Config.NLayers); order >= 0; order--)
+            {
+                var count = PathDecomposition.CountTerms(Config, order);
+                if (count <= PathDecomposition.MaxListedTerms && count * logitsPerTerm <= PathDecomposition.MaxListedLogits)
+                {
+                    return order;
+                }
+            }
+
+            return null;
+        }
+    }
 
     /// <summary>
-    /// The size of every path-expansion term on the first detection sequence (<see cref="PathExpansion.Norms"/>, computed
-    /// on first use); empty when <see cref="PathExpansionUnsupported"/> says why there is no expansion.
+    /// Each path's share of the logits on the first detection sequence (<see cref="PathDecomposition.Shares"/>, exact for
+    /// every architecture: patterns and LayerNorm scales frozen), paths of order at most <see cref="PathOrder"/> one by
+    /// one and the rest as one term, computed on first use; empty when the weights are not finite
+    /// (<see cref="Unmeasurable"/>) or <see cref="PathOrder"/> is null.
     /// </summary>
-    public IReadOnlyList<PathTermNorm> PathTermNorms => _pathTermNorms.Value;
+    public IReadOnlyList<TermShare> PathShares => _pathShares.Value;
 
     /// <summary>
     /// The attention pattern <c>[q, k]</c> of <paramref name="head"/> on the first detection sequence (the blocks up to

@@ -71,18 +71,6 @@ public sealed class PathExpansion
         return PathExpansionSupport.WhyUnsupported(config.NLayers, config.AttnOnly, config.NormalizationType, config.IsShortformer);
     }
 
-    /// <summary>
-    /// The size of every term on <paramref name="tokens"/>, in <see cref="Terms"/>' order: the Frobenius norm of its
-    /// contribution to the logits, and that norm as a share of the root-sum-of-squares of all terms' norms.
-    /// </summary>
-    public IReadOnlyList<PathTermNorm> Norms(int[][] tokens)
-    {
-        ArgumentNullException.ThrowIfNull(tokens);
-        var norms = Terms.Select(t => Frobenius(t.Contribution(tokens))).ToList();
-        var total = Math.Sqrt(norms.Sum(n => n * n));
-        return [.. Terms.Select((t, i) => new PathTermNorm(t.Name, t.Kind, norms[i], norms[i] / total))];
-    }
-
     /// <summary>The term <paramref name="id"/>: <c>Term(PathTermId.Virtual(new(0, 3), new(1, 2)))</c> is <c>L1H2_L0H3</c>.</summary>
     /// <exception cref="ArgumentException">The model has no such term (a head it does not have, or a virtual head not from layer 0 to layer 1).</exception>
     public PathTerm Term(PathTermId id) =>
@@ -184,17 +172,6 @@ public sealed class PathExpansion
         return Gemm.MatMul(z, b.W_O[head.Head]);
     }
 
-    private static double Frobenius(Tensor t)
-    {
-        double sum = 0;
-        foreach (var v in t.Span)
-        {
-            sum += (double)v * v;
-        }
-
-        return Math.Sqrt(sum);
-    }
-
     private static void Add(Tensor target, Tensor source)
     {
         var t = target.Span;
@@ -205,13 +182,6 @@ public sealed class PathExpansion
         }
     }
 }
-
-/// <summary>The size of one path-expansion term on some tokens (see <see cref="PathExpansion.Norms"/>).</summary>
-/// <param name="Name">The term's name: <c>direct</c>, <c>L0H3</c> or <c>L1H4_L0H7</c>.</param>
-/// <param name="Kind">Direct, one head, or a virtual head.</param>
-/// <param name="Norm">The Frobenius norm of the term's contribution to the logits.</param>
-/// <param name="Share"><paramref name="Norm"/> over the root-sum-of-squares of every term's norm.</param>
-public sealed record PathTermNorm(string Name, PathTermKind Kind, double Norm, double Share);
 
 /// <summary>One term of a <see cref="PathExpansion"/>.</summary>
 public sealed class PathTerm

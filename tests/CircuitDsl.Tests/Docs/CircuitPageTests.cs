@@ -70,43 +70,19 @@ public sealed class CircuitPageTests : IDisposable
     }
 
     [Fact]
-    public void The_path_terms_that_are_drawn_sum_with_the_biases_to_the_logits()
+    public void The_path_shares_drawn_are_every_path_of_the_example_sequence_up_to_two_heads()
     {
         var (_, _, analysis) = Checked();
-        int[][] tokens = [analysis.DetectionBatch[0]];
-        var expansion = PathExpansion.Create(analysis.Weights);
 
-        var norms = expansion.Terms.Select(t => Math.Sqrt(t.Contribution(tokens).Span.ToArray().Sum(v => (double)v * v))).ToList();
-
-        // The sizes drawn are the analysis's, measured on the first detection sequence.
-        analysis.PathExpansionUnsupported.Should().BeNull();
-        analysis.PathTermNorms.Select(t => t.Name).Should().Equal(expansion.Terms.Select(t => t.Name));
-        analysis.PathTermNorms.Select(t => t.Norm).Should().Equal(norms, (a, b) => Math.Abs(a - b) <= 1e-9 * b);
-        analysis.PathTermNorms.Sum(t => t.Share * t.Share).Should().BeApproximately(1, 1e-12);
-
-        // The identity behind the picture: the terms plus the biases are the logits.
-        var logits = analysis.Model.Forward(tokens).Span.ToArray();
-        var sum = new double[logits.Length];
-        foreach (var term in expansion.Terms)
-        {
-            var c = term.Contribution(tokens).Span;
-            for (var i = 0; i < sum.Length; i++)
-            {
-                sum[i] += c[i];
-            }
-        }
-
-        var bias = expansion.BiasContribution().Span;
-        for (var i = 0; i < sum.Length; i++)
-        {
-            (sum[i] + bias[i % bias.Length]).Should().BeApproximately(logits[i], 1e-3);
-        }
-
-        norms.Should().OnlyContain(n => n > 0);
+        analysis.PathOrder.Should().Be(2);
+        analysis.PathShares.Where(t => t.Id is not null).Should().HaveCount((int)PathDecomposition.CountTerms(analysis.Config, 2));
+        analysis.PathShares.Where(t => t.Id is not null).Select(t => t.Id!.Order).Should().OnlyContain(order => order <= 2);
+        analysis.PathShares.Sum(t => t.Share).Should().BeApproximately(1, 1e-9);
+        analysis.PathShares.Should().OnlyContain(t => t.Share >= 0 && Math.Abs((t.Norm * t.Norm) - t.Share * analysis.PathShares.Sum(u => u.Norm * u.Norm)) <= 1e-9);
     }
 
     [Fact]
-    public void A_model_without_a_path_expansion_gets_the_reason_instead_of_the_picture()
+    public void A_deep_layer_norm_model_gets_its_exact_path_expansion_drawn_with_the_deeper_paths_as_the_rest()
     {
         var analysis = new ModelAnalysis(RandomWeights.Create(RandomWeights.Config(layers: 3, norm: Normalization.LN), seed: 1),
             WeightProcessingOptions.None, modelName: "LayerNorm3L");
@@ -116,12 +92,11 @@ public sealed class CircuitPageTests : IDisposable
 
         var page = CircuitPage.Build(spec, analysis.Report(spec.Name, evidence), analysis);
 
+        page.Blocks.OfType<Figure>().Should().Contain(f => f.FileName == "deep-paths.svg");
         var sentences = page.Blocks.OfType<Paragraph>().Select(p => string.Concat(p.Content.OfType<Inline.Text>().Select(t => t.Value))).ToList();
-        sentences.Should().Contain("Not available for this architecture: normalization_type is LN (LayerNorm is not linear); it has 3 layers "
-            + "(the expansion here has paths of length at most two).");
-        sentences.Should().NotContain(s => s.Contains("Parameter", StringComparison.Ordinal) || s.Contains("Not drawn", StringComparison.Ordinal));
-        page.Blocks.OfType<Figure>().Should().NotContain(f => f.FileName == "deep-paths.svg");
-        analysis.PathTermNorms.Should().BeEmpty();
+        sentences.Should().NotContain(s => s.Contains("Not drawn", StringComparison.Ordinal) || s.Contains("Not available", StringComparison.Ordinal));
+        analysis.PathShares.Should().ContainSingle(t => t.Id == null, "the paths through all three layers' heads are one rest term");
+        analysis.PathShares.Sum(t => t.Share).Should().BeApproximately(1, 1e-9);
     }
 
     [Fact]

@@ -1,7 +1,7 @@
-using CircuitDsl.Cli.Application;
 using System.CommandLine;
 using System.CommandLine.Invocation;
 using System.Reflection;
+using CircuitDsl.Cli.Application;
 using CircuitDsl.Tensors;
 using CircuitDsl.Weights;
 

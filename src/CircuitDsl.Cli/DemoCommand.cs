@@ -1,8 +1,8 @@
-using CircuitDsl.Facade;
 using System.CommandLine;
 using System.Globalization;
 using CircuitDsl.Cli.Application;
 using CircuitDsl.Docs;
+using CircuitDsl.Facade;
 using CircuitDsl.Reports;
 using CircuitDsl.Weights;
 using Spectre.Console;

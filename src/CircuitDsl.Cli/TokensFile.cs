@@ -1,5 +1,5 @@
-using CircuitDsl.Cli.Application;
 using System.Text.Json;
+using CircuitDsl.Cli.Application;
 using CircuitDsl.Model;
 
 namespace CircuitDsl.Cli;

@@ -1,6 +1,6 @@
-using CircuitDsl.Facade;
 using System.Reflection;
 using CircuitDsl.Circuits;
+using CircuitDsl.Facade;
 using CircuitDsl.Model;
 using CircuitDsl.Reports;
 using CircuitDsl.Tensors;

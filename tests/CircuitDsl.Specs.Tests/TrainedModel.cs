@@ -1,5 +1,5 @@
-using CircuitDsl.Facade;
 using System.Reflection;
+using CircuitDsl.Facade;
 
 namespace CircuitDsl.Specs.Tests;
 

@@ -1,6 +1,6 @@
-using CircuitDsl.Facade;
 using System.Diagnostics;
 using System.Globalization;
+using CircuitDsl.Facade;
 using CircuitDsl.Model;
 using CircuitDsl.Training;
 using Spectre.Console;

@@ -1,6 +1,6 @@
-using CircuitDsl.Tasks;
 using System.Globalization;
 using CircuitDsl.Reports;
+using CircuitDsl.Tasks;
 using CircuitDsl.Tensors;
 
 namespace CircuitDsl.Circuits;

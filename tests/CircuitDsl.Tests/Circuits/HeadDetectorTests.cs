@@ -85,6 +85,75 @@ public sealed class HeadDetectorTests
         scores.Score(DetectorKind.PreviousToken, H).Should().Be(0.5, "row 1 puts all its mass on 0 (its target), row 2 none on 1");
     }
 
+    /// <summary>Positions 0…5; rows 2, 4 and 5 have earlier copies (5 at 0; 3 at 1; 5 at 0 and 2), rows 0, 1 and 3 none.</summary>
+    private static readonly int[] Repeats = [5, 3, 5, 7, 3, 5];
+
+    /// <summary>
+    /// A pattern <c>[6, 6]</c> on <see cref="Repeats"/>: rows 2, 4 and 5 put <paramref name="onCopies"/> on their earlier
+    /// copies, split equally, and the rest on themselves; rows 0, 1 and 3 put everything on themselves.
+    /// </summary>
+    private static float[] CopiesAndSelf(float onCopies)
+    {
+        var a = new float[6 * 6];
+        for (var i = 0; i < 6; i++)
+        {
+            a[(i * 6) + i] = 1f;
+        }
+
+        a[(2 * 6) + 0] = onCopies;
+        a[(2 * 6) + 2] = 1f - onCopies;
+        a[(4 * 6) + 1] = onCopies;
+        a[(4 * 6) + 4] = 1f - onCopies;
+        a[(5 * 6) + 0] = a[(5 * 6) + 2] = onCopies / 2;
+        a[(5 * 6) + 5] = 1f - onCopies;
+        return a;
+    }
+
+    /// <summary>
+    /// The duplicate-token scores of one pattern on <see cref="Repeats"/>, from <see cref="HeadDetector.Score"/> and
+    /// <see cref="HeadDetector.TlMulScore"/> and from the batched scorer behind <see cref="HeadDetector.Compute"/> (its own
+    /// code, the one analyses use), which must agree to the bit.
+    /// </summary>
+    private static void DuplicateTokenScoresAre(float[] pattern, double score, double tlMul)
+    {
+        var detection = HeadDetector.DetectionPattern(DetectorKind.DuplicateToken, Repeats);
+        var batched = HeadDetector.Compute([new Tensor(pattern, 1, 1, 6, 6)], [Repeats]);
+
+        HeadDetector.Score(pattern, detection).Should().Be(score);
+        HeadDetector.TlMulScore(pattern, detection).Should().Be(tlMul);
+        batched.Score(DetectorKind.DuplicateToken, H).Should().Be(score);
+        batched.TlMul(DetectorKind.DuplicateToken, H).Should().Be(tlMul);
+    }
+
+    [Theory]
+    // a on the copies, 1 − a on itself: every row with a copy has mass a on its targets, so the mean over those three
+    // rows is a (a wrong denominator of all six rows would give a / 2). TL's measure divides 3a by Σ A = 6 rows of 1.
+    // Every value here is exact in binary, so the sums and quotients are too.
+    [InlineData(1f, 1.0, 0.5)]
+    [InlineData(0.75f, 0.75, 0.375)]
+    [InlineData(0f, 0.0, 0.0)]
+    public void A_pattern_with_mass_a_on_the_earlier_copies_and_the_rest_on_itself_scores_a(float a, double score, double tlMul)
+    {
+        Cells(HeadDetector.DetectionPattern(DetectorKind.DuplicateToken, Repeats)).Should().BeEquivalentTo([(2, 0), (4, 1), (5, 0), (5, 2)]);
+
+        DuplicateTokenScoresAre(CopiesAndSelf(a), score, tlMul);
+    }
+
+    [Fact]
+    public void The_duplicate_token_score_is_the_mean_over_rows_with_a_copy_of_each_rows_total_mass_on_its_copies()
+    {
+        var a = CopiesAndSelf(1f);
+        a[(4 * 6) + 1] = a[(4 * 6) + 4] = 0.5f; // row 4: 0.5 on its copy
+        a[(5 * 6) + 0] = 0.25f;                 // row 5: 0.25 on copy 0, nothing on copy 2, 0.75 on 3 (a 7, no copy)
+        a[(5 * 6) + 2] = 0f;
+        a[(5 * 6) + 3] = 0.75f;
+
+        // Rows 2, 4, 5 carry 1, 0.5 and 0.25 on their copies: (1 + 0.5 + 0.25) / 3 = 7/12, not 1.75 / 4 (a mean over
+        // targets) nor 1.75 / 6 (over every row), which is TL's measure: Σ(A ⊙ P) / Σ A = 1.75 / 6 = 7/24.
+        // 1.75 / 3 and 1.75 / 6 round the same reals as 7 / 12 and 7 / 24.
+        DuplicateTokenScoresAre(a, 7.0 / 12, 7.0 / 24);
+    }
+
     [Fact]
     public void Detection_patterns_match_the_definitions()
     {

@@ -44,6 +44,59 @@ public sealed class HypothesesTests
         Snapshot.Verify(report.ToText());
     }
 
+    /// <summary>Two sequences with repeats and no adjacent repeats; vocabulary 8 and context 6 hold them.</summary>
+    private static readonly int[][] Repeats = [[5, 3, 5, 7, 3, 5], [1, 2, 1, 2, 1, 2]];
+
+    [Fact]
+    public void A_hand_built_duplicate_token_head_scores_the_closed_form_of_its_softmax()
+    {
+        const float alpha = 8f;
+        var analysis = new ModelAnalysis(HandBuilt.DuplicateTokenHead(vocab: 8, ctx: 6, sameTokenLogit: alpha),
+            WeightProcessingOptions.None, Repeats, "duplicate-token head");
+
+        var duplicate = Hypotheses.DuplicateTokenHead(analysis, "Duplicate", "0.0 attends to earlier copies of its token.", Head, 0.99);
+
+        // A row i with c earlier copies has logit α on each copy and 0 on its i + 1 − c other keys (itself included), so
+        // its mass on the copies is c·e^α / (c·e^α + i + 1 − c). Rows without a copy (attending uniformly) do not count.
+        var e = Math.Exp(alpha);
+        double[] first = [e / (e + 2), e / (e + 4), 2 * e / ((2 * e) + 4)];                          // rows 2, 4, 5
+        double[] second = [e / (e + 2), e / (e + 3), 2 * e / ((2 * e) + 3), 2 * e / ((2 * e) + 4)]; // rows 2, 3, 4, 5
+        var score = (first.Average() + second.Average()) / 2;
+        var tlMul = ((first.Sum() / 6) + (second.Sum() / 6)) / 2;
+
+        // The logits are finite, so the score is short of 1 by about 1e-3 (e^−8 per other key); the forward pass is float32,
+        // good to about 1e-7 here, so 1e-5 tells this closed form from the hard-attention limit 1.
+        duplicate.Measured.Should().BeApproximately(score, 1e-5).And.BeLessThan(1 - 1e-4).And.BeGreaterThan(0.99);
+        duplicate.Verdict.Should().Be(Verdict.Holds);
+        analysis.Detectors.TlMul(DetectorKind.DuplicateToken, Head).Should().BeApproximately(tlMul, 1e-5,
+            "TL's measure also divides by the rows without a copy, so it is about (3/6 + 4/6) / 2");
+        duplicate.Detail.Should().Contain($"tl_mul_duplicate_token = {Evidence.Format(tlMul)}");
+        var pattern = duplicate.Data.Should().ContainSingle().Which.Should().BeOfType<AttentionPatternData>().Subject.Pattern;
+        pattern[5, 0].Should().BeApproximately((float)(e / ((2 * e) + 4)), 1e-6f, "row 5 splits its mass between its two copies");
+        pattern[5, 2].Should().BeApproximately((float)(e / ((2 * e) + 4)), 1e-6f);
+        pattern[3, 0].Should().BeApproximately(0.25f, 1e-6f, "row 3 (a 7) has no copy: every logit is 0");
+    }
+
+    [Fact]
+    public void A_hand_built_previous_token_head_is_not_a_duplicate_token_head_without_adjacent_repeats()
+    {
+        var analysis = new ModelAnalysis(HandBuilt.PreviousTokenCopier(vocab: 8, ctx: 6, logitScale: 1f),
+            WeightProcessingOptions.None, Repeats, "previous-token copier");
+
+        var duplicate = Hypotheses.DuplicateTokenHead(analysis, "Duplicate", "0.0 attends to earlier copies of its token.", Head, 0.5);
+
+        // Row i has logit 40 on i − 1, never a copy here, and 0 on its other i keys: its c copies get c / (e^40 + i).
+        var e = Math.Exp(40);
+        double[] first = [1 / (e + 2), 1 / (e + 4), 2 / (e + 5)];
+        double[] second = [1 / (e + 2), 1 / (e + 3), 2 / (e + 4), 2 / (e + 5)];
+        var score = (first.Average() + second.Average()) / 2;
+
+        score.Should().BeLessThan(1e-17, "2 / e^40 bounds every row");
+        duplicate.Measured.Should().BeApproximately(score, 1e-12);
+        duplicate.Verdict.Should().Be(Verdict.Fails);
+        analysis.Detectors.Score(DetectorKind.PreviousToken, Head).Should().BeApproximately(1, 1e-6, "it is a previous-token head on this batch");
+    }
+
     [Fact]
     public void Composition_is_judged_in_raw_or_baseline_units_against_either_bound()
     {

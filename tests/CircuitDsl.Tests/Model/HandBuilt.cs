@@ -53,4 +53,40 @@ internal static class HandBuilt
 
         return w;
     }
+
+    /// <summary>
+    /// A one-layer, one-head, attention-only model without LayerNorm whose head attends to earlier copies of the current
+    /// token. The residual stream is token one-hots [0, vocab) and position one-hots [vocab, vocab+ctx); the query and key
+    /// read both, so after the 1/sqrt(d_head) scale the attention logit of query i on key j ≤ i is
+    /// <c>sameTokenLogit · ([t_i = t_j] − [i = j])</c>: <paramref name="sameTokenLogit"/> on each earlier copy, 0 on itself
+    /// (its own token cancelled by its own position) and 0 on every other key. OV, unembedding and biases are zero: only
+    /// the pattern matters.
+    /// </summary>
+    public static TransformerWeights DuplicateTokenHead(int vocab, int ctx, float sameTokenLogit)
+    {
+        var dHead = vocab + ctx;
+        var config = new ModelConfig
+        {
+            NLayers = 1, NHeads = 1, DModel = vocab + ctx, DHead = dHead, DVocab = vocab, NCtx = ctx,
+            AttnOnly = true, PositionalEmbeddingType = PositionalEmbedding.Standard,
+        };
+        var w = TransformerWeights.Zeros(config);
+        var block = w.Blocks[0];
+        var scale = sameTokenLogit * MathF.Sqrt(dHead);
+        for (var t = 0; t < vocab; t++)
+        {
+            w.W_E[t, t] = 1f;
+            block.W_Q[0, t, t] = scale;
+            block.W_K[0, t, t] = 1f;
+        }
+
+        for (var p = 0; p < ctx; p++)
+        {
+            w.W_pos[p, vocab + p] = 1f;
+            block.W_Q[0, vocab + p, vocab + p] = -scale;
+            block.W_K[0, vocab + p, vocab + p] = 1f;
+        }
+
+        return w;
+    }
 }

@@ -71,7 +71,8 @@ public static class Losses
     /// <exception cref="ArgumentException">The tokens are not a valid batch, or their sequences have one token.</exception>
     /// <exception cref="NonFiniteLogitException">
     /// A predicting position's loss is not finite because of a NaN or infinite logit (the first such position's first one
-    /// is named): the forward pass overflowed.
+    /// is named): the forward pass overflowed. The last position is not unembedded, and a −∞ logit of a token that does
+    /// not come next is a probability of 0, not an error.
     /// </exception>
     public static double NextTokenCrossEntropy(HookedTransformer model, int[][] tokens) => NextTokenCrossEntropy(model, tokens, RowBlock);
 
@@ -121,6 +122,7 @@ public static class Losses
                     continue;
                 }
 
+                // Finite logits (|v| ≤ float.MaxValue) give a finite loss in double, so this row has a NaN or an infinity.
                 var token = 0;
                 while (float.IsFinite(row[token]))
                 {

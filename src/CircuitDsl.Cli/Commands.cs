@@ -70,8 +70,16 @@ internal static class Commands
         {
             using var folder = LoadFinite(parse.GetRequiredValue(dir));
             var batch = TokensFile.Read(parse.GetRequiredValue(tokens), folder.Config);
-            var logits = FiniteLogits(folder, batch);
-            var loss = Losses.NextTokenCrossEntropy(logits, batch);
+            double loss;
+            try
+            {
+                loss = Losses.NextTokenCrossEntropy(new HookedTransformer(folder.Weights), batch);
+            }
+            catch (NonFiniteLogitException e)
+            {
+                throw Overflow(folder, e.Sequence, e.Position, e.Token, e.Value);
+            }
+
             var predicted = batch.Length * (batch[0].Length - 1);
             output.WriteLine(parse.GetValue(json)
                 ? JsonSerializer.Serialize(new { loss, tokens = predicted })
@@ -109,13 +117,17 @@ internal static class Commands
             if (!float.IsFinite(span[i]))
             {
                 int vocab = logits.Dim(2), positions = logits.Dim(1);
-                throw new WeightsFormatException(folder.WeightsFile, null, string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                    $"the weights are finite but the forward pass overflows: the logit of token {i % vocab} at sequence {i / vocab / positions}, position {i / vocab % positions} is {span[i]}."));
+                throw Overflow(folder, i / vocab / positions, i / vocab % positions, i % vocab, span[i]);
             }
         }
 
         return logits;
     }
+
+    /// <summary>The bad input of finite weights whose forward pass made a NaN or infinite logit, naming it.</summary>
+    private static WeightsFormatException Overflow(ModelFolder folder, int sequence, int position, int token, float value) =>
+        new(folder.WeightsFile, null, string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"the weights are finite but the forward pass overflows: the logit of token {token} at sequence {sequence}, position {position} is {value}."));
 
     /// <summary>For people: each position's token and the model's three most likely next tokens.</summary>
     private static void WriteTopPredictions(TextWriter output, Tensor logits, int[][] batch)

@@ -106,15 +106,20 @@ public sealed class ForwardPass
     }
 
     /// <summary>Runs the final LayerNorm (if any) and the unembedding: the logits <c>[batch, pos, d_vocab]</c>.</summary>
-    public Tensor Unembed()
+    public Tensor Unembed() => Linear(FinalResidual(), _weights.W_U, _weights.b_U);
+
+    /// <summary>
+    /// Runs the final LayerNorm (if any): the residual stream the unembedding reads, <c>[batch, pos, d_model]</c>.
+    /// <see cref="Losses.NextTokenCrossEntropy(HookedTransformer, int[][])"/> unembeds it a block of rows at a time.
+    /// </summary>
+    internal Tensor FinalResidual()
     {
         if (_nextLayer != Config.NLayers)
         {
             throw new InvalidOperationException($"Unembed needs all {Config.NLayers} blocks run; {_nextLayer} have.");
         }
 
-        var x = Normalize(Residual, _weights.LnFinalW, _weights.LnFinalB, HookNames.FinalNormalized);
-        return Linear(x, _weights.W_U, _weights.b_U);
+        return Normalize(Residual, _weights.LnFinalW, _weights.LnFinalB, HookNames.FinalNormalized);
     }
 
     private Tensor Attention(int layer, BlockWeights w, Tensor x)

@@ -1,10 +1,23 @@
+using System.Buffers;
+using System.Numerics.Tensors;
 using CircuitDsl.Tensors;
 
 namespace CircuitDsl.Model;
 
-/// <summary>Next-token cross-entropy: positions 0…n−2 predict tokens 1…n−1; natural log.</summary>
+/// <summary>
+/// Next-token cross-entropy: positions 0…n−2 predict tokens 1…n−1; natural log. Every path reduces a row of logits with
+/// <see cref="LogSumExp"/>, from a logits tensor or straight out of the unembedding (<see cref="NextTokenCrossEntropy(HookedTransformer, int[][])"/>).
+/// </summary>
 public static class Losses
 {
+    /// <summary>Predicting positions unembedded at once per thread by <see cref="NextTokenCrossEntropy(HookedTransformer, int[][])"/>.</summary>
+    internal const int RowBlock = 128;
+
+    /// <summary>Logits exponentiated at a time by <see cref="LogSumExp"/>, on the stack.</summary>
+    private const int ExpChunk = 2048;
+
+    private const string OneToken = "Sequences of one token predict nothing: the loss needs at least two.";
+
     /// <summary>The loss at each predicting position, <c>[batch, pos − 1]</c>.</summary>
     public static Tensor PerTokenCrossEntropy(Tensor logits, int[][] tokens)
     {
@@ -24,8 +37,7 @@ public static class Losses
         {
             for (var p = 0; p + 1 < pos; p++)
             {
-                var row = span.Slice(((b * pos) + p) * vocab, vocab);
-                losses[b, p] = (float)(LogSumExp(row) - row[tokens[b][p + 1]]);
+                losses[b, p] = (float)RowLoss(span.Slice(((b * pos) + p) * vocab, vocab), tokens[b][p + 1]);
             }
         }
 
@@ -38,7 +50,7 @@ public static class Losses
         var losses = PerTokenCrossEntropy(logits, tokens).Span;
         if (losses.IsEmpty)
         {
-            throw new ArgumentException("Sequences of one token predict nothing: the loss needs at least two.", nameof(tokens));
+            throw new ArgumentException(OneToken, nameof(tokens));
         }
 
         double sum = 0;
@@ -50,21 +62,155 @@ public static class Losses
         return sum / losses.Length;
     }
 
-    /// <summary><c>log Σ exp(row)</c>, computed stably in double precision.</summary>
-    public static double LogSumExp(ReadOnlySpan<float> row)
+    /// <summary>
+    /// The mean next-token cross-entropy of <paramref name="model"/> on <paramref name="tokens"/>, the value of
+    /// <see cref="NextTokenCrossEntropy(Tensor, int[][])"/> on its logits without the <c>[batch, pos, d_vocab]</c> tensor:
+    /// the forward pass runs to the final LayerNorm, then each thread unembeds <see cref="RowBlock"/> predicting
+    /// positions at a time (positions 0…n−2; the last predicts nothing) into a buffer it reuses and reduces each row.
+    /// </summary>
+    /// <exception cref="ArgumentException">The tokens are not a valid batch, or their sequences have one token.</exception>
+    /// <exception cref="NonFiniteLogitException">
+    /// A predicting position's loss is not finite because of a NaN or infinite logit (the first such position's first one
+    /// is named): the forward pass overflowed. The last position is not unembedded, and a −∞ logit of a token that does
+    /// not come next is a probability of 0, not an error.
+    /// </exception>
+    public static double NextTokenCrossEntropy(HookedTransformer model, int[][] tokens) => NextTokenCrossEntropy(model, tokens, RowBlock);
+
+    /// <summary><see cref="NextTokenCrossEntropy(HookedTransformer, int[][])"/> unembedding <paramref name="rowBlock"/> positions at a time.</summary>
+    internal static double NextTokenCrossEntropy(HookedTransformer model, int[][] tokens, int rowBlock)
     {
-        var max = float.NegativeInfinity;
-        foreach (var v in row)
+        ArgumentNullException.ThrowIfNull(model);
+        var pass = model.Begin(tokens);
+        int n = pass.Positions, predicting = pass.Batch * (n - 1);
+        if (predicting == 0)
         {
-            max = Math.Max(max, v);
+            throw new ArgumentException(OneToken, nameof(tokens));
+        }
+
+        for (var layer = 0; layer < model.Config.NLayers; layer++)
+        {
+            pass.Block(layer);
+        }
+
+        var x = pass.FinalResidual();
+        var weights = model.Weights;
+        int dm = model.Config.DModel, vocab = model.Config.DVocab, blocks = ((predicting - 1) / rowBlock) + 1;
+        var losses = new double[predicting];
+        NonFiniteLogitException? first = null;
+        var gate = new object();
+
+        // Predicting position r is row b·n + p of the residual stream (b = r / (n − 1), p = r mod (n − 1)): a block
+        // gathers its rows, which may span sequences, then W_U (+ b_U) makes its logits.
+        void Block(IGemmBackend gemm, int block, float[] input, float[] logits)
+        {
+            int r0 = block * rowBlock, rows = Math.Min(rowBlock, predicting - r0);
+            var residual = x.Span;
+            for (var i = 0; i < rows; i++)
+            {
+                int b = (r0 + i) / (n - 1), p = (r0 + i) % (n - 1);
+                residual.Slice(((b * n) + p) * dm, dm).CopyTo(input.AsSpan(i * dm, dm));
+            }
+
+            ForwardKernels.Linear(gemm, input.AsSpan(0, rows * dm), weights.W_U.Span, weights.b_U.Span, logits.AsSpan(0, rows * vocab));
+            for (var i = 0; i < rows; i++)
+            {
+                int r = r0 + i, b = r / (n - 1), p = r % (n - 1);
+                var row = logits.AsSpan(i * vocab, vocab);
+                losses[r] = RowLoss(row, tokens[b][p + 1]);
+                if (double.IsFinite(losses[r]))
+                {
+                    continue;
+                }
+
+                // Finite logits (|v| ≤ float.MaxValue) give a finite loss in double, so this row has a NaN or an infinity.
+                var token = 0;
+                while (float.IsFinite(row[token]))
+                {
+                    token++;
+                }
+
+                lock (gate)
+                {
+                    if (first is null || (first.Sequence * (n - 1)) + first.Position > r)
+                    {
+                        first = new NonFiniteLogitException(b, p, token, row[token]);
+                    }
+                }
+
+                return;
+            }
+        }
+
+        var work = (long)predicting * dm * vocab;
+        if (blocks == 1 || work < 1 << 20 || Environment.ProcessorCount == 1)
+        {
+            var (input, logits) = Rent(Math.Min(rowBlock, predicting), dm, vocab);
+            try
+            {
+                for (var block = 0; block < blocks; block++)
+                {
+                    Block(Gemm.Backend, block, input, logits);
+                }
+            }
+            finally
+            {
+                Return(input, logits);
+            }
+        }
+        else
+        {
+            // Each block multiplies on one thread (Gemm.Serial), so the threads are not oversubscribed; a buffer per thread.
+            var options = new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount };
+            Parallel.For(0, blocks, options, () => Rent(rowBlock, dm, vocab), (block, _, buffers) =>
+            {
+                Block(Gemm.Serial, block, buffers.Input, buffers.Logits);
+                return buffers;
+            }, buffers => Return(buffers.Input, buffers.Logits));
+        }
+
+        if (first is not null)
+        {
+            throw first;
         }
 
         double sum = 0;
-        foreach (var v in row)
+        foreach (var l in losses)
         {
-            sum += Math.Exp(v - max);
+            sum += l;
+        }
+
+        return sum / predicting;
+    }
+
+    /// <summary>
+    /// <c>log Σ exp(row)</c> of a non-empty row, computed stably: the exponentials of <c>row − max</c> in float,
+    /// vectorised, a chunk at a time, and their sum in double.
+    /// </summary>
+    public static double LogSumExp(ReadOnlySpan<float> row)
+    {
+        var max = TensorPrimitives.Max(row);
+        Span<float> chunk = stackalloc float[Math.Min(ExpChunk, row.Length)];
+        double sum = 0;
+        for (var i = 0; i < row.Length; i += chunk.Length)
+        {
+            var part = chunk[..Math.Min(chunk.Length, row.Length - i)];
+            TensorPrimitives.Subtract(row.Slice(i, part.Length), max, part);
+            TensorPrimitives.Exp(part, part);
+            sum += TensorPrimitives.Sum(part);
         }
 
         return max + Math.Log(sum);
+    }
+
+    /// <summary>The loss of one predicting position: <c>log Σ exp(row) − row[target]</c>.</summary>
+    private static double RowLoss(ReadOnlySpan<float> row, int target) => LogSumExp(row) - row[target];
+
+    private static (float[] Input, float[] Logits) Rent(int rows, int dm, int vocab) =>
+        (ArrayPool<float>.Shared.Rent(rows * dm), ArrayPool<float>.Shared.Rent(rows * vocab));
+
+    private static void Return(float[] input, float[] logits)
+    {
+        ArrayPool<float>.Shared.Return(input);
+        ArrayPool<float>.Shared.Return(logits);
     }
 }

@@ -1,5 +1,6 @@
 using CircuitDsl.Model;
 using CircuitDsl.Tensors;
+using CircuitDsl.Tests.Circuits;
 
 namespace CircuitDsl.Tests.Model;
 
@@ -28,5 +29,89 @@ public sealed class LossesTests
         var logits = new Tensor(new[] { 1e30f, 0f, 1e30f, 0f }, 1, 2, 2);
 
         Losses.NextTokenCrossEntropy(logits, [[0, 1]]).Should().BeApproximately(1e30, 1e24);
+    }
+
+    public static TheoryData<Normalization, bool, PositionalEmbedding> Architectures()
+    {
+        var data = new TheoryData<Normalization, bool, PositionalEmbedding>();
+        foreach (var norm in new[] { Normalization.LN, Normalization.LNPre, Normalization.None })
+        {
+            foreach (var attnOnly in new[] { true, false })
+            {
+                foreach (var positions in new[] { PositionalEmbedding.Standard, PositionalEmbedding.Shortformer })
+                {
+                    data.Add(norm, attnOnly, positions);
+                }
+            }
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Architectures))]
+    public void The_loss_straight_from_the_unembedding_is_the_loss_of_the_logits(Normalization norm, bool attnOnly, PositionalEmbedding positions)
+    {
+        var config = RandomWeights.Config(norm: norm, attnOnly: attnOnly) with { PositionalEmbeddingType = positions };
+        var model = new HookedTransformer(RandomWeights.Create(config, seed: 5, scale: 1f));
+        int[][] tokens = [[1, 4, 2, 9, 4, 0, 3, 8, 8], [7, 7, 5, 10, 1, 2, 8, 0, 6], [0, 3, 3, 6, 2, 9, 10, 1, 5]];
+        var expected = Losses.NextTokenCrossEntropy(model.Forward(tokens), tokens);
+
+        // 24 predicting positions: one block, blocks of 5 (the last of 4, blocks spanning two sequences), one per position.
+        foreach (var rowBlock in new[] { Losses.RowBlock, 5, 1 })
+        {
+            Losses.NextTokenCrossEntropy(model, tokens, rowBlock).Should().BeApproximately(expected, 1e-5 * expected, $"blocks of {rowBlock}");
+        }
+    }
+
+    [Fact]
+    public void Blocks_unembedded_in_parallel_give_the_loss_of_the_logits()
+    {
+        // 3 × 39 predicting positions × d_model 32 × d_vocab 1,000 is enough work for the parallel path; 117 = 4 · 27 + 9.
+        var config = RandomWeights.Config(dModel: 32, dHead: 8, vocab: 1000, ctx: 40, norm: Normalization.LN, attnOnly: false);
+        var model = new HookedTransformer(RandomWeights.Create(config, seed: 6));
+        var rng = new Random(7);
+        var tokens = Enumerable.Range(0, 3).Select(_ => Enumerable.Range(0, 40).Select(_ => rng.Next(1000)).ToArray()).ToArray();
+
+        var expected = Losses.NextTokenCrossEntropy(model.Forward(tokens), tokens);
+
+        Losses.NextTokenCrossEntropy(model, tokens, 27).Should().BeApproximately(expected, 1e-5 * expected);
+    }
+
+    [Fact]
+    public void A_zero_unembedding_predicts_every_token_uniformly()
+    {
+        var weights = RandomWeights.Create(RandomWeights.Config(norm: Normalization.LN, attnOnly: false), seed: 8);
+        weights.W_U.Span.Clear();
+        weights.b_U.Span.Clear();
+
+        var loss = Losses.NextTokenCrossEntropy(new HookedTransformer(weights), [[1, 4, 2, 9, 4], [7, 7, 5, 10, 1]]);
+
+        // Every logit is 0, so every probability is 1/d_vocab; the exponentials are float, exp(0) within an ulp of 1.
+        loss.Should().BeApproximately(Math.Log(weights.Config.DVocab), 1e-6);
+    }
+
+    [Fact]
+    public void An_overflowing_unembedding_names_the_first_non_finite_logit()
+    {
+        var weights = RandomWeights.Create(RandomWeights.Config(), seed: 9);
+        weights.W_U.Span.Fill(3e38f);
+        weights.b_U.Span.Clear();
+
+        var act = () => Losses.NextTokenCrossEntropy(new HookedTransformer(weights), [[1, 2, 3], [4, 5, 6]]);
+
+        var error = act.Should().Throw<NonFiniteLogitException>().Which;
+        (error.Sequence, error.Position, error.Token).Should().Be((0, 0, 0));
+        float.IsFinite(error.Value).Should().BeFalse();
+    }
+
+    [Fact]
+    public void Sequences_of_one_token_have_no_loss()
+    {
+        var model = new HookedTransformer(RandomWeights.Create(RandomWeights.Config(), seed: 10));
+
+        var act = () => Losses.NextTokenCrossEntropy(model, [[1], [2]]);
+
+        act.Should().Throw<ArgumentException>().WithMessage("Sequences of one token predict nothing*");
     }
 }

@@ -6,7 +6,7 @@ namespace CircuitDsl.Circuits;
 /// <summary>
 /// LayerNorm with its scale frozen at the real forward pass's value (docs/math.md, "Path expansion"): centring is
 /// linear and the scale a constant, so a frozen LayerNorm of a sum is the sum of the frozen LayerNorms of its parts.
-/// The one home of this linearisation.
+/// The one home of this linearisation, shared by <see cref="PathDecomposition"/> and <see cref="ResidualDecomposition"/>.
 /// </summary>
 internal static class FrozenLayerNorm
 {

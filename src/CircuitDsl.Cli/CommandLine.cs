@@ -24,6 +24,7 @@ public static class CommandLine
             Commands.Logits(output),
             Commands.Loss(output),
             PathsCommand.Create(output),
+            LensCommand.Create(output),
             InspectCommand.Create(output),
             TrainCommand.Create(output),
             DocsCommand.Create(output),

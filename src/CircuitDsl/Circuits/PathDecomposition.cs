@@ -306,8 +306,8 @@ public sealed class PathDecomposition
 
             Logits = pass.Unembed();
             _patterns = [.. Enumerable.Range(0, c.NLayers).Select(pass.Cache.Pattern)];
-            _inverseScales = [.. Enumerable.Range(0, c.NLayers).Select(l => InverseScales(pass.Cache[HookNames.ResidPre(l)]))];
-            _finalInverseScale = InverseScales(pass.Residual);
+            _inverseScales = [.. Enumerable.Range(0, c.NLayers).Select(l => FrozenLayerNorm.InverseScales(c, pass.Cache[HookNames.ResidPre(l)]))];
+            _finalInverseScale = FrozenLayerNorm.InverseScales(c, pass.Residual);
             _mlpOut = c.HasMlp ? [.. Enumerable.Range(0, c.NLayers).Select(l => pass.Cache[HookNames.MlpOut(l)].Reshape(Rows, c.DModel))] : [];
         }
 
@@ -372,12 +372,7 @@ public sealed class PathDecomposition
         public Tensor UnembedBias()
         {
             var c = Config;
-            var constant = _weights.b_U.Clone().Reshape(1, c.DVocab);
-            if (_weights.LnFinalB is { } lnBias)
-            {
-                Gemm.MatMul(lnBias.Reshape(1, c.DModel), _weights.W_U, constant, beta: 1f);
-            }
-
+            var constant = FrozenLayerNorm.UnembedConstant(_weights);
             var logits = new Tensor(Batch, Positions, c.DVocab);
             for (var row = 0; row < Rows; row++)
             {
@@ -389,11 +384,11 @@ public sealed class PathDecomposition
 
         /// <summary><c>N_f(r) W_U</c> <c>[batch, pos, d_vocab]</c>: a residual contribution's logits through the frozen final LayerNorm.</summary>
         public Tensor Unembed(Tensor residual) =>
-            Gemm.MatMul(Normalize(residual, _finalInverseScale, _weights.LnFinalW), _weights.W_U).Reshape(Batch, Positions, Config.DVocab);
+            Gemm.MatMul(FrozenLayerNorm.Apply(Config, residual, _finalInverseScale, _weights.LnFinalW), _weights.W_U).Reshape(Batch, Positions, Config.DVocab);
 
         /// <summary><c>N_l(r)</c>: a residual contribution through layer <paramref name="layer"/>'s frozen LN1, as its heads' values read it.</summary>
         public Tensor NormalizeForAttention(Tensor residual, int layer) =>
-            Normalize(residual, _inverseScales[layer], _weights.Blocks[layer].Ln1W);
+            FrozenLayerNorm.Apply(Config, residual, _inverseScales[layer], _weights.Blocks[layer].Ln1W);
 
         /// <summary>
         /// <c>A^{l,h} · (N_l(r) W_V^h) W_O^h</c> per sequence <c>[rows, d_model]</c>, given <c>N_l(r)</c>
@@ -454,68 +449,6 @@ public sealed class PathDecomposition
             }
 
             return byOrder;
-        }
-
-        /// <summary><c>centre(r) / σ ⊙ w</c> with the frozen <c>1/σ</c> per row (LN), without <c>w</c> (LNPre), or <c>r</c> (none).</summary>
-        private Tensor Normalize(Tensor residual, float[] inverseScale, Tensor? weight)
-        {
-            if (!Config.HasLayerNorm)
-            {
-                return residual;
-            }
-
-            var dm = Config.DModel;
-            var y = new Tensor(Rows, dm);
-            for (var row = 0; row < Rows; row++)
-            {
-                var x = residual.Span.Slice(row * dm, dm);
-                var target = y.Span.Slice(row * dm, dm);
-                float mean = 0;
-                foreach (var value in x)
-                {
-                    mean += value;
-                }
-
-                mean /= dm;
-                for (var i = 0; i < dm; i++)
-                {
-                    target[i] = (x[i] - mean) * inverseScale[row] * (weight is null ? 1f : weight.Span[i]);
-                }
-            }
-
-            return y;
-        }
-
-        /// <summary><c>1 / sqrt(var(x) + eps)</c> per row of the real pass's residual stream, as LayerNorm computes it.</summary>
-        private float[] InverseScales(Tensor residual)
-        {
-            if (!Config.HasLayerNorm)
-            {
-                return [];
-            }
-
-            var dm = Config.DModel;
-            var scales = new float[Rows];
-            for (var row = 0; row < Rows; row++)
-            {
-                var x = residual.Span.Slice(row * dm, dm);
-                float mean = 0;
-                foreach (var value in x)
-                {
-                    mean += value;
-                }
-
-                mean /= dm;
-                float variance = 0;
-                foreach (var value in x)
-                {
-                    variance += (value - mean) * (value - mean);
-                }
-
-                scales[row] = 1f / MathF.Sqrt((variance / dm) + Ops.LayerNormEpsilon);
-            }
-
-            return scales;
         }
     }
 }

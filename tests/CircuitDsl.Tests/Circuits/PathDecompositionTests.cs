@@ -185,14 +185,8 @@ public sealed class PathDecompositionTests
             .WithMessage("b_U is added after the last layer; no head reads it.*");
     }
 
-    private static TransformerWeights Weights(Normalization norm, bool attnOnly, bool shortformer, int layers, int seed)
-    {
-        var config = RandomWeights.Config(layers: layers, heads: 2, dModel: 8, dHead: 3, vocab: 11, norm: norm, attnOnly: attnOnly) with
-        {
-            PositionalEmbeddingType = shortformer ? PositionalEmbedding.Shortformer : PositionalEmbedding.Standard,
-        };
-        return RandomWeights.Create(config, seed, scale: 0.7f);
-    }
+    private static TransformerWeights Weights(Normalization norm, bool attnOnly, bool shortformer, int layers, int seed) =>
+        RandomWeights.Architecture(norm, attnOnly, shortformer, layers, seed);
 
     /// <summary>The terms sum to the logits within 1e-4 of the largest logit's size.</summary>
     private static void ShouldSumTo(IEnumerable<Tensor> terms, Tensor logits)

@@ -39,6 +39,19 @@ internal static class RandomWeights
         return TransformerWeights.FromStateDict(config, tensors, "<random>");
     }
 
+    /// <summary>
+    /// A small model (2 heads, d_model 8, d_head 3, 11 tokens) of the given architecture, weights uniform in ±0.7: the
+    /// architectures the exact decompositions are checked on.
+    /// </summary>
+    public static TransformerWeights Architecture(Normalization norm, bool attnOnly, bool shortformer, int layers, int seed)
+    {
+        var config = Config(layers: layers, heads: 2, dModel: 8, dHead: 3, vocab: 11, norm: norm, attnOnly: attnOnly) with
+        {
+            PositionalEmbeddingType = shortformer ? PositionalEmbedding.Shortformer : PositionalEmbedding.Standard,
+        };
+        return Create(config, seed, scale: 0.7f);
+    }
+
     /// <summary>A random orthogonal <c>[n × n]</c> matrix (Q of a QR of a Gaussian-ish matrix).</summary>
     public static Matrix<double> Orthogonal(int n, int seed)
     {

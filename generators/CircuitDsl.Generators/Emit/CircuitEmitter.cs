@@ -94,10 +94,21 @@ internal static class CircuitEmitter
         w.Indent();
         foreach (var h in spec.Hypotheses)
         {
-            w.Line(h.Kind == HypothesisKind.Measured
-                ? $"{Hypotheses}.Measured({Literal(h.Method)}, {Literal(h.Claim)}, () => {h.Method}(model), "
-                    + $"threshold: {Number(h.Threshold)}, bound: {Bound}.{h.Bound}, unit: {Literal(h.Unit)}),"
-                : $"{h.Method}(model),");
+            if (h.Kind != HypothesisKind.Measured)
+            {
+                w.Line($"{h.Method}(model),");
+                continue;
+            }
+
+            w.Line($"{Hypotheses}.Measured(");
+            w.Indent();
+            w.Line($"{Literal(h.Method)},");
+            w.Line($"{Literal(h.Claim)},");
+            w.Line($"() => {h.Method}(model),");
+            w.Line($"threshold: {Number(h.Threshold)},");
+            w.Line($"bound: {Bound}.{h.Bound},");
+            w.Line($"unit: {Literal(h.Unit)}),");
+            w.Unindent();
         }
 
         w.Unindent();

@@ -117,7 +117,13 @@ partial class Induction
                 NotInduction(model),
                 Head00Unneeded(model),
                 PreviousTokenAloneFallsShort(model),
-                global::CircuitDsl.Circuits.Hypotheses.Measured("UniformLoss", "A uniform guess over the vocabulary loses at most 4.2 nats a token.", () => UniformLoss(model), threshold: 4.2, bound: global::CircuitDsl.Reports.Bound.AtMost, unit: "nats"),
+                global::CircuitDsl.Circuits.Hypotheses.Measured(
+                    "UniformLoss",
+                    "A uniform guess over the vocabulary loses at most 4.2 nats a token.",
+                    () => UniformLoss(model),
+                    threshold: 4.2,
+                    bound: global::CircuitDsl.Reports.Bound.AtMost,
+                    unit: "nats"),
             ]);
     }
 

@@ -24,4 +24,11 @@ public static partial class FalseClaims
     [Composes("1.3", Via = CompositionKind.V, From = "0.2", AtLeast = 3, InBaselineUnits = true,
               Paper = "Two-Layer Attention-Only Transformers: Term Importance")]
     public static partial Evidence InductionHeadReadsValuesFromPreviousTokenHead(Induction2L model);
+
+    /// <summary>
+    /// FALSE: head 0.2 is not a previous-token head (its previous-token score is at most one half). It is the circuit's
+    /// previous-token head, so this upper bound is measured and fails.
+    /// </summary>
+    [PreviousTokenHead("0.2", AtMost = 0.5, Paper = "Two-Layer Attention-Only Transformers: Induction Heads")]
+    public static partial Evidence PreviousTokenHeadIsNot(Induction2L model);
 }

@@ -13,7 +13,8 @@ public abstract class HypothesisAttribute : Attribute
 
 /// <summary>
 /// Head <see cref="Head"/> attends from each position to the one before it: its previous-token score (mean
-/// attention on the previous token, 0…1) is at least <see cref="AtLeast"/>.
+/// attention on the previous token, 0…1) is at least <see cref="AtLeast"/>
+/// (or, for the claim that it is not, at most <see cref="AtMost"/>).
 /// </summary>
 public sealed class PreviousTokenHeadAttribute : HypothesisAttribute
 {
@@ -26,8 +27,11 @@ public sealed class PreviousTokenHeadAttribute : HypothesisAttribute
     /// <summary>The head, <c>layer.head</c>.</summary>
     public string Head { get; }
 
-    /// <summary>The smallest score (0…1) that supports the claim. Required.</summary>
+    /// <summary>The smallest score (0…1) that supports the claim. Give this or <see cref="AtMost"/>.</summary>
     public double AtLeast { get; set; }
+
+    /// <summary>The largest score (0…1) that supports the claim (the head is not one). Give this or <see cref="AtLeast"/>.</summary>
+    public double AtMost { get; set; }
 }
 
 /// <summary>
@@ -45,13 +49,17 @@ public sealed class DuplicateTokenHeadAttribute : HypothesisAttribute
     /// <summary>The head, <c>layer.head</c>.</summary>
     public string Head { get; }
 
-    /// <summary>The smallest score (0…1) that supports the claim. Required.</summary>
+    /// <summary>The smallest score (0…1) that supports the claim. Give this or <see cref="AtMost"/>.</summary>
     public double AtLeast { get; set; }
+
+    /// <summary>The largest score (0…1) that supports the claim (the head is not one). Give this or <see cref="AtLeast"/>.</summary>
+    public double AtMost { get; set; }
 }
 
 /// <summary>
 /// Head <see cref="Head"/> is an induction head: on repeated sequences it attends to the token after the earlier
-/// copy of the current token; its induction score (0…1) is at least <see cref="AtLeast"/>.
+/// copy of the current token; its induction score (0…1) is at least <see cref="AtLeast"/>
+/// (or, for the claim that it is not, at most <see cref="AtMost"/>).
 /// </summary>
 public sealed class InductionHeadAttribute : HypothesisAttribute
 {
@@ -64,13 +72,17 @@ public sealed class InductionHeadAttribute : HypothesisAttribute
     /// <summary>The head, <c>layer.head</c>.</summary>
     public string Head { get; }
 
-    /// <summary>The smallest score (0…1) that supports the claim. Required.</summary>
+    /// <summary>The smallest score (0…1) that supports the claim. Give this or <see cref="AtMost"/>.</summary>
     public double AtLeast { get; set; }
+
+    /// <summary>The largest score (0…1) that supports the claim (the head is not one). Give this or <see cref="AtLeast"/>.</summary>
+    public double AtMost { get; set; }
 }
 
 /// <summary>
 /// Head <see cref="Head"/> copies the token it attends to into the logits: the copying score of its full OV
-/// circuit, <c>Σλ / Σ|λ|</c> over the eigenvalues of <c>W_E W_OV W_U</c> (−1…1), is at least <see cref="AtLeast"/>.
+/// circuit, <c>Σλ / Σ|λ|</c> over the eigenvalues of <c>W_E W_OV W_U</c> (−1…1), is at least <see cref="AtLeast"/>
+/// (or, for the claim that it is not, at most <see cref="AtMost"/>).
 /// </summary>
 public sealed class CopyingHeadAttribute : HypothesisAttribute
 {
@@ -83,8 +95,11 @@ public sealed class CopyingHeadAttribute : HypothesisAttribute
     /// <summary>The head, <c>layer.head</c>.</summary>
     public string Head { get; }
 
-    /// <summary>The smallest copying score (−1…1) that supports the claim. Required.</summary>
+    /// <summary>The smallest copying score (−1…1) that supports the claim. Give this or <see cref="AtMost"/>.</summary>
     public double AtLeast { get; set; }
+
+    /// <summary>The largest copying score (−1…1) that supports the claim (the head does not copy). Give this or <see cref="AtLeast"/>.</summary>
+    public double AtMost { get; set; }
 }
 
 /// <summary>
@@ -140,8 +155,14 @@ public sealed class AblationAttribute : HypothesisAttribute
     /// <summary>The task the loss is measured on, e.g. <c>"repeated-tokens"</c>. Required.</summary>
     public string Task { get; set; } = "";
 
-    /// <summary>The smallest loss increase, in nats, that supports the claim; positive. Required.</summary>
+    /// <summary>The smallest loss increase, in nats, that supports the claim; positive. Give this or <see cref="RaisesLossByAtMost"/>.</summary>
     public double RaisesLossBy { get; set; }
+
+    /// <summary>
+    /// The largest loss increase, in nats, that supports the claim (the head does not matter much); positive. Give this
+    /// or <see cref="RaisesLossBy"/>.
+    /// </summary>
+    public double RaisesLossByAtMost { get; set; }
 }
 
 /// <summary>
@@ -162,8 +183,11 @@ public sealed class FaithfulnessAttribute : HypothesisAttribute
     /// <summary>The task the loss is measured on, e.g. <c>"repeated-tokens"</c>. Required.</summary>
     public string Task { get; set; } = "";
 
-    /// <summary>The smallest fraction (0…1) of the loss improvement the circuit must keep. Required.</summary>
+    /// <summary>The smallest fraction (0…1) of the loss improvement the circuit must keep. Give this or <see cref="RecoversAtMost"/>.</summary>
     public double Recovers { get; set; }
+
+    /// <summary>The largest fraction (0…1) of the loss improvement the circuit may keep (it is not the circuit). Give this or <see cref="Recovers"/>.</summary>
+    public double RecoversAtMost { get; set; }
 }
 
 /// <summary>
@@ -175,8 +199,11 @@ public sealed class FaithfulnessAttribute : HypothesisAttribute
 /// </summary>
 public sealed class DirectPathBigramsAttribute : HypothesisAttribute
 {
-    /// <summary>The smallest correlation (−1…1) that supports the claim. Required.</summary>
+    /// <summary>The smallest correlation (−1…1) that supports the claim. Give this or <see cref="AtMost"/>.</summary>
     public double AtLeast { get; set; }
+
+    /// <summary>The largest correlation (−1…1) that supports the claim. Give this or <see cref="AtLeast"/>.</summary>
+    public double AtMost { get; set; }
 }
 
 /// <summary>
@@ -198,6 +225,27 @@ public sealed class SkipTrigramsAttribute : HypothesisAttribute
     /// <summary>The head, <c>layer.head</c>.</summary>
     public string Head { get; }
 
-    /// <summary>The smallest fraction (0…1) of planted triples the head must rank among its strongest. Required.</summary>
+    /// <summary>The smallest fraction (0…1) of planted triples the head must rank among its strongest. Give this or <see cref="AtMost"/>.</summary>
     public double AtLeast { get; set; }
+
+    /// <summary>The largest fraction (0…1) of planted triples the head may carry (it does not carry them). Give this or <see cref="AtLeast"/>.</summary>
+    public double AtMost { get; set; }
+}
+
+/// <summary>
+/// A claim measured by the researcher's own code: put it on a <c>static double Name(Model model)</c> method (or one
+/// returning <c>float</c>) of a <see cref="CircuitAttribute"/> class whose body computes the value, e.g. a loss on a
+/// batch the researcher chose. <c>CheckAll</c> runs the body and compares its value with <see cref="AtLeast"/> or
+/// <see cref="AtMost"/> (give exactly one); an exception it throws, NaN or ∞ make the claim not measured.
+/// </summary>
+public sealed class MeasuredAttribute : HypothesisAttribute
+{
+    /// <summary>The smallest value that supports the claim. Give this or <see cref="AtMost"/>.</summary>
+    public double AtLeast { get; set; }
+
+    /// <summary>The largest value that supports the claim. Give this or <see cref="AtLeast"/>.</summary>
+    public double AtMost { get; set; }
+
+    /// <summary>The value's unit for reports, e.g. <c>"nats"</c>; optional.</summary>
+    public string? Unit { get; set; }
 }

@@ -17,12 +17,22 @@ public sealed class FalseClaimsTests(TrainedModel<Induction2L> trained) : IClass
         FalseClaims.InductionHeadReadsValuesFromPreviousTokenHead(Model).Should().Fail();
 
     [Fact]
-    public void The_report_does_not_hold_and_names_both_claims()
+    public void The_previous_token_head_is_above_an_upper_bound_on_its_score()
+    {
+        var evidence = FalseClaims.PreviousTokenHeadIsNot(Model);
+
+        evidence.Should().Fail();
+        evidence.Measured.Should().Be(InductionCircuit.PreviousTokenHead(Model).Measured, "the upper bound measures the score the lower bound does");
+    }
+
+    [Fact]
+    public void The_report_does_not_hold_and_names_every_claim()
     {
         var report = FalseClaims.CheckAll(Model);
 
         report.AllHold.Should().BeFalse();
-        report.Failing.Should().Equal(nameof(FalseClaims.LayerZeroInductionHead), nameof(FalseClaims.InductionHeadReadsValuesFromPreviousTokenHead));
+        report.Failing.Should().Equal(nameof(FalseClaims.LayerZeroInductionHead), nameof(FalseClaims.InductionHeadReadsValuesFromPreviousTokenHead),
+            nameof(FalseClaims.PreviousTokenHeadIsNot));
         report.Evidence.Should().OnlyContain(e => e.Verdict == Verdict.Fails, "each false claim is measured, not skipped");
     }
 
@@ -36,11 +46,12 @@ public sealed class FalseClaimsTests(TrainedModel<Induction2L> trained) : IClass
         var act = () => report.Should().HoldAll("the spec says so");
 
         act.Should().Throw<XunitException>()
-            .WithMessage("Expected every hypothesis of circuit FalseClaims on Induction2L to hold because the spec says so, but 2 of 2 do not*")
+            .WithMessage("Expected every hypothesis of circuit FalseClaims on Induction2L to hold because the spec says so, but 3 of 3 do not*")
             .WithMessage($"*[Fails] LayerZeroInductionHead: induction score of {head} = {Evidence.Format(induction.Measured)}, claimed >= 0.500 (* short)*")
             .WithMessage($"*data attention pattern of {head} on sequence 0 [62, 62]*")
             .WithMessage("*[Fails] InductionHeadReadsValuesFromPreviousTokenHead: V-composition * (x random baseline) = *, claimed >= 3.000*")
-            .WithMessage("*data composition scores * -> *: Q *, K *, V *; random baseline *");
+            .WithMessage("*data composition scores * -> *: Q *, K *, V *; random baseline *")
+            .WithMessage($"*[Fails] PreviousTokenHeadIsNot: previous-token score of 0.2 = {Evidence.Format(report.Evidence[2].Measured)}, claimed <= 0.500*");
     }
 
     [Fact]

@@ -20,6 +20,13 @@ public sealed class InductionCircuitTests(TrainedModel<Induction2L> trained) : I
     public void Induction_head() => InductionCircuit.InductionHead(Model).Should().Hold();
 
     [Fact]
+    public void The_previous_token_head_is_no_induction_head() => InductionCircuit.PreviousTokenHeadIsNoInductionHead(Model).Should().Hold();
+
+    [Fact]
+    public void The_second_copy_of_a_repeated_sequence_is_predicted() => InductionCircuit.CheckAll(Model).Evidence
+        .Single(e => e.Hypothesis == nameof(InductionCircuit.SecondCopyLoss)).Should().Hold();
+
+    [Fact]
     public void K_composition() => InductionCircuit.KComposition(Model).Should().Hold();
 
     [Fact]

@@ -53,7 +53,8 @@ internal static class DiagnosticDescriptors
         isEnabledByDefault: true,
         description: "A threshold the score can never reach (or always exceeds) makes a claim that cannot fail or "
             + "cannot hold. Detector scores and recovered fractions lie in [0, 1], copying scores in [-1, 1], raw "
-            + "composition scores in [0, 1] (in baseline units, [0, sqrt(d_model)]); a loss increase must be positive.");
+            + "composition scores in [0, 1] (in baseline units, [0, sqrt(d_model)]); a loss increase must be positive, and a "
+            + "[Measured] value's bound finite.");
 
     /// <summary>Format: <c>Circuit {0} is about {1}, which has no [Transformer] attribute</c>.</summary>
     public static readonly DiagnosticDescriptor ModelWithoutTransformer = new(
@@ -120,7 +121,8 @@ internal static class DiagnosticDescriptors
         category: Category,
         defaultSeverity: DiagnosticSeverity.Error,
         isEnabledByDefault: true,
-        description: "Every hypothesis states its threshold; composition also names From and Via, ablation and "
+        description: "Every hypothesis states exactly one threshold, a lower bound (AtLeast, RaisesLossBy, Recovers) or an "
+            + "upper bound (AtMost, RaisesLossByAtMost, RecoversAtMost); composition also names From and Via, ablation and "
             + "faithfulness name their Task, and faithfulness lists each of its heads once. Thresholds have no "
             + "defaults, because the claim is in the number.");
 
@@ -178,4 +180,16 @@ internal static class DiagnosticDescriptors
         isEnabledByDefault: true,
         description: "The generator implements hypothesis methods only in a [Circuit(typeof(M))] class, which names the model "
             + "the claims are about. Elsewhere the claim would silently never be measured.");
+
+    /// <summary>Format: <c>[Measured] {0} must be declared 'static double {0}({1} model)' with a body that measures the value: {2}</c>.</summary>
+    public static readonly DiagnosticDescriptor MeasuredMethodShape = new(
+        id: "CDSL016",
+        title: "Measured claim's method of the wrong shape",
+        messageFormat: "[Measured] {0} must be declared 'static double {0}({1} model)' with a body that measures the value: {2}",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true,
+        description: "A [Measured] claim's value is computed by the researcher's own code: a static method with a body that "
+            + "takes the circuit's model and returns the number (double or float); CheckAll calls it and compares the value "
+            + "with the claim's one bound, AtLeast or AtMost.");
 }

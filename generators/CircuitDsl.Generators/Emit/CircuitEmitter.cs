@@ -27,7 +27,8 @@ internal static class CircuitEmitter
         Documentation(w, spec);
         w.Line();
         CheckAll(w, spec);
-        foreach (var hypothesis in spec.Hypotheses)
+        // A [Measured] method's body is the researcher's; CheckAll calls it.
+        foreach (var hypothesis in spec.Hypotheses.Where(h => h.Kind != HypothesisKind.Measured))
         {
             w.Line();
             Hypothesis(w, spec, hypothesis);
@@ -93,7 +94,21 @@ internal static class CircuitEmitter
         w.Indent();
         foreach (var h in spec.Hypotheses)
         {
-            w.Line($"{h.Method}(model),");
+            if (h.Kind != HypothesisKind.Measured)
+            {
+                w.Line($"{h.Method}(model),");
+                continue;
+            }
+
+            w.Line($"{Hypotheses}.Measured(");
+            w.Indent();
+            w.Line($"{Literal(h.Method)},");
+            w.Line($"{Literal(h.Claim)},");
+            w.Line($"() => {h.Method}(model),");
+            w.Line($"threshold: {Number(h.Threshold)},");
+            w.Line($"bound: {Bound}.{h.Bound},");
+            w.Line($"unit: {Literal(h.Unit)}),");
+            w.Unindent();
         }
 
         w.Unindent();
@@ -112,47 +127,46 @@ internal static class CircuitEmitter
         w.Line($"{h.ParameterName}.Analysis,");
         w.Line($"{Literal(h.Method)},");
         w.Line($"{Literal(h.Claim)},");
-        var arguments = h.Kind switch
+        string[] arguments = h.Kind switch
         {
             HypothesisKind.Composes =>
             [
                 $"via: {CompositionKindType}.{h.Via}",
                 $"from: {NewHeadId(h.Heads[1])}",
                 $"to: {NewHeadId(h.Heads[0])}",
-                $"threshold: {Number(h.Threshold)}",
-                $"bound: {Bound}.{h.Bound}",
+                ..Threshold(h),
                 $"inBaselineUnits: {(h.InBaselineUnits ? "true" : "false")}",
             ],
             HypothesisKind.Ablation =>
             [
                 $"head: {NewHeadId(h.Heads[0])}",
                 $"task: {Literal(h.Task)}",
-                $"raisesLossBy: {Number(h.Threshold)}",
+                ..Threshold(h),
             ],
             HypothesisKind.Faithfulness =>
             [
                 $"heads: [{string.Join(", ", h.Heads.Select(NewHeadId))}]",
                 $"task: {Literal(h.Task)}",
-                $"recovers: {Number(h.Threshold)}",
+                ..Threshold(h),
             ],
             HypothesisKind.DirectPathBigrams =>
             [
                 $"task: {Literal(h.Task)}",
                 $"seed: {h.Seed.ToString(CultureInfo.InvariantCulture)}",
-                $"atLeast: {Number(h.Threshold)}",
+                ..Threshold(h),
             ],
             HypothesisKind.SkipTrigrams =>
             [
                 $"head: {NewHeadId(h.Heads[0])}",
                 $"task: {Literal(h.Task)}",
                 $"seed: {h.Seed.ToString(CultureInfo.InvariantCulture)}",
-                $"atLeast: {Number(h.Threshold)}",
+                ..Threshold(h),
             ],
-            _ => new[]
-            {
+            _ =>
+            [
                 $"head: {NewHeadId(h.Heads[0])}",
-                $"atLeast: {Number(h.Threshold)}",
-            },
+                ..Threshold(h),
+            ],
         };
         for (var i = 0; i < arguments.Length; i++)
         {
@@ -162,6 +176,8 @@ internal static class CircuitEmitter
         w.Unindent();
         w.Unindent();
     }
+
+    private static string[] Threshold(HypothesisSpec h) => [$"threshold: {Number(h.Threshold)}", $"bound: {Bound}.{h.Bound}"];
 
     private static string NewHeadId(HeadId head) => $"new {HeadIdType}({head.Layer}, {head.Head})";
 

@@ -12,6 +12,9 @@ internal enum HypothesisKind
     Faithfulness,
     DirectPathBigrams,
     SkipTrigrams,
+
+    /// <summary>The open claim: a value the method's own body measures.</summary>
+    Measured,
 }
 
 /// <summary>Which side of its threshold a measured value must fall for the claim to hold.</summary>
@@ -30,13 +33,14 @@ internal sealed record ArgumentText(string Name, string Value);
 /// <param name="ParameterName">The name of the model parameter, repeated in the implementation.</param>
 /// <param name="Kind">Which attribute the claim was written with.</param>
 /// <param name="Claim">The XML doc summary: the claim in prose.</param>
-/// <param name="Heads">The heads the claim is about: the subject first; for <c>Composes</c>, then <c>From</c>.</param>
+/// <param name="Heads">The heads the claim is about: the subject first; for <c>Composes</c>, then <c>From</c>; none for <c>Measured</c>.</param>
 /// <param name="Via">The composition kind, for <c>Composes</c>.</param>
 /// <param name="Threshold">The bound the measured value is compared with.</param>
 /// <param name="Bound">Which side of <paramref name="Threshold"/> supports the claim.</param>
 /// <param name="InBaselineUnits">Whether a composition threshold is in units of 1/sqrt(d_model).</param>
 /// <param name="Task">The task: for ablation and faithfulness as written, for the planted-structure kinds the model's training task.</param>
 /// <param name="Seed">For the planted-structure kinds, the model's training seed (which drew the task's structure); else 0.</param>
+/// <param name="Unit">For <c>Measured</c>, the value's unit as written (or null).</param>
 /// <param name="Paper">The paper section the claim comes from, if given.</param>
 /// <param name="Arguments">The arguments as written, for the documentation.</param>
 internal sealed record HypothesisSpec(
@@ -52,6 +56,7 @@ internal sealed record HypothesisSpec(
     bool InBaselineUnits,
     string? Task,
     int Seed,
+    string? Unit,
     string? Paper,
     EquatableArray<ArgumentText> Arguments);
 

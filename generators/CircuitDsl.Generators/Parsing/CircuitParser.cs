@@ -76,8 +76,9 @@ internal static class CircuitParser
                 continue;
             }
 
-            var methodOk = CheckMethodShape(method, model, diagnostics, cancellationToken);
-            var parser = new HypothesisParser(attributes[0], KindOf(attributes[0])!.Value, method, model.Name, architecture,
+            var kind = KindOf(attributes[0])!.Value;
+            var methodOk = CheckMethodShape(method, model, kind == HypothesisKind.Measured, diagnostics, cancellationToken);
+            var parser = new HypothesisParser(attributes[0], kind, method, model.Name, architecture,
                 card, diagnostics, cancellationToken);
             var hypothesis = parser.Parse();
             if (hypothesis is null)
@@ -149,12 +150,17 @@ internal static class CircuitParser
             : null;
     }
 
-    private static bool CheckMethodShape(IMethodSymbol method, INamedTypeSymbol model, List<DiagnosticInfo> diagnostics,
+    /// <summary>
+    /// A built-in kind's method is <c>static partial Evidence Name(Model model);</c> without a body (CDSL008); a
+    /// <c>[Measured]</c> method is <c>static double Name(Model model)</c> (or <c>float</c>) with one (CDSL016).
+    /// </summary>
+    private static bool CheckMethodShape(IMethodSymbol method, INamedTypeSymbol model, bool measured, List<DiagnosticInfo> diagnostics,
         CancellationToken cancellationToken)
     {
         var syntax = method.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(cancellationToken) as MethodDeclarationSyntax;
+        var hasBody = method.PartialImplementationPart is not null || syntax?.Body is not null || syntax?.ExpressionBody is not null;
         string? problem = null;
-        if (syntax is null || !syntax.Modifiers.Any(SyntaxKind.PartialKeyword))
+        if (!measured && (syntax is null || !syntax.Modifiers.Any(SyntaxKind.PartialKeyword)))
         {
             problem = "it is not partial";
         }
@@ -162,18 +168,27 @@ internal static class CircuitParser
         {
             problem = "it is not static";
         }
-        else if (method.PartialImplementationPart is not null || syntax.Body is not null || syntax.ExpressionBody is not null)
+        else if (!measured && hasBody)
         {
-            problem = "it has a body; the generator writes it";
+            problem = "it has a body; the generator writes it (a value your own code measures is a [Measured] claim)";
+        }
+        else if (measured && !hasBody)
+        {
+            problem = "it has no body; write the code that measures the value";
         }
         else if (method.IsGenericMethod)
         {
             problem = "it is generic";
         }
-        else if (method.ReturnType.TypeKind != TypeKind.Error
+        else if (!measured && method.ReturnType.TypeKind != TypeKind.Error
             && method.ReturnType.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat) != EvidenceName)
         {
             problem = $"it returns {method.ReturnType.ToDisplayString()}, not CircuitDsl.Reports.Evidence";
+        }
+        else if (measured && method.ReturnType.TypeKind != TypeKind.Error
+            && method.ReturnType.SpecialType is not (SpecialType.System_Double or SpecialType.System_Single))
+        {
+            problem = $"it returns {method.ReturnType.ToDisplayString()}, not double or float";
         }
         else if (method.Parameters.Length != 1)
         {
@@ -195,7 +210,8 @@ internal static class CircuitParser
         }
 
         var location = syntax is null ? LocationInfo.From(method.Locations.FirstOrDefault() ?? Location.None) : LocationInfo.From(syntax.Identifier.GetLocation());
-        diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.HypothesisMethodShape, location, method.Name, model.Name, problem));
+        diagnostics.Add(DiagnosticInfo.Create(measured ? DiagnosticDescriptors.MeasuredMethodShape : DiagnosticDescriptors.HypothesisMethodShape,
+            location, method.Name, model.Name, problem));
         return false;
     }
 }

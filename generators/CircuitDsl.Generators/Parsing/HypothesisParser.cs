@@ -54,22 +54,23 @@ internal sealed class HypothesisParser
         var bound = BoundKind.AtLeast;
         var inBaselineUnits = false;
         string? task = null;
+        string? unit = null;
         var seed = 0;
         double threshold;
         switch (_kind)
         {
             case HypothesisKind.PreviousTokenHead:
-                threshold = Detector(heads, "a previous-token score");
+                threshold = Detector(heads, out bound, "a previous-token score");
                 break;
             case HypothesisKind.DuplicateTokenHead:
-                threshold = Detector(heads, "a duplicate-token score");
+                threshold = Detector(heads, out bound, "a duplicate-token score");
                 break;
             case HypothesisKind.InductionHead:
-                threshold = Detector(heads, "an induction score");
+                threshold = Detector(heads, out bound, "an induction score");
                 break;
             case HypothesisKind.CopyingHead:
                 AddIfParsed(heads, Head(Arguments.Positional(0), Arguments.PositionalLocation(0), "Head"));
-                threshold = Threshold("AtLeast", -1, 1, "[-1, 1]", "a copying score");
+                threshold = Threshold(out bound, "AtLeast", "AtMost", -1, 1, "[-1, 1]", "a copying score");
                 ClaimKey = $"{_kind} {Show(heads)}";
                 break;
             case HypothesisKind.Composes:
@@ -78,33 +79,46 @@ internal sealed class HypothesisParser
             case HypothesisKind.Ablation:
                 AddIfParsed(heads, Head(Arguments.Positional(0), Arguments.PositionalLocation(0), "Head"));
                 task = Task();
-                threshold = RequiredNumber("RaisesLossBy", "the loss increase, in nats, that supports the claim");
-                if (_ok && !(threshold > 0 && !double.IsInfinity(threshold)))
-                {
-                    OutOfRange("RaisesLossBy", threshold, "(0, ∞)", "a loss increase");
-                }
+                threshold = Threshold(out bound, "RaisesLossBy", "RaisesLossByAtMost", 0, double.PositiveInfinity, "(0, ∞)",
+                    "a loss increase", exclusive: true);
 
                 ClaimKey = $"{_kind} {Show(heads)} on {task}";
                 break;
             case HypothesisKind.Faithfulness:
                 FaithfulnessHeads(heads);
                 task = Task();
-                threshold = Threshold("Recovers", 0, 1, "[0, 1]", "a recovered fraction of the loss");
+                threshold = Threshold(out bound, "Recovers", "RecoversAtMost", 0, 1, "[0, 1]", "a recovered fraction of the loss");
                 ClaimKey = $"{_kind} {Show(heads.OrderBy(h => h))} on {task}";
                 break;
             case HypothesisKind.DirectPathBigrams:
                 (task, seed) = PlantedTask(TaskNames.Bigram, "the direct path");
-                threshold = Threshold("AtLeast", -1, 1, "[-1, 1]", "a correlation");
+                threshold = Threshold(out bound, "AtLeast", "AtMost", -1, 1, "[-1, 1]", "a correlation");
                 ClaimKey = $"{_kind}";
                 break;
             case HypothesisKind.SkipTrigrams:
                 AddIfParsed(heads, Head(Arguments.Positional(0), Arguments.PositionalLocation(0), "Head"));
                 (task, seed) = PlantedTask(TaskNames.SkipTrigram, "the head's skip-trigrams");
-                threshold = Threshold("AtLeast", 0, 1, "[0, 1]", "a fraction of planted skip-trigrams");
+                threshold = Threshold(out bound, "AtLeast", "AtMost", 0, 1, "[0, 1]", "a fraction of planted skip-trigrams");
                 ClaimKey = $"{_kind} {Show(heads)}";
+                break;
+            case HypothesisKind.Measured:
+                threshold = Threshold(out bound, "AtLeast", "AtMost", double.NegativeInfinity, double.PositiveInfinity, "(-∞, ∞)",
+                    "a measured value", exclusive: true);
+                unit = Arguments.Named("Unit").AsString();
+                if (unit is not null)
+                {
+                    _documented.Add(new ArgumentText("Unit", unit));
+                }
+
+                ClaimKey = $"{_kind} {_method.Name}";
                 break;
             default:
                 return null;
+        }
+
+        if (_kind != HypothesisKind.Composes && bound == BoundKind.AtMost)
+        {
+            ClaimKey += " (AtMost)";
         }
 
         var paper = Arguments.Named("Paper").AsString();
@@ -132,15 +146,16 @@ internal sealed class HypothesisParser
             inBaselineUnits,
             task,
             seed,
+            unit,
             paper,
             _documented.ToEquatableArray());
     }
 
-    private double Detector(List<HeadId> heads, string score)
+    private double Detector(List<HeadId> heads, out BoundKind bound, string score)
     {
         AddIfParsed(heads, Head(Arguments.Positional(0), Arguments.PositionalLocation(0), "Head"));
         ClaimKey = $"{_kind} {Show(heads)}";
-        return Threshold("AtLeast", 0, 1, "[0, 1]", score);
+        return Threshold(out bound, "AtLeast", "AtMost", 0, 1, "[0, 1]", score);
     }
 
     private double Composition(List<HeadId> heads, out CompositionKind via, out BoundKind bound, out bool inBaselineUnits)
@@ -192,18 +207,14 @@ internal sealed class HypothesisParser
             _documented.Add(new ArgumentText("InBaselineUnits", "true"));
         }
 
-        var atLeast = Arguments.Has("AtLeast");
-        var atMost = Arguments.Has("AtMost");
-        bound = atMost && !atLeast ? BoundKind.AtMost : BoundKind.AtLeast;
+        var oneBound = OneBound("AtLeast", "AtMost", "a threshold: AtLeast (they compose) or AtMost (they do not)", out bound, out var name);
         ClaimKey = $"{_kind} {Show(heads.Take(1))} from {Show(heads.Skip(1))} via {via} ({bound})";
-        if (atLeast == atMost)
+        if (!oneBound)
         {
-            Missing(atLeast ? "exactly one of AtLeast and AtMost, not both" : "a threshold: AtLeast (they compose) or AtMost (they do not)");
             return 0;
         }
 
         // Raw scores are at most 1, which is sqrt(d_model) baseline units of 1/sqrt(d_model).
-        var name = bound.ToString();
         var max = _architecture is null ? double.PositiveInfinity : Math.Sqrt(_architecture.DModel);
         if (!inBaselineUnits)
         {
@@ -336,10 +347,43 @@ internal sealed class HypothesisParser
         return head;
     }
 
-    private double Threshold(string name, double min, double max, string range, string score)
+    /// <summary>
+    /// The claim's one bound, <paramref name="atLeast"/> or <paramref name="atMost"/> (both or neither is CDSL010), its
+    /// value range-checked: within [<paramref name="min"/>, <paramref name="max"/>], or with <paramref name="exclusive"/>
+    /// above <paramref name="min"/> and finite.
+    /// </summary>
+    private double Threshold(out BoundKind bound, string atLeast, string atMost, double min, double max, string range, string score,
+        bool exclusive = false)
     {
-        var value = RequiredNumber(name, "the threshold (in " + range + ") that supports the claim");
-        if (_ok && !(value >= min && value <= max))
+        if (!OneBound(atLeast, atMost, $"{atLeast} or {atMost}, the threshold (in {range}) that supports the claim", out bound, out var name))
+        {
+            return 0;
+        }
+
+        return Threshold(name, min, max, range, score, exclusive);
+    }
+
+    /// <summary>Which one of the two bound arguments was given; reports CDSL010 (<paramref name="neither"/>) unless exactly one.</summary>
+    private bool OneBound(string atLeast, string atMost, string neither, out BoundKind bound, out string name)
+    {
+        var hasAtLeast = Arguments.Has(atLeast);
+        var hasAtMost = Arguments.Has(atMost);
+        bound = hasAtMost && !hasAtLeast ? BoundKind.AtMost : BoundKind.AtLeast;
+        name = bound == BoundKind.AtMost ? atMost : atLeast;
+        if (hasAtLeast != hasAtMost)
+        {
+            return true;
+        }
+
+        Missing(hasAtLeast ? $"exactly one of {atLeast} and {atMost}, not both" : neither);
+        return false;
+    }
+
+    private double Threshold(string name, double min, double max, string range, string score, bool exclusive = false)
+    {
+        var value = ThresholdValue(name);
+        var inRange = exclusive ? value > min && value < max : value >= min && value <= max;
+        if (_ok && !inRange)
         {
             OutOfRange(name, value, range, score);
         }
@@ -347,12 +391,11 @@ internal sealed class HypothesisParser
         return value;
     }
 
-    private double RequiredNumber(string name, string what)
+    private double ThresholdValue(string name)
     {
         var value = Arguments.Named(name);
         if (value is null)
         {
-            Missing($"{name}, {what}");
             return 0;
         }
 

@@ -13,32 +13,32 @@ namespace CircuitDsl.Circuits;
 /// </summary>
 public static class Hypotheses
 {
-    /// <summary>The task names <see cref="Ablation(ModelAnalysis, string, string, HeadId, string, double)"/> and <see cref="Faithfulness(ModelAnalysis, string, string, HeadId[], string, double)"/> accept.</summary>
+    /// <summary>The task names <see cref="Ablation(ModelAnalysis, string, string, HeadId, string, double, Bound)"/> and <see cref="Faithfulness(ModelAnalysis, string, string, HeadId[], string, double, Bound)"/> accept.</summary>
     public const string RepeatedTokensTask = TaskNames.RepeatedTokens;
 
-    /// <summary>The head's previous-token score on the detection batch is at least <paramref name="atLeast"/>.</summary>
-    public static Evidence PreviousTokenHead(ModelAnalysis analysis, string name, string claim, HeadId head, double atLeast) =>
-        Detector(analysis, name, claim, head, atLeast, DetectorKind.PreviousToken, "previous-token score", "tl_mul_previous_token");
+    /// <summary>The head's previous-token score on the detection batch is on the <paramref name="bound"/> side of <paramref name="threshold"/>.</summary>
+    public static Evidence PreviousTokenHead(ModelAnalysis analysis, string name, string claim, HeadId head, double threshold, Bound bound) =>
+        Detector(analysis, name, claim, head, threshold, bound, DetectorKind.PreviousToken, "previous-token score", "tl_mul_previous_token");
 
-    /// <summary>The head's duplicate-token score on the detection batch is at least <paramref name="atLeast"/>.</summary>
-    public static Evidence DuplicateTokenHead(ModelAnalysis analysis, string name, string claim, HeadId head, double atLeast) =>
-        Detector(analysis, name, claim, head, atLeast, DetectorKind.DuplicateToken, "duplicate-token score", "tl_mul_duplicate_token");
+    /// <summary>The head's duplicate-token score on the detection batch is on the <paramref name="bound"/> side of <paramref name="threshold"/>.</summary>
+    public static Evidence DuplicateTokenHead(ModelAnalysis analysis, string name, string claim, HeadId head, double threshold, Bound bound) =>
+        Detector(analysis, name, claim, head, threshold, bound, DetectorKind.DuplicateToken, "duplicate-token score", "tl_mul_duplicate_token");
 
-    /// <summary>The head's induction score on the detection batch is at least <paramref name="atLeast"/>.</summary>
-    public static Evidence InductionHead(ModelAnalysis analysis, string name, string claim, HeadId head, double atLeast) =>
-        Detector(analysis, name, claim, head, atLeast, DetectorKind.Induction, "induction score", "tl_mul_induction");
+    /// <summary>The head's induction score on the detection batch is on the <paramref name="bound"/> side of <paramref name="threshold"/>.</summary>
+    public static Evidence InductionHead(ModelAnalysis analysis, string name, string claim, HeadId head, double threshold, Bound bound) =>
+        Detector(analysis, name, claim, head, threshold, bound, DetectorKind.Induction, "induction score", "tl_mul_induction");
 
-    /// <summary>The head's copying score (full-OV eigenvalues) is at least <paramref name="atLeast"/>.</summary>
-    public static Evidence CopyingHead(ModelAnalysis analysis, string name, string claim, HeadId head, double atLeast)
+    /// <summary>The head's copying score (full-OV eigenvalues) is on the <paramref name="bound"/> side of <paramref name="threshold"/>.</summary>
+    public static Evidence CopyingHead(ModelAnalysis analysis, string name, string claim, HeadId head, double threshold, Bound bound)
     {
         ArgumentNullException.ThrowIfNull(analysis);
         var unit = $"copying score of {head}";
         if (analysis.WhyNotMeasurable(head) is { } why)
         {
-            return Evidence.NotMeasured(name, claim, atLeast, Bound.AtLeast, unit, why);
+            return Evidence.NotMeasured(name, claim, threshold, bound, unit, why);
         }
 
-        return Evidence.Judge(name, claim, analysis.Copying.Score(head), atLeast, Bound.AtLeast, unit,
+        return Evidence.Judge(name, claim, analysis.Copying.Score(head), threshold, bound, unit,
             "Re(Σλ)/Σ|λ| over the eigenvalues of W_E·W_OV·W_U.", [new EigenvaluesData(head, analysis.Copying.Eigenvalues(head))]);
     }
 
@@ -73,16 +73,16 @@ public static class Hypotheses
     }
 
     /// <summary>
-    /// Mean-ablating <paramref name="head"/> raises the loss on <paramref name="tokens"/> by at least
-    /// <paramref name="raisesLossBy"/> nats.
+    /// Mean-ablating <paramref name="head"/> raises the loss on <paramref name="tokens"/> by an amount, in nats, on the
+    /// <paramref name="bound"/> side of <paramref name="threshold"/>.
     /// </summary>
-    public static Evidence Ablation(ModelAnalysis analysis, string name, string claim, HeadId head, int[][] tokens, double raisesLossBy)
+    public static Evidence Ablation(ModelAnalysis analysis, string name, string claim, HeadId head, int[][] tokens, double threshold, Bound bound)
     {
         ArgumentNullException.ThrowIfNull(analysis);
         var unit = $"loss increase (nats) when {head} is mean-ablated";
         if (analysis.WhyNotMeasurable(head) is { } why)
         {
-            return Evidence.NotMeasured(name, claim, raisesLossBy, Bound.AtLeast, unit, why);
+            return Evidence.NotMeasured(name, claim, threshold, bound, unit, why);
         }
 
         var full = Circuits.Ablation.PerTokenLoss(analysis.Model, tokens);
@@ -97,100 +97,102 @@ public static class Hypotheses
             sum += increase.Span[i];
         }
 
-        return Evidence.Judge(name, claim, sum / full.Length, raisesLossBy, Bound.AtLeast, unit,
+        return Evidence.Judge(name, claim, sum / full.Length, threshold, bound, unit,
             $"{tokens.Length} sequences; mean over every predicted token.", [new LossChangeData(head, increase)]);
     }
 
-    /// <summary><see cref="Ablation(ModelAnalysis, string, string, HeadId, int[][], double)"/> on a named task's tokens.</summary>
-    public static Evidence Ablation(ModelAnalysis analysis, string name, string claim, HeadId head, string task, double raisesLossBy)
+    /// <summary><see cref="Ablation(ModelAnalysis, string, string, HeadId, int[][], double, Bound)"/> on a named task's tokens.</summary>
+    public static Evidence Ablation(ModelAnalysis analysis, string name, string claim, HeadId head, string task, double threshold, Bound bound)
     {
         ArgumentNullException.ThrowIfNull(analysis);
         return TaskTokens(analysis, task, out var tokens) is { } why
-            ? Evidence.NotMeasured(name, claim, raisesLossBy, Bound.AtLeast, $"loss increase (nats) when {head} is mean-ablated", why)
-            : Ablation(analysis, name, claim, head, tokens!, raisesLossBy);
+            ? Evidence.NotMeasured(name, claim, threshold, bound, $"loss increase (nats) when {head} is mean-ablated", why)
+            : Ablation(analysis, name, claim, head, tokens!, threshold, bound);
     }
 
     /// <summary>
-    /// The circuit made of <paramref name="heads"/>, with every other head mean-ablated, recovers at least
-    /// <paramref name="recovers"/> of the loss: <c>(L_ablate_all − L_circuit) / (L_ablate_all − L_full)</c>.
+    /// The circuit made of <paramref name="heads"/>, with every other head mean-ablated, recovers a fraction of the loss,
+    /// <c>(L_ablate_all − L_circuit) / (L_ablate_all − L_full)</c>, on the <paramref name="bound"/> side of
+    /// <paramref name="threshold"/>.
     /// </summary>
-    public static Evidence Faithfulness(ModelAnalysis analysis, string name, string claim, HeadId[] heads, int[][] tokens, double recovers)
+    public static Evidence Faithfulness(ModelAnalysis analysis, string name, string claim, HeadId[] heads, int[][] tokens, double threshold, Bound bound)
     {
         ArgumentNullException.ThrowIfNull(analysis);
         ArgumentNullException.ThrowIfNull(heads);
         const string unit = "fraction of loss recovered";
         if (analysis.WhyNotMeasurable(heads) is { } why)
         {
-            return Evidence.NotMeasured(name, claim, recovers, Bound.AtLeast, unit, why);
+            return Evidence.NotMeasured(name, claim, threshold, bound, unit, why);
         }
 
         var r = Circuits.Ablation.FractionOfLossRecovered(analysis.Model, tokens, heads);
         EvidenceData[] losses = [new FaithfulnessData(heads, r.Full, r.Circuit, r.AblateAll)];
         if (double.IsNaN(r.Fraction))
         {
-            return Evidence.NotMeasured(name, claim, recovers, Bound.AtLeast, unit,
+            return Evidence.NotMeasured(name, claim, threshold, bound, unit,
                 "mean-ablating every head does not change the loss, so no fraction of it can be recovered.", losses);
         }
 
-        return Evidence.Judge(name, claim, r.Fraction, recovers, Bound.AtLeast, unit,
+        return Evidence.Judge(name, claim, r.Fraction, threshold, bound, unit,
             $"{tokens.Length} sequences; every head outside the circuit mean-ablated.", losses);
     }
 
-    /// <summary><see cref="Faithfulness(ModelAnalysis, string, string, HeadId[], int[][], double)"/> on a named task's tokens.</summary>
-    public static Evidence Faithfulness(ModelAnalysis analysis, string name, string claim, HeadId[] heads, string task, double recovers)
+    /// <summary><see cref="Faithfulness(ModelAnalysis, string, string, HeadId[], int[][], double, Bound)"/> on a named task's tokens.</summary>
+    public static Evidence Faithfulness(ModelAnalysis analysis, string name, string claim, HeadId[] heads, string task, double threshold, Bound bound)
     {
         ArgumentNullException.ThrowIfNull(analysis);
         return TaskTokens(analysis, task, out var tokens) is { } why
-            ? Evidence.NotMeasured(name, claim, recovers, Bound.AtLeast, "fraction of loss recovered", why)
-            : Faithfulness(analysis, name, claim, heads, tokens!, recovers);
+            ? Evidence.NotMeasured(name, claim, threshold, bound, "fraction of loss recovered", why)
+            : Faithfulness(analysis, name, claim, heads, tokens!, threshold, bound);
     }
 
     /// <summary>
     /// The direct path reproduces the bigram chain of <paramref name="task"/> (drawn with <paramref name="seed"/>, the
     /// model's training seed): the Pearson correlation between <c>log_softmax(W_E W_U + b_U)</c> and the chain's true
-    /// <c>log P(next | current)</c>, over all <c>d_vocab²</c> entries, is at least <paramref name="atLeast"/>.
+    /// <c>log P(next | current)</c>, over all <c>d_vocab²</c> entries, is on the <paramref name="bound"/> side of <paramref name="threshold"/>.
     /// </summary>
-    public static Evidence DirectPathBigrams(ModelAnalysis analysis, string name, string claim, string task, int seed, double atLeast)
+    public static Evidence DirectPathBigrams(ModelAnalysis analysis, string name, string claim, string task, int seed, double threshold, Bound bound)
     {
         ArgumentNullException.ThrowIfNull(analysis);
         const string unit = "correlation of the direct path's log-probabilities with the chain's";
         if (analysis.Unmeasurable is { } why)
         {
-            return Evidence.NotMeasured(name, claim, atLeast, Bound.AtLeast, unit, why);
+            return Evidence.NotMeasured(name, claim, threshold, bound, unit, why);
         }
 
         var unknown = PlantedTask(task, analysis.Config.DVocab, seed, out var planted);
         if (planted is not BigramTask chain)
         {
-            return Evidence.NotMeasured(name, claim, atLeast, Bound.AtLeast, unit,
+            return Evidence.NotMeasured(name, claim, threshold, bound, unit,
                 unknown ?? $"the task '{task}' plants no bigram chain (expected '{TaskNames.Bigram}').");
         }
 
         var fit = PlantedStructure.DirectPathBigrams(analysis.Weights, chain);
         var detail = string.Create(CultureInfo.InvariantCulture,
             $"task {task}, seed {seed}; mean KL(chain || direct path) = {Evidence.Format(fit.MeanKl)} nats per current token.");
-        return Evidence.Judge(name, claim, fit.Correlation, atLeast, Bound.AtLeast, unit, detail,
+        return Evidence.Judge(name, claim, fit.Correlation, threshold, bound, unit, detail,
             [new BigramFitData(fit.ModelLogProbs, fit.TrueLogProbs)]);
     }
 
     /// <summary>
     /// Head <paramref name="head"/> carries the skip-trigrams "anchor … trigger → output" that <paramref name="task"/>
     /// planted (drawn with <paramref name="seed"/>, the model's training seed): the fraction of planted triples the head's
-    /// QK and OV circuits rank high (<see cref="PlantedStructure.SkipTrigrams"/>) is at least <paramref name="atLeast"/>.
+    /// QK and OV circuits rank high (<see cref="PlantedStructure.SkipTrigrams"/>) is on the <paramref name="bound"/> side of
+    /// <paramref name="threshold"/>.
     /// </summary>
-    public static Evidence SkipTrigrams(ModelAnalysis analysis, string name, string claim, HeadId head, string task, int seed, double atLeast)
+    public static Evidence SkipTrigrams(ModelAnalysis analysis, string name, string claim, HeadId head, string task, int seed, double threshold, Bound bound)
     {
         ArgumentNullException.ThrowIfNull(analysis);
         var unit = $"fraction of planted skip-trigrams carried by {head}";
         if (analysis.WhyNotMeasurable(head) is { } why)
         {
-            return Evidence.NotMeasured(name, claim, atLeast, Bound.AtLeast, unit, why);
+            return Evidence.NotMeasured(name, claim, threshold, bound, unit, why);
         }
 
         var unknown = PlantedTask(task, analysis.Config.DVocab, seed, out var planted);
         if (planted is not SkipTrigramTask triples)
         {
-            return Evidence.NotMeasured(name, claim, atLeast, Bound.AtLeast, unit,
+            return Evidence.NotMeasured(name, claim, threshold, bound, unit,
                 unknown ?? $"the task '{task}' plants no skip-trigrams (expected '{TaskNames.SkipTrigram}').");
         }
 
@@ -199,7 +201,37 @@ public static class Hypotheses
         var carried = recall.Triples.Where(t => t.Carried).ToList();
         var detail = string.Create(CultureInfo.InvariantCulture,
             $"task {task}, seed {seed}; carries {carried.Count} of {recall.Triples.Count} planted triples, {carried.Count(t => t.Output == t.Anchor)} of them copying (A … B → A).");
-        return Evidence.Judge(name, claim, recall.Fraction, atLeast, Bound.AtLeast, unit, detail, [new SkipTrigramData(head, recall.Triples)]);
+        return Evidence.Judge(name, claim, recall.Fraction, threshold, bound, unit, detail, [new SkipTrigramData(head, recall.Triples)]);
+    }
+
+    /// <summary>
+    /// A number the researcher's own code measures (a <c>[Measured]</c> method's body) is on the <paramref name="bound"/>
+    /// side of <paramref name="threshold"/>. The code runs here, once: an exception it throws is the reason nothing was
+    /// measured, never a crashed report; NaN or ∞ is not measured either, as in <see cref="Evidence.Judge"/>.
+    /// </summary>
+    /// <param name="name">The hypothesis's name.</param>
+    /// <param name="claim">The claim in prose.</param>
+    /// <param name="measure">The researcher's measurement.</param>
+    /// <param name="threshold">The threshold the claim sets.</param>
+    /// <param name="bound">Which side of the threshold supports the claim.</param>
+    /// <param name="unit">The value's unit as the spec wrote it (e.g. <c>nats</c>), or null.</param>
+    public static Evidence Measured(string name, string claim, Func<double> measure, double threshold, Bound bound, string? unit)
+    {
+        ArgumentNullException.ThrowIfNull(measure);
+        var what = unit is null ? name : $"{name} ({unit})";
+        double value;
+        try
+        {
+            value = measure();
+        }
+#pragma warning disable CA1031 // Any exception from the researcher's code is evidence that nothing was measured.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            return Evidence.NotMeasured(name, claim, threshold, bound, what, $"the measurement threw {e.GetType().Name}: {e.Message}");
+        }
+
+        return Evidence.Judge(name, claim, value, threshold, bound, what, "measured by the spec's own code.");
     }
 
     private static string? PlantedTask(string task, int vocab, int seed, out TrainingTask? planted)
@@ -221,20 +253,20 @@ public static class Hypotheses
         }
     }
 
-    private static Evidence Detector(ModelAnalysis analysis, string name, string claim, HeadId head, double atLeast,
+    private static Evidence Detector(ModelAnalysis analysis, string name, string claim, HeadId head, double threshold, Bound bound,
         DetectorKind kind, string what, string tlName)
     {
         ArgumentNullException.ThrowIfNull(analysis);
         var unit = $"{what} of {head}";
         if (analysis.WhyNotMeasurable(head) is { } why)
         {
-            return Evidence.NotMeasured(name, claim, atLeast, Bound.AtLeast, unit, why);
+            return Evidence.NotMeasured(name, claim, threshold, bound, unit, why);
         }
 
         var scores = analysis.Detectors;
         var detail = $"{tlName} = {Evidence.Format(scores.TlMul(kind, head))} (TransformerLens's measure, for comparison); "
             + $"{analysis.DetectionBatch.Length} sequences.";
-        return Evidence.Judge(name, claim, scores.Score(kind, head), atLeast, Bound.AtLeast, unit, detail,
+        return Evidence.Judge(name, claim, scores.Score(kind, head), threshold, bound, unit, detail,
             [new AttentionPatternData(head, 0, analysis.ExamplePattern(head), analysis.DetectionBatch[0])]);
     }
 

@@ -76,7 +76,7 @@ public sealed class CachingTests
         Reasons(second, TrackingNames.CircuitSpecs).Should().Contain(IncrementalStepRunReason.Modified);
         Reasons(second, TrackingNames.TransformerSpecs).Should().OnlyContain(
             r => r == IncrementalStepRunReason.Cached || r == IncrementalStepRunReason.Unchanged);
-        second.Sources["Specs.Induction.g.cs"].Should().Contain("atLeast: 0.85").And.NotBe(first.Sources["Specs.Induction.g.cs"]);
+        second.Sources["Specs.Induction.g.cs"].Should().Contain("threshold: 0.85").And.NotBe(first.Sources["Specs.Induction.g.cs"]);
         Reasons(second, TrackingNames.Registry).Should().NotBeEmpty().And.OnlyContain(
             r => r == IncrementalStepRunReason.Cached || r == IncrementalStepRunReason.Unchanged, "the registry lists names, and no name changed");
         second.Sources[RegistryFile].Should().Be(first.Sources[RegistryFile]);
@@ -125,7 +125,7 @@ public sealed class CachingTests
         var second = GeneratorHarness.Run(first.Driver, compilation.ReplaceSyntaxTree(oldTree, newTree));
 
         second.Sources.Where(s => first.Sources[s.Key] != s.Value).Select(s => s.Key).Should().Equal("Specs.Copier2L.g.cs");
-        second.Sources["Specs.Copier2L.g.cs"].Should().Contain("atLeast: 0.55");
+        second.Sources["Specs.Copier2L.g.cs"].Should().Contain("threshold: 0.55");
         foreach (var step in new[] { TrackingNames.CircuitResults, TrackingNames.CircuitSpecs })
         {
             Reasons(second, step).Should().HaveCount(3).And.ContainSingle(r => r == IncrementalStepRunReason.Modified)

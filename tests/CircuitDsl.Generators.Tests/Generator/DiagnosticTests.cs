@@ -128,6 +128,12 @@ public sealed class DiagnosticTests
     [InlineData("[Composes(\"1.1\", Via = CompositionKind.K, From = \"0.2\", AtMost = 9, InBaselineUnits = true)]", "9",
         "AtMost = 9 is outside [0, 8] (up to sqrt(d_model) = sqrt(64)), the range of a composition score in baseline units")]
     [InlineData("[Ablation(\"1.1\", Task = \"repeated-tokens\", RaisesLossBy = 0)]", "0", "RaisesLossBy = 0 is outside (0, ∞), the range of a loss increase")]
+    [InlineData("[Ablation(\"1.1\", Task = \"repeated-tokens\", RaisesLossByAtMost = -1)]", "-1",
+        "RaisesLossByAtMost = -1 is outside (0, ∞), the range of a loss increase")]
+    [InlineData("[InductionHead(\"1.1\", AtMost = 5)]", "5", "AtMost = 5 is outside [0, 1], the range of an induction score")]
+    [InlineData("[CopyingHead(\"1.1\", AtMost = -2)]", "-2", "AtMost = -2 is outside [-1, 1], the range of a copying score")]
+    [InlineData("[Faithfulness(\"0.2\", Task = \"repeated-tokens\", RecoversAtMost = 1.5)]", "1.5",
+        "RecoversAtMost = 1.5 is outside [0, 1], the range of a recovered fraction of the loss")]
     [InlineData("[Faithfulness(\"0.2\", \"1.1\", Task = \"repeated-tokens\", Recovers = 1.2)]", "1.2", "Recovers = 1.2 is outside [0, 1], the range of a recovered fraction of the loss")]
     public void CDSL004_threshold_outside_its_range(string attribute, string value, string message)
     {
@@ -218,6 +224,8 @@ public sealed class DiagnosticTests
     [InlineData("public static partial Evidence Previous(Toy1L model);", "its parameter is Specs.Toy1L, not Toy2L")]
     [InlineData("public static partial Evidence Previous(ref Toy2L model);", "its parameter must be a plain value parameter")]
     [InlineData("public static partial Evidence Previous<T>(Toy2L model);", "it is generic")]
+    [InlineData("public static partial Evidence Previous(Toy2L model) => null!;",
+        "it has a body; the generator writes it (a value your own code measures is a [Measured] claim)")]
     public void CDSL008_hypothesis_method_of_the_wrong_shape(string declaration, string problem)
     {
         var source = Circuit($$"""
@@ -263,7 +271,12 @@ public sealed class DiagnosticTests
     }
 
     [Theory]
-    [InlineData("[PreviousTokenHead(\"0.2\")]", "PreviousTokenHead", "AtLeast, the threshold (in [0, 1]) that supports the claim")]
+    [InlineData("[PreviousTokenHead(\"0.2\")]", "PreviousTokenHead", "AtLeast or AtMost, the threshold (in [0, 1]) that supports the claim")]
+    [InlineData("[InductionHead(\"1.1\", AtLeast = 0.5, AtMost = 0.6)]", "InductionHead", "exactly one of AtLeast and AtMost, not both")]
+    [InlineData("[Ablation(\"1.1\", Task = \"repeated-tokens\", RaisesLossBy = 1, RaisesLossByAtMost = 2)]", "Ablation",
+        "exactly one of RaisesLossBy and RaisesLossByAtMost, not both")]
+    [InlineData("[Faithfulness(\"1.1\", Task = \"repeated-tokens\")]", "Faithfulness",
+        "Recovers or RecoversAtMost, the threshold (in [0, 1]) that supports the claim")]
     [InlineData("[Composes(\"1.1\", Via = CompositionKind.K, AtLeast = 0.2)]", "Composes",
         "From, the earlier head whose output is read (e.g. From = \"0.2\")")]
     [InlineData("[Composes(\"1.1\", From = \"0.2\", AtLeast = 0.2)]", "Composes", "Via, the input that reads: CompositionKind.Q, K or V")]
@@ -305,6 +318,65 @@ public sealed class DiagnosticTests
                 public static partial Evidence Faithful(Toy2L model);
             """);
         ExpectSingle(source, "CDSL010", "[Faithfulness] on Faithful needs each head once (0.2 is listed twice)", "\"0.2\"", occurrence: 2);
+    }
+
+    [Theory]
+    [InlineData("[Measured(Unit = \"nats\")]", "AtLeast or AtMost, the threshold (in (-∞, ∞)) that supports the claim")]
+    [InlineData("[Measured(AtLeast = 1, AtMost = 2)]", "exactly one of AtLeast and AtMost, not both")]
+    public void CDSL010_measured_claim_needs_exactly_one_bound(string attribute, string needs)
+    {
+        var source = Circuit($$"""
+                {{attribute}}
+                public static double Loss(Toy2L model) => 2.0;
+            """);
+        ExpectSingle(source, "CDSL010", $"[Measured] on Loss needs {needs}", "Measured");
+    }
+
+    [Theory]
+    [InlineData("double.PositiveInfinity", "AtMost = Infinity is outside (-∞, ∞), the range of a measured value")]
+    [InlineData("double.NaN", "AtMost = NaN is outside (-∞, ∞), the range of a measured value")]
+    public void CDSL004_measured_claim_bound_must_be_finite(string bound, string message)
+    {
+        var source = Circuit($$"""
+                [Measured(AtMost = {{bound}})]
+                public static double Loss(Toy2L model) => 2.0;
+            """);
+        ExpectSingle(source, "CDSL004", message, bound);
+    }
+
+    [Theory]
+    [InlineData("public double Loss(Toy2L model) => 2.0;", "it is not static")]
+    [InlineData("public static partial double Loss(Toy2L model);", "it has no body; write the code that measures the value")]
+    [InlineData("public static double Loss<T>(Toy2L model) => 2.0;", "it is generic")]
+    [InlineData("public static Evidence Loss(Toy2L model) => null!;", "it returns CircuitDsl.Reports.Evidence, not double or float")]
+    [InlineData("public static int Loss(Toy2L model) => 2;", "it returns int, not double or float")]
+    [InlineData("public static double Loss() => 2.0;", "it takes 0 parameters, not one")]
+    [InlineData("public static double Loss(Toy1L model) => 2.0;", "its parameter is Specs.Toy1L, not Toy2L")]
+    public void CDSL016_measured_claim_method_of_the_wrong_shape(string declaration, string problem)
+    {
+        var source = Circuit($$"""
+                [Measured(AtMost = 2.5, Unit = "nats")]
+                {{declaration}}
+            """);
+        ExpectSingle(source, "CDSL016",
+            $"[Measured] Loss must be declared 'static double Loss(Toy2L model)' with a body that measures the value: {problem}", " Loss", offset: 1);
+    }
+
+    [Fact]
+    public void CDSL009_an_upper_and_a_lower_bound_on_one_score_are_two_claims_and_two_upper_bounds_repeat()
+    {
+        var source = Circuit("""
+                [InductionHead("1.1", AtLeast = 0.3)]
+                public static partial Evidence Induction(Toy2L model);
+
+                [InductionHead("1.1", AtMost = 0.9)]
+                public static partial Evidence NotTooMuch(Toy2L model);
+
+                [InductionHead("1.1", AtMost = 0.8)]
+                public static partial Evidence NotTooMuchAgain(Toy2L model);
+            """);
+        ExpectSingle(source, "CDSL009", "Hypothesis NotTooMuchAgain repeats the claim of NotTooMuch: InductionHead 1.1 (AtMost)",
+            "InductionHead", occurrence: 3);
     }
 
     [Fact]
@@ -406,7 +478,7 @@ public sealed class DiagnosticTests
         var tested = typeof(DiagnosticTests).GetMethods().Select(m => m.Name.Split('_')[0]).ToHashSet();
         var releases = File.ReadAllText(Path.Combine(RepositoryRoot(), "generators", "CircuitDsl.Generators", "AnalyzerReleases.Unshipped.md"));
 
-        ids.Should().OnlyHaveUniqueItems().And.HaveCount(15);
+        ids.Should().OnlyHaveUniqueItems().And.HaveCount(16);
         ids.Should().OnlyContain(id => tested.Contains(id), "every diagnostic has a test named after it");
         ids.Should().OnlyContain(id => releases.Contains(id + " | CircuitDsl | ", StringComparison.Ordinal));
     }

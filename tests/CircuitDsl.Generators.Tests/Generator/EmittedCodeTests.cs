@@ -170,7 +170,11 @@ public sealed class EmittedCodeTests
             ("KComposition", 3.0, Bound.AtLeast),
             ("NoQComposition", 0.2, Bound.AtMost),
             ("InductionMatters", 1.0, Bound.AtLeast),
-            ("Faithful", 0.8, Bound.AtLeast));
+            ("Faithful", 0.8, Bound.AtLeast),
+            ("NotInduction", 0.1, Bound.AtMost),
+            ("Head00Unneeded", 0.05, Bound.AtMost),
+            ("PreviousTokenAloneFallsShort", 0.5, Bound.AtMost),
+            ("UniformLoss", 4.2, Bound.AtMost));
         report.Evidence[0].Claim.Should().Be("Head 0.2 attends to the previous token.");
 
         // Via, From and To arrive in their places: the unit names them, and the value is that pair's score.
@@ -180,6 +184,10 @@ public sealed class EmittedCodeTests
         k.Measured.Should().BeApproximately(table.Score(CompositionKind.K, new HeadId(0, 2), new HeadId(1, 1)) / table.RandomBaseline, 1e-9);
         report.Evidence.Single(e => e.Hypothesis == "NoQComposition").Unit.Should().Be("Q-composition 0.2 -> 1.1");
         report.Evidence.Should().OnlyContain(e => e.Verdict != Verdict.NotMeasured, "every hypothesis is measurable on this model");
+
+        // The [Measured] claim's body ran: ln(d_vocab) = ln 64.
+        var uniform = report.Evidence.Single(e => e.Hypothesis == "UniformLoss");
+        (uniform.Measured, uniform.Verdict, uniform.Unit).Should().Be((Math.Log(64), Verdict.Holds, "UniformLoss (nats)"));
     }
 
     [Fact]
@@ -191,7 +199,8 @@ public sealed class EmittedCodeTests
         documentation.Paper.Should().Be("Induction Heads");
         documentation.Summary.Should().StartWith("The induction circuit of a two-layer attention-only model: a previous-token head");
         documentation.Hypotheses.Select(h => h.Name).Should().Equal(
-            "PreviousToken", "Induction11", "DuplicateToken", "Copying", "KComposition", "NoQComposition", "InductionMatters", "Faithful");
+            "PreviousToken", "Induction11", "DuplicateToken", "Copying", "KComposition", "NoQComposition", "InductionMatters", "Faithful",
+            "NotInduction", "Head00Unneeded", "PreviousTokenAloneFallsShort", "UniformLoss");
 
         var k = documentation.Hypotheses.Single(h => h.Name == "KComposition");
         k.Kind.Should().Be("Composes");
@@ -200,6 +209,11 @@ public sealed class EmittedCodeTests
         k.Arguments.Should().Contain(new KeyValuePair<string, string>("Via", "K")).And.Contain(new KeyValuePair<string, string>("AtLeast", "3"));
         documentation.Hypotheses.Single(h => h.Name == "PreviousToken").Claim.Should().Be("Head 0.2 attends to the previous token.",
             "<c>0.2</c> in the doc comment reads as 0.2");
+        documentation.Hypotheses.Single(h => h.Name == "Head00Unneeded").Arguments.Should()
+            .Contain(new KeyValuePair<string, string>("RaisesLossByAtMost", "0.05"));
+        var uniform = documentation.Hypotheses.Single(h => h.Name == "UniformLoss");
+        (uniform.Kind, uniform.Heads.Count).Should().Be(("Measured", 0));
+        uniform.Arguments.Should().Equal(new KeyValuePair<string, string>("AtMost", "4.2"), new KeyValuePair<string, string>("Unit", "nats"));
         documentation.Hypotheses.Single(h => h.Name == "Induction11").Paper.Should().Be("Induction Heads: how they work");
     }
 

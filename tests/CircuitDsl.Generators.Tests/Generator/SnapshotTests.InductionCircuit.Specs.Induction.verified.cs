@@ -69,6 +69,34 @@ partial class Induction
                 heads: [new global::CircuitDsl.HeadId(0, 2), new global::CircuitDsl.HeadId(1, 1)],
                 arguments: [new("Heads", "0.2, 1.1"), new("Task", "repeated-tokens"), new("Recovers", "0.8")],
                 paper: null),
+            new global::CircuitDsl.HypothesisDocumentation(
+                name: "NotInduction",
+                kind: "InductionHead",
+                claim: "Head 0.0 is not an induction head.",
+                heads: [new global::CircuitDsl.HeadId(0, 0)],
+                arguments: [new("Head", "0.0"), new("AtMost", "0.1")],
+                paper: null),
+            new global::CircuitDsl.HypothesisDocumentation(
+                name: "Head00Unneeded",
+                kind: "Ablation",
+                claim: "Head 0.0 hardly matters for repeated tokens.",
+                heads: [new global::CircuitDsl.HeadId(0, 0)],
+                arguments: [new("Head", "0.0"), new("Task", "repeated-tokens"), new("RaisesLossByAtMost", "0.05")],
+                paper: null),
+            new global::CircuitDsl.HypothesisDocumentation(
+                name: "PreviousTokenAloneFallsShort",
+                kind: "Faithfulness",
+                claim: "Head 0.2 alone does not do the task.",
+                heads: [new global::CircuitDsl.HeadId(0, 2)],
+                arguments: [new("Heads", "0.2"), new("Task", "repeated-tokens"), new("RecoversAtMost", "0.5")],
+                paper: null),
+            new global::CircuitDsl.HypothesisDocumentation(
+                name: "UniformLoss",
+                kind: "Measured",
+                claim: "A uniform guess over the vocabulary loses at most 4.2 nats a token.",
+                heads: [],
+                arguments: [new("AtMost", "4.2"), new("Unit", "nats")],
+                paper: null),
         ]);
 
     /// <summary>Checks every hypothesis of Induction on <paramref name="model"/>, in declaration order.</summary>
@@ -86,6 +114,16 @@ partial class Induction
                 NoQComposition(model),
                 InductionMatters(model),
                 Faithful(model),
+                NotInduction(model),
+                Head00Unneeded(model),
+                PreviousTokenAloneFallsShort(model),
+                global::CircuitDsl.Circuits.Hypotheses.Measured(
+                    "UniformLoss",
+                    "A uniform guess over the vocabulary loses at most 4.2 nats a token.",
+                    () => UniformLoss(model),
+                    threshold: 4.2,
+                    bound: global::CircuitDsl.Reports.Bound.AtMost,
+                    unit: "nats"),
             ]);
     }
 
@@ -95,7 +133,8 @@ partial class Induction
             "PreviousToken",
             "Head 0.2 attends to the previous token.",
             head: new global::CircuitDsl.HeadId(0, 2),
-            atLeast: 0.8);
+            threshold: 0.8,
+            bound: global::CircuitDsl.Reports.Bound.AtLeast);
 
     public static partial global::CircuitDsl.Reports.Evidence Induction11(global::Specs.Toy2L model) =>
         global::CircuitDsl.Circuits.Hypotheses.InductionHead(
@@ -103,7 +142,8 @@ partial class Induction
             "Induction11",
             "Head 1.1 attends to the token after an earlier copy of the current one.",
             head: new global::CircuitDsl.HeadId(1, 1),
-            atLeast: 0.5);
+            threshold: 0.5,
+            bound: global::CircuitDsl.Reports.Bound.AtLeast);
 
     internal static partial global::CircuitDsl.Reports.Evidence DuplicateToken(global::Specs.Toy2L model) =>
         global::CircuitDsl.Circuits.Hypotheses.DuplicateTokenHead(
@@ -111,7 +151,8 @@ partial class Induction
             "DuplicateToken",
             "Head 0.1 attends to earlier copies of the current token.",
             head: new global::CircuitDsl.HeadId(0, 1),
-            atLeast: 0.3);
+            threshold: 0.3,
+            bound: global::CircuitDsl.Reports.Bound.AtLeast);
 
     public static partial global::CircuitDsl.Reports.Evidence Copying(global::Specs.Toy2L model) =>
         global::CircuitDsl.Circuits.Hypotheses.CopyingHead(
@@ -119,7 +160,8 @@ partial class Induction
             "Copying",
             "Head 1.1 copies what it attends to.",
             head: new global::CircuitDsl.HeadId(1, 1),
-            atLeast: 0.7);
+            threshold: 0.7,
+            bound: global::CircuitDsl.Reports.Bound.AtLeast);
 
     public static partial global::CircuitDsl.Reports.Evidence KComposition(global::Specs.Toy2L model) =>
         global::CircuitDsl.Circuits.Hypotheses.Composition(
@@ -152,7 +194,8 @@ partial class Induction
             "Without 1.1 the model cannot predict repeated tokens.",
             head: new global::CircuitDsl.HeadId(1, 1),
             task: "repeated-tokens",
-            raisesLossBy: 1.0);
+            threshold: 1.0,
+            bound: global::CircuitDsl.Reports.Bound.AtLeast);
 
     public static partial global::CircuitDsl.Reports.Evidence Faithful(global::Specs.Toy2L model) =>
         global::CircuitDsl.Circuits.Hypotheses.Faithfulness(
@@ -161,5 +204,35 @@ partial class Induction
             "Heads 0.2 and 1.1 alone do the task.",
             heads: [new global::CircuitDsl.HeadId(0, 2), new global::CircuitDsl.HeadId(1, 1)],
             task: "repeated-tokens",
-            recovers: 0.8);
+            threshold: 0.8,
+            bound: global::CircuitDsl.Reports.Bound.AtLeast);
+
+    public static partial global::CircuitDsl.Reports.Evidence NotInduction(global::Specs.Toy2L model) =>
+        global::CircuitDsl.Circuits.Hypotheses.InductionHead(
+            model.Analysis,
+            "NotInduction",
+            "Head 0.0 is not an induction head.",
+            head: new global::CircuitDsl.HeadId(0, 0),
+            threshold: 0.1,
+            bound: global::CircuitDsl.Reports.Bound.AtMost);
+
+    public static partial global::CircuitDsl.Reports.Evidence Head00Unneeded(global::Specs.Toy2L model) =>
+        global::CircuitDsl.Circuits.Hypotheses.Ablation(
+            model.Analysis,
+            "Head00Unneeded",
+            "Head 0.0 hardly matters for repeated tokens.",
+            head: new global::CircuitDsl.HeadId(0, 0),
+            task: "repeated-tokens",
+            threshold: 0.05,
+            bound: global::CircuitDsl.Reports.Bound.AtMost);
+
+    public static partial global::CircuitDsl.Reports.Evidence PreviousTokenAloneFallsShort(global::Specs.Toy2L model) =>
+        global::CircuitDsl.Circuits.Hypotheses.Faithfulness(
+            model.Analysis,
+            "PreviousTokenAloneFallsShort",
+            "Head 0.2 alone does not do the task.",
+            heads: [new global::CircuitDsl.HeadId(0, 2)],
+            task: "repeated-tokens",
+            threshold: 0.5,
+            bound: global::CircuitDsl.Reports.Bound.AtMost);
 }

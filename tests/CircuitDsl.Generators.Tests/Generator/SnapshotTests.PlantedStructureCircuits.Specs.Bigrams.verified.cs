@@ -40,5 +40,6 @@ partial class Bigrams
             "log_softmax(W_E W_U + b_U) tracks the chain's log-probabilities.",
             task: "bigram",
             seed: 3,
-            atLeast: 0.9);
+            threshold: 0.9,
+            bound: global::CircuitDsl.Reports.Bound.AtLeast);
 }

@@ -20,6 +20,13 @@ partial class SkipTrigrams
                 heads: [new global::CircuitDsl.HeadId(0, 1)],
                 arguments: [new("Head", "0.1"), new("Task", "skip-trigram"), new("Seed", "7"), new("AtLeast", "0.5"), new("Paper", "Skip-Trigrams")],
                 paper: "Skip-Trigrams"),
+            new global::CircuitDsl.HypothesisDocumentation(
+                name: "Head00",
+                kind: "SkipTrigrams",
+                claim: "Head 0.0 carries few of them.",
+                heads: [new global::CircuitDsl.HeadId(0, 0)],
+                arguments: [new("Head", "0.0"), new("Task", "skip-trigram"), new("Seed", "7"), new("AtMost", "0.2")],
+                paper: null),
         ]);
 
     /// <summary>Checks every hypothesis of SkipTrigrams on <paramref name="model"/>, in declaration order.</summary>
@@ -30,6 +37,7 @@ partial class SkipTrigrams
             "SkipTrigrams",
             [
                 Head01(model),
+                Head00(model),
             ]);
     }
 
@@ -41,5 +49,17 @@ partial class SkipTrigrams
             head: new global::CircuitDsl.HeadId(0, 1),
             task: "skip-trigram",
             seed: 7,
-            atLeast: 0.5);
+            threshold: 0.5,
+            bound: global::CircuitDsl.Reports.Bound.AtLeast);
+
+    public static partial global::CircuitDsl.Reports.Evidence Head00(global::Specs.Skip1L model) =>
+        global::CircuitDsl.Circuits.Hypotheses.SkipTrigrams(
+            model.Analysis,
+            "Head00",
+            "Head 0.0 carries few of them.",
+            head: new global::CircuitDsl.HeadId(0, 0),
+            task: "skip-trigram",
+            seed: 7,
+            threshold: 0.2,
+            bound: global::CircuitDsl.Reports.Bound.AtMost);
 }

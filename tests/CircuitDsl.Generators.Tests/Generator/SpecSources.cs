@@ -87,6 +87,22 @@ public static class SpecSources
             /// <summary>Heads 0.2 and 1.1 alone do the task.</summary>
             [Faithfulness("0.2", "1.1", Task = "repeated-tokens", Recovers = 0.8)]
             public static partial Evidence Faithful(Toy2L model);
+
+            /// <summary>Head 0.0 is not an induction head.</summary>
+            [InductionHead("0.0", AtMost = 0.1)]
+            public static partial Evidence NotInduction(Toy2L model);
+
+            /// <summary>Head 0.0 hardly matters for repeated tokens.</summary>
+            [Ablation("0.0", Task = "repeated-tokens", RaisesLossByAtMost = 0.05)]
+            public static partial Evidence Head00Unneeded(Toy2L model);
+
+            /// <summary>Head 0.2 alone does not do the task.</summary>
+            [Faithfulness("0.2", Task = "repeated-tokens", RecoversAtMost = 0.5)]
+            public static partial Evidence PreviousTokenAloneFallsShort(Toy2L model);
+
+            /// <summary>A uniform guess over the vocabulary loses at most 4.2 nats a token.</summary>
+            [Measured(AtMost = 4.2, Unit = "nats")]
+            public static double UniformLoss(Toy2L model) => System.Math.Log(Toy2L.Config.DVocab);
         }
         """;
 
@@ -121,6 +137,10 @@ public static class SpecSources
             /// <summary>Most planted triples are among 0.1's strongest skip-trigrams.</summary>
             [SkipTrigrams("0.1", AtLeast = 0.5, Paper = "Skip-Trigrams")]
             public static partial Evidence Head01(Skip1L model);
+
+            /// <summary>Head 0.0 carries few of them.</summary>
+            [SkipTrigrams("0.0", AtMost = 0.2)]
+            public static partial Evidence Head00(Skip1L model);
         }
         """;
 }

@@ -19,9 +19,9 @@ public sealed class HypothesesTests
     {
         var analysis = Copier();
 
-        var previous = Hypotheses.PreviousTokenHead(analysis, "Previous", "0.0 attends to the previous token.", Head, 0.9);
-        var induction = Hypotheses.InductionHead(analysis, "Induction", "0.0 is an induction head.", Head, 0.5);
-        var copying = Hypotheses.CopyingHead(analysis, "Copying", "0.0 copies what it attends to.", Head, 0.9);
+        var previous = Hypotheses.PreviousTokenHead(analysis, "Previous", "0.0 attends to the previous token.", Head, 0.9, Bound.AtLeast);
+        var induction = Hypotheses.InductionHead(analysis, "Induction", "0.0 is an induction head.", Head, 0.5, Bound.AtLeast);
+        var copying = Hypotheses.CopyingHead(analysis, "Copying", "0.0 copies what it attends to.", Head, 0.9, Bound.AtLeast);
 
         previous.Verdict.Should().Be(Verdict.Holds);
         previous.Measured.Should().BeApproximately(1, 1e-6);
@@ -54,7 +54,7 @@ public sealed class HypothesesTests
         var analysis = new ModelAnalysis(HandBuilt.DuplicateTokenHead(vocab: 8, ctx: 6, sameTokenLogit: alpha),
             WeightProcessingOptions.None, Repeats, "duplicate-token head");
 
-        var duplicate = Hypotheses.DuplicateTokenHead(analysis, "Duplicate", "0.0 attends to earlier copies of its token.", Head, 0.99);
+        var duplicate = Hypotheses.DuplicateTokenHead(analysis, "Duplicate", "0.0 attends to earlier copies of its token.", Head, 0.99, Bound.AtLeast);
 
         // A row i with c earlier copies has logit α on each copy and 0 on its i + 1 − c other keys (itself included), so
         // its mass on the copies is c·e^α / (c·e^α + i + 1 − c). Rows without a copy (attending uniformly) do not count.
@@ -83,7 +83,7 @@ public sealed class HypothesesTests
         var analysis = new ModelAnalysis(HandBuilt.PreviousTokenCopier(vocab: 8, ctx: 6, logitScale: 1f),
             WeightProcessingOptions.None, Repeats, "previous-token copier");
 
-        var duplicate = Hypotheses.DuplicateTokenHead(analysis, "Duplicate", "0.0 attends to earlier copies of its token.", Head, 0.5);
+        var duplicate = Hypotheses.DuplicateTokenHead(analysis, "Duplicate", "0.0 attends to earlier copies of its token.", Head, 0.5, Bound.AtLeast);
 
         // Row i has logit 40 on i − 1, never a copy here, and 0 on its other i keys: its c copies get c / (e^40 + i).
         var e = Math.Exp(40);
@@ -125,9 +125,9 @@ public sealed class HypothesesTests
         w.Blocks[1].W_V[0, 2, 1] = float.NaN;
         var analysis = new ModelAnalysis(w, WeightProcessingOptions.None);
 
-        var e = Hypotheses.CopyingHead(analysis, "Copy", "", new HeadId(1, 0), 0.5);
-        var d = Hypotheses.InductionHead(analysis, "Ind", "", new HeadId(1, 1), 0.5);
-        var outside = Hypotheses.PreviousTokenHead(Copier(), "Prev", "", new HeadId(0, 4), 0.5);
+        var e = Hypotheses.CopyingHead(analysis, "Copy", "", new HeadId(1, 0), 0.5, Bound.AtLeast);
+        var d = Hypotheses.InductionHead(analysis, "Ind", "", new HeadId(1, 1), 0.5, Bound.AtLeast);
+        var outside = Hypotheses.PreviousTokenHead(Copier(), "Prev", "", new HeadId(0, 4), 0.5, Bound.AtLeast);
 
         e.Verdict.Should().Be(Verdict.NotMeasured);
         e.Detail.Should().Contain("blocks.1.attn.W_V").And.Contain("NaN");
@@ -142,9 +142,9 @@ public sealed class HypothesesTests
     {
         var analysis = Copier();
 
-        var ablation = Hypotheses.Ablation(analysis, "Needed", "", Head, Hypotheses.RepeatedTokensTask, raisesLossBy: 0.1);
-        var faithful = Hypotheses.Faithfulness(analysis, "Faithful", "", [Head], Hypotheses.RepeatedTokensTask, recovers: 0.99);
-        var unknown = Hypotheses.Faithfulness(analysis, "Faithful", "", [Head], "no-such-task", recovers: 0.99);
+        var ablation = Hypotheses.Ablation(analysis, "Needed", "", Head, Hypotheses.RepeatedTokensTask, threshold: 0.1, Bound.AtLeast);
+        var faithful = Hypotheses.Faithfulness(analysis, "Faithful", "", [Head], Hypotheses.RepeatedTokensTask, threshold: 0.99, Bound.AtLeast);
+        var unknown = Hypotheses.Faithfulness(analysis, "Faithful", "", [Head], "no-such-task", threshold: 0.99, Bound.AtLeast);
 
         ablation.Verdict.Should().NotBe(Verdict.NotMeasured);
         var increase = ablation.Data.Should().ContainSingle().Which.Should().BeOfType<LossChangeData>().Subject;
@@ -159,6 +159,40 @@ public sealed class HypothesesTests
         faithful.Measured.Should().Be((losses.AblatedLoss - losses.CircuitLoss) / (losses.AblatedLoss - losses.FullLoss));
         unknown.Verdict.Should().Be(Verdict.NotMeasured);
         unknown.Detail.Should().Contain("no-such-task");
+    }
+
+    [Fact]
+    public void An_upper_bound_holds_below_its_threshold_and_fails_above_it_with_the_value_measured()
+    {
+        var analysis = Copier();
+
+        var notInduction = Hypotheses.InductionHead(analysis, "NotInduction", "0.0 is not an induction head.", Head, 0.5, Bound.AtMost);
+        var notPrevious = Hypotheses.PreviousTokenHead(analysis, "NotPrevious", "0.0 does not attend to the previous token.", Head, 0.5,
+            Bound.AtMost);
+
+        notInduction.Verdict.Should().Be(Verdict.Holds);
+        notInduction.Comparison.Should().Be(Bound.AtMost);
+        notPrevious.Verdict.Should().Be(Verdict.Fails);
+        notPrevious.Measured.Should().BeApproximately(1, 1e-6, "the copier attends to the previous token with all its mass");
+        (notPrevious.Threshold, notPrevious.Comparison).Should().Be((0.5, Bound.AtMost));
+    }
+
+    [Fact]
+    public void A_measured_claim_judges_the_value_its_code_returns_and_turns_a_throw_or_NaN_into_not_measured()
+    {
+        var low = Hypotheses.Measured("Loss", "The loss is low.", () => 1.25, threshold: 2.5, Bound.AtMost, unit: "nats");
+        var high = Hypotheses.Measured("Loss", "The loss is low.", () => 3.0, threshold: 2.5, Bound.AtMost, unit: "nats");
+        var thrown = Hypotheses.Measured("Loss", "The loss is low.", () => throw new InvalidOperationException("no batch"), 2.5,
+            Bound.AtMost, unit: null);
+        var nan = Hypotheses.Measured("Loss", "The loss is low.", () => double.NaN, 2.5, Bound.AtLeast, unit: null);
+
+        (low.Verdict, low.Measured, low.Unit).Should().Be((Verdict.Holds, 1.25, "Loss (nats)"));
+        (high.Verdict, high.Measured, high.Threshold, high.Comparison).Should().Be((Verdict.Fails, 3.0, 2.5, Bound.AtMost));
+        thrown.Verdict.Should().Be(Verdict.NotMeasured);
+        thrown.Unit.Should().Be("Loss");
+        thrown.Detail.Should().Be("the measurement threw InvalidOperationException: no batch");
+        nan.Verdict.Should().Be(Verdict.NotMeasured);
+        nan.Detail.Should().StartWith("the measurement gave NaN");
     }
 
     [Theory]

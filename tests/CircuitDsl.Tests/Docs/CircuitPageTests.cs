@@ -20,10 +20,10 @@ public sealed class CircuitPageTests : IDisposable
         HeadId h00 = new(0, 0), h11 = new(1, 1);
         Evidence[] evidence =
         [
-            Hypotheses.PreviousTokenHead(analysis, "Prev", "Head 0.0 attends to the previous token.", h00, 0.01),
-            Hypotheses.CopyingHead(analysis, "Copy", "Head 1.1 copies.", h11, 0.99),
+            Hypotheses.PreviousTokenHead(analysis, "Prev", "Head 0.0 attends to the previous token.", h00, 0.01, Bound.AtLeast),
+            Hypotheses.CopyingHead(analysis, "Copy", "Head 1.1 copies.", h11, 0.99, Bound.AtLeast),
             Hypotheses.Composition(analysis, "KComp", "1.1 reads keys from 0.0.", CompositionKind.K, h00, h11, 0.01, Bound.AtLeast, false),
-            Hypotheses.Ablation(analysis, "Matters", "Without 0.0 the loss rises.", h00, "repeated-tokens", 0.001),
+            Hypotheses.Ablation(analysis, "Matters", "Without 0.0 the loss rises.", h00, "repeated-tokens", 0.001, Bound.AtLeast),
         ];
         var spec = new CircuitDocumentation("Fixture Circuit", "Fixture2L", "A circuit on random weights.", "Induction Heads",
             [.. evidence.Select(e => new HypothesisDocumentation(e.Hypothesis, "Kind", e.Claim, [h00], [], null))]);
@@ -86,7 +86,7 @@ public sealed class CircuitPageTests : IDisposable
     {
         var analysis = new ModelAnalysis(RandomWeights.Create(RandomWeights.Config(layers: 3, norm: Normalization.LN), seed: 1),
             WeightProcessingOptions.None, modelName: "LayerNorm3L");
-        Evidence[] evidence = [Hypotheses.PreviousTokenHead(analysis, "Prev", "", new HeadId(0, 0), 0.5)];
+        Evidence[] evidence = [Hypotheses.PreviousTokenHead(analysis, "Prev", "", new HeadId(0, 0), 0.5, Bound.AtLeast)];
         var spec = new CircuitDocumentation("Deep", "LayerNorm3L", "", null,
             [new HypothesisDocumentation("Prev", "PreviousTokenHead", "", [new HeadId(0, 0)], [], null)]);
 

@@ -144,14 +144,14 @@ internal static class Checks
 
     private static IEnumerable<Evidence> Evidence(ModelAnalysis a)
     {
-        yield return Hypotheses.PreviousTokenHead(a, "prev", "", new HeadId(0, 1), 0.3);
-        yield return Hypotheses.DuplicateTokenHead(a, "dup", "", new HeadId(0, 2), 0.3);
-        yield return Hypotheses.InductionHead(a, "ind", "", new HeadId(1, 0), 0.3);
-        yield return Hypotheses.CopyingHead(a, "copy", "", new HeadId(1, 2), 0.1);
+        yield return Hypotheses.PreviousTokenHead(a, "prev", "", new HeadId(0, 1), 0.3, Bound.AtLeast);
+        yield return Hypotheses.DuplicateTokenHead(a, "dup", "", new HeadId(0, 2), 0.3, Bound.AtLeast);
+        yield return Hypotheses.InductionHead(a, "ind", "", new HeadId(1, 0), 0.3, Bound.AtLeast);
+        yield return Hypotheses.CopyingHead(a, "copy", "", new HeadId(1, 2), 0.1, Bound.AtLeast);
         yield return Hypotheses.Composition(a, "kcomp", "", CompositionKind.K, new HeadId(0, 1), new HeadId(1, 0), 0.2, Bound.AtLeast, false);
         yield return Hypotheses.Composition(a, "vcomp", "", CompositionKind.V, new HeadId(0, 0), new HeadId(1, 1), 1.5, Bound.AtLeast, true);
-        yield return Hypotheses.Ablation(a, "ablate", "", new HeadId(1, 0), Tokens, 0.01);
-        yield return Hypotheses.Faithfulness(a, "faithful", "", [new HeadId(0, 1), new HeadId(1, 0)], Tokens, 0.5);
+        yield return Hypotheses.Ablation(a, "ablate", "", new HeadId(1, 0), Tokens, 0.01, Bound.AtLeast);
+        yield return Hypotheses.Faithfulness(a, "faithful", "", [new HeadId(0, 1), new HeadId(1, 0)], Tokens, 0.5, Bound.AtLeast);
     }
 
     private static List<Check> Build()

@@ -36,9 +36,9 @@ public sealed class WrongWeightsTests : IDisposable
 
         var evidence = new[]
         {
-            Hypotheses.PreviousTokenHead(analysis, "prev", "", new HeadId(0, 1), 0.5),
-            Hypotheses.CopyingHead(analysis, "copy", "", new HeadId(0, 0), 0.5),
-            Hypotheses.Ablation(analysis, "abl", "", new HeadId(0, 0), Hypotheses.RepeatedTokensTask, 0.1),
+            Hypotheses.PreviousTokenHead(analysis, "prev", "", new HeadId(0, 1), 0.5, Bound.AtLeast),
+            Hypotheses.CopyingHead(analysis, "copy", "", new HeadId(0, 0), 0.5, Bound.AtLeast),
+            Hypotheses.Ablation(analysis, "abl", "", new HeadId(0, 0), Hypotheses.RepeatedTokensTask, 0.1, Bound.AtLeast),
         };
 
         analysis.Unmeasurable.Should().Be($"tensor '{tensor}' contains {value} at flat index {index}; no score on these weights means anything.");

@@ -1,0 +1,17 @@
+// Mistake: a [Measured] claim bounded by infinity, which no value can fail
+using CircuitDsl;
+using CircuitDsl.Reports;
+
+namespace Specs;
+
+[Transformer(NLayers = 2, NHeads = 4, DModel = 64, DHead = 16, DVocab = 64, NCtx = 64, AttnOnly = true)]
+[TrainedOn(TaskNames.RepeatedTokens, Steps = 4000, Seed = 0, Weights = "weights/induction-2l")]
+public sealed partial class Induction2L;
+
+[Circuit(typeof(Induction2L))]
+public static partial class InductionCircuit
+{
+    /// <summary>The loss is finite.</summary>
+    [Measured(AtMost = /*!CDSL004: Infinity*/double.PositiveInfinity)]
+    public static double Loss(Induction2L model) => 2.0;
+}

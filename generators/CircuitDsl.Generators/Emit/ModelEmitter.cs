@@ -12,6 +12,12 @@ namespace CircuitDsl.Generators.Emit;
 /// </summary>
 internal static class ModelEmitter
 {
+    /// <summary>
+    /// The runtime's <c>PathDecomposition.MaxListedTerms</c>: a model whose paper terms (direct, heads, virtual heads)
+    /// are more than this has its <c>Paths(tokens)</c> refused, so it gets no member per head or virtual head.
+    /// </summary>
+    private const long MaxListedTerms = 4096;
+
     public static string Emit(TransformerSpec spec)
     {
         var a = spec.Architecture;
@@ -428,7 +434,10 @@ internal static class ModelEmitter
         w.Line("    : base(weights, tokens)");
         w.Open();
         w.Close();
-        for (var l = 0; l < a.NLayers; l++)
+        long heads = (long)a.NLayers * a.NHeads;
+        long pairs = (long)a.NLayers * (a.NLayers - 1) / 2 * a.NHeads * a.NHeads;
+        var termsFit = 1 + heads + pairs <= MaxListedTerms;
+        for (var l = 0; termsFit && l < a.NLayers; l++)
         {
             for (var h = 0; h < a.NHeads; h++)
             {
@@ -438,7 +447,7 @@ internal static class ModelEmitter
             }
         }
 
-        for (var l2 = 1; l2 < a.NLayers; l2++)
+        for (var l2 = 1; termsFit && l2 < a.NLayers; l2++)
         {
             for (var h2 = 0; h2 < a.NHeads; h2++)
             {

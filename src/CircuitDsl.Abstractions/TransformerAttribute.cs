@@ -4,8 +4,8 @@ namespace CircuitDsl;
 /// Declares a partial class as a transformer of a fixed architecture. The source generator derives the class from the
 /// runtime's <c>CircuitDsl.Facade.TransformerModel</c> (so declare it without a base class), implements <c>ITransformerModel&lt;TSelf&gt;</c>,
 /// and gives it its dimensions as constants, <c>Load(directory)</c> (which checks the model folder against this
-/// declaration), typed weights (<c>model.L1.H4.W_QK</c>), a typed activation cache, and, for attention-only models,
-/// the path-expansion terms (<c>model.Paths.L1H1_L0H2</c>).
+/// declaration), typed weights (<c>model.L1.H4.W_QK</c>), a typed activation cache, and the path-expansion
+/// terms on given tokens (<c>model.Paths(tokens).L1H1_L0H2</c>).
 /// </summary>
 /// <example>
 /// <code>

@@ -17,35 +17,69 @@ public sealed class GeneratedCodeTests
     private static readonly int[][] Tokens = [[1, 5, 7, 2, 1, 5, 7, 2, 9], [3, 3, 8, 0, 11, 4, 3, 3, 8]];
 
     [Fact]
-    public void The_named_path_terms_and_the_bias_sum_to_the_logits()
+    public void The_path_members_of_a_LayerNorm_model_are_its_decompositions_terms_and_sum_to_the_logits()
     {
-        using var model = Tiny2L.FromWeights(RandomWeights(seed: 11));
-        var terms = typeof(Tiny2L.PathTerms).GetProperties()
+        using var model = TinyLn2L.FromWeights(RandomWeights(TinyLn2L.Config, seed: 11));
+        var paths = model.Paths(Tokens);
+        var members = typeof(TinyLn2L.PathTerms).GetProperties()
             .Where(p => p.PropertyType == typeof(PathTerm))
-            .Select(p => (PathTerm)p.GetValue(model.Paths)!)
+            .Select(p => (PathTerm)p.GetValue(paths)!)
             .ToList();
 
-        terms.Select(t => t.Name).Should().OnlyHaveUniqueItems()
-            .And.HaveCount(1 + (2 * 2) + (2 * 2), "direct, four heads and four virtual heads, each once");
-        terms.Select(t => t.Name).Should().BeEquivalentTo(model.Paths.Expansion.Terms.Select(t => t.Name));
-
-        var logits = model.Forward(Tokens);
-        var sum = new double[logits.Length];
-        foreach (var term in terms)
+        members.Select(t => t.Name).Should().BeEquivalentTo(paths.Terms.Select(t => t.Name),
+            "direct, four heads, four virtual heads, b0, mlp0, b1, mlp1, b_U and the rest, each a member");
+        foreach (var member in members)
         {
-            var contribution = term.Contribution(Tokens).Span;
+            var sum = new double[member.Logits.Length];
+            foreach (var id in member.Paths)
+            {
+                var term = paths.Decomposition.Term(id).Logits.Span;
+                for (var i = 0; i < sum.Length; i++)
+                {
+                    sum[i] += term[i];
+                }
+            }
+
+            // The rest sums no listed path: a two-layer model has none of three heads, so it is zero.
             for (var i = 0; i < sum.Length; i++)
             {
-                sum[i] += contribution[i];
+                member.Logits.Span[i].Should().BeApproximately((float)sum[i], 1e-5f, member.Name);
             }
         }
 
-        var bias = model.Paths.Expansion.BiasContribution().Span;
-        var expected = logits.Span;
-        for (var i = 0; i < sum.Length; i++)
+        var forward = model.Forward(Tokens);
+        var positions = Tokens[0].Length;
+        var next = Sum(members.Select(m => m.NextTokenLogit()));
+        var difference = Sum(members.Select(m => m.LogitDifference(5, 7)));
+        for (var b = 0; b < Tokens.Length; b++)
         {
-            (sum[i] + bias[i % Tiny2L.DVocab]).Should().BeApproximately(expected[i], 1e-4);
+            for (var p = 0; p < positions; p++)
+            {
+                var row = ((b * positions) + p) * TinyLn2L.DVocab;
+                difference[(b * positions) + p].Should().BeApproximately(forward.Span[row + 5] - forward.Span[row + 7], 1e-4);
+                if (p + 1 < positions)
+                {
+                    next[(b * (positions - 1)) + p].Should().BeApproximately(forward.Span[row + Tokens[b][p + 1]], 1e-4);
+                }
+            }
         }
+
+        members.Sum(m => m.Share).Should().BeApproximately(1, 1e-9);
+    }
+
+    [Fact]
+    public void Path_members_name_the_paths_of_their_heads_and_sources()
+    {
+        using var model = TinyLn2L.FromWeights(RandomWeights(TinyLn2L.Config, seed: 3));
+        var paths = model.Paths(Tokens);
+
+        paths.L1H0_L0H1.Paths.Should().Equal(
+            new PathId(PathSource.Embed, new HeadId(0, 1), new HeadId(1, 0)), new PathId(PathSource.PosEmbed, new HeadId(0, 1), new HeadId(1, 0)));
+        paths.L1H0_L0H1.Name.Should().Be("L1H0_L0H1");
+        paths.L0H1.Should().BeSameAs(paths.Through(new HeadId(0, 1)));
+        paths.Mlp0.Paths.Should().Equal(
+            new PathId(PathSource.Mlp(0)), new PathId(PathSource.Mlp(0), new HeadId(1, 0)), new PathId(PathSource.Mlp(0), new HeadId(1, 1)));
+        paths.B1.Paths.Should().Equal(new PathId(PathSource.AttentionBias(1)));
     }
 
     [Fact]
@@ -60,17 +94,6 @@ public sealed class GeneratedCodeTests
         model.AllHeads.Select(h => h.Id.ToString()).Should().Equal("0.0", "0.1", "1.0", "1.1");
         Tiny2L.Config.Problems().Should().BeEmpty();
         weights.Config.DescribeMismatch(Tiny2L.Config, nameof(Tiny2L)).Should().BeNull();
-    }
-
-    [Fact]
-    public void Path_members_are_the_terms_with_their_typed_ids()
-    {
-        using var model = Tiny2L.FromWeights(RandomWeights(seed: 3));
-
-        model.Paths.L1H0_L0H1.Id.Should().Be(PathTermId.Virtual(new HeadId(0, 1), new HeadId(1, 0)));
-        model.Paths.L1H0_L0H1.Name.Should().Be("L1H0_L0H1");
-        model.Paths.L0H1.Should().BeSameAs(model.Paths.Expansion.Term(PathTermId.Head(new HeadId(0, 1))));
-        model.Paths.Direct.Kind.Should().Be(PathTermKind.Direct);
     }
 
     [Fact]
@@ -96,7 +119,7 @@ public sealed class GeneratedCodeTests
         attribute.Should().NotBeNull("the generator names the assembly's registry");
         var registry = (ISpecRegistry)Activator.CreateInstance(attribute!.RegistryType)!;
 
-        registry.Models.Select(m => m.Type).Should().Equal(typeof(Tiny2L));
+        registry.Models.Select(m => m.Type).Should().Equal(typeof(Tiny2L), typeof(TinyLn2L));
         registry.Models[0].Config.Should().Be(Tiny2L.Config);
         registry.Circuits.Select(c => c.Name).Should().BeEquivalentTo("TinyInduction", "TinyBounds");
         var circuit = registry.Circuits.Single(c => c.Name == "TinyInduction");
@@ -131,9 +154,26 @@ public sealed class GeneratedCodeTests
         typeof(TinyInduction).GetMethod(nameof(TinyInduction.PreviousToken), BindingFlags.Public | BindingFlags.Static).Should().NotBeNull();
     }
 
-    private static TransformerWeights RandomWeights(int seed)
+    private static double[] Sum(IEnumerable<Tensor> terms)
     {
-        var weights = TransformerWeights.Zeros(Tiny2L.Config);
+        double[]? sum = null;
+        foreach (var term in terms)
+        {
+            sum ??= new double[term.Length];
+            for (var i = 0; i < sum.Length; i++)
+            {
+                sum[i] += term.Span[i];
+            }
+        }
+
+        return sum!;
+    }
+
+    private static TransformerWeights RandomWeights(int seed) => RandomWeights(Tiny2L.Config, seed);
+
+    private static TransformerWeights RandomWeights(ModelConfig config, int seed)
+    {
+        var weights = TransformerWeights.Zeros(config);
         var random = new Random(seed);
         foreach (var (_, tensor) in weights.ToStateDict())
         {

@@ -7,6 +7,11 @@ namespace CircuitDsl.Generators.EndToEnd;
              AttnOnly = true, NormalizationType = Normalization.None)]
 public sealed partial class Tiny2L;
 
+/// <summary>A two-layer model with LayerNorm and MLPs: its path expansion holds on given tokens.</summary>
+[Transformer(NLayers = 2, NHeads = 2, DModel = 16, DHead = 4, DVocab = 12, NCtx = 10, DMlp = 32,
+             ActFn = ActivationFunction.Gelu, NormalizationType = Normalization.LN)]
+public sealed partial class TinyLn2L;
+
 /// <summary>An induction circuit, stated against <see cref="Tiny2L"/>.</summary>
 [Circuit(typeof(Tiny2L), Paper = "Induction Heads")]
 public static partial class TinyInduction

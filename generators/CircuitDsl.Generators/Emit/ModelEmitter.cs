@@ -12,6 +12,12 @@ namespace CircuitDsl.Generators.Emit;
 /// </summary>
 internal static class ModelEmitter
 {
+    /// <summary>
+    /// The runtime's <c>PathDecomposition.MaxListedTerms</c>: a model whose paper terms (direct, heads, virtual heads)
+    /// are more than this has its <c>Paths(tokens)</c> refused, so it gets no member per head or virtual head.
+    /// </summary>
+    private const long MaxListedTerms = 4096;
+
     public static string Emit(TransformerSpec spec)
     {
         var a = spec.Architecture;
@@ -28,12 +34,6 @@ internal static class ModelEmitter
         w.Line($"// {spec.Name}: {Describe(a)}.");
         w.Open($"partial class {spec.Name} : {TransformerModel}, {TransformerModelInterface}<{spec.Name}>");
         Constants(w, a);
-        if (HasPaths(a))
-        {
-            w.Line("private PathTerms? _paths;");
-            w.Line();
-        }
-
         Constructor(w, spec);
         Properties(w, spec);
         Loading(w, spec);
@@ -48,19 +48,12 @@ internal static class ModelEmitter
 
         w.Line();
         CacheClasses(w, a);
-        if (HasPaths(a))
-        {
-            w.Line();
-            PathTermsClass(w, a);
-        }
+        w.Line();
+        PathTermsClass(w, a);
 
         w.Close();
         return w.ToString();
     }
-
-    /// <summary>Whether the runtime's <c>PathExpansion</c> accepts this architecture: the rule both share.</summary>
-    private static bool HasPaths(Architecture a) =>
-        PathExpansionSupport.WhyUnsupported(a.NLayers, a.AttnOnly, a.NormalizationType, a.PositionalEmbeddingType == PositionalEmbedding.Shortformer) is null;
 
     private static void Constants(SourceWriter w, Architecture a)
     {
@@ -136,14 +129,15 @@ internal static class ModelEmitter
             w.Line();
         }
 
-        if (HasPaths(a))
-        {
-            w.Lines($$"""
-                /// <summary>The terms of the paper's path expansion of the logits, one member per path.</summary>
-                public PathTerms Paths => _paths ??= new PathTerms({{PathExpansion}}.Create(Weights));
+        w.Lines($$"""
+            /// <summary>
+            /// The exact path expansion of the logits on <paramref name="tokens"/> (patterns and LayerNorm scales frozen),
+            /// with a member per term: <c>Direct</c>, each head, each virtual head, each other source, and the rest.
+            /// </summary>
+            /// <exception cref="global::System.ArgumentException">The tokens are bad, or the paths too many.</exception>
+            public PathTerms Paths(int[][] tokens) => new(Weights, tokens);
 
-                """);
-        }
+            """);
     }
 
     private static void Loading(SourceWriter w, TransformerSpec spec) => w.Lines($$"""
@@ -431,39 +425,54 @@ internal static class ModelEmitter
     private static void PathTermsClass(SourceWriter w, Architecture a)
     {
         w.Line("/// <summary>");
-        w.Line("/// The path expansion of the logits (Elhage et al. 2021): the direct path, one term per head and, for two");
-        w.Line("/// layers, one per virtual head (later head first, as in <c>L1H4_L0H7</c>). The terms and the bias sum to the logits.");
+        w.Line("/// The path expansion of the logits on some tokens (Elhage et al. 2021), a member per term: the paper's terms");
+        w.Line("/// (each the <c>embed</c> and <c>pos_embed</c> paths through its heads), the other sources and the rest, which");
+        w.Line("/// sum to the logits.");
         w.Line("/// </summary>");
-        w.Open("public sealed class PathTerms");
-        w.Open($"internal PathTerms({PathExpansion} expansion)");
-        w.Line("Expansion = expansion;");
+        w.Open($"public sealed class PathTerms : {PathTermSet}");
+        w.Line($"internal PathTerms({TransformerWeights} weights, int[][] tokens)");
+        w.Line("    : base(weights, tokens)");
+        w.Open();
         w.Close();
-        w.Line();
-        w.Line("/// <summary>The runtime's expansion: every term in order, and the bias contribution.</summary>");
-        w.Line($"public {PathExpansion} Expansion {{ get; }}");
-        w.Line();
-        w.Line("/// <summary>The direct path <c>W_E W_U</c>: the bigram statistics.</summary>");
-        w.Line($"public {PathTerm} Direct => Expansion.Term({PathTermId}.Direct);");
-        for (var l = 0; l < a.NLayers; l++)
+        long heads = (long)a.NLayers * a.NHeads;
+        long pairs = (long)a.NLayers * (a.NLayers - 1) / 2 * a.NHeads * a.NHeads;
+        var termsFit = 1 + heads + pairs <= MaxListedTerms;
+        for (var l = 0; termsFit && l < a.NLayers; l++)
         {
             for (var h = 0; h < a.NHeads; h++)
             {
                 w.Line();
-                w.Line($"/// <summary>Head {l}.{h}: <c>A ⊗ W_E W_OV W_U</c>.</summary>");
-                w.Line($"public {PathTerm} L{l}H{h} => Expansion.Term({PathTermId}.Head(new {HeadIdType}({l}, {h})));");
+                w.Line($"/// <summary>Head {l}.{h}: the embeddings through it.</summary>");
+                w.Line($"public {PathTerm} L{l}H{h} => Through(new {HeadIdType}({l}, {h}));");
             }
         }
 
-        if (a.NLayers == 2)
+        for (var l2 = 1; termsFit && l2 < a.NLayers; l2++)
         {
             for (var h2 = 0; h2 < a.NHeads; h2++)
             {
-                for (var h1 = 0; h1 < a.NHeads; h1++)
+                for (var l1 = 0; l1 < l2; l1++)
                 {
-                    w.Line();
-                    w.Line($"/// <summary>Virtual head 0.{h1} then 1.{h2}: <c>W_E W_OV(0.{h1}) W_OV(1.{h2}) W_U</c>.</summary>");
-                    w.Line($"public {PathTerm} L1H{h2}_L0H{h1} => Expansion.Term({PathTermId}.Virtual(new {HeadIdType}(0, {h1}), new {HeadIdType}(1, {h2})));");
+                    for (var h1 = 0; h1 < a.NHeads; h1++)
+                    {
+                        w.Line();
+                        w.Line($"/// <summary>Virtual head {l1}.{h1} then {l2}.{h2}: the embeddings through both.</summary>");
+                        w.Line($"public {PathTerm} L{l2}H{h2}_L{l1}H{h1} => Through(new {HeadIdType}({l1}, {h1}), new {HeadIdType}({l2}, {h2}));");
+                    }
                 }
+            }
+        }
+
+        for (var l = 0; l < a.NLayers; l++)
+        {
+            w.Line();
+            w.Line($"/// <summary><c>b{l}</c>: the constant attention layer {l} writes, and its paths through later heads.</summary>");
+            w.Line($"public {PathTerm} B{l} => Source({PathSource}.AttentionBias({l}));");
+            if (a.HasMlp)
+            {
+                w.Line();
+                w.Line($"/// <summary><c>mlp{l}</c>: the output of layer {l}'s MLP, and its paths through later heads.</summary>");
+                w.Line($"public {PathTerm} Mlp{l} => Source({PathSource}.Mlp({l}));");
             }
         }
 

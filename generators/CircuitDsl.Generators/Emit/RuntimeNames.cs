@@ -23,9 +23,9 @@ internal static class RuntimeNames
     public const string WeightsFormatException = "global::CircuitDsl.WeightsFormatException";
     public const string FactoredMatrix = "global::CircuitDsl.Circuits.FactoredMatrix";
     public const string HeadCircuits = "global::CircuitDsl.Circuits.HeadCircuits";
-    public const string PathExpansion = "global::CircuitDsl.Circuits.PathExpansion";
+    public const string PathTermSet = "global::CircuitDsl.Circuits.PathTermSet";
     public const string PathTerm = "global::CircuitDsl.Circuits.PathTerm";
-    public const string PathTermId = "global::CircuitDsl.Circuits.PathTermId";
+    public const string PathSource = "global::CircuitDsl.Circuits.PathSource";
     public const string Hypotheses = "global::CircuitDsl.Circuits.Hypotheses";
     public const string Evidence = "global::CircuitDsl.Reports.Evidence";
     public const string CircuitReport = "global::CircuitDsl.Reports.CircuitReport";

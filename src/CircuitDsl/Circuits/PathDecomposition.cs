@@ -45,6 +45,12 @@ public sealed class PathDecomposition
     /// <summary>The model's logits <c>[batch, pos, d_vocab]</c> from the real forward pass.</summary>
     public Tensor Logits => _frozen.Logits;
 
+    /// <summary>The decomposed model's config.</summary>
+    public ModelConfig Config => _frozen.Config;
+
+    /// <summary>The tokens the logits are for, one array per sequence.</summary>
+    public IReadOnlyList<IReadOnlyList<int>> Tokens => _frozen.Tokens;
+
     /// <summary>
     /// The listed terms, each with its contribution to the logits: by order, then source (<c>embed</c>,
     /// <c>pos_embed</c>, <c>b0</c>, <c>mlp0</c>, <c>b1</c>, …, <c>b_U</c>), then heads.
@@ -79,7 +85,7 @@ public sealed class PathDecomposition
                 nameof(maxOrder));
         }
 
-        Tokens.Validate(tokens, weights.Config);
+        CircuitDsl.Model.Tokens.Validate(tokens, weights.Config);
         var logits = count * tokens.Length * tokens[0].Length * weights.Config.DVocab;
         if (logits > MaxListedLogits)
         {

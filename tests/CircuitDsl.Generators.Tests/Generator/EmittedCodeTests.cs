@@ -1,5 +1,6 @@
 using System.Reflection;
 using System.Runtime.Loader;
+using CircuitDsl.Circuits;
 using CircuitDsl.Model;
 using CircuitDsl.Reports;
 using CircuitDsl.Tensors;
@@ -73,6 +74,26 @@ public sealed class EmittedCodeTests
         ((object)model.L1.H2.Id).Should().Be(new HeadId(1, 2));
         ((IEnumerable<object>)model.AllHeads).Select(h => h.ToString()).Should().Equal("0.0", "0.1", "0.2", "1.0", "1.1", "1.2");
         ((int)model.L1.Index).Should().Be(1);
+    }
+
+    [Fact]
+    public void Each_path_member_is_the_runtime_term_of_its_typed_heads()
+    {
+        dynamic model = Toy2L.GetMethod("FromWeights")!.Invoke(null, [RandomWeights(seed: 7)])!;
+        int[][] tokens = [[1, 2, 3, 4, 5, 1, 2, 3]];
+        var paths = (PathTermSet)model.Paths(tokens);
+        dynamic typed = paths;
+
+        var virtualHead = (PathTerm)typed.L1H2_L0H0;
+        virtualHead.Should().BeSameAs(paths.Through(new HeadId(0, 0), new HeadId(1, 2)));
+        virtualHead.Paths.Should().Equal(
+            new PathId(PathSource.Embed, new HeadId(0, 0), new HeadId(1, 2)), new PathId(PathSource.PosEmbed, new HeadId(0, 0), new HeadId(1, 2)));
+        ((PathTerm)typed.L0H1).Should().BeSameAs(paths.Through(new HeadId(0, 1)));
+        ((PathTerm)typed.B1).Should().BeSameAs(paths.Source(PathSource.AttentionBias(1)));
+        paths.GetType().GetProperties().Where(p => p.PropertyType == typeof(PathTerm)).Select(p => p.Name).Should().BeEquivalentTo(
+            ["Direct", "UnembedBias", "Rest", "L0H0", "L0H1", "L0H2", "L1H0", "L1H1", "L1H2", "B0", "B1",
+             .. from h2 in Enumerable.Range(0, 3) from h1 in Enumerable.Range(0, 3) select $"L1H{h2}_L0H{h1}"],
+            "an attention-only model has no Mlp members");
     }
 
     [Fact]

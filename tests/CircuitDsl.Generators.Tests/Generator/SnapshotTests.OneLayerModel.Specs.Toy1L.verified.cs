@@ -43,8 +43,6 @@ partial class Toy1L : global::CircuitDsl.Facade.TransformerModel, global::Circui
         PositionalEmbeddingType = global::CircuitDsl.PositionalEmbedding.Standard,
     };
 
-    private PathTerms? _paths;
-
     private Toy1L(global::CircuitDsl.Model.TransformerWeights weights, global::CircuitDsl.Weights.ModelFolder? folder)
         : base(weights, folder)
     {
@@ -57,8 +55,12 @@ partial class Toy1L : global::CircuitDsl.Facade.TransformerModel, global::Circui
     /// <summary>Every head, layer by layer.</summary>
     public global::System.Collections.Generic.IReadOnlyList<Head> AllHeads => [L0.H0, L0.H1];
 
-    /// <summary>The terms of the paper's path expansion of the logits, one member per path.</summary>
-    public PathTerms Paths => _paths ??= new PathTerms(global::CircuitDsl.Circuits.PathExpansion.Create(Weights));
+    /// <summary>
+    /// The exact path expansion of the logits on <paramref name="tokens"/> (patterns and LayerNorm scales frozen),
+    /// with a member per term: <c>Direct</c>, each head, each virtual head, each other source, and the rest.
+    /// </summary>
+    /// <exception cref="global::System.ArgumentException">The tokens are bad, or the paths too many.</exception>
+    public PathTerms Paths(int[][] tokens) => new(Weights, tokens);
 
     /// <summary>
     /// Loads a model folder (<c>config.json</c> and weights) whose config is this architecture. Dispose the
@@ -273,26 +275,24 @@ partial class Toy1L : global::CircuitDsl.Facade.TransformerModel, global::Circui
     }
 
     /// <summary>
-    /// The path expansion of the logits (Elhage et al. 2021): the direct path, one term per head and, for two
-    /// layers, one per virtual head (later head first, as in <c>L1H4_L0H7</c>). The terms and the bias sum to the logits.
+    /// The path expansion of the logits on some tokens (Elhage et al. 2021), a member per term: the paper's terms
+    /// (each the <c>embed</c> and <c>pos_embed</c> paths through its heads), the other sources and the rest, which
+    /// sum to the logits.
     /// </summary>
-    public sealed class PathTerms
+    public sealed class PathTerms : global::CircuitDsl.Circuits.PathTermSet
     {
-        internal PathTerms(global::CircuitDsl.Circuits.PathExpansion expansion)
+        internal PathTerms(global::CircuitDsl.Model.TransformerWeights weights, int[][] tokens)
+            : base(weights, tokens)
         {
-            Expansion = expansion;
         }
 
-        /// <summary>The runtime's expansion: every term in order, and the bias contribution.</summary>
-        public global::CircuitDsl.Circuits.PathExpansion Expansion { get; }
+        /// <summary>Head 0.0: the embeddings through it.</summary>
+        public global::CircuitDsl.Circuits.PathTerm L0H0 => Through(new global::CircuitDsl.HeadId(0, 0));
 
-        /// <summary>The direct path <c>W_E W_U</c>: the bigram statistics.</summary>
-        public global::CircuitDsl.Circuits.PathTerm Direct => Expansion.Term(global::CircuitDsl.Circuits.PathTermId.Direct);
+        /// <summary>Head 0.1: the embeddings through it.</summary>
+        public global::CircuitDsl.Circuits.PathTerm L0H1 => Through(new global::CircuitDsl.HeadId(0, 1));
 
-        /// <summary>Head 0.0: <c>A ⊗ W_E W_OV W_U</c>.</summary>
-        public global::CircuitDsl.Circuits.PathTerm L0H0 => Expansion.Term(global::CircuitDsl.Circuits.PathTermId.Head(new global::CircuitDsl.HeadId(0, 0)));
-
-        /// <summary>Head 0.1: <c>A ⊗ W_E W_OV W_U</c>.</summary>
-        public global::CircuitDsl.Circuits.PathTerm L0H1 => Expansion.Term(global::CircuitDsl.Circuits.PathTermId.Head(new global::CircuitDsl.HeadId(0, 1)));
+        /// <summary><c>b0</c>: the constant attention layer 0 writes, and its paths through later heads.</summary>
+        public global::CircuitDsl.Circuits.PathTerm B0 => Source(global::CircuitDsl.Circuits.PathSource.AttentionBias(0));
     }
 }

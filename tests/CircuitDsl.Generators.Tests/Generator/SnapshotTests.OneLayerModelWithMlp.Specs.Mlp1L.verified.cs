@@ -59,6 +59,13 @@ partial class Mlp1L : global::CircuitDsl.Facade.TransformerModel, global::Circui
     public global::System.Collections.Generic.IReadOnlyList<Head> AllHeads => [L0.H0];
 
     /// <summary>
+    /// The exact path expansion of the logits on <paramref name="tokens"/> (patterns and LayerNorm scales frozen),
+    /// with a member per term: <c>Direct</c>, each head, each virtual head, each other source, and the rest.
+    /// </summary>
+    /// <exception cref="global::System.ArgumentException">The tokens are bad, or the paths too many.</exception>
+    public PathTerms Paths(int[][] tokens) => new(Weights, tokens);
+
+    /// <summary>
     /// Loads a model folder (<c>config.json</c> and weights) whose config is this architecture. Dispose the
     /// model to release the folder.
     /// </summary>
@@ -299,5 +306,27 @@ partial class Mlp1L : global::CircuitDsl.Facade.TransformerModel, global::Circui
 
         /// <summary>What the head writes to the residual stream <c>[batch, pos, d_model]</c> (from <c>attn.hook_result</c>).</summary>
         public global::CircuitDsl.Tensors.Tensor Result => _activations[global::CircuitDsl.Model.HookNames.Result(_layer)].Select(2, _head);
+    }
+
+    /// <summary>
+    /// The path expansion of the logits on some tokens (Elhage et al. 2021), a member per term: the paper's terms
+    /// (each the <c>embed</c> and <c>pos_embed</c> paths through its heads), the other sources and the rest, which
+    /// sum to the logits.
+    /// </summary>
+    public sealed class PathTerms : global::CircuitDsl.Circuits.PathTermSet
+    {
+        internal PathTerms(global::CircuitDsl.Model.TransformerWeights weights, int[][] tokens)
+            : base(weights, tokens)
+        {
+        }
+
+        /// <summary>Head 0.0: the embeddings through it.</summary>
+        public global::CircuitDsl.Circuits.PathTerm L0H0 => Through(new global::CircuitDsl.HeadId(0, 0));
+
+        /// <summary><c>b0</c>: the constant attention layer 0 writes, and its paths through later heads.</summary>
+        public global::CircuitDsl.Circuits.PathTerm B0 => Source(global::CircuitDsl.Circuits.PathSource.AttentionBias(0));
+
+        /// <summary><c>mlp0</c>: the output of layer 0's MLP, and its paths through later heads.</summary>
+        public global::CircuitDsl.Circuits.PathTerm Mlp0 => Source(global::CircuitDsl.Circuits.PathSource.Mlp(0));
     }
 }

@@ -42,6 +42,25 @@ public sealed class SnapshotTests
         }
     }
 
+    [Fact]
+    public void A_model_with_more_paper_terms_than_a_decomposition_lists_gets_no_head_members_but_its_sources()
+    {
+        // 4 layers of 32 heads: 1 + 128 + 6 × 1,024 terms, more than PathDecomposition.MaxListedTerms (4,096).
+        var run = GeneratorHarness.Run("""
+            using CircuitDsl;
+
+            namespace Specs;
+
+            [Transformer(NLayers = 4, NHeads = 32, DModel = 64, DHead = 2, DVocab = 64, NCtx = 64, AttnOnly = true)]
+            public sealed partial class Wide4L;
+            """);
+
+        run.OutputProblems.Should().BeEmpty();
+        var source = run.Sources["Specs.Wide4L.g.cs"];
+        source.Should().Contain("public PathTerms Paths(int[][] tokens)").And.Contain("public global::CircuitDsl.Circuits.PathTerm B3 =>")
+            .And.NotContain("PathTerm L0H0 =>").And.NotContain("PathTerm L1H0_L0H0 =>");
+    }
+
     private const string RegistryFile = "CircuitDsl.Generated.SpecRegistry.g.cs";
 
     /// <summary>

@@ -75,35 +75,6 @@ public sealed class PathDecompositionTests
         }
     }
 
-    [Fact]
-    public void Without_LayerNorm_the_embedding_paths_are_the_papers_direct_head_and_virtual_head_terms()
-    {
-        var w = RandomWeights.Create(RandomWeights.Config(layers: 2, heads: 2), seed: 9, scale: 0.7f);
-        var expansion = PathExpansion.Create(w);
-
-        var decomposition = PathDecomposition.Compute(w, Tokens);
-
-        foreach (var term in expansion.Terms)
-        {
-            var embed = decomposition.Term(new PathId(PathSource.Embed, term.Heads)).Logits.Span;
-            var position = decomposition.Term(new PathId(PathSource.PosEmbed, term.Heads)).Logits.Span;
-            var paper = term.Contribution(Tokens).Span;
-            for (var i = 0; i < paper.Length; i++)
-            {
-                ((double)embed[i] + position[i]).Should().BeApproximately(paper[i], 1e-4, $"{term.Name} element {i}");
-            }
-        }
-
-        // The paper's bias term is every other path: b_U, b0, b1 and b0 through each layer-1 head.
-        var bias = expansion.BiasContribution().Span;
-        var others = decomposition.Terms.Where(t => t.Id.Source.Kind is not (PathSourceKind.Embed or PathSourceKind.PosEmbed)).ToList();
-        others.Select(t => t.Id.ToString()).Should().Equal("b0", "b1", "b_U", "b0 → 1.0", "b0 → 1.1");
-        for (var i = 0; i < Tokens.Length * Tokens[0].Length * 11; i++)
-        {
-            others.Sum(t => (double)t.Logits.Span[i]).Should().BeApproximately(bias[i % 11], 1e-4, $"element {i}");
-        }
-    }
-
     [Theory]
     [InlineData(Normalization.LN, false)]
     [InlineData(Normalization.LNPre, true)]

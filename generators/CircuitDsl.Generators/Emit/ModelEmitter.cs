@@ -12,12 +12,6 @@ namespace CircuitDsl.Generators.Emit;
 /// </summary>
 internal static class ModelEmitter
 {
-    /// <summary>
-    /// The runtime's <c>PathDecomposition.MaxListedTerms</c>: a model whose paper terms (direct, heads, virtual heads)
-    /// are more than this has its <c>Paths(tokens)</c> refused, so it gets no member per head or virtual head.
-    /// </summary>
-    private const long MaxListedTerms = 4096;
-
     public static string Emit(TransformerSpec spec)
     {
         var a = spec.Architecture;
@@ -436,7 +430,9 @@ internal static class ModelEmitter
         w.Close();
         long heads = (long)a.NLayers * a.NHeads;
         long pairs = (long)a.NLayers * (a.NLayers - 1) / 2 * a.NHeads * a.NHeads;
-        var termsFit = 1 + heads + pairs <= MaxListedTerms;
+        // More paper terms (direct, heads, virtual heads) than one decomposition lists: Paths(tokens) is refused at run time,
+        // so the model gets no member per head or virtual head.
+        var termsFit = 1 + heads + pairs <= PathLimits.MaxListedTerms;
         for (var l = 0; termsFit && l < a.NLayers; l++)
         {
             for (var h = 0; h < a.NHeads; h++)

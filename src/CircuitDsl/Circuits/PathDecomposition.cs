@@ -16,8 +16,8 @@ namespace CircuitDsl.Circuits;
 /// </remarks>
 public sealed class PathDecomposition
 {
-    /// <summary>The most terms one decomposition lists; more is refused (ask for a lower order).</summary>
-    public const int MaxListedTerms = 4096;
+    /// <summary>The most terms one decomposition lists (<see cref="PathLimits.MaxListedTerms"/>, which the generator shares); more is refused (ask for a lower order).</summary>
+    public const int MaxListedTerms = PathLimits.MaxListedTerms;
 
     /// <summary>The most logits the listed terms hold together (2^28 floats, 1 GiB); more is refused (a lower order, or fewer tokens).</summary>
     public const long MaxListedLogits = 1L << 28;

@@ -31,26 +31,7 @@ internal static class Commands
             using (var writer = new Utf8JsonWriter(stream))
             {
                 writer.WriteStartObject();
-                writer.WriteStartArray("logits");
-                int positions = logits.Dim(1), vocab = logits.Dim(2);
-                for (var b = 0; b < logits.Dim(0); b++)
-                {
-                    writer.WriteStartArray();
-                    for (var p = 0; p < positions; p++)
-                    {
-                        writer.WriteStartArray();
-                        foreach (var v in logits.Span.Slice(((b * positions) + p) * vocab, vocab))
-                        {
-                            writer.WriteNumberValue(v);
-                        }
-
-                        writer.WriteEndArray();
-                    }
-
-                    writer.WriteEndArray();
-                }
-
-                writer.WriteEndArray();
+                WriteLogits(writer, logits);
                 writer.WriteEndObject();
             }
 
@@ -128,6 +109,31 @@ internal static class Commands
     private static WeightsFormatException Overflow(ModelFolder folder, int sequence, int position, int token, float value) =>
         new(folder.WeightsFile, null, string.Create(System.Globalization.CultureInfo.InvariantCulture,
             $"the weights are finite but the forward pass overflows: the logit of token {token} at sequence {sequence}, position {position} is {value}."));
+
+    /// <summary>Writes <c>"logits": [[[float]]]</c>, <paramref name="logits"/> <c>[sequence, position, vocab]</c> as nested arrays.</summary>
+    public static void WriteLogits(Utf8JsonWriter writer, Tensor logits)
+    {
+        writer.WriteStartArray("logits");
+        int positions = logits.Dim(1), vocab = logits.Dim(2);
+        for (var b = 0; b < logits.Dim(0); b++)
+        {
+            writer.WriteStartArray();
+            for (var p = 0; p < positions; p++)
+            {
+                writer.WriteStartArray();
+                foreach (var v in logits.Span.Slice(((b * positions) + p) * vocab, vocab))
+                {
+                    writer.WriteNumberValue(v);
+                }
+
+                writer.WriteEndArray();
+            }
+
+            writer.WriteEndArray();
+        }
+
+        writer.WriteEndArray();
+    }
 
     /// <summary>For people: each position's token and the model's three most likely next tokens.</summary>
     private static void WriteTopPredictions(TextWriter output, Tensor logits, int[][] batch)

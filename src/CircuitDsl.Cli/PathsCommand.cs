@@ -120,26 +120,7 @@ internal static class PathsCommand
         }
 
         writer.WriteEndArray();
-        writer.WriteStartArray("logits");
-        int positions = logits.Dim(1), vocab = logits.Dim(2);
-        for (var b = 0; b < logits.Dim(0); b++)
-        {
-            writer.WriteStartArray();
-            for (var p = 0; p < positions; p++)
-            {
-                writer.WriteStartArray();
-                foreach (var v in logits.Span.Slice(((b * positions) + p) * vocab, vocab))
-                {
-                    writer.WriteNumberValue(v);
-                }
-
-                writer.WriteEndArray();
-            }
-
-            writer.WriteEndArray();
-        }
-
-        writer.WriteEndArray();
+        Commands.WriteLogits(writer, logits);
         writer.WriteEndObject();
     }
 

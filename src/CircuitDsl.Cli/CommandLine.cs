@@ -49,10 +49,15 @@ public static class CommandLine
         }
         catch (Exception e) when (IsBadInput(e))
         {
-            error.WriteLine($"circuitdsl: {e.Message}");
+            error.WriteLine($"circuitdsl: {Reason(e)}");
             return BadInput;
         }
     }
+
+    /// <summary>What is wrong, in the user's words: an argument exception's message without the runtime's parameter name.</summary>
+    public static string Reason(Exception e) => e is ArgumentException { ParamName: { } name }
+        ? e.Message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal)
+        : e.Message;
 
     /// <summary>The version line: the tool's version and the matrix-multiply backend in use.</summary>
     public static string VersionLine() =>

@@ -38,19 +38,10 @@ internal static class PathsCommand
 
             using var folder = Commands.LoadFinite(parse.GetRequiredValue(dir));
             var batch = TokensFile.Read(parse.GetRequiredValue(tokens), folder.Config);
-            PathDecomposition decomposition;
-            IReadOnlyList<OrderLoss> importance;
-            try
-            {
-                decomposition = PathDecomposition.Compute(folder.Weights, batch, maxOrder);
-                Commands.RequireFinite(folder, decomposition.Logits);
-                importance = decomposition.Importance();
-            }
-            catch (ArgumentException e)
-            {
-                // Too many terms, or nothing to predict: the reason alone, without the runtime's parameter name.
-                throw new UsageException(e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal));
-            }
+            // Too many terms, or nothing to predict, is an ArgumentException: bad input, reported as one line.
+            var decomposition = PathDecomposition.Compute(folder.Weights, batch, maxOrder);
+            Commands.RequireFinite(folder, decomposition.Logits);
+            var importance = decomposition.Importance();
 
             if (parse.GetValue(json))
             {

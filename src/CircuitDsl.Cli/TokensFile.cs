@@ -61,7 +61,7 @@ public static class TokensFile
         }
         catch (ArgumentException e)
         {
-            throw new UsageException($"{path}: {e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal)}");
+            throw new UsageException($"{path}: {CommandLine.Reason(e)}");
         }
 
         return tokens;

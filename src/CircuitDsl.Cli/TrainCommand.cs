@@ -24,7 +24,7 @@ internal static class TrainCommand
         var vocab = new Option<int>("--vocab") { Description = "Vocabulary size.", DefaultValueFactory = _ => 64 };
         var context = new Option<int>("--context") { Description = "Context length (sequence length used in training).", DefaultValueFactory = _ => 64 };
         var dMlp = new Option<int?>("--d-mlp") { Description = "MLP width; omit for an attention-only model." };
-        var actFn = ConfigOption<ActivationFunction>("--act-fn", "MLP activation: ", ActivationFunction.GeluNew, ConfigNames.TryParse);
+        var actFn = ConfigOption<ActivationFunction>("--act-fn", "MLP activation: ", ActivationFunction.Gelu, ConfigNames.TryParse);
         var normalization = ConfigOption<Normalization>("--normalization", "", Normalization.LN, ConfigNames.TryParse);
         var positional = ConfigOption<PositionalEmbedding>("--positional", "", PositionalEmbedding.Standard, ConfigNames.TryParse);
         var task = new Option<string>("--task") { Description = $"Training data: {string.Join(", ", TrainingTask.Names)}.", Required = true };

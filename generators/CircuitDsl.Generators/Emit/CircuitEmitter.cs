@@ -34,6 +34,14 @@ internal static class CircuitEmitter
             Hypothesis(w, spec, hypothesis);
         }
 
+        // The build fails on the rejection's CDSL error; the body only keeps CS8795 from standing beside it.
+        foreach (var rejected in spec.Rejected)
+        {
+            w.Line();
+            w.Line($"{rejected.Accessibility} static partial {Evidence} {rejected.Method}({spec.ModelFullName} {rejected.ParameterName}) =>");
+            w.Line($"    throw new global::System.InvalidOperationException({Literal(rejected.Method + "'s hypothesis was rejected at compile time.")});");
+        }
+
         w.Close();
         return w.ToString();
     }

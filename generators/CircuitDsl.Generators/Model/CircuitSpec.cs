@@ -60,7 +60,13 @@ internal sealed record HypothesisSpec(
     string? Paper,
     EquatableArray<ArgumentText> Arguments);
 
-/// <summary>A <c>[Circuit]</c> class whose shape allows emission, with its valid hypotheses.</summary>
+/// <summary>
+/// A hypothesis method whose attribute was rejected with a CDSL error: it gets a body all the same, so the error
+/// stands alone rather than beside the compiler's CS8795 (a partial method without an implementation).
+/// </summary>
+internal sealed record RejectedHypothesis(string Method, string Accessibility, string ParameterName);
+
+/// <summary>A <c>[Circuit]</c> class whose shape allows emission, with its valid hypotheses and its rejected ones.</summary>
 internal sealed record CircuitSpec(
     string? Namespace,
     string Name,
@@ -68,7 +74,8 @@ internal sealed record CircuitSpec(
     string ModelName,
     string Summary,
     string? Paper,
-    EquatableArray<HypothesisSpec> Hypotheses)
+    EquatableArray<HypothesisSpec> Hypotheses,
+    EquatableArray<RejectedHypothesis> Rejected)
 {
     public string FullName => Namespace is null ? "global::" + Name : "global::" + Namespace + "." + Name;
 }

@@ -53,6 +53,7 @@ internal static class CircuitParser
         // Like the architecture, the model card's problems are reported on the model; here an invalid card is no card.
         var card = ModelCardParser.Read(model, new List<DiagnosticInfo>(), cancellationToken);
         var hypotheses = new List<HypothesisSpec>();
+        var rejected = new List<RejectedHypothesis>();
         var claims = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var member in type.GetMembers())
         {
@@ -73,6 +74,12 @@ internal static class CircuitParser
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.MultipleHypotheses,
                     new AttributeArguments(attributes[1], cancellationToken).Location, method.Name,
                     string.Join("], [", attributes.Select(a => KindOf(a).ToString()))));
+                var anyMeasured = attributes.Any(a => KindOf(a) == HypothesisKind.Measured);
+                if (CheckMethodShape(method, model, anyMeasured, diagnostics, cancellationToken) && !anyMeasured)
+                {
+                    rejected.Add(HypothesisParser.Rejected(method, cancellationToken));
+                }
+
                 continue;
             }
 
@@ -81,15 +88,19 @@ internal static class CircuitParser
             var parser = new HypothesisParser(attributes[0], kind, method, model.Name, architecture,
                 card, diagnostics, cancellationToken);
             var hypothesis = parser.Parse();
-            if (hypothesis is null)
+            if (hypothesis is null || claims.ContainsKey(parser.ClaimKey))
             {
-                continue;
-            }
+                if (hypothesis is not null)
+                {
+                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.DuplicateHypothesis, parser.Arguments.Location,
+                        method.Name, claims[parser.ClaimKey], parser.ClaimKey));
+                }
 
-            if (claims.TryGetValue(parser.ClaimKey, out var earlier))
-            {
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.DuplicateHypothesis, parser.Arguments.Location,
-                    method.Name, earlier, parser.ClaimKey));
+                if (methodOk && kind != HypothesisKind.Measured)
+                {
+                    rejected.Add(HypothesisParser.Rejected(method, cancellationToken));
+                }
+
                 continue;
             }
 
@@ -114,7 +125,8 @@ internal static class CircuitParser
                 model.Name,
                 DocComments.Summary(declaration),
                 circuit.Named("Paper").AsString(),
-                hypotheses.ToEquatableArray())
+                hypotheses.ToEquatableArray(),
+                rejected.ToEquatableArray())
             : null;
         return new SpecResult<CircuitSpec>(spec, diagnostics.ToEquatableArray());
     }

@@ -431,6 +431,12 @@ internal sealed class HypothesisParser
         }
     }
 
+    /// <summary>The signature of a hypothesis method whose attribute was rejected, for the body it still gets.</summary>
+    public static RejectedHypothesis Rejected(IMethodSymbol method, CancellationToken cancellationToken) =>
+        new(method.Name,
+            Accessibility(method.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(cancellationToken) as MethodDeclarationSyntax),
+            method.Parameters.Length == 1 ? method.Parameters[0].Name : "model");
+
     private static string Accessibility(MethodDeclarationSyntax? syntax)
     {
         var words = syntax?.Modifiers

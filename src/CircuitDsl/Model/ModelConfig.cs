@@ -110,7 +110,44 @@ public sealed record ModelConfig
         Compare("positional_embedding_type", PositionalEmbeddingType, declared.PositionalEmbeddingType);
         return differences.Count == 0
             ? null
-            : $"the config does not match [Transformer] on {modelName}: {string.Join("; ", differences)}.";
+            : $"the config does not match [Transformer] on {modelName}: {string.Join("; ", differences)}. "
+              + $"To load this folder, declare {ToTransformerAttribute()}.";
+    }
+
+    /// <summary>
+    /// The C# <c>[Transformer(...)]</c> attribute that declares this architecture, naming only what differs from
+    /// the attribute's defaults (LN, standard positions, <c>gelu</c>, MLPs).
+    /// </summary>
+    public string ToTransformerAttribute()
+    {
+        var arguments = new List<string>
+        {
+            $"NLayers = {NLayers}", $"NHeads = {NHeads}", $"DModel = {DModel}", $"DHead = {DHead}", $"DVocab = {DVocab}", $"NCtx = {NCtx}",
+        };
+        if (AttnOnly)
+        {
+            arguments.Add("AttnOnly = true");
+        }
+        else
+        {
+            arguments.Add($"DMlp = {DMlp}");
+            if (ActFn is { } act && act != ActivationFunction.Gelu)
+            {
+                arguments.Add($"ActFn = ActivationFunction.{act}");
+            }
+        }
+
+        if (NormalizationType != Normalization.LN)
+        {
+            arguments.Add($"NormalizationType = Normalization.{NormalizationType}");
+        }
+
+        if (PositionalEmbeddingType != PositionalEmbedding.Standard)
+        {
+            arguments.Add($"PositionalEmbeddingType = PositionalEmbedding.{PositionalEmbeddingType}");
+        }
+
+        return $"[Transformer({string.Join(", ", arguments)})]";
     }
 
     private static string Show(object? value) => value switch

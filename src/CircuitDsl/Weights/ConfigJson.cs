@@ -6,8 +6,10 @@ namespace CircuitDsl.Weights;
 
 /// <summary>
 /// Reads and writes a model folder's <c>config.json</c> (TransformerLens <c>HookedTransformerConfig</c> names).
-/// Fields this project does not use are ignored; nulls where TransformerLens writes them (<c>d_mlp</c>,
-/// <c>act_fn</c>, <c>normalization_type</c>, <c>seed</c>) are accepted. The architecture enums are spelled by
+/// Fields this project does not use are ignored, except one within two edits of a field TransformerLens's config has
+/// (a typo: named, with the field meant); nulls where TransformerLens writes them (<c>d_mlp</c>, <c>act_fn</c>,
+/// <c>normalization_type</c>, <c>seed</c>) are accepted, and a missing <c>normalization_type</c> is <c>LN</c>, as in
+/// TransformerLens. The architecture enums are spelled by
 /// <see cref="ModelConfig"/>'s converters (<see cref="ConfigNames"/>); a spelling TransformerLens would not write
 /// is named with the ones it would.
 /// </summary>
@@ -17,6 +19,23 @@ internal static class ConfigJson
     internal const long MaxBytes = 1024 * 1024;
 
     private static readonly string[] Required = ["n_layers", "n_heads", "d_model", "d_head", "d_vocab", "n_ctx"];
+
+    /// <summary>The fields of TransformerLens's <c>HookedTransformerConfig</c>: the ones read here, then the others.</summary>
+    private static readonly HashSet<string> Known = new(StringComparer.Ordinal)
+    {
+        "n_layers", "n_heads", "d_model", "d_head", "d_vocab", "n_ctx", "d_mlp", "attn_only", "act_fn",
+        "normalization_type", "positional_embedding_type", "seed",
+        "model_name", "eps", "use_attn_result", "use_attn_scale", "attn_scale", "use_split_qkv_input", "use_hook_mlp_in",
+        "use_attn_in", "use_local_attn", "use_qk_norm", "ungroup_grouped_query_attention", "original_architecture",
+        "from_checkpoint", "checkpoint_index", "checkpoint_label_type", "checkpoint_value", "tokenizer_name", "window_size",
+        "attn_types", "init_mode", "n_devices", "attention_dir", "initializer_range", "init_weights",
+        "scale_attn_by_inverse_layer_idx", "final_rms", "d_vocab_out", "parallel_attn_mlp", "rotary_dim", "n_params",
+        "use_hook_tokens", "gated_mlp", "default_prepend_bos", "dtype", "tokenizer_prepends_bos", "n_key_value_heads",
+        "post_embedding_ln", "rotary_base", "rotary_base_local", "rotary_scaling_factor", "trust_remote_code",
+        "rotary_adjacent_pairs", "load_in_4bit", "num_experts", "experts_per_token", "relative_attention_max_distance",
+        "relative_attention_num_buckets", "decoder_start_token_id", "tie_word_embeddings", "use_normalization_before_and_after",
+        "attn_scores_soft_cap", "output_logits_soft_cap", "device", "uses_rms_norm", "layer_norm_folding", "init_range",
+    };
 
     /// <summary>Reads and validates the config at <paramref name="path"/>.</summary>
     /// <exception cref="WeightsFormatException">The file is missing, unreadable, not JSON, or not a valid config.</exception>
@@ -69,7 +88,21 @@ internal static class ConfigJson
                 }
             }
 
+            foreach (var property in root.EnumerateObject())
+            {
+                if (NearMiss(property.Name) is { } meant)
+                {
+                    throw new WeightsFormatException(path, null, $"`{property.Name}`: unknown field; did you mean `{meant}`?");
+                }
+            }
+
             var config = root.Deserialize(ConfigJsonContext.Default.ModelConfig)!;
+            if (!root.TryGetProperty("normalization_type", out _))
+            {
+                // TransformerLens's default; only an explicit null means no LayerNorm.
+                config = config with { NormalizationType = Normalization.LN };
+            }
+
             var problems = config.Problems();
             return problems.Count == 0
                 ? config
@@ -86,6 +119,46 @@ internal static class ConfigJson
                 ? "invalid JSON: " + e.Message
                 : $"invalid config: field '{e.Path.TrimStart('$', '.')}' has a value of the wrong type, or null where one is required.", e);
         }
+    }
+
+    /// <summary>
+    /// The field <paramref name="name"/> was probably meant to be, when it is not one TransformerLens's config has but
+    /// is within two edits of one; null otherwise (a field TransformerLens has, or one too unlike any to be a typo, is
+    /// ignored like every field this project does not use).
+    /// </summary>
+    internal static string? NearMiss(string name)
+    {
+        if (Known.Contains(name))
+        {
+            return null;
+        }
+
+        var best = Known.MinBy(known => EditDistance(name, known))!;
+        return name.Length > 3 && EditDistance(name, best) <= 2 ? best : null;
+    }
+
+    private static int EditDistance(string a, string b)
+    {
+        var previous = new int[b.Length + 1];
+        var current = new int[b.Length + 1];
+        for (var j = 0; j <= b.Length; j++)
+        {
+            previous[j] = j;
+        }
+
+        for (var i = 1; i <= a.Length; i++)
+        {
+            current[0] = i;
+            for (var j = 1; j <= b.Length; j++)
+            {
+                var substitution = previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
+                current[j] = Math.Min(substitution, Math.Min(previous[j], current[j - 1]) + 1);
+            }
+
+            (previous, current) = (current, previous);
+        }
+
+        return previous[b.Length];
     }
 
     /// <summary>The config as indented JSON with TransformerLens's snake_case names.</summary>

@@ -140,7 +140,9 @@ public sealed class EmittedCodeTests
         var other = config with { NLayers = 3, DHead = 8, NormalizationType = Normalization.LN, PositionalEmbeddingType = PositionalEmbedding.Shortformer };
         other.DescribeMismatch(config, "Toy2L").Should().Be(
             "the config does not match [Transformer] on Toy2L: n_layers is 3 but Toy2L declares 2; d_head is 8 but Toy2L declares 16; "
-            + "normalization_type is \"LN\" but Toy2L declares null; positional_embedding_type is \"shortformer\" but Toy2L declares \"standard\".");
+            + "normalization_type is \"LN\" but Toy2L declares null; positional_embedding_type is \"shortformer\" but Toy2L declares \"standard\". "
+            + "To load this folder, declare [Transformer(NLayers = 3, NHeads = 3, DModel = 64, DHead = 8, DVocab = 64, NCtx = 64, AttnOnly = true, "
+            + "PositionalEmbeddingType = PositionalEmbedding.Shortformer)].");
 
         var wrongWeights = TransformerWeights.Zeros(config with { DModel = 32 });
         var fromWeights = () => Toy2L.GetMethod("FromWeights")!.Invoke(null, [wrongWeights]);
@@ -166,7 +168,7 @@ public sealed class EmittedCodeTests
             CircuitDsl.Weights.ModelFolder.Save(Path.Combine(root, "wide"), TransformerWeights.Zeros(config with { NHeads = 4 }));
             var load = () => Toy2L.GetMethod("Load")!.Invoke(null, [Path.Combine(root, "wide")]);
             load.Should().Throw<TargetInvocationException>().WithInnerException<CircuitDsl.WeightsFormatException>()
-                .WithMessage($"{Path.Combine(root, "wide", "config.json")}: the config does not match [Transformer] on Toy2L: n_heads is 4 but Toy2L declares 3.");
+                .WithMessage($"{Path.Combine(root, "wide", "config.json")}: the config does not match [Transformer] on Toy2L: n_heads is 4 but Toy2L declares 3. To load this folder, declare [Transformer(*)].");
         }
         finally
         {

@@ -70,6 +70,14 @@ public sealed partial class MistakeCorpusTests
             compiler.Should().Contain(mark.Where, $"the compiler reports the C# mistake; it reported:\n{Show(run.Output.GetDiagnostics())}");
         }
 
+        // A method whose attribute (the line above it) was rejected, while the method itself is fine, still gets a body.
+        var rejectedAttributes = corpus.Expected.Where(e => e.Id.StartsWith("CDSL", StringComparison.Ordinal)).Select(e => e.Line).ToHashSet();
+        var marked = corpus.Expected.Where(e => e.Id == "CS8795").Select(e => e.Line).ToHashSet();
+        var missingBodies = run.Output.GetDiagnostics().Where(d => d.Id == "CS8795")
+            .Select(d => d.Location.GetLineSpan().StartLinePosition.Line + 1)
+            .Where(line => rejectedAttributes.Contains(line - 1) && !rejectedAttributes.Contains(line) && !marked.Contains(line));
+        missingBodies.Should().BeEmpty("a hypothesis whose attribute is rejected gets its CDSL error alone, not a missing-implementation error beside it");
+
         if (corpus.Expected.Count == 0)
         {
             run.OutputProblems.Should().BeEmpty($"{file} is no mistake: it compiles cleanly with the generated code");

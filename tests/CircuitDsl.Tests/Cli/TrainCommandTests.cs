@@ -33,6 +33,26 @@ public sealed class TrainCommandTests : IDisposable
     }
 
     [Fact]
+    public void A_model_trained_with_an_mlp_loads_into_a_spec_that_states_only_its_sizes()
+    {
+        var outDir = Path.Combine(_dir, "mlp");
+        var (code, _, stderr) = CliRunner.Run("train", "--layers", "1", "--heads", "2", "--d-model", "8", "--d-head", "4", "--vocab", "10",
+            "--context", "8", "--d-mlp", "16", "--task", "bigram", "--steps", "1", "--out", outDir);
+        code.Should().Be(0, stderr);
+
+        // What the generator declares for [Transformer(NLayers = 1, NHeads = 2, DModel = 8, DHead = 4, DVocab = 10, NCtx = 8, DMlp = 16)].
+        var attribute = new TransformerAttribute { NLayers = 1, NHeads = 2, DModel = 8, DHead = 4, DVocab = 10, NCtx = 8, DMlp = 16 };
+        var declared = new ModelConfig
+        {
+            NLayers = attribute.NLayers, NHeads = attribute.NHeads, DModel = attribute.DModel, DHead = attribute.DHead,
+            DVocab = attribute.DVocab, NCtx = attribute.NCtx, DMlp = attribute.DMlp, AttnOnly = attribute.AttnOnly,
+            ActFn = attribute.ActFn, NormalizationType = attribute.NormalizationType, PositionalEmbeddingType = attribute.PositionalEmbeddingType,
+        };
+        using var folder = ModelFolder.Load(outDir);
+        folder.Config.DescribeMismatch(declared, "Mlp1L").Should().BeNull();
+    }
+
+    [Fact]
     public void The_same_seed_writes_the_same_bytes()
     {
         string Train(string name)

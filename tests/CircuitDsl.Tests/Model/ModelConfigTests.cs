@@ -49,7 +49,8 @@ public sealed class ModelConfigTests
         actual.DescribeMismatch(TwoLayers, "Induction2L").Should().Be(
             "the config does not match [Transformer] on Induction2L: n_heads is 8 but Induction2L declares 4; "
             + "d_vocab is 50 but Induction2L declares 64; attn_only is false but Induction2L declares true; "
-            + "normalization_type is null but Induction2L declares \"LN\".");
+            + "normalization_type is null but Induction2L declares \"LN\". To load this folder, declare [Transformer(NLayers = 2, "
+            + "NHeads = 8, DModel = 64, DHead = 16, DVocab = 50, NCtx = 64, DMlp = 256, NormalizationType = Normalization.None)].");
     }
 
     [Fact]
@@ -61,6 +62,8 @@ public sealed class ModelConfigTests
 
         var mlp = TwoLayers with { AttnOnly = false, DMlp = 256, ActFn = ActivationFunction.Gelu };
         (mlp with { DMlp = 128, ActFn = ActivationFunction.Relu }).DescribeMismatch(mlp, "Mlp2L").Should().Be(
-            "the config does not match [Transformer] on Mlp2L: d_mlp is 128 but Mlp2L declares 256; act_fn is \"relu\" but Mlp2L declares \"gelu\".");
+            "the config does not match [Transformer] on Mlp2L: d_mlp is 128 but Mlp2L declares 256; act_fn is \"relu\" but Mlp2L declares \"gelu\". "
+            + "To load this folder, declare [Transformer(NLayers = 2, NHeads = 4, DModel = 64, DHead = 16, DVocab = 64, NCtx = 64, DMlp = 128, "
+            + "ActFn = ActivationFunction.Relu)].");
     }
 }

@@ -118,6 +118,53 @@ public sealed class WrongWeightsTests : IDisposable
         OneLineError("inspect", dir).Should().StartWith($"circuitdsl: {dir}/model.safetensors: tensor '{tensor}': {problem}");
     }
 
+    [Theory]
+    [InlineData("attn_onyl", "attn_only")]
+    [InlineData("normalisation_type", "normalization_type")]
+    [InlineData("n_head", "n_heads")]
+    public void A_misspelled_config_field_is_named_with_the_field_meant(string typo, string meant)
+    {
+        var dir = WriteFolder(_ => { });
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "config.json")))!.AsObject();
+        config[typo] = 1;
+        File.WriteAllText(Path.Combine(dir, "config.json"), config.ToJsonString());
+
+        OneLineError("inspect", dir).Should().Be($"circuitdsl: {dir}/config.json: `{typo}`: unknown field; did you mean `{meant}`?");
+    }
+
+    [Fact]
+    public void Fields_transformer_lens_has_or_that_resemble_none_are_read_past()
+    {
+        var dir = WriteFolder(_ => { });
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "config.json")))!.AsObject();
+        config["tokenizer_name"] = "gpt2";
+        config["trained_by"] = "someone";
+        File.WriteAllText(Path.Combine(dir, "config.json"), config.ToJsonString());
+
+        using var folder = ModelFolder.Load(dir);
+        folder.Config.NLayers.Should().Be(1);
+    }
+
+    [Theory]
+    [InlineData(null, Normalization.LN)]
+    [InlineData("null", Normalization.None)]
+    [InlineData("\"LNPre\"", Normalization.LNPre)]
+    public void A_missing_normalization_type_means_layernorm_as_in_transformer_lens(string? json, Normalization expected)
+    {
+        var dir = WriteFolder(_ => { });
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "config.json")))!.AsObject();
+        config.Remove("normalization_type");
+        if (json is not null)
+        {
+            config["normalization_type"] = JsonNode.Parse(json);
+        }
+
+        File.WriteAllText(Path.Combine(dir, "config.json"), config.ToJsonString());
+
+        var read = CircuitDsl.Weights.ConfigJson.Read(Path.Combine(dir, "config.json"));
+        read.NormalizationType.Should().Be(expected);
+    }
+
     /// <summary>Runs the CLI expecting bad input: exit code 2, nothing on stdout, one line on stderr (returned).</summary>
     internal static string OneLineError(params string[] args)
     {

@@ -50,11 +50,11 @@ internal static class DemoCommand
                 console.MarkupLine($"  checked {Markup.Escape(circuit.Documentation.Name)} in {watch.Elapsed.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture)} s");
             }
 
-            Verdicts(console, results.Select(r => r.Report).ToList());
+            var unexpected = Verdicts(console, circuits, results.Select(r => r.Report).ToList());
             var docs = Path.Combine(dir, "docs");
             SpecChecks.WriteDocs(docs, results);
             console.MarkupLine($"docs: [link]{Markup.Escape(Path.Combine(docs, DocsSite.HtmlFileName))}[/] and {Markup.Escape(Path.Combine(docs, DocsSite.IndexFileName))}");
-            return Task.FromResult(0);
+            return Task.FromResult(unexpected == 0 ? 0 : 1);
         });
         return command;
     }
@@ -67,29 +67,49 @@ internal static class DemoCommand
         return dir;
     }
 
-    private static void Verdicts(IAnsiConsole console, IReadOnlyList<CircuitReport> reports)
+    /// <summary>
+    /// Prints every verdict and a summary that tells the deliberately false claims (a hypothesis whose summary begins
+    /// with <c>FALSE:</c>, expected to be measured and fail) from the rest (expected to hold); returns how many
+    /// verdicts were not the expected one.
+    /// </summary>
+    private static int Verdicts(IAnsiConsole console, IReadOnlyList<CircuitEntry> circuits, IReadOnlyList<CircuitReport> reports)
     {
         var table = new Spectre.Console.Table().Border(TableBorder.Rounded).Title("[bold]hypotheses[/]")
             .AddColumn("circuit").AddColumn("hypothesis").AddColumn("measured")
             .AddColumn(new TableColumn("value").RightAligned()).AddColumn(new TableColumn("claimed").RightAligned()).AddColumn("verdict");
-        foreach (var report in reports)
+        var surprises = new List<string>();
+        var deliberate = 0;
+        for (var i = 0; i < reports.Count; i++)
         {
+            var report = reports[i];
             foreach (var e in report.Evidence)
             {
-                var color = e.Verdict switch
+                var isFalse = circuits[i].Documentation.Hypotheses.Any(h => h.Name == e.Hypothesis && IsDeliberatelyFalse(h));
+                deliberate += isFalse ? 1 : 0;
+                var expected = e.Verdict == (isFalse ? Verdict.Fails : Verdict.Holds);
+                if (!expected)
                 {
-                    Verdict.Holds => "green",
-                    Verdict.Fails => "red",
-                    _ => "grey",
-                };
+                    surprises.Add($"{report.Circuit}.{e.Hypothesis}");
+                }
+
+                var color = !expected ? "red" : e.Verdict == Verdict.Holds ? "green" : "grey";
+                var verdict = ReportText.Mark(e.Verdict) + (isFalse ? " (deliberately false)" : "");
                 table.AddRow(Markup.Escape(report.Circuit), Markup.Escape(e.Hypothesis), Markup.Escape(e.Unit),
-                    Evidence.Format(e.Measured), ReportText.Claimed(e), $"[{color}]{ReportText.Mark(e.Verdict)}[/]");
+                    Evidence.Format(e.Measured), ReportText.Claimed(e), $"[{color}]{Markup.Escape(verdict)}[/]");
             }
         }
 
         console.Write(table);
         var all = reports.SelectMany(r => r.Evidence).ToList();
         console.MarkupLine($"{all.Count(e => e.Verdict == Verdict.Holds)} hold, {all.Count(e => e.Verdict == Verdict.Fails)} fail, "
-            + $"{all.Count(e => e.Verdict == Verdict.NotMeasured)} not measured.");
+            + $"{all.Count(e => e.Verdict == Verdict.NotMeasured)} not measured; {deliberate} of the claims are deliberately false "
+            + "(their summaries begin \"FALSE:\") and are expected to fail.");
+        console.MarkupLine(surprises.Count == 0
+            ? "[green]Every verdict is the expected one.[/]"
+            : $"[red]{surprises.Count} unexpected verdict(s):[/] {Markup.Escape(string.Join(", ", surprises))}");
+        return surprises.Count;
     }
+
+    private static bool IsDeliberatelyFalse(HypothesisDocumentation hypothesis) =>
+        hypothesis.Claim.StartsWith("FALSE:", StringComparison.Ordinal);
 }

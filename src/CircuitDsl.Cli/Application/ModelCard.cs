@@ -16,16 +16,25 @@ internal static class ModelCard
             ? card.WeightsDirectory(model.Type)
             : throw new UsageException($"{model.Name} has no [TrainedOn(..., Weights = \"...\")]: where are its weights?");
 
-    /// <summary>The model-card rows of the docs: how the weights were made, and where they were read from.</summary>
+    /// <summary>
+    /// The model-card rows of the docs: how the weights were made, and which weights were read — the folder as the
+    /// spec names it when they are the bundled ones, otherwise the folder's name: never a path of the machine that
+    /// wrote the docs.
+    /// </summary>
     public static IReadOnlyList<KeyValuePair<string, string>> Rows(this ModelEntry model, string weightsDirectory)
     {
         var rows = new List<KeyValuePair<string, string>>();
-        if (model.TrainedOn() is { } card)
+        var card = model.TrainedOn();
+        if (card is not null)
         {
             rows.Add(new("trained on", $"{card.Task}, {card.Steps} steps, seed {card.Seed}"));
         }
 
-        rows.Add(new("weights", weightsDirectory));
+        var bundled = card is { Weights.Length: > 0 }
+            && Path.GetFullPath(card.WeightsDirectory(model.Type)) == Path.GetFullPath(weightsDirectory);
+        rows.Add(new("weights", bundled
+            ? $"{card!.Weights} (bundled with the spec)"
+            : Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(weightsDirectory)))));
         return rows;
     }
 }

@@ -70,6 +70,14 @@ public sealed class DocumentationCodeTests
 
             report.Evidence.Should().NotBeEmpty();
             report.AllHold.Should().BeTrue(report.ToText());
+
+            // The report the README shows is this report's first lines, word for word.
+            var readme = File.ReadAllText(Path.Combine(CodeBlocks.RepositoryRoot, "README.md")).ReplaceLineEndings("\n");
+            var start = readme.IndexOf("```text\ncircuit ", StringComparison.Ordinal);
+            start.Should().BePositive("the README shows a report");
+            start += "```text\n".Length;
+            var shown = readme[start..readme.IndexOf("\n```", start, StringComparison.Ordinal)].Split('\n');
+            report.ToText().ReplaceLineEndings("\n").Split('\n').Take(shown.Length).Should().Equal(shown);
         }
         finally
         {

@@ -28,7 +28,12 @@ public sealed class DemoCommandTests : IDisposable
         // Exactly the deliberately false claims fail; everything else the specs claim holds on the bundled weights.
         var falseClaims = circuits.Single(c => c.Documentation.Name == "FalseClaims").Documentation.Hypotheses.Count;
         var all = circuits.Sum(c => c.Documentation.Hypotheses.Count);
-        stdout.Should().Contain($"{all - falseClaims} hold, {falseClaims} fail, 0 not measured.");
+        stdout.Should().Contain($"{all - falseClaims} hold, {falseClaims} fail, 0 not measured; {falseClaims} of the claims are deliberately false")
+            .And.Contain("Every verdict is the expected one.");
+        Directory.GetFiles(Path.Combine(_dir, "docs"), "*", SearchOption.AllDirectories)
+            .Where(f => f.EndsWith(".md", StringComparison.Ordinal) || f.EndsWith(".html", StringComparison.Ordinal) || f.EndsWith(".svg", StringComparison.Ordinal))
+            .Should().OnlyContain(f => !File.ReadAllText(f).Contains(_dir) && !File.ReadAllText(f).Contains(AppContext.BaseDirectory),
+                "the generated docs carry no absolute path of the machine that wrote them");
         File.ReadAllText(Path.Combine(_dir, "docs", DocsSite.HtmlFileName)).Should().Contain("InductionCircuit");
     }
 

@@ -27,7 +27,12 @@ internal static class TrainCommand
         var actFn = ConfigOption<ActivationFunction>("--act-fn", "MLP activation: ", ActivationFunction.Gelu, ConfigNames.TryParse);
         var normalization = ConfigOption<Normalization>("--normalization", "", Normalization.LN, ConfigNames.TryParse);
         var positional = ConfigOption<PositionalEmbedding>("--positional", "", PositionalEmbedding.Standard, ConfigNames.TryParse);
-        var task = new Option<string>("--task") { Description = $"Training data: {string.Join(", ", TrainingTask.Names)}.", Required = true };
+        var task = new Option<string>("--task") { Description = $"Training data: {string.Join(", ", TrainingTask.Names)}." };
+        var data = new Option<string>("--data") { Description = "Train on a tokens file (JSON [[id, ...], ...]) instead of a task: windows of n_ctx tokens of its sequences joined end to end." };
+        var resume = new Option<string>("--resume")
+        {
+            Description = "A model folder train wrote: continue its run bit for bit (alone), or fine-tune its weights (with --task or --data).",
+        };
         var steps = new Option<int?>("--steps") { Description = "Optimizer steps (default: the task's recipe)." };
         var seed = new Option<int>("--seed") { Description = "Seeds the weights and the data; same seed, same weights.", DefaultValueFactory = _ => 0 };
         var learningRate = new Option<float?>("--lr") { Description = "Peak learning rate (default: the task's recipe)." };
@@ -35,43 +40,86 @@ internal static class TrainCommand
         var weightDecay = new Option<float?>("--weight-decay") { Description = "AdamW weight decay (default: the task's recipe)." };
         var warmup = new Option<int?>("--warmup") { Description = "Warm-up steps (default: the task's recipe)." };
         var checkpointEvery = new Option<int?>("--checkpoint-every") { Description = "Write the model folder every N steps (default: a tenth of the run)." };
-        var outDir = new Option<string>("--out") { Description = "The model folder to write.", Required = true };
+        var outDir = new Option<string>("--out") { Description = "The model folder to write (with --resume alone: that folder)." };
 
         var command = new Command("train", "Train a model on a task and write a model folder (config.json + model.safetensors).")
         {
             layers, heads, dModel, dHead, vocab, context, dMlp, actFn, normalization, positional,
-            task, steps, seed, learningRate, batchSize, weightDecay, warmup, checkpointEvery, outDir,
+            task, data, resume, steps, seed, learningRate, batchSize, weightDecay, warmup, checkpointEvery, outDir,
         };
         command.SetAction((parse, cancel) =>
         {
-            var mlp = parse.GetValue(dMlp);
-            var config = new ModelConfig
+            var (taskName, dataFile, resumeDir) = (parse.GetValue(task), parse.GetValue(data), parse.GetValue(resume));
+            if (taskName is not null && dataFile is not null)
             {
-                NLayers = parse.GetValue(layers), NHeads = parse.GetValue(heads), DModel = parse.GetValue(dModel),
-                DHead = parse.GetValue(dHead), DVocab = parse.GetValue(vocab), NCtx = parse.GetValue(context),
-                DMlp = mlp, AttnOnly = mlp is null, ActFn = mlp is null ? null : parse.GetValue(actFn),
-                NormalizationType = parse.GetValue(normalization),
-                PositionalEmbeddingType = parse.GetValue(positional), Seed = parse.GetValue(seed),
-            };
-            var configProblems = config.Problems();
-            if (configProblems.Count > 0)
-            {
-                throw new UsageException(string.Join(" ", configProblems));
+                throw new UsageException("give --task or --data, not both.");
             }
 
-            var dir = parse.GetRequiredValue(outDir);
-            var options = ModelTraining.Options(parse.GetRequiredValue(task), config, parse.GetValue(seed), new TrainingOverrides
+            var dir = parse.GetValue(outDir) ?? (taskName is null && dataFile is null ? resumeDir : null)
+                ?? throw new UsageException("--out is required: the model folder to write.");
+            var overrides = new TrainingOverrides
             {
                 Steps = parse.GetValue(steps),
                 LearningRate = parse.GetValue(learningRate),
                 BatchSize = parse.GetValue(batchSize),
                 WeightDecay = parse.GetValue(weightDecay),
                 WarmupSteps = parse.GetValue(warmup),
-            });
+            };
+            using var start = resumeDir is null ? null : ModelFolder.Load(resumeDir);
+            ModelConfig config;
+            TrainingOptions options;
+            TrainingResume? from = null;
+            var dataPath = dataFile is null ? null : Path.GetFullPath(dataFile);
+            if (start is null)
+            {
+                var mlp = parse.GetValue(dMlp);
+                config = new ModelConfig
+                {
+                    NLayers = parse.GetValue(layers), NHeads = parse.GetValue(heads), DModel = parse.GetValue(dModel),
+                    DHead = parse.GetValue(dHead), DVocab = parse.GetValue(vocab), NCtx = parse.GetValue(context),
+                    DMlp = mlp, AttnOnly = mlp is null, ActFn = mlp is null ? null : parse.GetValue(actFn),
+                    NormalizationType = parse.GetValue(normalization),
+                    PositionalEmbeddingType = parse.GetValue(positional), Seed = parse.GetValue(seed),
+                };
+                var configProblems = config.Problems();
+                if (configProblems.Count > 0)
+                {
+                    throw new UsageException(string.Join(" ", configProblems));
+                }
+
+                options = NewOptions(taskName, dataFile, config, parse.GetValue(seed), overrides);
+            }
+            else if (taskName is null && dataFile is null)
+            {
+                // Continue the interrupted run: its architecture, recipe, weights and optimizer state are the folder's.
+                config = start.Config;
+                (from, var recipe) = TrainingStateFile.Load(resumeDir!, start.Weights);
+                options = SavedOptions(recipe, config);
+                dataPath = recipe.GetValueOrDefault("data");
+            }
+            else
+            {
+                // Fine-tune: the folder's weights, a fresh optimizer and the new data's recipe.
+                config = start.Config;
+                options = NewOptions(taskName, dataFile, config, parse.GetValue(seed), overrides);
+                from = new TrainingResume(0, start.Weights, null);
+            }
+
+            if (from is { Moments: not null } && from.Step >= options.Steps)
+            {
+                output.WriteLine($"nothing to resume: {resumeDir} finished its {options.Steps} steps");
+                return Task.FromResult(0);
+            }
+
+            var saved = Recipe(options, dataPath);
             options = options with
             {
                 CheckpointEvery = parse.GetValue(checkpointEvery) ?? Math.Max(options.Steps / 10, 1),
-                Checkpoint = checkpoint => ModelFolder.Save(dir, checkpoint.Weights),
+                Checkpoint = checkpoint =>
+                {
+                    ModelFolder.Save(dir, checkpoint.Weights);
+                    TrainingStateFile.Save(dir, checkpoint, saved);
+                },
             };
             var problems = options.Problems(config);
             if (problems.Count > 0)
@@ -92,7 +140,7 @@ internal static class TrainCommand
             TransformerWeights weights;
             try
             {
-                weights = ModelTraining.Run(output, config, options, cancel);
+                weights = ModelTraining.Run(output, config, options, cancel, from);
             }
             catch (InvalidOperationException e)
             {
@@ -107,6 +155,67 @@ internal static class TrainCommand
             return Task.FromResult(0);
         });
         return command;
+    }
+
+    /// <summary>The options for a new run on a task, or on a tokens file with the <c>repeated-tokens</c> recipe.</summary>
+    private static TrainingOptions NewOptions(string? taskName, string? dataFile, ModelConfig config, int seed, TrainingOverrides overrides)
+    {
+        if (dataFile is null)
+        {
+            return ModelTraining.Options(taskName ?? throw new UsageException("give --task or --data: what to train on."), config, seed, overrides);
+        }
+
+        return ModelTraining.Options(TaskNames.RepeatedTokens, config, seed, overrides) with { Task = DataTask(dataFile, config) };
+    }
+
+    private static TokenStreamTask DataTask(string dataFile, ModelConfig config)
+    {
+        try
+        {
+            return new TokenStreamTask(config.DVocab, TokensFile.Read(dataFile));
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException($"{dataFile}: {CommandLine.Reason(e)}");
+        }
+    }
+
+    /// <summary>What a checkpoint records of the run's recipe, so that <c>--resume</c> rebuilds it.</summary>
+    private static Dictionary<string, string> Recipe(TrainingOptions options, string? dataFile)
+    {
+        string Number(double value) => value.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+        var recipe = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["task"] = options.Task.Name, ["seed"] = Number(options.Seed), ["steps"] = Number(options.Steps),
+            ["learning_rate"] = Number(options.LearningRate), ["batch_size"] = Number(options.BatchSize),
+            ["weight_decay"] = Number(options.WeightDecay), ["warmup_steps"] = Number(options.WarmupSteps),
+        };
+        if (dataFile is not null)
+        {
+            recipe["data"] = dataFile;
+        }
+
+        return recipe;
+    }
+
+    /// <summary>The options a checkpoint's recipe records (<see cref="Recipe"/>).</summary>
+    private static TrainingOptions SavedOptions(IReadOnlyDictionary<string, string> recipe, ModelConfig config)
+    {
+        string Value(string key) => recipe.TryGetValue(key, out var value)
+            ? value
+            : throw new UsageException($"{TrainingStateFile.FileName}: the saved recipe has no '{key}'.");
+        double Number(string key) => double.TryParse(Value(key), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var n)
+            ? n
+            : throw new UsageException($"{TrainingStateFile.FileName}: the saved recipe's '{key}' is not a number.");
+        var overrides = new TrainingOverrides
+        {
+            Steps = (int)Number("steps"), LearningRate = (float)Number("learning_rate"), BatchSize = (int)Number("batch_size"),
+            WeightDecay = (float)Number("weight_decay"), WarmupSteps = (int)Number("warmup_steps"),
+        };
+        var task = Value("task");
+        return task == TokenStreamTask.TaskName
+            ? NewOptions(null, Value("data"), config, (int)Number("seed"), overrides)
+            : NewOptions(task, null, config, (int)Number("seed"), overrides);
     }
 
     /// <summary>One of <see cref="ConfigNames"/>' <c>TryParse</c> overloads: reads a value as <c>config.json</c> spells it.</summary>

@@ -26,7 +26,8 @@ internal static class ModelTraining
     }
 
     /// <summary>Trains with a live progress bar on a terminal, or a line per tenth of the run otherwise.</summary>
-    public static TransformerWeights Run(TextWriter output, ModelConfig config, TrainingOptions options, CancellationToken cancel)
+    public static TransformerWeights Run(TextWriter output, ModelConfig config, TrainingOptions options, CancellationToken cancel,
+        TrainingResume? resume = null)
     {
         var watch = Stopwatch.StartNew();
         TrainingProgress? last = null;
@@ -46,7 +47,7 @@ internal static class ModelTraining
                         last = p;
                         bar.Value = p.Step;
                         bar.Description = Describe(p);
-                    }), cancel);
+                    }), cancel, resume);
                 });
         }
         else
@@ -59,7 +60,7 @@ internal static class ModelTraining
                 {
                     output.WriteLine(Describe(p));
                 }
-            }), cancel);
+            }), cancel, resume);
         }
 
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -262,3 +262,46 @@ public sealed class RepeatedTokensTask : TrainingTask
         return seq;
     }
 }
+
+/// <summary>
+/// A user's own token sequences (<c>train --data</c>): joined end to end into one stream, from which each training
+/// sequence is a window of <c>n_ctx</c> tokens at a uniformly drawn start. Nothing is planted; the model learns what
+/// the data holds.
+/// </summary>
+public sealed class TokenStreamTask : TrainingTask
+{
+    /// <summary>The name reports and saved recipes use.</summary>
+    public const string TaskName = "data";
+
+    private readonly int[] _stream;
+
+    /// <summary>The sequences <paramref name="sequences"/>, every id below <paramref name="vocab"/>, joined in order.</summary>
+    /// <exception cref="ArgumentException">A token is outside the vocabulary.</exception>
+    public TokenStreamTask(int vocab, IEnumerable<int[]> sequences)
+        : base(vocab)
+    {
+        ArgumentNullException.ThrowIfNull(sequences);
+        _stream = [.. sequences.SelectMany(s => s)];
+        var bad = Array.FindIndex(_stream, t => t < 0 || t >= vocab);
+        if (bad >= 0)
+        {
+            throw new ArgumentException($"Token {_stream[bad]} at offset {bad} of the data is outside the vocabulary of {vocab}.", nameof(sequences));
+        }
+    }
+
+    /// <inheritdoc/>
+    public override string Name => TaskName;
+
+    /// <summary>The number of tokens in the stream.</summary>
+    public int Length => _stream.Length;
+
+    /// <inheritdoc/>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="length"/> is longer than the stream.</exception>
+    public override int[] Sample(Random rng, int length)
+    {
+        ArgumentNullException.ThrowIfNull(rng);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(length, _stream.Length);
+        var start = rng.Next(_stream.Length - length + 1);
+        return _stream[start..(start + length)];
+    }
+}

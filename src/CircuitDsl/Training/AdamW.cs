@@ -45,6 +45,39 @@ public sealed class AdamW
     /// <summary>The number of steps taken.</summary>
     public int StepCount { get; private set; }
 
+    /// <summary>
+    /// The moment estimates, <c>m.{name}</c> and <c>v.{name}</c> for each parameter (shaped like it), as live views: what
+    /// a checkpoint saves so that <see cref="Restore"/> continues the run bit for bit.
+    /// </summary>
+    public IReadOnlyList<KeyValuePair<string, Tensors.Tensor>> Moments() =>
+    [
+        .. _parameters.Select((p, t) => new KeyValuePair<string, Tensors.Tensor>("m." + p.Key, new Tensors.Tensor(_m[t], p.Value.Shape.ToArray()))),
+        .. _parameters.Select((p, t) => new KeyValuePair<string, Tensors.Tensor>("v." + p.Key, new Tensors.Tensor(_v[t], p.Value.Shape.ToArray()))),
+    ];
+
+    /// <summary>Sets the moment estimates (named as <see cref="Moments"/> names them) and the number of steps taken.</summary>
+    /// <exception cref="ArgumentException">A moment is missing or has the wrong number of elements.</exception>
+    public void Restore(IReadOnlyDictionary<string, Tensors.Tensor> moments, int stepCount)
+    {
+        ArgumentNullException.ThrowIfNull(moments);
+        ArgumentOutOfRangeException.ThrowIfNegative(stepCount);
+        for (var t = 0; t < _parameters.Count; t++)
+        {
+            foreach (var (prefix, target) in new[] { ("m.", _m[t]), ("v.", _v[t]) })
+            {
+                var name = prefix + _parameters[t].Key;
+                if (!moments.TryGetValue(name, out var saved) || saved.Length != target.Length)
+                {
+                    throw new ArgumentException($"The optimizer state has no moment '{name}' of {target.Length} elements.", nameof(moments));
+                }
+
+                saved.Span.CopyTo(target);
+            }
+        }
+
+        StepCount = stepCount;
+    }
+
     /// <summary>Whether the parameter named <paramref name="name"/> (TransformerLens state-dict name) is weight-decayed.</summary>
     public static bool Decays(string name)
     {

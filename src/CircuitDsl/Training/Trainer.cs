@@ -21,9 +21,15 @@ public static class Trainer
     /// training stops between steps and the weights after the last completed step are returned.
     /// </returns>
     /// <exception cref="ArgumentException">The options cannot train this config (the message lists why).</exception>
+    /// <remarks>
+    /// With <paramref name="resume"/>, training starts after its step from its weights and optimizer state, and the
+    /// data generator first draws (and drops) the batches of the steps already taken, so the run ends with the same
+    /// bits as one never interrupted.
+    /// </remarks>
     /// <exception cref="InvalidOperationException">The loss became NaN or infinite (the message names the step).</exception>
     public static TransformerWeights Train(
-        ModelConfig config, TrainingOptions options, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+        ModelConfig config, TrainingOptions options, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default,
+        TrainingResume? resume = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(options);
@@ -34,7 +40,15 @@ public static class Trainer
         }
 
         config = config with { Seed = options.Seed };
-        var weights = Initialization.TransformerLensDefault(config, options.Seed, options.InitializerRange);
+        if (resume is not null && (resume.Step < 0 || resume.Step > options.Steps || resume.Weights.Config with { Seed = options.Seed } != config))
+        {
+            throw new ArgumentException(
+                $"Cannot resume at step {resume.Step} of {options.Steps} with weights of another architecture or beyond the run.", nameof(resume));
+        }
+
+        var weights = resume is null
+            ? Initialization.TransformerLensDefault(config, options.Seed, options.InitializerRange)
+            : TransformerWeights.FromStateDict(config, resume.Weights.ToStateDict().ToDictionary(t => t.Key, t => t.Value.Clone()), "<resumed>");
         var workers = Math.Min(options.Workers, options.BatchSize);
         // Several workers side by side multiply on one thread each (Gemm.Serial): OpenBLAS's two-thread pool, called
         // from both, made a step 4-10x slower on a 2-core VM (tests/benchmarks/README.md).
@@ -47,6 +61,19 @@ public static class Trainer
         var dataRng = new Random(unchecked((options.Seed * 1_000_003) + 12_345));
         var length = config.NCtx;
         var batch = new int[options.BatchSize][];
+        if (resume is not null)
+        {
+            if (resume.Moments is not null)
+            {
+                optimizer.Restore(resume.Moments, resume.Step);
+            }
+
+            for (var skipped = 0; skipped < resume.Step * batch.Length; skipped++)
+            {
+                options.Task.Sample(dataRng, length);
+            }
+        }
+
         var shares = Enumerable.Range(0, workers + 1).Select(w => w * options.BatchSize / workers).ToArray();
         var lossScale = 1f / (options.BatchSize * (length - 1));
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = workers };
@@ -54,7 +81,10 @@ public static class Trainer
         double lossSinceReport = 0;
         var stepsSinceReport = 0;
 
-        for (var step = 1; step <= options.Steps; step++)
+        var completed = resume?.Step ?? 0;
+        var checkpointed = completed;
+        float lastLoss = float.NaN;
+        for (var step = completed + 1; step <= options.Steps; step++)
         {
             if (cancellationToken.IsCancellationRequested)
             {
@@ -119,10 +149,19 @@ public static class Trainer
                 stepsSinceReport = 0;
             }
 
+            completed = step;
+            lastLoss = loss;
             if (options.Checkpoint is not null && options.CheckpointEvery > 0 && step % options.CheckpointEvery == 0)
             {
-                options.Checkpoint(new TrainingCheckpoint(step, weights, loss));
+                options.Checkpoint(new TrainingCheckpoint(step, weights, loss, optimizer));
+                checkpointed = step;
             }
+        }
+
+        // The last completed step (the end, or where a cancellation stopped the run) is always a checkpoint.
+        if (options.Checkpoint is not null && options.CheckpointEvery > 0 && checkpointed != completed)
+        {
+            options.Checkpoint(new TrainingCheckpoint(completed, weights, lastLoss, optimizer));
         }
 
         return weights;

@@ -151,6 +151,11 @@ public sealed record TrainingOptions
         Positive("learning rate", LearningRate);
         Positive("workers", Workers);
         Positive("progress interval", ProgressEvery);
+        if (Task is TokenStreamTask data && data.Length < config.NCtx)
+        {
+            problems.Add($"The data has {data.Length} tokens, fewer than one training sequence of n_ctx = {config.NCtx}.");
+        }
+
         if (WeightDecay < 0 || WarmupSteps < 0 || CheckpointEvery < 0 || FinalLearningRateFraction < 0 || GradientClip <= 0)
         {
             problems.Add("Weight decay, warm-up, checkpoint interval and final learning-rate fraction must not be negative, and a gradient clip must be positive.");
@@ -172,8 +177,18 @@ public sealed record TrainingOptions
 public sealed record TrainingProgress(
     int Step, int TotalSteps, float Loss, float AverageLoss, float LearningRate, float GradientNorm, double TokensPerSecond, TimeSpan Elapsed);
 
-/// <summary>The weights at a checkpoint; valid only during the callback.</summary>
+/// <summary>The weights and the optimizer at a checkpoint; valid only during the callback.</summary>
 /// <param name="Step">Steps completed.</param>
 /// <param name="Weights">The live weights (clone to keep).</param>
 /// <param name="Loss">The last step's batch loss.</param>
-public sealed record TrainingCheckpoint(int Step, TransformerWeights Weights, float Loss);
+/// <param name="Optimizer">The live optimizer, whose <see cref="AdamW.Moments"/> a resumable checkpoint saves.</param>
+public sealed record TrainingCheckpoint(int Step, TransformerWeights Weights, float Loss, AdamW Optimizer);
+
+/// <summary>
+/// Where <see cref="Trainer.Train"/> starts instead of fresh weights: an interrupted run's <see cref="TrainingCheckpoint"/>
+/// as saved (continued bit for bit), or, with step 0 and no moments, trained weights to fine-tune.
+/// </summary>
+/// <param name="Step">Steps completed.</param>
+/// <param name="Weights">The weights after that step.</param>
+/// <param name="Moments">The optimizer's moment estimates after that step (<see cref="AdamW.Moments"/>); null for a fresh optimizer.</param>
+public sealed record TrainingResume(int Step, TransformerWeights Weights, IReadOnlyDictionary<string, Tensors.Tensor>? Moments);

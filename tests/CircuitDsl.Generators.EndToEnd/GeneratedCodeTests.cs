@@ -171,7 +171,7 @@ public sealed class GeneratedCodeTests
 
     private static TransformerWeights RandomWeights(int seed) => RandomWeights(Tiny2L.Config, seed);
 
-    private static TransformerWeights RandomWeights(ModelConfig config, int seed)
+    internal static TransformerWeights RandomWeights(ModelConfig config, int seed)
     {
         var weights = TransformerWeights.Zeros(config);
         var random = new Random(seed);

@@ -196,7 +196,11 @@ public sealed class PathDecomposition
 
     /// <summary>The mean next-token cross-entropy of the model's logits (as <see cref="Losses"/>): the last order of <see cref="Importance"/>.</summary>
     /// <exception cref="ArgumentException">The sequences have one token, so nothing is predicted.</exception>
-    public double Loss() => Losses.NextTokenCrossEntropy(Logits, _frozen.Tokens);
+    public double Loss() => LossOf(Logits);
+
+    /// <summary>The mean next-token cross-entropy of <paramref name="logits"/> <c>[batch, pos, d_vocab]</c> (some terms' sum) on these tokens.</summary>
+    /// <exception cref="ArgumentException">The logits are not of these tokens' shape, or the sequences have one token.</exception>
+    public double LossOf(Tensor logits) => Losses.NextTokenCrossEntropy(logits, _frozen.Tokens);
 
     /// <summary>
     /// The loss change when the listed term <paramref name="id"/> is removed: the mean next-token cross-entropy of the
@@ -228,7 +232,7 @@ public sealed class PathDecomposition
             target[i] -= term[i];
         }
 
-        return Losses.NextTokenCrossEntropy(without, _frozen.Tokens) - Loss();
+        return LossOf(without) - Loss();
     }
 
     /// <summary>Every source of the model, in listing order: embed, pos_embed (standard positions), b0, mlp0, b1, …, b_U.</summary>

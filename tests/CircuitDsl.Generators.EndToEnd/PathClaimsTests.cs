@@ -1,6 +1,7 @@
 using CircuitDsl.Circuits;
 using CircuitDsl.Model;
 using CircuitDsl.Reports;
+using CircuitDsl.Tensors;
 
 namespace CircuitDsl.Generators.EndToEnd;
 

@@ -17,6 +17,7 @@ public sealed class ModelAnalysis
     private readonly Lazy<DetectorScores> _detectors;
     private readonly Lazy<Tensor>[] _firstSequencePatterns;
     private readonly Lazy<IReadOnlyList<TermShare>> _pathShares;
+    private readonly Lazy<ResidualDecomposition> _residual;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(string? Task, int Seed), Lazy<PathTermSet>> _paths = new();
 
     /// <summary>
@@ -50,6 +51,7 @@ public sealed class ModelAnalysis
         _pathShares = new Lazy<IReadOnlyList<TermShare>>(() => Unmeasurable is null && PathOrder is { } order
             ? PathDecomposition.Compute(Weights, [DetectionBatch[0]], order).Shares()
             : []);
+        _residual = new Lazy<ResidualDecomposition>(() => ResidualDecomposition.Compute(Weights, DetectionBatch));
     }
 
     /// <summary>The model's name, as reports print it.</summary>
@@ -115,6 +117,12 @@ public sealed class ModelAnalysis
     /// (<see cref="Unmeasurable"/>) or <see cref="PathOrder"/> is null.
     /// </summary>
     public IReadOnlyList<TermShare> PathShares => _pathShares.Value;
+
+    /// <summary>
+    /// The residual stream of the detection batch as TransformerLens users read it (<see cref="ResidualDecomposition"/>:
+    /// the logit lens, direct logit attribution per head), one cached forward pass on first use.
+    /// </summary>
+    public ResidualDecomposition Residual => _residual.Value;
 
     /// <summary>
     /// The paper's path terms (<see cref="PathTermSet"/>, paths of up to two heads one by one, with term importance by

@@ -236,7 +236,8 @@ public static class Hypotheses
 
     /// <summary>
     /// The path term named <paramref name="term"/> (<see cref="PathTermNames"/>: <c>direct</c>, a head, <c>b{l}</c>,
-    /// <c>mlp{l}</c> or <c>b_U</c>) of the detection batch's path expansion (<see cref="ModelAnalysis.Paths"/>): its
+    /// <c>mlp{l}</c> or <c>b_U</c>) of the path expansion on held-out sequences of <paramref name="task"/> drawn with
+    /// <paramref name="seed"/>, or on the detection batch when <paramref name="task"/> is null (<see cref="ModelAnalysis.Paths"/>): its
     /// <paramref name="measure"/> — share of the logits, or mean contribution to the next token's logit — is on the
     /// <paramref name="bound"/> side of <paramref name="threshold"/>.
     /// </summary>
@@ -283,8 +284,9 @@ public static class Hypotheses
 
     /// <summary>
     /// The virtual head <paramref name="head"/> ∘ <paramref name="through"/> — the embeddings through
-    /// <paramref name="through"/>, then by its values through <paramref name="head"/> of a later layer — of the detection
-    /// batch's path expansion: its <paramref name="measure"/> is on the <paramref name="bound"/> side of <paramref name="threshold"/>.
+    /// <paramref name="through"/>, then by its values through <paramref name="head"/> of a later layer — of the path
+    /// expansion on <paramref name="task"/>'s held-out sequences (the detection batch when null), as
+    /// <c>PathTerm</c>: its <paramref name="measure"/> is on the <paramref name="bound"/> side of <paramref name="threshold"/>.
     /// </summary>
     public static Evidence VirtualHead(ModelAnalysis analysis, string name, string claim, HeadId head, HeadId through, PathMeasure measure,
         string? task, int seed, double threshold, Bound bound)
@@ -307,7 +309,8 @@ public static class Hypotheses
     }
 
     /// <summary>
-    /// Term importance on the detection batch: the logits built from only the path terms of order at most
+    /// Term importance on <paramref name="task"/>'s held-out sequences (the detection batch when null), as
+    /// <c>PathTerm</c>: the logits built from only the path terms of order at most
     /// <paramref name="order"/> recover the fraction <c>(L_const − L_order) / (L_const − L_model)</c> of the loss, where
     /// <c>L_const</c> is the loss of the unembedding's constant alone; that fraction is on the <paramref name="bound"/>
     /// side of <paramref name="threshold"/>.

@@ -16,4 +16,19 @@ public static partial class BigramTable
     /// </summary>
     [DirectPathBigrams(AtLeast = 0.9, Paper = "Zero-Layer Transformers")]
     public static partial Evidence DirectPathIsTheBigramTable(Bigram0L model);
+
+    /// <summary>
+    /// The direct path is the model: a zero-layer model's logits are the direct path plus the unembedding's constant
+    /// <c>b_U</c>, and on the chain's own sequences the direct path carries nearly all of them — at least 0.95 of their
+    /// squared norm.
+    /// </summary>
+    [PathTerm("direct", AtLeast = 0.95, Paper = "Zero-Layer Transformers")]
+    public static partial Evidence DirectPathCarriesTheLogits(Bigram0L model);
+
+    /// <summary>
+    /// The direct path predicts the chain: on the chain's own sequences it raises the logit of the token that actually
+    /// comes next by at least 2.5 on average, where the constant <c>b_U</c> cannot tell one next token from another.
+    /// </summary>
+    [PathTerm("direct", Measure = PathMeasure.NextTokenLogit, AtLeast = 2.5, Paper = "Zero-Layer Transformers")]
+    public static partial Evidence DirectPathRaisesTheNextToken(Bigram0L model);
 }

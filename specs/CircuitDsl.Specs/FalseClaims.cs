@@ -31,4 +31,52 @@ public static partial class FalseClaims
     /// </summary>
     [PreviousTokenHead("0.2", AtMost = 0.5, Paper = "Two-Layer Attention-Only Transformers: Induction Heads")]
     public static partial Evidence PreviousTokenHeadIsNot(Induction2L model);
+
+    /// <summary>
+    /// FALSE: the paths through no head recover half the loss on repeated sequences. Random tokens have no bigram
+    /// statistics, so the direct path recovers nothing.
+    /// </summary>
+    [TermImportance(Order = 0, Recovers = 0.5, Paper = "Two-Layer Attention-Only Transformers: Term Importance")]
+    public static partial Evidence DirectPathRecoversHalf(Induction2L model);
+
+    /// <summary>
+    /// FALSE: the single heads recover at most half the loss, so the virtual heads would carry the rest. They recover
+    /// nearly all of it.
+    /// </summary>
+    [TermImportance(Order = 1, RecoversAtMost = 0.5, Paper = "Two-Layer Attention-Only Transformers: Term Importance")]
+    public static partial Evidence VirtualHeadsAreNeeded(Induction2L model);
+
+    /// <summary>
+    /// FALSE: the virtual head 1.3 through the previous-token head raises the next token's logit by half a unit. The
+    /// induction head reads 0.2 through its keys, not its values, so this path moves next to nothing.
+    /// </summary>
+    [VirtualHead("1.3", Through = "0.2", Measure = PathMeasure.NextTokenLogit, AtLeast = 0.5,
+                 Paper = "Two-Layer Attention-Only Transformers: Virtual Attention Heads")]
+    public static partial Evidence VirtualHeadThroughPreviousTokenHeadPredicts(Induction2L model);
+}
+
+/// <summary>Deliberately false claims about the zero-layer model's one path.</summary>
+[Circuit(typeof(Bigram0L), Paper = "Zero-Layer Transformers")]
+public static partial class FalseZeroLayerClaims
+{
+    /// <summary>FALSE: the unembedding's constant carries half the logits. The direct path carries nearly all of them.</summary>
+    [PathTerm("b_U", AtLeast = 0.5, Paper = "Zero-Layer Transformers")]
+    public static partial Evidence ConstantCarriesHalf(Bigram0L model);
+
+    /// <summary>FALSE: the direct path does not raise the next token's logit (at most 0.5 on average). It is the bigram table.</summary>
+    [PathTerm("direct", Measure = PathMeasure.NextTokenLogit, AtMost = 0.5, Paper = "Zero-Layer Transformers")]
+    public static partial Evidence DirectPathDoesNotPredict(Bigram0L model);
+}
+
+/// <summary>Deliberately false claims about the one-layer model's path expansion.</summary>
+[Circuit(typeof(SkipTrigram1L), Paper = "One-Layer Attention-Only Transformers")]
+public static partial class FalseOneLayerClaims
+{
+    /// <summary>FALSE: the direct path carries half the logits of a one-layer model. The heads' terms carry most.</summary>
+    [PathTerm("direct", AtLeast = 0.5, Paper = "One-Layer Attention-Only Transformers: The Path Expansion")]
+    public static partial Evidence DirectPathCarriesHalf(SkipTrigram1L model);
+
+    /// <summary>FALSE: head 0.2's skip-trigram term does not move the next token's logit (at most 0.25 on average).</summary>
+    [PathTerm("0.2", Measure = PathMeasure.NextTokenLogit, AtMost = 0.25, Paper = "One-Layer Attention-Only Transformers: Skip-Trigrams")]
+    public static partial Evidence Head02DoesNotPredict(SkipTrigram1L model);
 }

@@ -108,6 +108,43 @@ public static partial class InductionCircuit
     public static partial Evidence FaithfulWithValueSource(Induction2L model);
 
     /// <summary>
+    /// Term importance, order 0: the logits built from the paths through no head (the direct path, the layers' constants
+    /// and the unembedding's) recover at most 0.1 of the loss the model gains over its constant on repeated sequences:
+    /// random tokens have no bigram statistics to learn.
+    /// </summary>
+    [TermImportance(Order = 0, RecoversAtMost = 0.1, Paper = "Two-Layer Attention-Only Transformers: Term Importance")]
+    public static partial Evidence DirectPathRecoversNothing(Induction2L model);
+
+    /// <summary>
+    /// Term importance, order 1: with attention patterns frozen, the paths through one head — above all the induction
+    /// heads' — recover at least 0.95 of the loss; the virtual heads, through two heads, add little. The K-composition that makes
+    /// an induction head is in its pattern, not in a path of its own.
+    /// </summary>
+    [TermImportance(Order = 1, Recovers = 0.95, Paper = "Two-Layer Attention-Only Transformers: Term Importance")]
+    public static partial Evidence SingleHeadsRecoverTheLoss(Induction2L model);
+
+    /// <summary>
+    /// The induction head's own term, the embeddings through its frozen pattern and OV circuit, raises the logit of the
+    /// token that comes next by at least 1.5 on average: it copies the token after the earlier copy.
+    /// </summary>
+    [PathTerm("1.3", Measure = PathMeasure.NextTokenLogit, AtLeast = 1.5, Paper = "Two-Layer Attention-Only Transformers: Induction Heads")]
+    public static partial Evidence InductionHeadTermPredicts(Induction2L model);
+
+    /// <summary>
+    /// The virtual head that V-composition points to, 1.3 through 0.1, pushes the next token's logit up too, by at least
+    /// 0.025 on average ...
+    /// </summary>
+    [VirtualHead("1.3", Through = "0.1", Measure = PathMeasure.NextTokenLogit, AtLeast = 0.025,
+                 Paper = "Two-Layer Attention-Only Transformers: Virtual Attention Heads")]
+    public static partial Evidence VirtualHeadThroughValueSourcePredicts(Induction2L model);
+
+    /// <summary>
+    /// ... but it is a small part of the logits, at most 0.02 of their squared norm: virtual heads matter little here.
+    /// </summary>
+    [VirtualHead("1.3", Through = "0.1", AtMost = 0.02, Paper = "Two-Layer Attention-Only Transformers: Virtual Attention Heads")]
+    public static partial Evidence VirtualHeadThroughValueSourceIsSmall(Induction2L model);
+
+    /// <summary>
     /// The model does in-context repetition: on a batch of its own (random sequences, each repeated once, drawn here with
     /// a seed of this claim's), its mean next-token loss on the second copy, from its second token on, is at most a
     /// quarter of a nat, where a uniform guess loses ln(d_vocab). The first token of the second copy follows no earlier

@@ -249,3 +249,79 @@ public sealed class MeasuredAttribute : HypothesisAttribute
     /// <summary>The value's unit for reports, e.g. <c>"nats"</c>; optional.</summary>
     public string? Unit { get; set; }
 }
+
+/// <summary>
+/// One term of the model's path expansion (docs/math.md, "Path expansion"), named <see cref="Term"/>: <c>"direct"</c>,
+/// a head such as <c>"0.3"</c> (the embeddings through that head), <c>"b0"</c>, <c>"mlp0"</c> or <c>"b_U"</c>. Its
+/// <see cref="Measure"/> on the detection batch — its share of the logits (0…1, the default) or its mean contribution
+/// to the logit of the actual next token — is at least <see cref="AtLeast"/> (or at most <see cref="AtMost"/>).
+/// </summary>
+public sealed class PathTermAttribute : HypothesisAttribute
+{
+    /// <summary>The claim is about the term <paramref name="term"/>: <c>"direct"</c>, <c>"layer.head"</c>, <c>"b{l}"</c>, <c>"mlp{l}"</c> or <c>"b_U"</c>.</summary>
+    public PathTermAttribute(string term)
+    {
+        Term = term;
+    }
+
+    /// <summary>The term's name.</summary>
+    public string Term { get; }
+
+    /// <summary>What is measured of the term: <see cref="PathMeasure.Share"/> (the default) or <see cref="PathMeasure.NextTokenLogit"/>.</summary>
+    public PathMeasure Measure { get; set; }
+
+    /// <summary>The smallest value that supports the claim. Give this or <see cref="AtMost"/>.</summary>
+    public double AtLeast { get; set; }
+
+    /// <summary>The largest value that supports the claim. Give this or <see cref="AtLeast"/>.</summary>
+    public double AtMost { get; set; }
+}
+
+/// <summary>
+/// The virtual head <see cref="Head"/> ∘ <see cref="Through"/> (the paper's "Virtual Attention Heads"): the paths from the
+/// embeddings through head <see cref="Through"/> and then, by its values, head <see cref="Head"/> of a later layer. Its
+/// <see cref="Measure"/> on the detection batch — its share of the logits (0…1, the default) or its mean contribution to
+/// the logit of the actual next token — is at least <see cref="AtLeast"/> (or at most <see cref="AtMost"/>).
+/// </summary>
+public sealed class VirtualHeadAttribute : HypothesisAttribute
+{
+    /// <summary>The claim is about the later head <paramref name="head"/>, written <c>layer.head</c>.</summary>
+    public VirtualHeadAttribute(string head)
+    {
+        Head = head;
+    }
+
+    /// <summary>The later head, which reads the earlier one's output through its values.</summary>
+    public string Head { get; }
+
+    /// <summary>The earlier head, <c>layer.head</c> in a lower layer than <see cref="Head"/>. Required.</summary>
+    public string Through { get; set; } = "";
+
+    /// <summary>What is measured of the term: <see cref="PathMeasure.Share"/> (the default) or <see cref="PathMeasure.NextTokenLogit"/>.</summary>
+    public PathMeasure Measure { get; set; }
+
+    /// <summary>The smallest value that supports the claim. Give this or <see cref="AtMost"/>.</summary>
+    public double AtLeast { get; set; }
+
+    /// <summary>The largest value that supports the claim. Give this or <see cref="AtLeast"/>.</summary>
+    public double AtMost { get; set; }
+}
+
+/// <summary>
+/// Term importance (the paper's "Term Importance" analysis): the logits built from only the path terms of order at most
+/// <see cref="Order"/> (paths through at most that many heads) recover the fraction
+/// <c>(L_const − L_order) / (L_const − L_model)</c> of the model's loss, where <c>L_const</c> is the loss of the
+/// unembedding's constant alone (no token read); on the detection batch it is at least <see cref="Recovers"/> (or at most
+/// <see cref="RecoversAtMost"/>).
+/// </summary>
+public sealed class TermImportanceAttribute : HypothesisAttribute
+{
+    /// <summary>The largest order kept, 0 (no head) to the model's layer count. Required.</summary>
+    public int Order { get; set; }
+
+    /// <summary>The smallest fraction (0…1) of the loss the terms must recover. Give this or <see cref="RecoversAtMost"/>.</summary>
+    public double Recovers { get; set; }
+
+    /// <summary>The largest fraction (0…1) of the loss the terms may recover (the higher orders matter). Give this or <see cref="Recovers"/>.</summary>
+    public double RecoversAtMost { get; set; }
+}

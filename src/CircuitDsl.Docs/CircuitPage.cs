@@ -139,6 +139,13 @@ public static class CircuitPage
                     "Eigenvalues of the full OV circuit W_E W_OV W_U in the complex plane; mostly positive real parts mean the "
                     + "head copies the tokens it attends to.", file + "-eigenvalues.svg");
                 break;
+            case TermImportanceData i:
+                var orders = Enumerable.Range(0, i.LossByOrder.Count).Select(k => (double)k).ToList();
+                page.Figure(Svg.LineChart("Term importance", [new Series("terms of order ≤ k", orders, i.LossByOrder),
+                        new Series("unembedding constant alone", orders, [.. orders.Select(_ => i.ConstantLoss)])], "largest path order k", "loss (nats)"),
+                    "The loss of the logits built from the path terms through at most k heads, beside the loss of the unembedding's "
+                    + "constant alone; the last point is the model's loss.", file + "-importance.svg");
+                break;
             case LossChangeData l:
                 var mean = l.MeanOverSequences();
                 var x = Enumerable.Range(1, mean.Count).Select(p => (double)p).ToList();
@@ -194,6 +201,61 @@ public static class CircuitPage
                 + "as a share of the sum over all terms.")
             .Figure(Svg.BarChart("Path-expansion term sizes", bars, "share of the squared logit norm"),
                 "The largest terms of the path expansion on an example sequence.", $"{prefix}-paths.svg");
+        TermImportance(page, analysis, prefix);
+        if (analysis.Config.NLayers > 0)
+        {
+            LogitLens(page, analysis, prefix);
+            HeadAttribution(page, analysis, prefix);
+        }
+    }
+
+    private static void TermImportance(DocumentBuilder page, ModelAnalysis analysis, string prefix)
+    {
+        PathTermSet paths;
+        try
+        {
+            paths = analysis.Paths();
+        }
+        catch (ArgumentException e)
+        {
+            page.Paragraph($"Term importance not drawn: {e.Message}");
+            return;
+        }
+
+        var losses = paths.Decomposition.Importance();
+        var constant = paths.Decomposition.LossOf(paths.UnembedBias.Logits);
+        var orders = losses.Select(l => (double)l.Order).ToList();
+        page.Figure(Svg.LineChart("Term importance by order", [new Series("terms of order ≤ k", orders, [.. losses.Select(l => l.Loss)]),
+                new Series("unembedding constant alone", orders, [.. orders.Select(_ => constant)])], "largest path order k", "loss (nats)"),
+            $"The paper's term importance on the {analysis.DetectionBatch.Length} detection sequences: the loss of the logits built "
+            + "from only the path terms through at most k heads (patterns and LayerNorm scales frozen). Order 0 is the direct path "
+            + "with the constants and MLP outputs; the last order is the model itself.", $"{prefix}-importance.svg");
+    }
+
+    private static void LogitLens(DocumentBuilder page, ModelAnalysis analysis, string prefix)
+    {
+        var lens = analysis.Residual.LogitLens();
+        var layers = Enumerable.Range(0, lens.Count).Select(l => (double)l).ToList();
+        page.Figure(Svg.LineChart("Logit lens", [new Series("loss of the next token", layers, [.. lens.Select(l => l.MeanLoss)])],
+                "residual stream before layer (last: after the final layer)", "loss (nats)"),
+            $"The residual stream before each layer ({string.Join(", ", lens.Select(l => l.Label))}) read through the final "
+            + "LayerNorm (its scale frozen) and the unembedding: the mean loss of the next token on the detection batch, layer by layer.",
+            $"{prefix}-lens.svg");
+    }
+
+    private static void HeadAttribution(DocumentBuilder page, ModelAnalysis analysis, string prefix)
+    {
+        var means = analysis.Residual.Attribute().MeanByHead();
+        var limit = Math.Max(1e-9, means.Cast<double>().Where(double.IsFinite).Select(Math.Abs).DefaultIfEmpty(0).Max());
+        var c = analysis.Config;
+        page.Figure(Svg.Heatmap("Direct logit attribution", means, [.. Enumerable.Range(0, c.NLayers).Select(l => $"layer {l}")],
+                [.. Enumerable.Range(0, c.NHeads).Select(h => $"head {h}")],
+                new HeatmapOptions
+                {
+                    Scale = ColorScale.Diverging(limit), RowAxisLabel = "layer", ColumnAxisLabel = "head", ValueLabel = "logit",
+                }),
+            "What each head's output adds directly, through the frozen final LayerNorm and the unembedding, to the logit of the "
+            + "token that comes next, averaged over every position of the detection batch.", $"{prefix}-attribution.svg");
     }
 
     private static IReadOnlyList<Inline> Row(string key, Inline value) => [key, value];

@@ -121,7 +121,7 @@ public sealed class GeneratedCodeTests
 
         registry.Models.Select(m => m.Type).Should().Equal(typeof(Tiny2L), typeof(TinyLn2L));
         registry.Models[0].Config.Should().Be(Tiny2L.Config);
-        registry.Circuits.Select(c => c.Name).Should().BeEquivalentTo("TinyInduction", "TinyBounds");
+        registry.Circuits.Select(c => c.Name).Should().BeEquivalentTo("TinyInduction", "TinyBounds", "TinyPaths");
         var circuit = registry.Circuits.Single(c => c.Name == "TinyInduction");
         circuit.Documentation.Should().BeSameAs(TinyInduction.Documentation);
         circuit.Model.Type.Should().Be(typeof(Tiny2L));
@@ -171,7 +171,7 @@ public sealed class GeneratedCodeTests
 
     private static TransformerWeights RandomWeights(int seed) => RandomWeights(Tiny2L.Config, seed);
 
-    private static TransformerWeights RandomWeights(ModelConfig config, int seed)
+    internal static TransformerWeights RandomWeights(ModelConfig config, int seed)
     {
         var weights = TransformerWeights.Zeros(config);
         var random = new Random(seed);

@@ -15,4 +15,10 @@ public sealed class BigramTableTests(TrainedModel<Bigram0L> trained) : IClassFix
 
     [Fact]
     public void The_direct_path_is_the_bigram_table() => BigramTable.DirectPathIsTheBigramTable(Model).Should().Hold();
+
+    [Fact]
+    public void The_direct_path_carries_the_logits() => BigramTable.DirectPathCarriesTheLogits(Model).Should().Hold();
+
+    [Fact]
+    public void The_direct_path_raises_the_next_token() => BigramTable.DirectPathRaisesTheNextToken(Model).Should().Hold();
 }

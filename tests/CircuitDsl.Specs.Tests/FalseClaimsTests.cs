@@ -26,13 +26,30 @@ public sealed class FalseClaimsTests(TrainedModel<Induction2L> trained) : IClass
     }
 
     [Fact]
+    public void Term_importance_is_measured_against_false_bounds_on_either_side()
+    {
+        var half = FalseClaims.DirectPathRecoversHalf(Model);
+        var needed = FalseClaims.VirtualHeadsAreNeeded(Model);
+
+        half.Should().Fail();
+        needed.Should().Fail();
+        half.Measured.Should().Be(InductionCircuit.DirectPathRecoversNothing(Model).Measured, "both bound the order-0 recovery");
+        needed.Measured.Should().Be(InductionCircuit.SingleHeadsRecoverTheLoss(Model).Measured, "both bound the order-1 recovery");
+    }
+
+    [Fact]
+    public void The_virtual_head_through_the_previous_token_head_moves_little() =>
+        FalseClaims.VirtualHeadThroughPreviousTokenHeadPredicts(Model).Should().Fail();
+
+    [Fact]
     public void The_report_does_not_hold_and_names_every_claim()
     {
         var report = FalseClaims.CheckAll(Model);
 
         report.AllHold.Should().BeFalse();
         report.Failing.Should().Equal(nameof(FalseClaims.LayerZeroInductionHead), nameof(FalseClaims.InductionHeadReadsValuesFromPreviousTokenHead),
-            nameof(FalseClaims.PreviousTokenHeadIsNot));
+            nameof(FalseClaims.PreviousTokenHeadIsNot), nameof(FalseClaims.DirectPathRecoversHalf), nameof(FalseClaims.VirtualHeadsAreNeeded),
+            nameof(FalseClaims.VirtualHeadThroughPreviousTokenHeadPredicts));
         report.Evidence.Should().OnlyContain(e => e.Verdict == Verdict.Fails, "each false claim is measured, not skipped");
     }
 
@@ -46,7 +63,7 @@ public sealed class FalseClaimsTests(TrainedModel<Induction2L> trained) : IClass
         var act = () => report.Should().HoldAll("the spec says so");
 
         act.Should().Throw<XunitException>()
-            .WithMessage("Expected every hypothesis of circuit FalseClaims on Induction2L to hold because the spec says so, but 3 of 3 do not*")
+            .WithMessage("Expected every hypothesis of circuit FalseClaims on Induction2L to hold because the spec says so, but 6 of 6 do not*")
             .WithMessage($"*[Fails] LayerZeroInductionHead: induction score of {head} = {Evidence.Format(induction.Measured)}, claimed >= 0.500 (* short)*")
             .WithMessage($"*data attention pattern of {head} on sequence 0 [62, 62]*")
             .WithMessage("*[Fails] InductionHeadReadsValuesFromPreviousTokenHead: V-composition * (x random baseline) = *, claimed >= 3.000*")
@@ -65,4 +82,25 @@ public sealed class FalseClaimsTests(TrainedModel<Induction2L> trained) : IClass
         ((Action)(() => trueClaim.Should().Fail())).Should().Throw<XunitException>()
             .WithMessage("Expected hypothesis TrueClaim to be measured and fail, but it holds:*some score = 0.900, claimed >= 0.500*");
     }
+}
+
+/// <summary>The zero-layer model's false path claims fail, measured.</summary>
+public sealed class FalseZeroLayerClaimsTests(TrainedModel<Bigram0L> trained) : IClassFixture<TrainedModel<Bigram0L>>
+{
+    [Fact]
+    public void Every_claim_is_measured_and_fails() =>
+        FalseZeroLayerClaims.CheckAll(trained.Model).Evidence.Should().HaveCount(2).And.OnlyContain(e => e.Verdict == Verdict.Fails);
+
+    [Fact]
+    public void The_constant_carries_what_the_direct_path_leaves() =>
+        (FalseZeroLayerClaims.ConstantCarriesHalf(trained.Model).Measured + BigramTable.DirectPathCarriesTheLogits(trained.Model).Measured)
+            .Should().BeApproximately(1, 1e-9, "a zero-layer model's terms are the direct path and b_U, and shares sum to 1");
+}
+
+/// <summary>The one-layer model's false path claims fail, measured.</summary>
+public sealed class FalseOneLayerClaimsTests(TrainedModel<SkipTrigram1L> trained) : IClassFixture<TrainedModel<SkipTrigram1L>>
+{
+    [Fact]
+    public void Every_claim_is_measured_and_fails() =>
+        FalseOneLayerClaims.CheckAll(trained.Model).Evidence.Should().HaveCount(2).And.OnlyContain(e => e.Verdict == Verdict.Fails);
 }

@@ -56,6 +56,18 @@ public sealed class InductionCircuitTests(TrainedModel<Induction2L> trained) : I
     public void Faithful_with_value_source() => InductionCircuit.FaithfulWithValueSource(Model).Should().Hold();
 
     [Fact]
+    public void Term_importance_by_order() => new[] { InductionCircuit.DirectPathRecoversNothing(Model), InductionCircuit.SingleHeadsRecoverTheLoss(Model) }
+        .Should().AllSatisfy(e => e.Should().Hold());
+
+    [Fact]
+    public void The_induction_heads_term_and_the_virtual_head_composition_points_to()
+    {
+        InductionCircuit.InductionHeadTermPredicts(Model).Should().Hold();
+        InductionCircuit.VirtualHeadThroughValueSourcePredicts(Model).Should().Hold();
+        InductionCircuit.VirtualHeadThroughValueSourceIsSmall(Model).Should().Hold();
+    }
+
+    [Fact]
     public void The_report_says_which_weights_it_measured() =>
         InductionCircuit.CheckAll(Model).WeightProcessing.Should().Be("fold_ln, center_writing_weights, center_unembed, fold_value_biases");
 }

@@ -21,4 +21,17 @@ public sealed class SkipTrigramHeadsTests(TrainedModel<SkipTrigram1L> trained) :
 
     [Fact]
     public void Head_0_3_copies() => SkipTrigramHeads.CopyingHead(Model).Should().Hold();
+
+    [Fact]
+    public void The_direct_path_is_small() => SkipTrigramHeads.DirectPathIsSmall(Model).Should().Hold();
+
+    [Fact]
+    public void Each_heads_skip_trigram_term_is_as_claimed()
+    {
+        SkipTrigramHeads.Head02CarriesMostOfTheLogits(Model).Should().Hold();
+        SkipTrigramHeads.Head02PredictsTheNextToken(Model).Should().Hold();
+        SkipTrigramHeads.Head03PredictsTheNextToken(Model).Should().Hold();
+        SkipTrigramHeads.Head00HardlyPredicts(Model).Should().Hold();
+        SkipTrigramHeads.Head01HardlyPredicts(Model).Should().Hold();
+    }
 }

@@ -192,4 +192,50 @@ internal static class DiagnosticDescriptors
         description: "A [Measured] claim's value is computed by the researcher's own code: a static method with a body that "
             + "takes the circuit's model and returns the number (double or float); CheckAll calls it and compares the value "
             + "with the claim's one bound, AtLeast or AtMost.");
+
+    /// <summary>Format: <c>[VirtualHead] on {0}: a path cannot run through {1} and then {2}: Through must be in an earlier layer (it is in layer {3}, {2} in layer {4})</c>.</summary>
+    public static readonly DiagnosticDescriptor VirtualHeadNotThroughEarlierLayer = new(
+        id: "CDSL017",
+        title: "Virtual head through a head that is not in an earlier layer",
+        messageFormat: "[VirtualHead] on {0}: a path cannot run through {1} and then {2}: Through must be in an earlier layer (it is in layer {3}, {2} in layer {4})",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true,
+        description: "A virtual head is a path through two heads in strictly increasing layers: the earlier head (Through) "
+            + "writes into the residual stream, and the later head reads that through its values. Heads of one layer read the "
+            + "same residual stream, so neither reads the other.");
+
+    /// <summary>Format: <c>[TermImportance] on {0}: Order = {1} is not a path order of {2}, whose orders run from 0 (no head) to {3} (one head per layer)</c>.</summary>
+    public static readonly DiagnosticDescriptor PathOrderOutOfRange = new(
+        id: "CDSL018",
+        title: "Path order outside the model",
+        messageFormat: "[TermImportance] on {0}: Order = {1} is not a path order of {2}, whose orders run from 0 (no head) to {3} (one head per layer)",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true,
+        description: "A path's order is its number of heads, and a path passes at most one head per layer, so term importance "
+            + "keeps the terms of an order from 0 to the model's layer count.");
+
+    /// <summary>Format: <c>[PathTerm] on {0}: {1}</c>, e.g. <c>'mlp0' names no path term of Induction2L: it is attention only</c>.</summary>
+    public static readonly DiagnosticDescriptor UnknownPathTerm = new(
+        id: "CDSL019",
+        title: "Path term not in the model",
+        messageFormat: "[PathTerm] on {0}: {1}",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true,
+        description: "A [PathTerm] names one term of the model's path expansion: \"direct\", a head (\"0.1\"), a layer's "
+            + "attention constant (\"b0\"), an MLP's output (\"mlp0\", models with MLPs) or the unembedding constant (\"b_U\"); "
+            + "layers count from 0.");
+
+    /// <summary>Format: <c>[{0}] on {1} needs Measure to be PathMeasure.Share or PathMeasure.NextTokenLogit, not {2}</c>.</summary>
+    public static readonly DiagnosticDescriptor UnknownPathMeasure = new(
+        id: "CDSL020",
+        title: "Unknown path measure",
+        messageFormat: "[{0}] on {1} needs Measure to be PathMeasure.Share or PathMeasure.NextTokenLogit, not {2}",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true,
+        description: "A path claim measures its term's share of the logits (0…1) or its mean contribution to the logit of the "
+            + "token that comes next; a cast integer names neither.");
 }

@@ -170,6 +170,27 @@ internal static class CircuitEmitter
                 $"seed: {h.Seed.ToString(CultureInfo.InvariantCulture)}",
                 ..Threshold(h),
             ],
+            HypothesisKind.PathTerm =>
+            [
+                $"term: {Literal(h.Term)}",
+                $"measure: {PathMeasureType}.{h.Measure}",
+                ..PathData(h),
+                ..Threshold(h),
+            ],
+            HypothesisKind.VirtualHead =>
+            [
+                $"head: {NewHeadId(h.Heads[0])}",
+                $"through: {NewHeadId(h.Heads[1])}",
+                $"measure: {PathMeasureType}.{h.Measure}",
+                ..PathData(h),
+                ..Threshold(h),
+            ],
+            HypothesisKind.TermImportance =>
+            [
+                $"order: {h.Order.ToString(CultureInfo.InvariantCulture)}",
+                ..PathData(h),
+                ..Threshold(h),
+            ],
             _ =>
             [
                 $"head: {NewHeadId(h.Heads[0])}",
@@ -184,6 +205,9 @@ internal static class CircuitEmitter
         w.Unindent();
         w.Unindent();
     }
+
+    /// <summary>A path claim's batch: the model's training task and seed, or <c>task: null</c> for the detection batch.</summary>
+    private static string[] PathData(HypothesisSpec h) => [$"task: {Literal(h.Task)}", $"seed: {h.Seed.ToString(CultureInfo.InvariantCulture)}"];
 
     private static string[] Threshold(HypothesisSpec h) => [$"threshold: {Number(h.Threshold)}", $"bound: {Bound}.{h.Bound}"];
 

@@ -15,6 +15,15 @@ internal enum HypothesisKind
 
     /// <summary>The open claim: a value the method's own body measures.</summary>
     Measured,
+
+    /// <summary>A path term's share or next-token logit.</summary>
+    PathTerm,
+
+    /// <summary>A virtual head's share or next-token logit.</summary>
+    VirtualHead,
+
+    /// <summary>The fraction of the loss the path terms up to an order recover.</summary>
+    TermImportance,
 }
 
 /// <summary>Which side of its threshold a measured value must fall for the claim to hold.</summary>
@@ -33,7 +42,7 @@ internal sealed record ArgumentText(string Name, string Value);
 /// <param name="ParameterName">The name of the model parameter, repeated in the implementation.</param>
 /// <param name="Kind">Which attribute the claim was written with.</param>
 /// <param name="Claim">The XML doc summary: the claim in prose.</param>
-/// <param name="Heads">The heads the claim is about: the subject first; for <c>Composes</c>, then <c>From</c>; none for <c>Measured</c>.</param>
+/// <param name="Heads">The heads the claim is about: the subject first; for <c>Composes</c>, then <c>From</c>; for <c>VirtualHead</c>, then <c>Through</c>; none for <c>Measured</c>.</param>
 /// <param name="Via">The composition kind, for <c>Composes</c>.</param>
 /// <param name="Threshold">The bound the measured value is compared with.</param>
 /// <param name="Bound">Which side of <paramref name="Threshold"/> supports the claim.</param>
@@ -43,6 +52,9 @@ internal sealed record ArgumentText(string Name, string Value);
 /// <param name="Unit">For <c>Measured</c>, the value's unit as written (or null).</param>
 /// <param name="Paper">The paper section the claim comes from, if given.</param>
 /// <param name="Arguments">The arguments as written, for the documentation.</param>
+/// <param name="Term">For <c>PathTerm</c>, the term's name as written (<c>direct</c>, <c>0.3</c>, <c>mlp0</c>, …).</param>
+/// <param name="Measure">For <c>PathTerm</c> and <c>VirtualHead</c>, what is measured of the term.</param>
+/// <param name="Order">For <c>TermImportance</c>, the largest path order kept.</param>
 internal sealed record HypothesisSpec(
     string Method,
     string Accessibility,
@@ -58,7 +70,10 @@ internal sealed record HypothesisSpec(
     int Seed,
     string? Unit,
     string? Paper,
-    EquatableArray<ArgumentText> Arguments);
+    EquatableArray<ArgumentText> Arguments,
+    string? Term = null,
+    PathMeasure Measure = PathMeasure.Share,
+    int Order = 0);
 
 /// <summary>
 /// A hypothesis method whose attribute was rejected with a CDSL error: it gets a body all the same, so the error

@@ -55,6 +55,9 @@ internal sealed class HypothesisParser
         var inBaselineUnits = false;
         string? task = null;
         string? unit = null;
+        string? term = null;
+        var measure = PathMeasure.Share;
+        var order = 0;
         var seed = 0;
         double threshold;
         switch (_kind)
@@ -112,6 +115,26 @@ internal sealed class HypothesisParser
 
                 ClaimKey = $"{_kind} {_method.Name}";
                 break;
+            case HypothesisKind.PathTerm:
+                term = PathTermName(heads);
+                measure = Measure();
+                threshold = PathThreshold(measure, out bound);
+                (task, seed) = PathData();
+                ClaimKey = $"{_kind} {term} {measure}";
+                break;
+            case HypothesisKind.VirtualHead:
+                VirtualHead(heads);
+                measure = Measure();
+                threshold = PathThreshold(measure, out bound);
+                (task, seed) = PathData();
+                ClaimKey = $"{_kind} {Show(heads)} {measure}";
+                break;
+            case HypothesisKind.TermImportance:
+                order = Order();
+                threshold = Threshold(out bound, "Recovers", "RecoversAtMost", 0, 1, "[0, 1]", "a recovered fraction of the loss");
+                (task, seed) = PathData();
+                ClaimKey = $"{_kind} {order.ToString(CultureInfo.InvariantCulture)}";
+                break;
             default:
                 return null;
         }
@@ -148,7 +171,10 @@ internal sealed class HypothesisParser
             seed,
             unit,
             paper,
-            _documented.ToEquatableArray());
+            _documented.ToEquatableArray(),
+            term,
+            measure,
+            order);
     }
 
     private double Detector(List<HeadId> heads, out BoundKind bound, string score)
@@ -264,6 +290,156 @@ internal sealed class HypothesisParser
         }
 
         _documented.Add(new ArgumentText("Heads", Show(heads)));
+    }
+
+    /// <summary>
+    /// The data a path claim is measured on: the model's training task and seed when it has a valid <c>[TrainedOn]</c>
+    /// (documented as Task and Seed), else none (the runtime's detection batch).
+    /// </summary>
+    private (string? Task, int Seed) PathData()
+    {
+        if (_card is null)
+        {
+            return (null, 0);
+        }
+
+        _documented.Add(new ArgumentText("Task", _card.Task));
+        _documented.Add(new ArgumentText("Seed", _card.Seed.ToString(CultureInfo.InvariantCulture)));
+        return (_card.Task, _card.Seed);
+    }
+
+    /// <summary>A <c>[PathTerm]</c>'s term, parsed by <see cref="PathTermNames"/> and checked against the model (CDSL019); documented as Term.</summary>
+    private string? PathTermName(List<HeadId> heads)
+    {
+        var value = Arguments.Positional(0);
+        var location = Arguments.PositionalLocation(0);
+        if (value is null || value.IsBroken() || value.Value.Kind != TypedConstantKind.Primitive && !value.Value.IsNull)
+        {
+            _ok = false;
+            return null;
+        }
+
+        var text = value.AsString();
+        if (!PathTermNames.TryParse(text, out var kind, out _, out var layer, out var error))
+        {
+            UnknownPathTerm(location, error!);
+            return null;
+        }
+
+        if (kind == PathTermKind.Head)
+        {
+            AddIfParsed(heads, Head(value, location, argument: null));
+        }
+        else if (_architecture is not null && kind is PathTermKind.AttentionBias or PathTermKind.Mlp)
+        {
+            var prefix = kind == PathTermKind.Mlp ? "mlp" : "b";
+            if (kind == PathTermKind.Mlp && !_architecture.HasMlp)
+            {
+                UnknownPathTerm(location, $"'{text}' names no path term of {_modelName}: it has no MLP"
+                    + (_architecture.NLayers == 0 ? " (no layers)." : " (attention only)."));
+            }
+            else if (layer >= _architecture.NLayers)
+            {
+                UnknownPathTerm(location, $"'{text}' names no path term of {_modelName}: "
+                    + (_architecture.NLayers == 0
+                        ? "it has no layers."
+                        : $"it has {Count(_architecture.NLayers, "layer")}, {prefix}0 to {prefix}{(_architecture.NLayers - 1).ToString(CultureInfo.InvariantCulture)}."));
+            }
+        }
+
+        _documented.Add(new ArgumentText("Term", text!));
+        return text;
+    }
+
+    private void UnknownPathTerm(LocationInfo? location, string why)
+    {
+        _ok = false;
+        _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnknownPathTerm, location, _method.Name, why));
+    }
+
+    /// <summary>A <c>[VirtualHead]</c>'s later head and <c>Through</c>, in that order; Through must be in an earlier layer (CDSL017).</summary>
+    private void VirtualHead(List<HeadId> heads)
+    {
+        var head = Head(Arguments.Positional(0), Arguments.PositionalLocation(0), "Head");
+        HeadId? through = null;
+        if (!Arguments.Has("Through"))
+        {
+            Missing("Through, the earlier head the path runs through first (e.g. Through = \"0.1\")");
+        }
+        else
+        {
+            through = Head(Arguments.Named("Through"), Arguments.NamedLocation("Through"), "Through");
+        }
+
+        if (head is { } h && through is { } t && t.Layer >= h.Layer)
+        {
+            _ok = false;
+            _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.VirtualHeadNotThroughEarlierLayer, Arguments.NamedLocation("Through"),
+                _method.Name, t.ToString(), h.ToString(), t.Layer.ToString(CultureInfo.InvariantCulture), h.Layer.ToString(CultureInfo.InvariantCulture)));
+        }
+
+        AddIfParsed(heads, head);
+        AddIfParsed(heads, through);
+    }
+
+    /// <summary>A path claim's <c>Measure</c>: <see cref="PathMeasure.Share"/> when not written; a value outside the enum is CDSL020.</summary>
+    private PathMeasure Measure()
+    {
+        var value = Arguments.Named("Measure");
+        if (value is null)
+        {
+            return PathMeasure.Share;
+        }
+
+        if (value.IsBroken() || !value.TryGetEnum(out var raw))
+        {
+            _ok = false;
+            return PathMeasure.Share;
+        }
+
+        if (!Enum.IsDefined(typeof(PathMeasure), raw))
+        {
+            _ok = false;
+            _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnknownPathMeasure, Arguments.NamedLocation("Measure"), _kind.ToString(), _method.Name,
+                Arguments.NamedText("Measure") ?? ""));
+            return PathMeasure.Share;
+        }
+
+        var measure = (PathMeasure)raw;
+        _documented.Add(new ArgumentText("Measure", measure.ToString()));
+        return measure;
+    }
+
+    /// <summary>A share is in [0, 1]; a mean next-token logit is any finite number.</summary>
+    private double PathThreshold(PathMeasure measure, out BoundKind bound) => measure == PathMeasure.NextTokenLogit
+        ? Threshold(out bound, "AtLeast", "AtMost", double.NegativeInfinity, double.PositiveInfinity, "(-∞, ∞)", "a mean next-token logit", exclusive: true)
+        : Threshold(out bound, "AtLeast", "AtMost", 0, 1, "[0, 1]", "a share of the logits");
+
+    /// <summary>A <c>[TermImportance]</c>'s <c>Order</c>, from 0 to the model's layer count (CDSL018); documented.</summary>
+    private int Order()
+    {
+        if (!Arguments.Has("Order"))
+        {
+            Missing("Order, the largest path order kept (e.g. Order = 1)");
+            return 0;
+        }
+
+        if (!Arguments.Named("Order").TryGetInt(out var order))
+        {
+            _ok = false;
+            return 0;
+        }
+
+        var text = order.ToString(CultureInfo.InvariantCulture);
+        if (order < 0 || _architecture is not null && order > _architecture.NLayers)
+        {
+            _ok = false;
+            _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.PathOrderOutOfRange, Arguments.NamedLocation("Order"), _method.Name, text,
+                _modelName, _architecture?.NLayers.ToString(CultureInfo.InvariantCulture) ?? "its layer count"));
+        }
+
+        _documented.Add(new ArgumentText("Order", text));
+        return order;
     }
 
     /// <summary>The model's training task and seed, which must be <paramref name="expected"/>; documented as Task and Seed.</summary>

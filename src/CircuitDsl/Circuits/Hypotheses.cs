@@ -234,6 +234,153 @@ public static class Hypotheses
         return Evidence.Judge(name, claim, value, threshold, bound, what, "measured by the spec's own code.");
     }
 
+    /// <summary>
+    /// The path term named <paramref name="term"/> (<see cref="PathTermNames"/>: <c>direct</c>, a head, <c>b{l}</c>,
+    /// <c>mlp{l}</c> or <c>b_U</c>) of the path expansion on held-out sequences of <paramref name="task"/> drawn with
+    /// <paramref name="seed"/>, or on the detection batch when <paramref name="task"/> is null (<see cref="ModelAnalysis.Paths"/>): its
+    /// <paramref name="measure"/> — share of the logits, or mean contribution to the next token's logit — is on the
+    /// <paramref name="bound"/> side of <paramref name="threshold"/>.
+    /// </summary>
+    public static Evidence PathTerm(ModelAnalysis analysis, string name, string claim, string term, PathMeasure measure, string? task, int seed,
+        double threshold, Bound bound)
+    {
+        ArgumentNullException.ThrowIfNull(analysis);
+        var unit = PathUnit(measure, $"path term {term}");
+        if (!PathTermNames.TryParse(term, out var kind, out var head, out var layer, out var error))
+        {
+            return Evidence.NotMeasured(name, claim, threshold, bound, unit, error!);
+        }
+
+        var config = analysis.Config;
+        var inModel = kind switch
+        {
+            PathTermKind.Head => analysis.WhyNotMeasurable(head) is null,
+            PathTermKind.AttentionBias => layer < config.NLayers,
+            PathTermKind.Mlp => config.HasMlp && layer < config.NLayers,
+            _ => true,
+        };
+        if (!inModel)
+        {
+            return Evidence.NotMeasured(name, claim, threshold, bound, unit,
+                $"this model ({config.NLayers} layers of {config.NHeads} heads{(config.HasMlp ? ", with MLPs" : ", attention only")}) has no path term {term}.");
+        }
+
+        if (Paths(analysis, task, seed) is { } why)
+        {
+            return Evidence.NotMeasured(name, claim, threshold, bound, unit, why);
+        }
+
+        var paths = analysis.Paths(task, seed);
+        var chosen = kind switch
+        {
+            PathTermKind.Direct => paths.Direct,
+            PathTermKind.Head => paths.Through(head),
+            PathTermKind.AttentionBias => paths.Source(PathSource.AttentionBias(layer)),
+            PathTermKind.Mlp => paths.Source(PathSource.Mlp(layer)),
+            _ => paths.UnembedBias,
+        };
+        return PathTermEvidence(name, claim, paths, chosen, measure, task, seed, threshold, bound, unit);
+    }
+
+    /// <summary>
+    /// The virtual head <paramref name="head"/> ∘ <paramref name="through"/> — the embeddings through
+    /// <paramref name="through"/>, then by its values through <paramref name="head"/> of a later layer — of the path
+    /// expansion on <paramref name="task"/>'s held-out sequences (the detection batch when null), as
+    /// <c>PathTerm</c>: its <paramref name="measure"/> is on the <paramref name="bound"/> side of <paramref name="threshold"/>.
+    /// </summary>
+    public static Evidence VirtualHead(ModelAnalysis analysis, string name, string claim, HeadId head, HeadId through, PathMeasure measure,
+        string? task, int seed, double threshold, Bound bound)
+    {
+        ArgumentNullException.ThrowIfNull(analysis);
+        var unit = PathUnit(measure, $"virtual head {head} through {through}");
+        if ((analysis.WhyNotMeasurable(through, head) ?? Paths(analysis, task, seed)) is { } why)
+        {
+            return Evidence.NotMeasured(name, claim, threshold, bound, unit, why);
+        }
+
+        if (through.Layer >= head.Layer)
+        {
+            return Evidence.NotMeasured(name, claim, threshold, bound, unit,
+                $"head {through} is not in an earlier layer than {head}, so no path runs through {through} and then {head}.");
+        }
+
+        var paths = analysis.Paths(task, seed);
+        return PathTermEvidence(name, claim, paths, paths.Through(through, head), measure, task, seed, threshold, bound, unit);
+    }
+
+    /// <summary>
+    /// Term importance on <paramref name="task"/>'s held-out sequences (the detection batch when null), as
+    /// <c>PathTerm</c>: the logits built from only the path terms of order at most
+    /// <paramref name="order"/> recover the fraction <c>(L_const − L_order) / (L_const − L_model)</c> of the loss, where
+    /// <c>L_const</c> is the loss of the unembedding's constant alone; that fraction is on the <paramref name="bound"/>
+    /// side of <paramref name="threshold"/>.
+    /// </summary>
+    public static Evidence TermImportance(ModelAnalysis analysis, string name, string claim, int order, string? task, int seed, double threshold, Bound bound)
+    {
+        ArgumentNullException.ThrowIfNull(analysis);
+        var unit = string.Create(CultureInfo.InvariantCulture, $"fraction of the loss recovered by the path terms of order <= {order}");
+        if (order < 0 || order > analysis.Config.NLayers)
+        {
+            return Evidence.NotMeasured(name, claim, threshold, bound, unit,
+                string.Create(CultureInfo.InvariantCulture, $"path orders of this model run from 0 to its {analysis.Config.NLayers} layers, not {order}."));
+        }
+
+        if (Paths(analysis, task, seed) is { } why)
+        {
+            return Evidence.NotMeasured(name, claim, threshold, bound, unit, why);
+        }
+
+        var paths = analysis.Paths(task, seed);
+        var losses = paths.Decomposition.Importance().Select(l => l.Loss).ToList();
+        var constant = paths.Decomposition.LossOf(paths.UnembedBias.Logits);
+        EvidenceData[] data = [new TermImportanceData(constant, losses)];
+        var detail = string.Create(CultureInfo.InvariantCulture,
+            $"{Batch(paths, task, seed)}; loss {Evidence.Format(losses[order])} nats "
+            + $"with the terms of order <= {order}, {Evidence.Format(losses[^1])} the model's, {Evidence.Format(constant)} the constant's.");
+        if (constant == losses[^1])
+        {
+            return Evidence.NotMeasured(name, claim, threshold, bound, unit,
+                "the model's loss is the unembedding constant's, so there is no loss for the terms to recover.", data);
+        }
+
+        return Evidence.Judge(name, claim, (constant - losses[order]) / (constant - losses[^1]), threshold, bound, unit, detail, data);
+    }
+
+    private static string PathUnit(PathMeasure measure, string term) =>
+        measure == PathMeasure.NextTokenLogit ? $"mean next-token logit of {term}" : $"share of the logits of {term}";
+
+    /// <summary>Why the analysis has no path terms on the batch (non-finite weights, a task it cannot draw, too many paths), or null when it has.</summary>
+    private static string? Paths(ModelAnalysis analysis, string? task, int seed)
+    {
+        if (analysis.Unmeasurable is { } why)
+        {
+            return why;
+        }
+
+        try
+        {
+            _ = analysis.Paths(task, seed);
+            return null;
+        }
+        catch (ArgumentException e)
+        {
+            return $"the path terms cannot be listed: {e.Message}";
+        }
+    }
+
+    /// <summary>Which batch the paths were expanded on, for a detail line.</summary>
+    private static string Batch(PathTermSet paths, string? task, int seed) => string.Create(CultureInfo.InvariantCulture,
+        $"{paths.Decomposition.Tokens.Count} sequences of {(task is null ? "the detection batch" : $"the {task} task (seed {seed})")}; patterns and LayerNorm scales frozen");
+
+    private static Evidence PathTermEvidence(string name, string claim, PathTermSet paths, Circuits.PathTerm term,
+        PathMeasure measure, string? task, int seed, double threshold, Bound bound, string unit)
+    {
+        var data = new PathTermData(term.Name, term.Share, term.NextTokenLogit(), paths.RemovalLossChange(term));
+        var detail = $"{Batch(paths, task, seed)}; removing the term changes the loss by {Evidence.Format(data.RemovalLossChange)} nats.";
+        return Evidence.Judge(name, claim, measure == PathMeasure.NextTokenLogit ? data.MeanNextTokenLogit() : data.Share, threshold, bound, unit,
+            detail, [data]);
+    }
+
     private static string? PlantedTask(string task, int vocab, int seed, out TrainingTask? planted)
     {
         planted = null;

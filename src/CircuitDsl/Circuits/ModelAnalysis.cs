@@ -1,5 +1,6 @@
 using CircuitDsl.Model;
 using CircuitDsl.Reports;
+using CircuitDsl.Tasks;
 using CircuitDsl.Tensors;
 
 namespace CircuitDsl.Circuits;
@@ -16,6 +17,8 @@ public sealed class ModelAnalysis
     private readonly Lazy<DetectorScores> _detectors;
     private readonly Lazy<Tensor>[] _firstSequencePatterns;
     private readonly Lazy<IReadOnlyList<TermShare>> _pathShares;
+    private readonly Lazy<ResidualDecomposition> _residual;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string? Task, int Seed), Lazy<PathTermSet>> _paths = new();
 
     /// <summary>
     /// Analyses <paramref name="weights"/> after <paramref name="processing"/> (TransformerLens's defaults when null;
@@ -48,6 +51,7 @@ public sealed class ModelAnalysis
         _pathShares = new Lazy<IReadOnlyList<TermShare>>(() => Unmeasurable is null && PathOrder is { } order
             ? PathDecomposition.Compute(Weights, [DetectionBatch[0]], order).Shares()
             : []);
+        _residual = new Lazy<ResidualDecomposition>(() => ResidualDecomposition.Compute(Weights, DetectionBatch));
     }
 
     /// <summary>The model's name, as reports print it.</summary>
@@ -113,6 +117,31 @@ public sealed class ModelAnalysis
     /// (<see cref="Unmeasurable"/>) or <see cref="PathOrder"/> is null.
     /// </summary>
     public IReadOnlyList<TermShare> PathShares => _pathShares.Value;
+
+    /// <summary>
+    /// The residual stream of the detection batch as TransformerLens users read it (<see cref="ResidualDecomposition"/>:
+    /// the logit lens, direct logit attribution per head), one cached forward pass on first use.
+    /// </summary>
+    public ResidualDecomposition Residual => _residual.Value;
+
+    /// <summary>
+    /// The paper's path terms (<see cref="PathTermSet"/>, paths of up to two heads one by one, with term importance by
+    /// order) on <see cref="TaskBatch"/> of <paramref name="task"/> drawn with <paramref name="seed"/>, or on the whole
+    /// detection batch when <paramref name="task"/> is null; computed once per batch, on first use. Path claims read them.
+    /// </summary>
+    /// <exception cref="ArgumentException">The task is unknown or cannot be drawn for this vocabulary, or the paths would be too many for one decomposition (<see cref="PathDecomposition.Compute"/>).</exception>
+    public PathTermSet Paths(string? task = null, int seed = 0) =>
+        _paths.GetOrAdd((task, seed), key => new Lazy<PathTermSet>(() =>
+            new PathTermSet(Weights, key.Task is null ? DetectionBatch : TaskBatch(key.Task, key.Seed)))).Value;
+
+    /// <summary>
+    /// Held-out sequences of the training task <paramref name="task"/> whose structure <paramref name="seed"/> drew (a model
+    /// card's task and seed): <see cref="HeadDetector.DefaultBatchSize"/> sequences of <c>n_ctx</c> tokens, drawn with
+    /// <see cref="HeadDetector.DefaultBatchSeed"/> (<see cref="TrainingTask.Batch"/>).
+    /// </summary>
+    /// <exception cref="ArgumentException">The task is unknown, or cannot be drawn for this vocabulary.</exception>
+    public int[][] TaskBatch(string task, int seed) =>
+        TrainingTask.Create(task, Config.DVocab, seed).Batch(HeadDetector.DefaultBatchSize, Config.NCtx, HeadDetector.DefaultBatchSeed);
 
     /// <summary>
     /// The attention pattern <c>[q, k]</c> of <paramref name="head"/> on the first detection sequence (the blocks up to

@@ -194,6 +194,47 @@ public sealed class PathDecomposition
         return losses;
     }
 
+    /// <summary>The mean next-token cross-entropy of the model's logits (as <see cref="Losses"/>): the last order of <see cref="Importance"/>.</summary>
+    /// <exception cref="ArgumentException">The sequences have one token, so nothing is predicted.</exception>
+    public double Loss() => LossOf(Logits);
+
+    /// <summary>The mean next-token cross-entropy of <paramref name="logits"/> <c>[batch, pos, d_vocab]</c> (some terms' sum) on these tokens.</summary>
+    /// <exception cref="ArgumentException">The logits are not of these tokens' shape, or the sequences have one token.</exception>
+    public double LossOf(Tensor logits) => Losses.NextTokenCrossEntropy(logits, _frozen.Tokens);
+
+    /// <summary>
+    /// The loss change when the listed term <paramref name="id"/> is removed: the mean next-token cross-entropy of the
+    /// logits minus that term's contribution (the sum of every other term and the rest), minus <see cref="Loss"/>.
+    /// Positive when the model needs the term.
+    /// </summary>
+    /// <exception cref="ArgumentException">No such term is listed, or the sequences have one token.</exception>
+    public double RemovalLossChange(PathId id) => RemovalLossChange(Term(id).Logits);
+
+    /// <summary>
+    /// The loss change when a contribution <paramref name="termLogits"/> <c>[batch, pos, d_vocab]</c> (a term, or a sum of
+    /// terms) is removed from the logits: <c>loss(logits − term) − loss(logits)</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The contribution's shape is not the logits', or the sequences have one token.</exception>
+    public double RemovalLossChange(Tensor termLogits)
+    {
+        ArgumentNullException.ThrowIfNull(termLogits);
+        if (!termLogits.HasShape(Logits.Shape.ToArray()))
+        {
+            throw new ArgumentException(
+                $"A term's logits are {Tensor.FormatShape(termLogits.Shape)}, not the model's {Tensor.FormatShape(Logits.Shape)}.", nameof(termLogits));
+        }
+
+        var without = Logits.Clone();
+        var target = without.Span;
+        var term = termLogits.Span;
+        for (var i = 0; i < target.Length; i++)
+        {
+            target[i] -= term[i];
+        }
+
+        return LossOf(without) - Loss();
+    }
+
     /// <summary>Every source of the model, in listing order: embed, pos_embed (standard positions), b0, mlp0, b1, …, b_U.</summary>
     private static IEnumerable<PathSource> Sources(ModelConfig config)
     {

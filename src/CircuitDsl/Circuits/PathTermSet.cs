@@ -101,6 +101,17 @@ public class PathTermSet
         });
     }
 
+    /// <summary>
+    /// The loss change when <paramref name="term"/> is removed from the logits (<see cref="PathDecomposition.RemovalLossChange(Tensor)"/>):
+    /// the loss of the logits built from every other term, minus the model's loss.
+    /// </summary>
+    /// <exception cref="ArgumentException">The term is of another model's or tokens' logits, or the sequences have one token.</exception>
+    public double RemovalLossChange(PathTerm term)
+    {
+        ArgumentNullException.ThrowIfNull(term);
+        return Decomposition.RemovalLossChange(term.Logits);
+    }
+
     private PathTerm Sum(string name, IReadOnlyList<PathId> paths)
     {
         var logits = new Tensor(Decomposition.Logits.Shape.ToArray());

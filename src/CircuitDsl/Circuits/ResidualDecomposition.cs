@@ -335,4 +335,28 @@ public sealed record LensLayer(string Label, Tensor Logits, Tensor Loss)
 /// </param>
 /// <param name="Constant"><c>b_U + b_final W_U</c> read in the same direction <c>[batch, pos]</c>.</param>
 /// <param name="Logit">The model's logit (difference) <c>[batch, pos]</c>.</param>
-public sealed record LogitAttribution(Tensor Heads, IReadOnlyList<ResidualComponent> Components, Tensor Constant, Tensor Logit);
+public sealed record LogitAttribution(Tensor Heads, IReadOnlyList<ResidualComponent> Components, Tensor Constant, Tensor Logit)
+{
+    /// <summary>Each head's attribution averaged over every sequence and position, <c>[n_layers, n_heads]</c>.</summary>
+    public double[,] MeanByHead()
+    {
+        int layers = Heads.Dim(0), heads = Heads.Dim(1);
+        var means = new double[layers, heads];
+        for (var l = 0; l < layers; l++)
+        {
+            for (var h = 0; h < heads; h++)
+            {
+                var values = Heads[l][h].Span;
+                double sum = 0;
+                foreach (var v in values)
+                {
+                    sum += v;
+                }
+
+                means[l, h] = values.IsEmpty ? double.NaN : sum / values.Length;
+            }
+        }
+
+        return means;
+    }
+}

@@ -68,3 +68,28 @@ public sealed record SkipTrigramData(HeadId Head, IReadOnlyList<PlantedSkipTrigr
 /// <param name="OutRank">The rank (0 = highest) of C among all outputs in A's row of the full OV circuit.</param>
 /// <param name="Carried">Whether both ranks are within the task's allowance (<c>PlantedStructure.SkipTrigrams</c> says which).</param>
 public sealed record PlantedSkipTrigram(int Anchor, int Trigger, int Output, int KeyRank, int OutRank, bool Carried);
+
+/// <summary>One path term on the detection batch: its share, its contribution to the next token's logit, and what removing it costs.</summary>
+/// <param name="Term">The term's name (<c>direct</c>, <c>L0H1</c>, <c>L1H3_L0H1</c>, <c>b0</c>, <c>mlp0</c>, <c>b_U</c>).</param>
+/// <param name="Share">Its squared Frobenius norm over the sum of every term's (0…1).</param>
+/// <param name="NextTokenLogit">Its contribution to the logit of the token that comes next, <c>[batch, pos - 1]</c>.</param>
+/// <param name="RemovalLossChange">The loss change, in nats, when it is removed from the logits.</param>
+public sealed record PathTermData(string Term, double Share, Tensor NextTokenLogit, double RemovalLossChange) : EvidenceData
+{
+    /// <summary>The mean of <see cref="NextTokenLogit"/> over every predicted position of every sequence.</summary>
+    public double MeanNextTokenLogit()
+    {
+        double sum = 0;
+        foreach (var value in NextTokenLogit.Span)
+        {
+            sum += value;
+        }
+
+        return NextTokenLogit.Length == 0 ? double.NaN : sum / NextTokenLogit.Length;
+    }
+}
+
+/// <summary>Term importance on the detection batch: the loss of the logits built from the path terms of each order and below.</summary>
+/// <param name="ConstantLoss">The loss of the unembedding's constant alone (no token read), nats.</param>
+/// <param name="LossByOrder">Entry <c>k</c> (<c>0 … n_layers</c>): the loss of the terms of order at most <c>k</c>, nats; the last is the model's.</param>
+public sealed record TermImportanceData(double ConstantLoss, IReadOnlyList<double> LossByOrder) : EvidenceData;

@@ -86,6 +86,10 @@ public static class ReportText
             + $"({string.Join(", ", f.Circuit)}) {Evidence.Format(f.CircuitLoss)}, with every head mean-ablated {Evidence.Format(f.AblatedLoss)}",
         BigramFitData b => $"log-probabilities [current, next] of the direct path and of the chain, {Tensor.FormatShape(b.ModelLogProbs.Shape)} each",
         SkipTrigramData s => $"{s.Triples.Count} planted skip-trigrams (anchor, trigger, output) ranked in the full QK and OV circuits of {s.Head}",
+        PathTermData t => $"path term {t.Term}: share {Evidence.Format(t.Share)}, mean next-token logit {Evidence.Format(t.MeanNextTokenLogit())}, "
+            + $"loss change when removed {Evidence.Format(t.RemovalLossChange)} nats; next-token logits {Tensor.FormatShape(t.NextTokenLogit.Shape)}",
+        TermImportanceData i => $"loss in nats of the unembedding's constant alone {Evidence.Format(i.ConstantLoss)}, of the terms of order "
+            + string.Join(", ", i.LossByOrder.Select((loss, order) => $"<= {order} {Evidence.Format(loss)}")),
         null => throw new ArgumentNullException(nameof(data)),
         _ => throw new ArgumentOutOfRangeException(nameof(data), data.GetType().Name, "Unknown kind of evidence data."),
     };

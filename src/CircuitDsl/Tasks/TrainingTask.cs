@@ -28,6 +28,16 @@ public abstract class TrainingTask
     public abstract int[] Sample(Random rng, int length);
 
     /// <summary>
+    /// <paramref name="count"/> sequences of <paramref name="length"/> tokens drawn with <c>new Random(<paramref name="seed"/>)</c>:
+    /// held-out data of the task (its structure is still the one its own seed drew) to measure a model on.
+    /// </summary>
+    public int[][] Batch(int count, int length, int seed)
+    {
+        var rng = new Random(seed);
+        return [.. Enumerable.Range(0, count).Select(_ => Sample(rng, length))];
+    }
+
+    /// <summary>
     /// The task called <paramref name="name"/> with its default parameters; <paramref name="seed"/> fixes any
     /// structure the task draws once (the Markov chain, the trigram table).
     /// </summary>

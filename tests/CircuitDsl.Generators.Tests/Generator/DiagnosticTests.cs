@@ -467,6 +467,93 @@ public sealed class DiagnosticTests
             "InductionHead");
     }
 
+    [Theory]
+    [InlineData("\"1.0\"", "1.0", "1")]
+    [InlineData("\"1.2\"", "1.2", "1")]
+    public void CDSL017_virtual_head_through_a_head_not_in_an_earlier_layer(string through, string head, string layer)
+    {
+        var source = Circuit($$"""
+                [VirtualHead("1.1", Through = {{through}}, AtLeast = 0.05)]
+                public static partial Evidence Virtual(Toy2L model);
+            """);
+        ExpectSingle(source, "CDSL017",
+            $"[VirtualHead] on Virtual: a path cannot run through {head} and then 1.1: Through must be in an earlier layer (it is in layer {layer}, 1.1 in layer 1)",
+            through);
+    }
+
+    [Theory]
+    [InlineData("3")]
+    [InlineData("-1")]
+    public void CDSL018_term_importance_order_outside_the_model(string order)
+    {
+        var source = Circuit($$"""
+                [TermImportance(Order = {{order}}, Recovers = 0.9)]
+                public static partial Evidence Importance(Toy2L model);
+            """);
+        ExpectSingle(source, "CDSL018",
+            $"[TermImportance] on Importance: Order = {order} is not a path order of Toy2L, whose orders run from 0 (no head) to 2 (one head per layer)",
+            order);
+    }
+
+    [Theory]
+    [InlineData("\"mlp0\"", "'mlp0' names no path term of Toy2L: it has no MLP (attention only).")]
+    [InlineData("\"b2\"", "'b2' names no path term of Toy2L: it has 2 layers, b0 to b1.")]
+    [InlineData("\"embed\"", "'embed' names no path term; name \"direct\", a head such as \"0.1\", \"b0\" (a layer's attention constant), \"mlp0\" (an MLP's output) or \"b_U\".")]
+    [InlineData("\"b01\"", "'b01' names no path term; name \"direct\", a head such as \"0.1\", \"b0\" (a layer's attention constant), \"mlp0\" (an MLP's output) or \"b_U\".")]
+    public void CDSL019_path_term_not_in_the_model(string term, string why)
+    {
+        var source = Circuit($$"""
+                [PathTerm({{term}}, AtMost = 0.1)]
+                public static partial Evidence Term(Toy2L model);
+            """);
+        ExpectSingle(source, "CDSL019", "[PathTerm] on Term: " + why, term);
+    }
+
+    [Fact]
+    public void CDSL002_a_path_terms_head_is_checked_against_the_model()
+    {
+        var source = Circuit("""
+                [PathTerm("1.3", AtMost = 0.1)]
+                public static partial Evidence Term(Toy2L model);
+            """);
+        ExpectSingle(source, "CDSL002", "Head 1.3 is not in Toy2L: it has 2 layers of 3 heads, 0.0 to 1.2", "\"1.3\"");
+    }
+
+    [Fact]
+    public void CDSL020_path_measure_outside_the_enum()
+    {
+        var source = Circuit("""
+                [VirtualHead("1.1", Through = "0.2", Measure = (PathMeasure)5, AtLeast = 0.05)]
+                public static partial Evidence Virtual(Toy2L model);
+            """);
+        ExpectSingle(source, "CDSL020", "[VirtualHead] on Virtual needs Measure to be PathMeasure.Share or PathMeasure.NextTokenLogit, not (PathMeasure)5",
+            "(PathMeasure)5");
+    }
+
+    [Theory]
+    [InlineData("[VirtualHead(\"1.1\", AtLeast = 0.05)]", "VirtualHead", "Through, the earlier head the path runs through first (e.g. Through = \"0.1\")")]
+    [InlineData("[TermImportance(Recovers = 0.9)]", "TermImportance", "Order, the largest path order kept (e.g. Order = 1)")]
+    [InlineData("[TermImportance(Order = 1)]", "TermImportance", "Recovers or RecoversAtMost, the threshold (in [0, 1]) that supports the claim")]
+    [InlineData("[PathTerm(\"direct\", Measure = PathMeasure.NextTokenLogit)]", "PathTerm", "AtLeast or AtMost, the threshold (in (-∞, ∞)) that supports the claim")]
+    public void CDSL010_path_claim_missing_argument(string attribute, string kind, string needs)
+    {
+        var source = Circuit($$"""
+                {{attribute}}
+                public static partial Evidence Claim(Toy2L model);
+            """);
+        ExpectSingle(source, "CDSL010", $"[{kind}] on Claim needs {needs}", kind);
+    }
+
+    [Fact]
+    public void CDSL004_a_share_is_at_most_one()
+    {
+        var source = Circuit("""
+                [PathTerm("0.1", AtLeast = 30)]
+                public static partial Evidence Share(Toy2L model);
+            """);
+        ExpectSingle(source, "CDSL004", "AtLeast = 30 is outside [0, 1], the range of a share of the logits", "30");
+    }
+
     [Fact]
     public void Every_descriptor_has_a_test_here_and_a_line_in_the_release_notes()
     {
@@ -478,7 +565,7 @@ public sealed class DiagnosticTests
         var tested = typeof(DiagnosticTests).GetMethods().Select(m => m.Name.Split('_')[0]).ToHashSet();
         var releases = File.ReadAllText(Path.Combine(RepositoryRoot(), "generators", "CircuitDsl.Generators", "AnalyzerReleases.Unshipped.md"));
 
-        ids.Should().OnlyHaveUniqueItems().And.HaveCount(16);
+        ids.Should().OnlyHaveUniqueItems().And.HaveCount(20);
         ids.Should().OnlyContain(id => tested.Contains(id), "every diagnostic has a test named after it");
         ids.Should().OnlyContain(id => releases.Contains(id + " | CircuitDsl | ", StringComparison.Ordinal));
     }

@@ -143,4 +143,36 @@ public static class SpecSources
             public static partial Evidence Head00(Skip1L model);
         }
         """;
+
+    public const string PathClaims = """
+        using CircuitDsl;
+        using CircuitDsl.Reports;
+
+        namespace Specs;
+
+        [Transformer(NLayers = 2, NHeads = 3, DModel = 64, DHead = 16, DVocab = 64, NCtx = 64, DMlp = 256)]
+        [TrainedOn(TaskNames.RepeatedTokens, Steps = 100, Seed = 4, Weights = "weights/mlp-2l")]
+        public sealed partial class Mlp2L;
+
+        /// <summary>What the path expansion of Mlp2L shows.</summary>
+        [Circuit(typeof(Mlp2L), Paper = "Term Importance")]
+        public static partial class Paths
+        {
+            /// <summary>The direct path carries a third of the logits.</summary>
+            [PathTerm("direct", AtLeast = 0.3)]
+            public static partial Evidence Direct(Mlp2L model);
+
+            /// <summary>The second MLP raises the next token's logit.</summary>
+            [PathTerm("mlp1", Measure = PathMeasure.NextTokenLogit, AtLeast = 0.5)]
+            public static partial Evidence SecondMlp(Mlp2L model);
+
+            /// <summary>Head 1.2 through 0.0 is a small virtual head.</summary>
+            [VirtualHead("1.2", Through = "0.0", AtMost = 0.05, Paper = "Virtual Attention Heads")]
+            public static partial Evidence Virtual(Mlp2L model);
+
+            /// <summary>Paths through one head at most recover most of the loss.</summary>
+            [TermImportance(Order = 1, Recovers = 0.9)]
+            public static partial Evidence OneHead(Mlp2L model);
+        }
+        """;
 }

@@ -119,6 +119,35 @@ public sealed class HypothesesTests
     }
 
     [Fact]
+    public void Path_claims_read_the_term_they_name_and_say_why_when_the_model_has_none()
+    {
+        var w = RandomWeights.Create(RandomWeights.Config(layers: 2, heads: 2, dModel: 16, dHead: 4), seed: 3);
+        var analysis = new ModelAnalysis(w, WeightProcessingOptions.None);
+        var paths = new PathTermSet(w, analysis.DetectionBatch);
+
+        var head = Hypotheses.PathTerm(analysis, "T", "", "1.0", PathMeasure.Share, task: null, seed: 0, 0.5, Bound.AtMost);
+        var bias = Hypotheses.PathTerm(analysis, "B", "", "b0", PathMeasure.Share, task: null, seed: 0, 0.5, Bound.AtMost);
+        var every = Hypotheses.TermImportance(analysis, "I", "", 2, task: null, seed: 0, 0.99, Bound.AtLeast);
+        var chain = Hypotheses.TermImportance(analysis, "C", "", 1, TaskNames.Bigram, seed: 0, 0.5, Bound.AtLeast);
+        var skip = Hypotheses.TermImportance(analysis, "S", "", 1, TaskNames.SkipTrigram, seed: 0, 0.5, Bound.AtLeast);
+
+        head.Measured.Should().BeApproximately(paths.Through(new HeadId(1, 0)).Share, 1e-12);
+        bias.Measured.Should().BeApproximately(paths.Source(PathSource.AttentionBias(0)).Share, 1e-12);
+        (every.Verdict, every.Measured).Should().Be((Verdict.Holds, 1.0), "the terms of every order are the logits");
+        chain.Detail.Should().Contain("8 sequences of the bigram task (seed 0)");
+        skip.Verdict.Should().Be(Verdict.NotMeasured);
+        skip.Detail.Should().StartWith("the path terms cannot be listed: vocab", "the skip-trigram task needs a larger vocabulary than 11");
+        Hypotheses.PathTerm(analysis, "M", "", "mlp0", PathMeasure.Share, null, 0, 0.5, Bound.AtMost).Detail
+            .Should().Be("this model (2 layers of 2 heads, attention only) has no path term mlp0.");
+        Hypotheses.PathTerm(analysis, "E", "", "embed", PathMeasure.Share, null, 0, 0.5, Bound.AtMost).Detail.Should().StartWith("'embed' names no path term");
+        Hypotheses.TermImportance(analysis, "O", "", 3, null, 0, 0.5, Bound.AtLeast).Detail.Should().Be("path orders of this model run from 0 to its 2 layers, not 3.");
+        Hypotheses.VirtualHead(analysis, "V", "", new HeadId(1, 0), new HeadId(1, 1), PathMeasure.Share, null, 0, 0.5, Bound.AtMost).Detail
+            .Should().Contain("not in an earlier layer");
+        Hypotheses.PathTerm(analysis, "U", "", "direct", PathMeasure.Share, "no-such-task", 0, 0.5, Bound.AtMost).Detail
+            .Should().StartWith("the path terms cannot be listed: Unknown task 'no-such-task'");
+    }
+
+    [Fact]
     public void Non_finite_weights_and_unknown_heads_are_not_measured_with_a_reason()
     {
         var w = RandomWeights.Create(RandomWeights.Config(), seed: 1);

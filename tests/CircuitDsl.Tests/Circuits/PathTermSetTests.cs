@@ -116,6 +116,46 @@ public sealed class PathTermSetTests
         paths.Direct.Invoking(t => t.LogitDifference(11, 0)).Should().Throw<ArgumentOutOfRangeException>();
     }
 
+    [Fact]
+    public void Removing_a_term_gives_the_loss_of_the_logits_built_from_every_other_term()
+    {
+        var weights = Weights(Normalization.LN, attnOnly: false, shortformer: false, layers: 2);
+        var paths = new PathTermSet(weights, Tokens);
+        var full = Losses.NextTokenCrossEntropy(new HookedTransformer(weights).Forward(Tokens), Tokens);
+
+        paths.Decomposition.Loss().Should().BeApproximately(full, 1e-9);
+        foreach (var removed in paths.Terms)
+        {
+            var others = new Tensor(paths.Decomposition.Logits.Shape.ToArray());
+            foreach (var term in paths.Terms.Where(t => t != removed))
+            {
+                for (var i = 0; i < others.Length; i++)
+                {
+                    others.Span[i] += term.Logits.Span[i];
+                }
+            }
+
+            paths.RemovalLossChange(removed).Should().BeApproximately(Losses.NextTokenCrossEntropy(others, Tokens) - full, 1e-4, removed.Name);
+        }
+
+        var path = paths.Decomposition.Terms[3];
+        paths.Decomposition.RemovalLossChange(path.Id).Should().Be(paths.Decomposition.RemovalLossChange(path.Logits));
+        paths.RemovalLossChange(paths.Rest).Should().Be(0, "a two-layer model has no path of three heads, so removing the rest removes nothing");
+    }
+
+    [Fact]
+    public void Without_its_direct_path_a_zero_layer_model_with_no_unembedding_bias_guesses_uniformly()
+    {
+        var weights = Weights(Normalization.None, attnOnly: true, shortformer: false, layers: 0);
+        weights.b_U.Span.Clear();
+        var paths = new PathTermSet(weights, Tokens);
+
+        // The logits are the direct path alone: without it every logit is 0, and the loss is ln(d_vocab).
+        paths.RemovalLossChange(paths.Direct).Should().BeApproximately(Math.Log(11) - paths.Decomposition.Loss(), 1e-6);
+        paths.RemovalLossChange(paths.UnembedBias).Should().Be(0, "b_U is zero");
+        paths.Decomposition.Invoking(d => d.RemovalLossChange(new Tensor(1, 6, 11))).Should().Throw<ArgumentException>().WithMessage("A term's logits are [1, 6, 11]*");
+    }
+
     private static TransformerWeights Weights(Normalization norm, bool attnOnly, bool shortformer, int layers)
     {
         var config = RandomWeights.Config(layers: layers, heads: 2, dModel: 8, dHead: 3, vocab: 11, norm: norm, attnOnly: attnOnly) with

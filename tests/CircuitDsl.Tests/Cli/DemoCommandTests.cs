@@ -26,7 +26,7 @@ public sealed class DemoCommandTests : IDisposable
         }
 
         // Exactly the deliberately false claims fail; everything else the specs claim holds on the bundled weights.
-        var falseClaims = circuits.Single(c => c.Documentation.Name == "FalseClaims").Documentation.Hypotheses.Count;
+        var falseClaims = circuits.Where(c => c.Documentation.Name.StartsWith("False", StringComparison.Ordinal)).Sum(c => c.Documentation.Hypotheses.Count);
         var all = circuits.Sum(c => c.Documentation.Hypotheses.Count);
         stdout.Should().Contain($"{all - falseClaims} hold, {falseClaims} fail, 0 not measured; {falseClaims} of the claims are deliberately false")
             .And.Contain("Every verdict is the expected one.");

@@ -1,6 +1,8 @@
 using System.Xml.Linq;
 using CircuitDsl.Circuits;
 using CircuitDsl.Docs;
+using CircuitDsl.Model;
+using CircuitDsl.Tensors;
 using CircuitDsl.Reports;
 using CircuitDsl.Tests.Circuits;
 using CircuitDsl.Tests.Model;
@@ -59,7 +61,8 @@ public sealed class CircuitPageTests : IDisposable
 
         figures.Keys.Should().BeEquivalentTo(
             "fixture-circuit-verdicts.svg", "fixture-circuit-prev-pattern.svg", "fixture-circuit-copy-eigenvalues.svg",
-            "fixture-circuit-matters-loss.svg", "fixture-circuit-composition.svg", "fixture-circuit-paths.svg");
+            "fixture-circuit-matters-loss.svg", "fixture-circuit-composition.svg", "fixture-circuit-paths.svg",
+            "fixture-circuit-importance.svg", "fixture-circuit-lens.svg", "fixture-circuit-attribution.svg");
         // The pattern heatmap has one cell per query/key pair on or below the diagonal of the detection sequence.
         var n = analysis.DetectionBatch[0].Length;
         CountCells(figures["fixture-circuit-prev-pattern.svg"].Svg).Should().Be(n * (n + 1) / 2);
@@ -67,6 +70,41 @@ public sealed class CircuitPageTests : IDisposable
         figures["fixture-circuit-copy-eigenvalues.svg"].Svg.Should().Contain("<circle");
         // The direct path, 6 heads and 9 virtual heads: 16 terms, each a share of the whole.
         CountBars(figures["fixture-circuit-paths.svg"].Svg).Should().Be(16);
+        // One heatmap cell per head, layer × head.
+        CountCells(figures["fixture-circuit-attribution.svg"].Svg).Should().Be(analysis.Config.NLayers * analysis.Config.NHeads);
+        figures["fixture-circuit-importance.svg"].Svg.Should().Contain("terms of order ≤ k").And.Contain("unembedding constant alone");
+        figures["fixture-circuit-lens.svg"].Svg.Should().Contain("Logit lens");
+    }
+
+    [Fact]
+    public void The_pictures_draw_the_runtime_analyses_numbers()
+    {
+        var (_, _, analysis) = Checked();
+
+        // The term-importance chart's last order and the logit lens's last layer are both the model's own loss.
+        var importance = analysis.Paths().Decomposition.Importance();
+        var lens = analysis.Residual.LogitLens();
+        var batch = analysis.DetectionBatch;
+        var loss = Losses.NextTokenCrossEntropy(analysis.Model.Forward(batch), batch);
+        importance[^1].Loss.Should().BeApproximately(loss, 1e-4);
+        lens[^1].MeanLoss.Should().BeApproximately(loss, 1e-4);
+        // Each head's mean attribution is its result's dot product with the next token's unembedding, averaged: summed
+        // with the other components and the constant it is the mean next-token logit.
+        var attribution = analysis.Residual.Attribute();
+        var means = attribution.MeanByHead();
+        var total = means.Cast<double>().Sum() + attribution.Components.Sum(c => Mean(c.Value)) + Mean(attribution.Constant);
+        total.Should().BeApproximately(Mean(attribution.Logit), 1e-3);
+    }
+
+    private static double Mean(Tensor t)
+    {
+        double sum = 0;
+        foreach (var v in t.Span)
+        {
+            sum += v;
+        }
+
+        return sum / t.Length;
     }
 
     [Fact]

@@ -64,7 +64,7 @@ public sealed class AblationTests
         var model = new HookedTransformer(w);
         HeadId[] circuit = [new(0, 2), new(1, 0), new(1, 2)];
 
-        var extracted = Ablation.ExtractCircuit(model, circuit, AblationKind.Mean, Tokens);
+        var extracted = CircuitDsl.Surgery.Extraction.ExtractCircuit(model, circuit, AblationKind.Mean, Tokens);
 
         extracted.Weights.Config.NHeads.Should().Be(2);
         extracted.HeadMap[new HeadId(1, 2)].Should().Be(new HeadId(1, 1));

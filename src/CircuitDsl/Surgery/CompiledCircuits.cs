@@ -16,13 +16,15 @@ public static class CompiledCircuits
     /// The induction circuit as weights: an attention-only model without LayerNorm, standard positions, whose
     /// residual stream is four one-hot blocks side by side — the current token (<c>d_vocab</c> dims), the position
     /// (<c>n_ctx</c>), the previous token (<c>d_vocab</c>) and the prediction (<c>d_vocab</c>); <c>d_head</c> is
-    /// <c>max(d_vocab, n_ctx)</c>. <paramref name="previousToken"/> attends from position <c>i</c> to <c>i − 1</c> (its
+    /// <c>max(d_vocab + 1, n_ctx)</c>. <paramref name="previousToken"/> attends from position <c>i</c> to <c>i − 1</c> (its
     /// query is position <c>i</c>, its key position <c>j + 1</c>) and writes the attended token into the previous-token
     /// block. <paramref name="induction"/> matches its query, the current token, against keys read from that block
     /// (K-composition), so it attends to the position after an earlier copy of the current token, and writes that
     /// position's token into the prediction block, which <c>W_U</c> reads with weight <paramref name="copyLogit"/>
     /// (copying). Attention logits, after the <c>1/√d_head</c> scaling, are <paramref name="sharpness"/> on a match and
-    /// 0 otherwise. Every other head is zero; the model has <paramref name="heads"/> heads per layer and
+    /// 0 otherwise. Position 0, where the previous-token head can only attend to itself, is no induction key: a query
+    /// bias on one spare <c>d_head</c> dimension meets a key of −1 there, costing it <paramref name="sharpness"/> (biases
+    /// are not in <c>W_QK</c>, so the composition scores see only the token match). Every other head is zero; the model has <paramref name="heads"/> heads per layer and
     /// <c>induction.Layer + 1</c> layers.
     /// </summary>
     /// <exception cref="ArgumentException">
@@ -52,7 +54,7 @@ public static class CompiledCircuits
             throw new ArgumentException($"Head indices must be below the {heads} heads per layer.", nameof(heads));
         }
 
-        int dHead = Math.Max(vocab, context), token = 0, position = vocab, previous = vocab + context, prediction = (2 * vocab) + context;
+        int spare = vocab, dHead = Math.Max(vocab + 1, context), token = 0, position = vocab, previous = vocab + context, prediction = (2 * vocab) + context;
         var config = new ModelConfig
         {
             NLayers = induction.Layer + 1, NHeads = heads, DModel = (3 * vocab) + context, DHead = dHead, DVocab = vocab,
@@ -82,6 +84,8 @@ public static class CompiledCircuits
         }
 
         var ind = w.Blocks[induction.Layer];
+        ind.b_Q[induction.Head, spare] = match;
+        ind.W_K[induction.Head, position, spare] = -1;
         for (var t = 0; t < vocab; t++)
         {
             prev.W_V[previousToken.Head, token + t, t] = 1;

@@ -5,7 +5,7 @@ namespace CircuitDsl.Surgery;
 /// <summary>
 /// Claims compiled into weights, by hand and with no training (the direction Tracr takes): models built so that a
 /// circuit spec's hypotheses hold by construction, to be checked by the same hypotheses that check trained models
-/// (docs/mix-and-match.md, "Compiled circuits").
+/// (docs/guide.md, "Compiling claims into weights").
 /// </summary>
 public static class CompiledCircuits
 {

@@ -121,8 +121,13 @@ internal static class CircuitEmitter
     {
         w.Line($"{h.Accessibility} static partial {Evidence} {h.Method}({spec.ModelFullName} {h.ParameterName}) =>");
         w.Indent();
-        var method = h.Kind == HypothesisKind.Composes ? "Composition" : h.Kind.ToString();
-        w.Line($"{Hypotheses}.{method}(");
+        var method = h.Kind switch
+        {
+            HypothesisKind.Composes => $"{Hypotheses}.Composition",
+            HypothesisKind.Rotated => $"{RotationClaims}.Rotated",
+            _ => $"{Hypotheses}.{h.Kind}",
+        };
+        w.Line($"{method}(");
         w.Indent();
         w.Line($"{h.ParameterName}.Analysis,");
         w.Line($"{Literal(h.Method)},");
@@ -160,6 +165,13 @@ internal static class CircuitEmitter
                 $"head: {NewHeadId(h.Heads[0])}",
                 $"task: {Literal(h.Task)}",
                 $"seed: {h.Seed.ToString(CultureInfo.InvariantCulture)}",
+                ..Threshold(h),
+            ],
+            HypothesisKind.Rotated =>
+            [
+                $"seed: {h.Seed.ToString(CultureInfo.InvariantCulture)}",
+                $"headBases: {(h.HeadBases ? "true" : "false")}",
+                $"neurons: {(h.Neurons ? "true" : "false")}",
                 ..Threshold(h),
             ],
             _ =>

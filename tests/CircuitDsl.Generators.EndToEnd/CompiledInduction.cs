@@ -45,6 +45,14 @@ public static partial class CompiledInductionClaims
     /// <summary>Head 1.0 copies the token it attends to.</summary>
     [CopyingHead("1.0", AtLeast = 0.95)]
     public static partial Evidence Copies(Compiled2L model);
+
+    /// <summary>The residual stream has no privileged basis: a random rotation of it leaves the logits unchanged.</summary>
+    [Rotated(Seed = 5, AtMost = 1e-4)]
+    public static partial Evidence ResidualStreamRotated(Compiled2L model);
+
+    /// <summary>Nor do the heads' bases.</summary>
+    [Rotated(Seed = 5, HeadBases = true, AtMost = 1e-4)]
+    public static partial Evidence HeadBasesRotated(Compiled2L model);
 }
 
 /// <summary>Claim → weights → verdict: weights compiled by hand from the claims, checked by the generated spec.</summary>
@@ -60,7 +68,7 @@ public sealed class CompiledInductionTests
         var report = CompiledInductionClaims.CheckAll(model);
 
         report.AllHold.Should().BeTrue(report.ToText());
-        report.Evidence.Should().HaveCount(7);
+        report.Evidence.Should().HaveCount(9);
     }
 
     [Fact]

@@ -145,6 +145,15 @@ public static partial class InductionCircuit
     public static partial Evidence VirtualHeadThroughValueSourceIsSmall(Induction2L model);
 
     /// <summary>
+    /// The residual stream has no privileged basis: rotated by a random orthogonal map (and every weight that reads or
+    /// writes it), the trained model's logits on the detection batch move by less than a ten-thousandth of the largest
+    /// logit — float rounding. The circuit above is a property of the model, not of the coordinates its weights are
+    /// written in (docs/mix-and-match.md, "Rotations").
+    /// </summary>
+    [Rotated(Seed = 1, AtMost = 1e-4, Paper = "Transformer Overview: Residual Stream")]
+    public static partial Evidence RotationChangesNothing(Induction2L model);
+
+    /// <summary>
     /// The model does in-context repetition: on a batch of its own (random sequences, each repeated once, drawn here with
     /// a seed of this claim's), its mean next-token loss on the second copy, from its second token on, is at most a
     /// quarter of a nat, where a uniform guess loses ln(d_vocab). The first token of the second copy follows no earlier

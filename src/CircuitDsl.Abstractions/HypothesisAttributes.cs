@@ -233,6 +233,32 @@ public sealed class SkipTrigramsAttribute : HypothesisAttribute
 }
 
 /// <summary>
+/// The model is unchanged by a random orthogonal change of basis (docs/mix-and-match.md, "Rotations"): with its
+/// residual stream rotated (and every weight that reads or writes it; for a model with LayerNorm, by a rotation that
+/// fixes the all-ones direction), or, with <see cref="HeadBases"/>, each head's query/key and value/output bases, or,
+/// with <see cref="Neurons"/>, each MLP's hidden basis, its logits on the detection batch move by at most
+/// <see cref="AtMost"/> of the largest logit — or, for a claim that the basis is privileged (neurons), by at least
+/// <see cref="AtLeast"/>. The rotations are drawn from <see cref="Seed"/>, as <c>circuitdsl rotate</c> draws them.
+/// </summary>
+public sealed class RotatedAttribute : HypothesisAttribute
+{
+    /// <summary>Seeds the random rotations (<c>circuitdsl rotate --seed</c>); 0 when not given.</summary>
+    public int Seed { get; set; }
+
+    /// <summary>Rotate each head's <c>d_head</c> bases instead of the residual stream (<c>--head-basis</c>).</summary>
+    public bool HeadBases { get; set; }
+
+    /// <summary>Rotate each MLP's hidden basis instead of the residual stream (<c>--neurons</c>); the model needs MLPs.</summary>
+    public bool Neurons { get; set; }
+
+    /// <summary>The smallest relative logit change (0 or more) that supports the claim (the basis matters). Give this or <see cref="AtMost"/>.</summary>
+    public double AtLeast { get; set; }
+
+    /// <summary>The largest relative logit change (0 or more) that supports the claim (the basis does not matter). Give this or <see cref="AtLeast"/>.</summary>
+    public double AtMost { get; set; }
+}
+
+/// <summary>
 /// A claim measured by the researcher's own code: put it on a <c>static double Name(Model model)</c> method (or one
 /// returning <c>float</c>) of a <see cref="CircuitAttribute"/> class whose body computes the value, e.g. a loss on a
 /// batch the researcher chose. <c>CheckAll</c> runs the body and compares its value with <see cref="AtLeast"/> or

@@ -135,6 +135,19 @@ internal static class Commands
         writer.WriteEndArray();
     }
 
+    /// <summary>Writes <c>"name": value</c>, or <c>null</c> for a value that was not measured (NaN or infinite).</summary>
+    public static void WriteNumberOrNull(Utf8JsonWriter writer, string name, double value)
+    {
+        if (double.IsFinite(value))
+        {
+            writer.WriteNumber(name, value);
+        }
+        else
+        {
+            writer.WriteNull(name);
+        }
+    }
+
     /// <summary>For people: each position's token and the model's three most likely next tokens.</summary>
     private static void WriteTopPredictions(TextWriter output, Tensor logits, int[][] batch)
     {

@@ -238,4 +238,25 @@ internal static class DiagnosticDescriptors
         isEnabledByDefault: true,
         description: "A path claim measures its term's share of the logits (0…1) or its mean contribution to the logit of the "
             + "token that comes next; a cast integer names neither.");
+    /// <summary>Format: <c>[Rotated] on {0} sets Neurons = true, but {1} has no MLP neurons to rotate; rotate its residual stream or head bases instead</c>.</summary>
+    public static readonly DiagnosticDescriptor RotatedNeuronsWithoutMlp = new(
+        id: "CDSL035",
+        title: "Rotating the neurons of a model without MLPs",
+        messageFormat: "[Rotated] on {0} sets Neurons = true, but {1} has no MLP neurons to rotate; rotate its residual stream or head bases instead",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true,
+        description: "Neurons = true rotates each MLP's hidden basis; an attention-only model has none, so the claim could never be measured.");
+
+    /// <summary>Format: <c>[Rotated] on {0} rotates the residual stream of {1}, a shortformer model with LayerNorm weights (LN), which cannot be rotated: ...</c>.</summary>
+    public static readonly DiagnosticDescriptor RotatedShortformerResidualStream = new(
+        id: "CDSL036",
+        title: "Rotating the residual stream of a shortformer model with LayerNorm weights",
+        messageFormat: "[Rotated] on {0} rotates the residual stream of {1}, a shortformer model with LayerNorm weights (LN), which cannot be rotated: "
+            + "its positions join the queries' and keys' input after LayerNorm's weight, which therefore cannot be folded; claim HeadBases = true instead, or use LNPre",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true,
+        description: "Rotating the residual stream of an LN model first folds LayerNorm's elementwise weight into the weights that read it; "
+            + "in a shortformer model the positions are added to the queries' and keys' input after that weight, so it cannot be folded and the rotation is refused.");
 }

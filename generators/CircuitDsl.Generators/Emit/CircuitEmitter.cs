@@ -129,8 +129,13 @@ internal static class CircuitEmitter
     {
         w.Line($"{h.Accessibility} static partial {Evidence} {h.Method}({spec.ModelFullName} {h.ParameterName}) =>");
         w.Indent();
-        var method = h.Kind == HypothesisKind.Composes ? "Composition" : h.Kind.ToString();
-        w.Line($"{Hypotheses}.{method}(");
+        var method = h.Kind switch
+        {
+            HypothesisKind.Composes => $"{Hypotheses}.Composition",
+            HypothesisKind.Rotated => $"{RotationClaims}.Rotated",
+            _ => $"{Hypotheses}.{h.Kind}",
+        };
+        w.Line($"{method}(");
         w.Indent();
         w.Line($"{h.ParameterName}.Analysis,");
         w.Line($"{Literal(h.Method)},");
@@ -189,6 +194,13 @@ internal static class CircuitEmitter
             [
                 $"order: {h.Order.ToString(CultureInfo.InvariantCulture)}",
                 ..PathData(h),
+                ..Threshold(h),
+            ],
+            HypothesisKind.Rotated =>
+            [
+                $"seed: {h.Seed.ToString(CultureInfo.InvariantCulture)}",
+                $"headBases: {(h.HeadBases ? "true" : "false")}",
+                $"neurons: {(h.Neurons ? "true" : "false")}",
                 ..Threshold(h),
             ],
             _ =>

@@ -12,6 +12,7 @@ internal enum HypothesisKind
     Faithfulness,
     DirectPathBigrams,
     SkipTrigrams,
+    Rotated,
 
     /// <summary>The open claim: a value the method's own body measures.</summary>
     Measured,
@@ -50,6 +51,8 @@ internal sealed record ArgumentText(string Name, string Value);
 /// <param name="Task">The task: for ablation and faithfulness as written, for the planted-structure kinds the model's training task.</param>
 /// <param name="Seed">For the planted-structure kinds, the model's training seed (which drew the task's structure); else 0.</param>
 /// <param name="Unit">For <c>Measured</c>, the value's unit as written (or null).</param>
+/// <param name="HeadBases">For <c>Rotated</c>, whether the heads' bases are rotated.</param>
+/// <param name="Neurons">For <c>Rotated</c>, whether the MLP neurons are rotated.</param>
 /// <param name="Paper">The paper section the claim comes from, if given.</param>
 /// <param name="Arguments">The arguments as written, for the documentation.</param>
 /// <param name="Term">For <c>PathTerm</c>, the term's name as written (<c>direct</c>, <c>0.3</c>, <c>mlp0</c>, …).</param>
@@ -69,6 +72,8 @@ internal sealed record HypothesisSpec(
     string? Task,
     int Seed,
     string? Unit,
+    bool HeadBases,
+    bool Neurons,
     string? Paper,
     EquatableArray<ArgumentText> Arguments,
     string? Term = null,

@@ -59,6 +59,8 @@ internal sealed class HypothesisParser
         var measure = PathMeasure.Share;
         var order = 0;
         var seed = 0;
+        var headBases = false;
+        var neurons = false;
         double threshold;
         switch (_kind)
         {
@@ -103,6 +105,11 @@ internal sealed class HypothesisParser
                 (task, seed) = PlantedTask(TaskNames.SkipTrigram, "the head's skip-trigrams");
                 threshold = Threshold(out bound, "AtLeast", "AtMost", 0, 1, "[0, 1]", "a fraction of planted skip-trigrams");
                 ClaimKey = $"{_kind} {Show(heads)}";
+                break;
+            case HypothesisKind.Rotated:
+                (seed, headBases, neurons) = Rotation();
+                threshold = Threshold(out bound, "AtLeast", "AtMost", 0, double.PositiveInfinity, "[0, ∞)", "a relative logit change");
+                ClaimKey = $"{_kind} seed {seed}{(headBases ? " head bases" : "")}{(neurons ? " neurons" : "")}";
                 break;
             case HypothesisKind.Measured:
                 threshold = Threshold(out bound, "AtLeast", "AtMost", double.NegativeInfinity, double.PositiveInfinity, "(-∞, ∞)",
@@ -170,11 +177,58 @@ internal sealed class HypothesisParser
             task,
             seed,
             unit,
+            headBases,
+            neurons,
             paper,
             _documented.ToEquatableArray(),
             term,
             measure,
             order);
+    }
+
+    /// <summary>
+    /// <c>[Rotated]</c>'s seed and bases, refusing a rotation the model cannot take: neurons of a model without MLPs
+    /// (CDSL035), or the residual stream of a shortformer whose LayerNorm has weights (CDSL036).
+    /// </summary>
+    private (int Seed, bool HeadBases, bool Neurons) Rotation()
+    {
+        var seed = 0;
+        if (Arguments.Named("Seed").TryGetInt(out var s))
+        {
+            seed = s;
+            _documented.Add(new ArgumentText("Seed", seed.ToString(CultureInfo.InvariantCulture)));
+        }
+
+        var headBases = Arguments.Named("HeadBases").TryGetBool(out var h) && h;
+        var neurons = Arguments.Named("Neurons").TryGetBool(out var n) && n;
+        if (headBases)
+        {
+            _documented.Add(new ArgumentText("HeadBases", "true"));
+        }
+
+        if (neurons)
+        {
+            _documented.Add(new ArgumentText("Neurons", "true"));
+        }
+
+        if (_architecture is { } a)
+        {
+            if (neurons && !a.HasMlp)
+            {
+                _ok = false;
+                _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.RotatedNeuronsWithoutMlp, Arguments.NamedLocation("Neurons"),
+                    _method.Name, _modelName));
+            }
+
+            if (!headBases && !neurons && a.NormalizationType == Normalization.LN && a.PositionalEmbeddingType == PositionalEmbedding.Shortformer)
+            {
+                _ok = false;
+                _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.RotatedShortformerResidualStream, Arguments.Location,
+                    _method.Name, _modelName));
+            }
+        }
+
+        return (seed, headBases, neurons);
     }
 
     private double Detector(List<HeadId> heads, out BoundKind bound, string score)

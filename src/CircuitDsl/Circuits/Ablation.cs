@@ -18,7 +18,8 @@ public enum AblationKind
 
 /// <summary>
 /// Interventions on heads through the forward pass's <c>hook_z</c>: ablation, losses under ablation, the
-/// fraction of loss a circuit recovers, and extracting a circuit into a smaller model.
+/// fraction of loss a circuit recovers; MLPs through <c>hook_mlp_out</c>. Extracting a circuit into a smaller model
+/// is <c>CircuitDsl.Surgery.Extraction</c>.
 /// </summary>
 public static class Ablation
 {
@@ -27,26 +28,87 @@ public static class Ablation
     {
         ArgumentNullException.ThrowIfNull(model);
         var c = model.Config;
-        var means = new Tensor[c.NLayers];
+        return MeanAt(model, tokens, HookNames.Z, c.NLayers, c.NHeads, c.DHead);
+    }
+
+    /// <summary>
+    /// Each layer's mean MLP output (<c>hook_mlp_out</c>) <c>[d_model]</c> over every sequence and position of
+    /// <paramref name="tokens"/>; empty for an attention-only model.
+    /// </summary>
+    public static Tensor[] MeanMlpOut(HookedTransformer model, int[][] tokens)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var c = model.Config;
+        return c.HasMlp ? MeanAt(model, tokens, HookNames.MlpOut, c.NLayers, c.DModel) : [];
+    }
+
+    /// <summary>
+    /// Hooks on <c>hook_mlp_out</c> that mean-ablate the MLPs of <paramref name="layers"/>: each writes its mean output
+    /// (<paramref name="meanMlpOut"/>, from <see cref="MeanMlpOut"/>) at every position. Added to <paramref name="into"/> when given.
+    /// </summary>
+    public static HookSet MlpHooks(ModelConfig config, IEnumerable<int> layers, Tensor[] meanMlpOut, HookSet? into = null)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(layers);
+        ArgumentNullException.ThrowIfNull(meanMlpOut);
+        var hooks = into ?? new HookSet();
+        foreach (var layer in layers.Distinct())
+        {
+            RequireMlp(config, layer);
+            var mean = meanMlpOut[layer];
+            hooks.Add(HookNames.MlpOut(layer), output =>
+            {
+                var span = output.Span;
+                for (var r = 0; r < span.Length; r += config.DModel)
+                {
+                    mean.Span.CopyTo(span.Slice(r, config.DModel));
+                }
+            });
+        }
+
+        return hooks;
+    }
+
+    /// <summary>Throws unless layer <paramref name="layer"/> of the model has an MLP.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The layer is outside the model, or the model is attention-only.</exception>
+    public static void RequireMlp(ModelConfig config, int layer)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        if (!config.HasMlp)
+        {
+            throw new ArgumentOutOfRangeException(nameof(layer), $"The model is attention-only: it has no MLP {layer}.");
+        }
+
+        if (layer < 0 || layer >= config.NLayers)
+        {
+            throw new ArgumentOutOfRangeException(nameof(layer), $"MLP {layer} is outside the model ({config.NLayers} layers).");
+        }
+    }
+
+    /// <summary>The mean over every row (sequence and position) of hook <paramref name="name"/> of each layer, shaped <paramref name="shape"/>.</summary>
+    private static Tensor[] MeanAt(HookedTransformer model, int[][] tokens, Func<int, string> name, int layers, params int[] shape)
+    {
+        var width = shape.Aggregate(1, (a, b) => a * b);
+        var means = new Tensor[layers];
         var hooks = new HookSet();
-        for (var l = 0; l < c.NLayers; l++)
+        for (var l = 0; l < layers; l++)
         {
             var layer = l;
-            hooks.Add(HookNames.Z(layer), z =>
+            hooks.Add(name(layer), activation =>
             {
-                var rows = z.Length / (c.NHeads * c.DHead);
-                var sum = new double[c.NHeads * c.DHead];
-                var span = z.Span;
+                var rows = activation.Length / width;
+                var sum = new double[width];
+                var span = activation.Span;
                 for (var r = 0; r < rows; r++)
                 {
-                    for (var i = 0; i < sum.Length; i++)
+                    for (var i = 0; i < width; i++)
                     {
-                        sum[i] += span[(r * sum.Length) + i];
+                        sum[i] += span[(r * width) + i];
                     }
                 }
 
-                var mean = new Tensor(c.NHeads, c.DHead);
-                for (var i = 0; i < sum.Length; i++)
+                var mean = new Tensor(shape);
+                for (var i = 0; i < width; i++)
                 {
                     mean.Span[i] = (float)(sum[i] / rows);
                 }
@@ -156,81 +218,6 @@ public static class Ablation
         return new LossRecovered(full, circuitLoss, ablateAll, fraction);
     }
 
-    /// <summary>
-    /// The circuit as a smaller model: each layer keeps only <paramref name="circuit"/>'s heads (n_heads becomes the
-    /// most any layer keeps; layers keeping fewer get inert zero heads), and each dropped head's constant ablated
-    /// output (<c>mean z · W_O</c>, or nothing for zero ablation) is folded into <c>b_O</c>. Its logits equal the
-    /// full model's with the other heads ablated. <see cref="ExtractedCircuit.HeadMap"/> says where each head went.
-    /// </summary>
-    public static ExtractedCircuit ExtractCircuit(HookedTransformer model, IEnumerable<HeadId> circuit, AblationKind kind,
-        int[][]? meanTokens = null)
-    {
-        ArgumentNullException.ThrowIfNull(model);
-        ArgumentNullException.ThrowIfNull(circuit);
-        var c = model.Config;
-        var w = model.Weights;
-        var kept = circuit.Distinct().ToList();
-        foreach (var h in kept)
-        {
-            RequireInModel(c, h);
-        }
-
-        if (kind == AblationKind.Mean && meanTokens is null)
-        {
-            throw new ArgumentException("Mean ablation needs reference tokens to take the mean over.", nameof(meanTokens));
-        }
-
-        var mean = kind == AblationKind.Mean ? MeanZ(model, meanTokens!) : null;
-        var perLayer = Enumerable.Range(0, c.NLayers).Select(l => kept.Where(h => h.Layer == l).Select(h => h.Head).Order().ToArray()).ToArray();
-        var heads = Math.Max(1, perLayer.Length == 0 ? 1 : perLayer.Max(p => p.Length));
-        var config = c with { NHeads = heads };
-        var t = w.ToStateDict().ToDictionary(kv => kv.Key, kv => kv.Value.Clone(), StringComparer.Ordinal);
-        var map = new Dictionary<HeadId, HeadId>();
-        for (var l = 0; l < c.NLayers; l++)
-        {
-            var b = w.Blocks[l];
-            var p = $"blocks.{l}.attn.";
-            var bO = t[p + "b_O"];
-            foreach (var (name, source) in new[] { ("W_Q", b.W_Q), ("W_K", b.W_K), ("W_V", b.W_V), ("W_O", b.W_O), ("b_Q", b.b_Q), ("b_K", b.b_K), ("b_V", b.b_V) })
-            {
-                var shape = source.Shape.ToArray();
-                shape[0] = heads;
-                var target = new Tensor(shape);
-                for (var i = 0; i < perLayer[l].Length; i++)
-                {
-                    source[perLayer[l][i]].Span.CopyTo(target[i].Span);
-                }
-
-                t[p + name] = target;
-            }
-
-            for (var i = 0; i < perLayer[l].Length; i++)
-            {
-                map[new HeadId(l, perLayer[l][i])] = new HeadId(l, i);
-            }
-
-            if (mean is not null)
-            {
-                var folded = bO.Span;
-                for (var h = 0; h < c.NHeads; h++)
-                {
-                    if (Array.IndexOf(perLayer[l], h) >= 0)
-                    {
-                        continue;
-                    }
-
-                    var constant = Gemm.MatMul(mean[l][h].Reshape(1, c.DHead), b.W_O[h]).Span;
-                    for (var m = 0; m < folded.Length; m++)
-                    {
-                        folded[m] += constant[m];
-                    }
-                }
-            }
-        }
-
-        return new ExtractedCircuit(TransformerWeights.FromStateDict(config, t, "<extracted circuit>"), map);
-    }
-
     /// <summary>Every head of the model, layer by layer.</summary>
     public static IEnumerable<HeadId> AllHeads(ModelConfig config)
     {
@@ -244,7 +231,9 @@ public static class Ablation
         }
     }
 
-    private static void RequireInModel(ModelConfig c, HeadId h)
+    /// <summary>Throws unless head <paramref name="h"/> is in the model.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The head's layer or index is outside the model.</exception>
+    public static void RequireInModel(ModelConfig c, HeadId h)
     {
         if (h.Layer < 0 || h.Layer >= c.NLayers || h.Head < 0 || h.Head >= c.NHeads)
         {
@@ -259,8 +248,3 @@ public static class Ablation
 /// <param name="AblateAll">The loss with every head mean-ablated.</param>
 /// <param name="Fraction"><c>(AblateAll − Circuit) / (AblateAll − Full)</c>; NaN when the denominator vanishes.</param>
 public sealed record LossRecovered(double Full, double Circuit, double AblateAll, double Fraction);
-
-/// <summary>A circuit extracted into its own model (see <see cref="Ablation.ExtractCircuit"/>).</summary>
-/// <param name="Weights">The smaller model.</param>
-/// <param name="HeadMap">Each kept head's id in the original model → its id in the smaller one.</param>
-public sealed record ExtractedCircuit(TransformerWeights Weights, IReadOnlyDictionary<HeadId, HeadId> HeadMap);

@@ -456,6 +456,44 @@ public sealed class DiagnosticTests
     }
 
     [Fact]
+    public void CDSL035_rotating_the_neurons_of_a_model_without_MLPs()
+    {
+        var source = Circuit("""
+                [Rotated(Seed = 1, Neurons = true, AtLeast = 0.01)]
+                public static partial Evidence NeuronsArePrivileged(Toy2L model);
+            """);
+        ExpectSingle(source, "CDSL035",
+            "[Rotated] on NeuronsArePrivileged sets Neurons = true, but Toy2L has no MLP neurons to rotate; rotate its residual stream or head bases instead",
+            "true");
+    }
+
+    [Fact]
+    public void CDSL036_rotating_the_residual_stream_of_a_shortformer_with_LayerNorm_weights()
+    {
+        var model = """
+            using CircuitDsl;
+
+            namespace Specs;
+
+            [Transformer(NLayers = 1, NHeads = 1, DModel = 16, DHead = 8, DVocab = 20, NCtx = 8, AttnOnly = true,
+                         NormalizationType = Normalization.LN, PositionalEmbeddingType = PositionalEmbedding.Shortformer)]
+            public sealed partial class Short1L;
+            """;
+        var source = Circuit("""
+                [Rotated(Seed = 1, AtMost = 1e-4)]
+                public static partial Evidence Unchanged(Short1L model);
+
+                [Rotated(Seed = 1, HeadBases = true, AtMost = 1e-4)]
+                public static partial Evidence HeadsUnchanged(Short1L model);
+            """, model: "Short1L");
+        var run = GeneratorHarness.Run(model, source);
+        ExpectSingle(run, source, "CDSL036",
+            "[Rotated] on Unchanged rotates the residual stream of Short1L, a shortformer model with LayerNorm weights (LN), which cannot be rotated: "
+            + "its positions join the queries' and keys' input after LayerNorm's weight, which therefore cannot be folded; claim HeadBases = true instead, or use LNPre",
+            "Rotated(", fileIndex: 1);
+    }
+
+    [Fact]
     public void CDSL015_hypothesis_outside_a_circuit()
     {
         var source = Circuit("""
@@ -565,7 +603,7 @@ public sealed class DiagnosticTests
         var tested = typeof(DiagnosticTests).GetMethods().Select(m => m.Name.Split('_')[0]).ToHashSet();
         var releases = File.ReadAllText(Path.Combine(RepositoryRoot(), "generators", "CircuitDsl.Generators", "AnalyzerReleases.Unshipped.md"));
 
-        ids.Should().OnlyHaveUniqueItems().And.HaveCount(20);
+        ids.Should().OnlyHaveUniqueItems().And.HaveCount(22);
         ids.Should().OnlyContain(id => tested.Contains(id), "every diagnostic has a test named after it");
         ids.Should().OnlyContain(id => releases.Contains(id + " | CircuitDsl | ", StringComparison.Ordinal));
     }

@@ -197,6 +197,7 @@ public sealed class EmittedCodeTests
             ("NotInduction", 0.1, Bound.AtMost),
             ("Head00Unneeded", 0.05, Bound.AtMost),
             ("PreviousTokenAloneFallsShort", 0.5, Bound.AtMost),
+            ("RotationChangesNothing", 1e-4, Bound.AtMost),
             ("UniformLoss", 4.2, Bound.AtMost));
         report.Evidence[0].Claim.Should().Be("Head 0.2 attends to the previous token.");
 
@@ -207,6 +208,11 @@ public sealed class EmittedCodeTests
         k.Measured.Should().BeApproximately(table.Score(CompositionKind.K, new HeadId(0, 2), new HeadId(1, 1)) / table.RandomBaseline, 1e-9);
         report.Evidence.Single(e => e.Hypothesis == "NoQComposition").Unit.Should().Be("Q-composition 0.2 -> 1.1");
         report.Evidence.Should().OnlyContain(e => e.Verdict != Verdict.NotMeasured, "every hypothesis is measurable on this model");
+
+        // [Rotated] reached the rotation with its seed: the residual stream of a model without LayerNorm, logits unchanged.
+        var rotated = report.Evidence.Single(e => e.Hypothesis == "RotationChangesNothing");
+        (rotated.Verdict, rotated.Unit).Should().Be((Verdict.Holds, "relative logit change, residual stream rotated (seed 1)"));
+        rotated.Measured.Should().BeLessThan(1e-5);
 
         // The [Measured] claim's body ran: ln(d_vocab) = ln 64.
         var uniform = report.Evidence.Single(e => e.Hypothesis == "UniformLoss");
@@ -223,7 +229,7 @@ public sealed class EmittedCodeTests
         documentation.Summary.Should().StartWith("The induction circuit of a two-layer attention-only model: a previous-token head");
         documentation.Hypotheses.Select(h => h.Name).Should().Equal(
             "PreviousToken", "Induction11", "DuplicateToken", "Copying", "KComposition", "NoQComposition", "InductionMatters", "Faithful",
-            "NotInduction", "Head00Unneeded", "PreviousTokenAloneFallsShort", "UniformLoss");
+            "NotInduction", "Head00Unneeded", "PreviousTokenAloneFallsShort", "RotationChangesNothing", "UniformLoss");
 
         var k = documentation.Hypotheses.Single(h => h.Name == "KComposition");
         k.Kind.Should().Be("Composes");
@@ -237,6 +243,8 @@ public sealed class EmittedCodeTests
         var uniform = documentation.Hypotheses.Single(h => h.Name == "UniformLoss");
         (uniform.Kind, uniform.Heads.Count).Should().Be(("Measured", 0));
         uniform.Arguments.Should().Equal(new KeyValuePair<string, string>("AtMost", "4.2"), new KeyValuePair<string, string>("Unit", "nats"));
+        documentation.Hypotheses.Single(h => h.Name == "RotationChangesNothing").Arguments.Should()
+            .Equal(new KeyValuePair<string, string>("Seed", "1"), new KeyValuePair<string, string>("AtMost", "0.0001"));
         documentation.Hypotheses.Single(h => h.Name == "Induction11").Paper.Should().Be("Induction Heads: how they work");
     }
 

@@ -91,6 +91,13 @@ partial class Induction
                 arguments: [new("Heads", "0.2"), new("Task", "repeated-tokens"), new("RecoversAtMost", "0.5")],
                 paper: null),
             new global::CircuitDsl.HypothesisDocumentation(
+                name: "RotationChangesNothing",
+                kind: "Rotated",
+                claim: "The residual stream has no privileged basis: rotating it leaves the logits unchanged.",
+                heads: [],
+                arguments: [new("Seed", "1"), new("AtMost", "0.0001")],
+                paper: null),
+            new global::CircuitDsl.HypothesisDocumentation(
                 name: "UniformLoss",
                 kind: "Measured",
                 claim: "A uniform guess over the vocabulary loses at most 4.2 nats a token.",
@@ -117,6 +124,7 @@ partial class Induction
                 NotInduction(model),
                 Head00Unneeded(model),
                 PreviousTokenAloneFallsShort(model),
+                RotationChangesNothing(model),
                 global::CircuitDsl.Circuits.Hypotheses.Measured(
                     "UniformLoss",
                     "A uniform guess over the vocabulary loses at most 4.2 nats a token.",
@@ -234,5 +242,16 @@ partial class Induction
             heads: [new global::CircuitDsl.HeadId(0, 2)],
             task: "repeated-tokens",
             threshold: 0.5,
+            bound: global::CircuitDsl.Reports.Bound.AtMost);
+
+    public static partial global::CircuitDsl.Reports.Evidence RotationChangesNothing(global::Specs.Toy2L model) =>
+        global::CircuitDsl.Surgery.RotationClaims.Rotated(
+            model.Analysis,
+            "RotationChangesNothing",
+            "The residual stream has no privileged basis: rotating it leaves the logits unchanged.",
+            seed: 1,
+            headBases: false,
+            neurons: false,
+            threshold: 0.0001,
             bound: global::CircuitDsl.Reports.Bound.AtMost);
 }

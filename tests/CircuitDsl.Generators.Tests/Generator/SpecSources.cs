@@ -100,6 +100,10 @@ public static class SpecSources
             [Faithfulness("0.2", Task = "repeated-tokens", RecoversAtMost = 0.5)]
             public static partial Evidence PreviousTokenAloneFallsShort(Toy2L model);
 
+            /// <summary>The residual stream has no privileged basis: rotating it leaves the logits unchanged.</summary>
+            [Rotated(Seed = 1, AtMost = 1e-4)]
+            public static partial Evidence RotationChangesNothing(Toy2L model);
+
             /// <summary>A uniform guess over the vocabulary loses at most 4.2 nats a token.</summary>
             [Measured(AtMost = 4.2, Unit = "nats")]
             public static double UniformLoss(Toy2L model) => System.Math.Log(Toy2L.Config.DVocab);

@@ -56,22 +56,4 @@ public sealed class AblationTests
         some.Fraction.Should().BeApproximately((some.AblateAll - some.Circuit) / (some.AblateAll - some.Full), 1e-12);
         some.AblateAll.Should().NotBeApproximately(some.Full, 1e-4, "ablating everything changes the loss");
     }
-
-    [Fact]
-    public void An_extracted_circuit_computes_what_the_mean_ablated_model_computes()
-    {
-        var w = RandomWeights.Create(RandomWeights.Config(layers: 2, heads: 3, norm: Normalization.LN, attnOnly: false), seed: 12);
-        var model = new HookedTransformer(w);
-        HeadId[] circuit = [new(0, 2), new(1, 0), new(1, 2)];
-
-        var extracted = Ablation.ExtractCircuit(model, circuit, AblationKind.Mean, Tokens);
-
-        extracted.Weights.Config.NHeads.Should().Be(2);
-        extracted.HeadMap[new HeadId(1, 2)].Should().Be(new HeadId(1, 1));
-        extracted.HeadMap[new HeadId(0, 2)].Should().Be(new HeadId(0, 0));
-        var dropped = Ablation.AllHeads(w.Config).Except(circuit);
-        var expected = model.Forward(Tokens, Ablation.Hooks(w.Config, dropped, AblationKind.Mean, Ablation.MeanZ(model, Tokens)));
-        new HookedTransformer(extracted.Weights).Forward(Tokens).Span.ToArray()
-            .Should().Equal(expected.Span.ToArray(), (a, b) => Math.Abs(a - b) < 1e-4);
-    }
 }

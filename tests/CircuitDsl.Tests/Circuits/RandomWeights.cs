@@ -60,47 +60,6 @@ internal static class RandomWeights
         return m.QR(QRMethod.Full).Q;
     }
 
-    /// <summary>
-    /// The same model with its residual stream rotated by <paramref name="r"/>: every weight that writes
-    /// (W_E, W_pos, W_O, b_O) is multiplied by R on the right, every weight that reads (W_Q, W_K, W_V, W_U) by
-    /// Rᵀ on the left. Attention-only, no LayerNorm (LayerNorm's mean and bias have a basis).
-    /// </summary>
-    public static TransformerWeights Rotate(TransformerWeights w, Matrix<double> r)
-    {
-        var c = w.Config;
-        var t = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        foreach (var (name, tensor) in w.ToStateDict())
-        {
-            t[name] = tensor.Clone();
-        }
-
-        Tensor Writes(Tensor x) => FactoredMatrix.ToTensor(FactoredMatrix.ToMatrix(x.Reshape(x.Length / c.DModel, c.DModel)) * r)
-            .Reshape(x.Shape.ToArray());
-        Tensor Reads(Tensor x) => FactoredMatrix.ToTensor(r.Transpose() * FactoredMatrix.ToMatrix(x));
-
-        t["embed.W_E"] = Writes(w.W_E);
-        t["pos_embed.W_pos"] = Writes(w.W_pos);
-        t["unembed.W_U"] = Reads(w.W_U);
-        for (var l = 0; l < c.NLayers; l++)
-        {
-            var b = w.Blocks[l];
-            t[$"blocks.{l}.attn.W_O"] = Writes(b.W_O);
-            t[$"blocks.{l}.attn.b_O"] = Writes(b.b_O);
-            foreach (var (x, source) in new[] { ("Q", b.W_Q), ("K", b.W_K), ("V", b.W_V) })
-            {
-                var rotated = new Tensor(source.Shape.ToArray());
-                for (var h = 0; h < c.NHeads; h++)
-                {
-                    Reads(source[h]).Span.CopyTo(rotated[h].Span);
-                }
-
-                t[$"blocks.{l}.attn.W_{x}"] = rotated;
-            }
-        }
-
-        return TransformerWeights.FromStateDict(c, t, "<rotated>");
-    }
-
     /// <summary>A naive double-precision product of float matrices, the tests' independent reference.</summary>
     public static double[,] Product(params Tensor[] factors)
     {

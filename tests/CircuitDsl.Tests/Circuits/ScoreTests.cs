@@ -259,7 +259,7 @@ public sealed class ScoreTests
     {
         var config = RandomWeights.Config(layers: 2, heads: 3, dModel: 7, dHead: 3, vocab: 12);
         var w = RandomWeights.Create(config, seed: 11);
-        var rotated = RandomWeights.Rotate(w, RandomWeights.Orthogonal(config.DModel, seed: 5));
+        var rotated = CircuitDsl.Surgery.Rotation.RotateResidualStream(w, RandomWeights.Orthogonal(config.DModel, seed: 5));
 
         var (a, b) = (CompositionScores.Compute(w).Entries().ToList(), CompositionScores.Compute(rotated).Entries().ToList());
         a.Zip(b).Should().AllSatisfy(p => p.First.Score.Should().BeApproximately(p.Second.Score, 1e-5));

@@ -29,6 +29,8 @@ public static class CommandLine
             TrainCommand.Create(output),
             DocsCommand.Create(output),
             DemoCommand.Create(output),
+            ComposeCommand.Create(output),
+            SampleCommand.Create(output),
         };
         foreach (var version in root.Options.OfType<VersionOption>())
         {

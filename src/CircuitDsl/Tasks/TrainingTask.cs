@@ -37,6 +37,7 @@ public abstract class TrainingTask
         BigramTask.TaskName => new BigramTask(vocab, seed),
         SkipTrigramTask.TaskName => new SkipTrigramTask(vocab, seed),
         RepeatedTokensTask.TaskName => new RepeatedTokensTask(vocab),
+        MarkovRepeatsTask.TaskName => new MarkovRepeatsTask(vocab, seed),
         _ => throw new ArgumentException($"Unknown task '{name}' (expected {string.Join(", ", Names)}).", nameof(name)),
     };
 }
@@ -99,15 +100,20 @@ public sealed class BigramTask : TrainingTask
         ArgumentNullException.ThrowIfNull(rng);
         var seq = new int[length];
         seq[0] = rng.Next(Vocab);
-        for (var p = 1; p < length; p++)
+        Continue(rng, seq, 1);
+        return seq;
+    }
+
+    /// <summary>Fills <paramref name="seq"/> from position <paramref name="from"/> on by walking the chain.</summary>
+    internal void Continue(Random rng, int[] seq, int from)
+    {
+        for (var p = Math.Max(from, 1); p < seq.Length; p++)
         {
             var row = _cumulative[seq[p - 1]];
             var u = rng.NextDouble() * row[^1];
             var next = Array.BinarySearch(row, u);
             seq[p] = Math.Min(next < 0 ? ~next : next, Vocab - 1);
         }
-
-        return seq;
     }
 }
 
@@ -259,6 +265,47 @@ public sealed class RepeatedTokensTask : TrainingTask
             Array.Copy(seq, source, seq, target, chunk);
         }
 
+        return seq;
+    }
+}
+
+/// <summary>
+/// Text from <see cref="BigramTask"/>'s Markov chain (the same chain for the same seed) in which one segment of
+/// <c>length/8 … length/4</c> tokens appears twice: the chain goes on from the end of the second copy. Outside the
+/// second copy the bigram table is the best predictor; inside it, after its first token, the earlier copy is: a
+/// bigram table and an induction circuit each do half the job, which is why the composite of a zero-layer bigram
+/// model and a two-layer induction model is checked on it (docs/mix-and-match.md).
+/// </summary>
+public sealed class MarkovRepeatsTask : TrainingTask
+{
+    /// <summary>The command-line name.</summary>
+    public const string TaskName = TaskNames.MarkovRepeats;
+
+    /// <summary>A task over the chain <c>new BigramTask(vocab, chainSeed)</c> draws.</summary>
+    public MarkovRepeatsTask(int vocab, int chainSeed)
+        : base(vocab) => Chain = new BigramTask(vocab, chainSeed);
+
+    /// <inheritdoc />
+    public override string Name => TaskName;
+
+    /// <summary>The chain the text walks.</summary>
+    public BigramTask Chain { get; }
+
+    /// <inheritdoc />
+    public override int[] Sample(Random rng, int length)
+    {
+        ArgumentNullException.ThrowIfNull(rng);
+        var seq = Chain.Sample(rng, length);
+        var chunk = rng.Next(Math.Max(1, length / 8), Math.Max(2, (length / 4) + 1));
+        if (2 * chunk > length)
+        {
+            return seq;
+        }
+
+        var source = rng.Next(0, length - (2 * chunk) + 1);
+        var target = rng.Next(source + chunk, length - chunk + 1);
+        Array.Copy(seq, source, seq, target, chunk);
+        Chain.Continue(rng, seq, target + chunk);
         return seq;
     }
 }

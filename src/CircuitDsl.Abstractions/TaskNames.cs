@@ -22,8 +22,11 @@ static class TaskNames
     /// <summary>Markov-chain text with a repeated segment: the mixed task of a bigram table and an induction circuit.</summary>
     public const string MarkovRepeats = "markov-repeats";
 
+    /// <summary>Random strings followed by their reversal: the founding example's target task (docs/mix-and-match.md).</summary>
+    public const string Reversal = "reversal";
+
     /// <summary>Every task name, in the order the command line lists them.</summary>
-    public static string[] All => new[] { Bigram, SkipTrigram, RepeatedTokens, MarkovRepeats };
+    public static string[] All => new[] { Bigram, SkipTrigram, RepeatedTokens, MarkovRepeats, Reversal };
 
     /// <summary>
     /// The tasks on which <c>[Ablation]</c> and <c>[Faithfulness]</c> can measure a loss: the runtime has a batch of

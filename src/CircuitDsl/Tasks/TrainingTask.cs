@@ -38,6 +38,7 @@ public abstract class TrainingTask
         SkipTrigramTask.TaskName => new SkipTrigramTask(vocab, seed),
         RepeatedTokensTask.TaskName => new RepeatedTokensTask(vocab),
         MarkovRepeatsTask.TaskName => new MarkovRepeatsTask(vocab, seed),
+        ReversalTask.TaskName => new ReversalTask(vocab),
         _ => throw new ArgumentException($"Unknown task '{name}' (expected {string.Join(", ", Names)}).", nameof(name)),
     };
 }
@@ -306,6 +307,47 @@ public sealed class MarkovRepeatsTask : TrainingTask
         var target = rng.Next(source + chunk, length - chunk + 1);
         Array.Copy(seq, source, seq, target, chunk);
         Chain.Continue(rng, seq, target + chunk);
+        return seq;
+    }
+}
+
+/// <summary>
+/// A string of <c>length/2</c> uniform random tokens followed by the same string reversed (for an odd length, one more
+/// random token first). Predicting the second half needs a head whose pattern is positional and new — from position
+/// <c>h + i</c> to <c>h − 2 − i</c>, the token after the mirrored one — and whose OV circuit copies: the founding
+/// example's target task, which no composite of the bundled models does (docs/mix-and-match.md).
+/// </summary>
+public sealed class ReversalTask : TrainingTask
+{
+    /// <summary>The command-line name.</summary>
+    public const string TaskName = TaskNames.Reversal;
+
+    /// <summary>A reversal task over <paramref name="vocab"/> tokens.</summary>
+    public ReversalTask(int vocab)
+        : base(vocab)
+    {
+    }
+
+    /// <inheritdoc />
+    public override string Name => TaskName;
+
+    /// <inheritdoc />
+    public override int[] Sample(Random rng, int length)
+    {
+        ArgumentNullException.ThrowIfNull(rng);
+        var seq = new int[length];
+        var half = length / 2;
+        var start = length - (2 * half);
+        for (var p = 0; p < start + half; p++)
+        {
+            seq[p] = rng.Next(Vocab);
+        }
+
+        for (var i = 0; i < half; i++)
+        {
+            seq[start + half + i] = seq[start + half - 1 - i];
+        }
+
         return seq;
     }
 }

@@ -154,6 +154,37 @@ public sealed class CompositionTests
         composite.Should().BeLessThan(induction - 1.0, "and the induction parent by at least a nat");
     }
 
+    [Fact]
+    public void The_json_report_gives_the_fitted_weights_and_the_loss_of_the_folder_written()
+    {
+        var temp = TempDir();
+        try
+        {
+            var fitFile = Path.Combine(temp, "fit.json");
+            File.WriteAllText(fitFile, JsonSerializer.Serialize(Tokens()));
+            var outDir = Path.Combine(temp, "out");
+            var (code, stdout, stderr) = CliRunner.Run("compose", "--part", Path.Combine(Fixtures, "part_a"),
+                "--part", Path.Combine(Fixtures, "part_b") + ":1.2", "--fit-tokens", fitFile, "--out", outDir, "--json");
+            code.Should().Be(0, stderr);
+            var report = JsonDocument.Parse(stdout).RootElement;
+            report.GetProperty("align").GetString().Should().Be("none");
+            var parts = report.GetProperty("parts").EnumerateArray().ToList();
+            parts[1].GetProperty("heads").EnumerateArray().Select(h => h.GetString()).Should().Equal("1.2");
+            report.GetProperty("config").GetProperty("n_heads").GetInt32().Should().Be(3, "part_a's 2 heads and the kept head of part_b");
+
+            // The loss it reports is the loss of the folder it wrote, measured again here.
+            using var written = ModelFolder.Load(outDir);
+            Losses.NextTokenCrossEntropy(new HookedTransformer(written.Weights), Tokens())
+                .Should().BeApproximately(report.GetProperty("loss").GetDouble(), 1e-4);
+            report.GetProperty("loss").GetDouble().Should().BeLessThanOrEqualTo(report.GetProperty("loss_unmixed").GetDouble());
+            parts.Select(p => p.GetProperty("mixing").GetDouble()).Should().OnlyContain(a => double.IsFinite(a));
+        }
+        finally
+        {
+            Directory.Delete(temp, recursive: true);
+        }
+    }
+
     [Theory]
     [InlineData("vocab")]
     [InlineData("head")]

@@ -27,3 +27,24 @@ public sealed partial class SkipTrigram1L;
 [Transformer(NLayers = 2, NHeads = 4, DModel = 64, DHead = 16, DVocab = 64, NCtx = 64, AttnOnly = true)]
 [TrainedOn(TaskNames.RepeatedTokens, Steps = 4000, Seed = 0, Weights = "weights/induction-2l")]
 public sealed partial class Induction2L;
+
+/// <summary>
+/// The two-layer attention-only model without LayerNorm, trained on random tokens with repeats like
+/// <see cref="Induction2L"/>: previous-token heads 0.0 and 0.1 share the work, induction heads 1.0–1.3 copy
+/// (weights/README.md). Without LayerNorm it can be a part of an exact composite (docs/mix-and-match.md).
+/// </summary>
+[Transformer(NLayers = 2, NHeads = 4, DModel = 64, DHead = 16, DVocab = 64, NCtx = 64,
+             AttnOnly = true, NormalizationType = Normalization.None)]
+[TrainedOn(TaskNames.RepeatedTokens, Steps = 4000, Seed = 0, Weights = "weights/induction-2l-noln")]
+public sealed partial class Induction2LNoLN;
+
+/// <summary>
+/// Not trained: the direct sum of <see cref="Bigram0L"/> and <see cref="Induction2LNoLN"/> (<c>circuitdsl compose</c>,
+/// docs/mix-and-match.md) — their residual streams side by side (d_model 64 + 64), the bigram table's direct path in
+/// one block and the induction circuit in the other, with one mixing weight per parent fitted on Markov text with
+/// repeated segments. Its logits are the parents' logits, weighted and summed.
+/// </summary>
+[Transformer(NLayers = 2, NHeads = 4, DModel = 128, DHead = 16, DVocab = 64, NCtx = 64,
+             AttnOnly = true, NormalizationType = Normalization.None)]
+[ComposedFrom(typeof(Bigram0L), typeof(Induction2LNoLN), Weights = "weights/bigram-plus-induction")]
+public sealed partial class BigramPlusInduction;

@@ -19,8 +19,14 @@ static class TaskNames
     /// <summary>Random tokens with repeated stretches: the task on which a two-layer model forms induction heads.</summary>
     public const string RepeatedTokens = "repeated-tokens";
 
+    /// <summary>Markov-chain text with a repeated segment: the mixed task of a bigram table and an induction circuit.</summary>
+    public const string MarkovRepeats = "markov-repeats";
+
+    /// <summary>Random strings followed by their reversal: the founding example's target task (docs/mix-and-match.md).</summary>
+    public const string Reversal = "reversal";
+
     /// <summary>Every task name, in the order the command line lists them.</summary>
-    public static string[] All => new[] { Bigram, SkipTrigram, RepeatedTokens };
+    public static string[] All => new[] { Bigram, SkipTrigram, RepeatedTokens, MarkovRepeats, Reversal };
 
     /// <summary>
     /// The tasks on which <c>[Ablation]</c> and <c>[Faithfulness]</c> can measure a loss: the runtime has a batch of

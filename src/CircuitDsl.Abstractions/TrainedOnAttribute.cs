@@ -52,7 +52,10 @@ public sealed class TrainedOnAttribute : Attribute
     /// to the directory of <paramref name="model"/>'s assembly (or the application's base directory when the
     /// assembly has no file location, as in a single-file app).
     /// </summary>
-    public string WeightsDirectory(Type model)
+    public string WeightsDirectory(Type model) => Resolve(model, Weights);
+
+    /// <summary><paramref name="relative"/> resolved against the directory of <paramref name="model"/>'s assembly (or the application's base directory).</summary>
+    internal static string Resolve(Type model, string relative)
     {
         if (model is null)
         {
@@ -61,6 +64,6 @@ public sealed class TrainedOnAttribute : Attribute
 
         var location = model.Assembly.Location;
         var root = string.IsNullOrEmpty(location) ? AppContext.BaseDirectory : Path.GetDirectoryName(location)!;
-        return Path.GetFullPath(Path.Combine(root, Weights));
+        return Path.GetFullPath(Path.Combine(root, relative));
     }
 }

@@ -31,6 +31,8 @@ public static class CommandLine
             DemoCommand.Create(output),
             ExtractCommand.Create(output),
             RotateCommand.Create(output),
+            ComposeCommand.Create(output),
+            SampleCommand.Create(output),
         };
         foreach (var version in root.Options.OfType<VersionOption>())
         {

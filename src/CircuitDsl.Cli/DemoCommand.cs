@@ -33,9 +33,10 @@ internal static class DemoCommand
             foreach (var model in models)
             {
                 cancel.ThrowIfCancellationRequested();
-                weights[model.Type] = parse.GetValue(train) ? Train(console, output, model, Path.Combine(dir, "models", model.Name), cancel)
+                var trains = parse.GetValue(train) && model.ComposedFrom() is null;
+                weights[model.Type] = trains ? Train(console, output, model, Path.Combine(dir, "models", model.Name), cancel)
                     : model.BundledWeights();
-                if (!parse.GetValue(train))
+                if (!trains)
                 {
                     console.MarkupLine($"  {Markup.Escape(model.Name)}: bundled weights [dim]{Markup.Escape(weights[model.Type])}[/]");
                 }

@@ -4,7 +4,7 @@ using CircuitDsl.Facade;
 namespace CircuitDsl.Specs.Tests;
 
 /// <summary>
-/// A model spec loaded once per test class from the folder its <see cref="TrainedOnAttribute"/> names (copied next
+/// A model spec loaded once per test class from the folder its <see cref="TrainedOnAttribute"/> (or <see cref="ComposedFromAttribute"/>) names (copied next
 /// to the spec assembly by the spec project), through the spec's generated <c>Load(directory)</c>.
 /// </summary>
 public sealed class TrainedModel<TModel> : IDisposable
@@ -12,9 +12,9 @@ public sealed class TrainedModel<TModel> : IDisposable
 {
     public TrainedModel()
     {
-        var card = typeof(TModel).GetCustomAttribute<TrainedOnAttribute>()
-            ?? throw new InvalidOperationException($"{typeof(TModel).Name} has no [TrainedOn] naming its weights.");
-        Directory = card.WeightsDirectory(typeof(TModel));
+        Directory = typeof(TModel).GetCustomAttribute<TrainedOnAttribute>()?.WeightsDirectory(typeof(TModel))
+            ?? typeof(TModel).GetCustomAttribute<ComposedFromAttribute>()?.WeightsDirectory(typeof(TModel))
+            ?? throw new InvalidOperationException($"{typeof(TModel).Name} has no [TrainedOn] or [ComposedFrom] naming its weights.");
         Model = TModel.Load(Directory);
     }
 

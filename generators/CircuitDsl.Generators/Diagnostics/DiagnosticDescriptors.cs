@@ -147,7 +147,7 @@ internal static class DiagnosticDescriptors
         description: "The XML doc summary of a hypothesis method is its claim in words (\"Head 0.2 attends to the previous "
             + "token.\"); the generated report and documentation print it beside the measured value.");
 
-    /// <summary>Format: <c>[TrainedOn] on {0}: {1}</c>, e.g. <c>'bigrams' is not a training task (known: bigram, skip-trigram, repeated-tokens)</c>.</summary>
+    /// <summary>Format: <c>[TrainedOn] on {0}: {1}</c>, e.g. <c>'bigrams' is not a training task (known: bigram, skip-trigram, repeated-tokens, markov-repeats, reversal)</c>.</summary>
     public static readonly DiagnosticDescriptor InvalidModelCard = new(
         id: "CDSL013",
         title: "Invalid model card",

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Retrains every model folder under specs/CircuitDsl.Specs/weights with the exact commands its model card
 # ([TrainedOn] in specs/CircuitDsl.Specs/Models.cs) describes. Run from the repository root:
-#   specs/CircuitDsl.Specs/weights/train.sh [name ...]      (default: all; names: bigram-0l skip-trigram-1l induction-2l)
+#   specs/CircuitDsl.Specs/weights/train.sh [name ...]      (default: all; names: bigram-0l skip-trigram-1l induction-2l
+#                                                           induction-2l-noln bigram-plus-induction)
 # Training is deterministic for a given seed and worker count (2), so the folders come out bit for bit the same
 # on the same build; see README.md for the times measured.
 set -euo pipefail
@@ -21,9 +22,19 @@ train() {
     induction-2l)
       cli train --layers 2 --heads 4 --d-model 64 --d-head 16 --vocab 64 --context 64 --normalization LN \
         --task repeated-tokens --steps 4000 --seed 0 --out "$out/induction-2l" ;;
-    *) echo "unknown model folder '$1' (known: bigram-0l skip-trigram-1l induction-2l)" >&2; exit 2 ;;
+    induction-2l-noln)
+      cli train --layers 2 --heads 4 --d-model 64 --d-head 16 --vocab 64 --context 64 --normalization none \
+        --task repeated-tokens --steps 4000 --seed 0 --out "$out/induction-2l-noln" ;;
+    bigram-plus-induction)
+      # No training: the direct sum of the two parents (docs/mix-and-match.md), its two mixing weights fitted on 64
+      # markov-repeats sequences (data seed 1; the held-out checks use other seeds).
+      fit=$(mktemp --suffix=.json)
+      cli sample --task markov-repeats --seed 0 --data-seed 1 --count 64 --length 64 --out "$fit"
+      cli compose --part "$out/bigram-0l" --part "$out/induction-2l-noln" --fit-tokens "$fit" --out "$out/bigram-plus-induction"
+      rm -f "$fit" ;;
+    *) echo "unknown model folder '$1' (known: bigram-0l skip-trigram-1l induction-2l induction-2l-noln bigram-plus-induction)" >&2; exit 2 ;;
   esac
 }
 
-if [ "$#" -eq 0 ]; then set -- bigram-0l skip-trigram-1l induction-2l; fi
+if [ "$#" -eq 0 ]; then set -- bigram-0l skip-trigram-1l induction-2l induction-2l-noln bigram-plus-induction; fi
 for name in "$@"; do train "$name"; done

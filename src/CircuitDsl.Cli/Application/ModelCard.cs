@@ -9,12 +9,15 @@ internal static class ModelCard
     /// <summary>The model card, if the spec has one.</summary>
     public static TrainedOnAttribute? TrainedOn(this ModelEntry model) => model.Type.GetCustomAttribute<TrainedOnAttribute>();
 
-    /// <summary>The bundled weights folder the model card names.</summary>
+    /// <summary>The card of a model composed from others, if the spec has one.</summary>
+    public static ComposedFromAttribute? ComposedFrom(this ModelEntry model) => model.Type.GetCustomAttribute<ComposedFromAttribute>();
+
+    /// <summary>The bundled weights folder the model card (trained or composed) names.</summary>
     /// <exception cref="UsageException">The spec names no weights folder.</exception>
     public static string BundledWeights(this ModelEntry model) =>
-        model.TrainedOn() is { Weights.Length: > 0 } card
-            ? card.WeightsDirectory(model.Type)
-            : throw new UsageException($"{model.Name} has no [TrainedOn(..., Weights = \"...\")]: where are its weights?");
+        model.TrainedOn() is { Weights.Length: > 0 } card ? card.WeightsDirectory(model.Type)
+        : model.ComposedFrom() is { Weights.Length: > 0 } composed ? composed.WeightsDirectory(model.Type)
+        : throw new UsageException($"{model.Name} has no [TrainedOn(..., Weights = \"...\")]: where are its weights?");
 
     /// <summary>
     /// The model-card rows of the docs: how the weights were made, and which weights were read — the folder as the
@@ -30,10 +33,16 @@ internal static class ModelCard
             rows.Add(new("trained on", $"{card.Task}, {card.Steps} steps, seed {card.Seed}"));
         }
 
-        var bundled = card is { Weights.Length: > 0 }
-            && Path.GetFullPath(card.WeightsDirectory(model.Type)) == Path.GetFullPath(weightsDirectory);
+        if (model.ComposedFrom() is { } composed)
+        {
+            rows.Add(new("composed from", string.Join(" + ", composed.Parts.Select(p => p.Name)) + ", no training"));
+        }
+
+        var declared = card is { Weights.Length: > 0 } ? card.Weights
+            : model.ComposedFrom() is { Weights.Length: > 0 } composedCard ? composedCard.Weights : null;
+        var bundled = declared is not null && Path.GetFullPath(model.BundledWeights()) == Path.GetFullPath(weightsDirectory);
         rows.Add(new("weights", bundled
-            ? $"{card!.Weights} (bundled with the spec)"
+            ? $"{declared} (bundled with the spec)"
             : Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(weightsDirectory)))));
         return rows;
     }

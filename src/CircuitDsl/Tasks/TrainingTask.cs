@@ -47,6 +47,8 @@ public abstract class TrainingTask
         BigramTask.TaskName => new BigramTask(vocab, seed),
         SkipTrigramTask.TaskName => new SkipTrigramTask(vocab, seed),
         RepeatedTokensTask.TaskName => new RepeatedTokensTask(vocab),
+        MarkovRepeatsTask.TaskName => new MarkovRepeatsTask(vocab, seed),
+        ReversalTask.TaskName => new ReversalTask(vocab),
         _ => throw new ArgumentException($"Unknown task '{name}' (expected {string.Join(", ", Names)}).", nameof(name)),
     };
 }
@@ -109,15 +111,20 @@ public sealed class BigramTask : TrainingTask
         ArgumentNullException.ThrowIfNull(rng);
         var seq = new int[length];
         seq[0] = rng.Next(Vocab);
-        for (var p = 1; p < length; p++)
+        Continue(rng, seq, 1);
+        return seq;
+    }
+
+    /// <summary>Fills <paramref name="seq"/> from position <paramref name="from"/> on by walking the chain.</summary>
+    internal void Continue(Random rng, int[] seq, int from)
+    {
+        for (var p = Math.Max(from, 1); p < seq.Length; p++)
         {
             var row = _cumulative[seq[p - 1]];
             var u = rng.NextDouble() * row[^1];
             var next = Array.BinarySearch(row, u);
             seq[p] = Math.Min(next < 0 ? ~next : next, Vocab - 1);
         }
-
-        return seq;
     }
 }
 
@@ -313,5 +320,87 @@ public sealed class TokenStreamTask : TrainingTask
         ArgumentOutOfRangeException.ThrowIfGreaterThan(length, _stream.Length);
         var start = rng.Next(_stream.Length - length + 1);
         return _stream[start..(start + length)];
+    }
+}
+
+/// <summary>
+/// Text from <see cref="BigramTask"/>'s Markov chain (the same chain for the same seed) in which one segment of
+/// <c>length/8 … length/4</c> tokens appears twice: the chain goes on from the end of the second copy. Outside the
+/// second copy the bigram table is the best predictor; inside it, after its first token, the earlier copy is: a
+/// bigram table and an induction circuit each do half the job, which is why the composite of a zero-layer bigram
+/// model and a two-layer induction model is checked on it (docs/mix-and-match.md).
+/// </summary>
+public sealed class MarkovRepeatsTask : TrainingTask
+{
+    /// <summary>The command-line name.</summary>
+    public const string TaskName = TaskNames.MarkovRepeats;
+
+    /// <summary>A task over the chain <c>new BigramTask(vocab, chainSeed)</c> draws.</summary>
+    public MarkovRepeatsTask(int vocab, int chainSeed)
+        : base(vocab) => Chain = new BigramTask(vocab, chainSeed);
+
+    /// <inheritdoc />
+    public override string Name => TaskName;
+
+    /// <summary>The chain the text walks.</summary>
+    public BigramTask Chain { get; }
+
+    /// <inheritdoc />
+    public override int[] Sample(Random rng, int length)
+    {
+        ArgumentNullException.ThrowIfNull(rng);
+        var seq = Chain.Sample(rng, length);
+        var chunk = rng.Next(Math.Max(1, length / 8), Math.Max(2, (length / 4) + 1));
+        if (2 * chunk > length)
+        {
+            return seq;
+        }
+
+        var source = rng.Next(0, length - (2 * chunk) + 1);
+        var target = rng.Next(source + chunk, length - chunk + 1);
+        Array.Copy(seq, source, seq, target, chunk);
+        Chain.Continue(rng, seq, target + chunk);
+        return seq;
+    }
+}
+
+/// <summary>
+/// A string of <c>length/2</c> uniform random tokens followed by the same string reversed (for an odd length, one more
+/// random token first). Predicting the second half needs a head whose pattern is positional and new — from position
+/// <c>h + i</c> to <c>h − 2 − i</c>, the token after the mirrored one — and whose OV circuit copies: the founding
+/// example's target task, which no composite of the bundled models does (docs/mix-and-match.md).
+/// </summary>
+public sealed class ReversalTask : TrainingTask
+{
+    /// <summary>The command-line name.</summary>
+    public const string TaskName = TaskNames.Reversal;
+
+    /// <summary>A reversal task over <paramref name="vocab"/> tokens.</summary>
+    public ReversalTask(int vocab)
+        : base(vocab)
+    {
+    }
+
+    /// <inheritdoc />
+    public override string Name => TaskName;
+
+    /// <inheritdoc />
+    public override int[] Sample(Random rng, int length)
+    {
+        ArgumentNullException.ThrowIfNull(rng);
+        var seq = new int[length];
+        var half = length / 2;
+        var start = length - (2 * half);
+        for (var p = 0; p < start + half; p++)
+        {
+            seq[p] = rng.Next(Vocab);
+        }
+
+        for (var i = 0; i < half; i++)
+        {
+            seq[start + half + i] = seq[start + half - 1 - i];
+        }
+
+        return seq;
     }
 }

@@ -407,7 +407,7 @@ public sealed class DiagnosticTests
 
     [Theory]
     [InlineData("\"bigrams\", Steps = 10, Weights = \"w\"", "\"bigrams\"",
-        "'bigrams' is not a training task (known: bigram, skip-trigram, repeated-tokens)")]
+        "'bigrams' is not a training task (known: bigram, skip-trigram, repeated-tokens, markov-repeats, reversal)")]
     [InlineData("\"bigram\", Weights = \"w\"", "TrainedOn(", "Steps must be given (the number of optimizer steps the weights were trained for)")]
     [InlineData("\"bigram\", Steps = 0, Weights = \"w\"", "0, Weights", "Steps must be positive, not 0")]
     [InlineData("\"bigram\", Steps = 10, Seed = -1, Weights = \"w\"", "-1", "Seed must not be negative, not -1")]

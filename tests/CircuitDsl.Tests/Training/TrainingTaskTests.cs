@@ -34,6 +34,34 @@ public sealed class TrainingTaskTests
     }
 
     [Fact]
+    public void Markov_repeats_walk_the_bigram_chain_of_the_same_seed_and_repeat_one_segment()
+    {
+        var task = new MarkovRepeatsTask(vocab: 16, chainSeed: 3);
+        var chain = new BigramTask(vocab: 16, chainSeed: 3);
+        task.Chain.Transitions.Zip(chain.Transitions).Should().OnlyContain(rows => rows.First.SequenceEqual(rows.Second));
+        var rng = new Random(4);
+        for (var s = 0; s < 50; s++)
+        {
+            var seq = task.Sample(rng, 64);
+            var repeated = Enumerable.Range(8, 16 - 8 + 1).Any(chunk =>
+                Enumerable.Range(0, 64 - (2 * chunk) + 1).Any(source => Enumerable.Range(source + chunk, 64 - chunk - source - chunk + 1)
+                    .Any(target => seq.AsSpan(source, chunk).SequenceEqual(seq.AsSpan(target, chunk)))));
+            repeated.Should().BeTrue($"sequence {s} holds a segment of 8 to 16 tokens twice");
+        }
+    }
+
+    [Theory]
+    [InlineData(64)]
+    [InlineData(9)]
+    public void Reversal_sequences_end_with_their_first_half_reversed(int length)
+    {
+        var rng = new Random(6);
+        var seq = new ReversalTask(vocab: 10).Sample(rng, length);
+        var half = length / 2;
+        seq[^half..].Should().Equal(seq[(length - (2 * half))..(length - half)].Reverse());
+    }
+
+    [Fact]
     public void Skip_trigram_triggers_are_followed_by_the_output_for_the_sequences_anchor()
     {
         var task = new SkipTrigramTask(vocab: 32, tableSeed: 4);

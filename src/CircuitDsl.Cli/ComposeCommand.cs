@@ -177,7 +177,7 @@ internal static class ComposeCommand
             }
 
             var model = new HookedTransformer(folder.Weights);
-            return Ablation.ExtractCircuit(model, Heads, tokens is null ? AblationKind.Zero : AblationKind.Mean,
+            return Surgery.Extraction.ExtractCircuit(model, Heads, tokens is null ? AblationKind.Zero : AblationKind.Mean,
                 tokens?.Select(t => t[..Math.Min(t.Length, c.NCtx)]).ToArray()).Weights;
         }
     }

@@ -10,6 +10,9 @@ done — dense, as PyTorch does it — and every sample), as the C# side prints.
     /usr/bin/python3 tests/benchmarks/bench_torch.py make-pth <safetensors> <pth>
     /usr/bin/python3 tests/benchmarks/bench_torch.py load-pth <pth>
     /usr/bin/python3 tests/benchmarks/bench_torch.py inspect <model folder>   (`circuitdsl inspect`'s work, for peak memory)
+    /usr/bin/python3 tests/benchmarks/bench_torch.py make-tokens <file> <rows> <length> <vocab> <seed>
+    /usr/bin/python3 tests/benchmarks/bench_torch.py command <loss|logits|paths|train> ...   (a whole command's work, cold;
+        tests/benchmarks/commands.sh runs each beside `circuitdsl` doing the same)
 """
 import gc
 import json
@@ -420,6 +423,193 @@ def sgemm(reps):
         measure(f"sgemm-{name}-torch", reps, 2.0 * m * n * k / 1e9, lambda: torch.mm(a, b, out=c))
 
 
+def read_tokens(path):
+    with open(path) as f:
+        return torch.tensor(json.load(f), dtype=torch.long)
+
+
+def load_finite(folder):
+    """`Commands.LoadFinite`: the config, the weights memory-mapped, every value checked finite."""
+    cfg = load_config(folder)
+    w = load_safetensors(f"{folder}/model.safetensors")
+    assert all(bool(torch.isfinite(t).all()) for t in w.values())
+    return cfg, w
+
+
+def command_loss(folder, tokens_file):
+    """`circuitdsl loss DIR --tokens FILE --json`: the mean next-token cross-entropy, as a TransformerLens user gets it."""
+    cfg, w = load_finite(folder)
+    tokens = read_tokens(tokens_file)
+    logits = Model(cfg, w).run(tokens)
+    loss = torch.nn.functional.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), tokens[:, 1:].reshape(-1))
+    print(json.dumps({"loss": loss.item(), "tokens": tokens[:, 1:].numel()}))
+
+
+def command_logits(folder, tokens_file):
+    """`circuitdsl logits DIR --tokens FILE` (no --json): the logits, checked finite, and a table of each position's
+    token and three most likely next tokens."""
+    cfg, w = load_finite(folder)
+    tokens = read_tokens(tokens_file)
+    logits = Model(cfg, w).run(tokens)
+    assert bool(torch.isfinite(logits).all())
+    values, indices = logits.topk(3, dim=-1)
+    lines = ["seq\tpos\ttoken\tmost likely next (logit)"]
+    for b in range(tokens.shape[0]):
+        for p in range(tokens.shape[1]):
+            top = ", ".join(f"{i} ({v:.2f})" for i, v in zip(indices[b, p].tolist(), values[b, p].tolist()))
+            lines.append(f"{b}\t{p}\t{tokens[b, p].item()}\t{top}")
+    print("\n".join(lines))
+
+
+def command_paths(folder, tokens_file, order):
+    """`circuitdsl paths DIR --tokens FILE --order K` (tables): the exact path expansion of docs/math.md ("Path
+    expansion") for attention-only models — patterns and LayerNorm scales frozen from the real pass, every path of
+    order ≤ K unembedded and kept, the rest, every term's Frobenius norm and share, and term importance by order."""
+    cfg, w = load_finite(folder)
+    tokens = read_tokens(tokens_file)
+    assert cfg.get("attn_only", True), "attention-only models only"
+    L, H = cfg["n_layers"], cfg["n_heads"]
+    norm = cfg["normalization_type"]
+    shortformer = cfg["positional_embedding_type"] == "shortformer"
+    model = Model(cfg, w)
+    patterns, scales = [], []
+
+    def scale(x):
+        x = x - x.mean(-1, keepdim=True)
+        return (x.pow(2).mean(-1, keepdim=True) + 1e-5).sqrt()
+
+    # The real pass, keeping each layer's pattern and LN1 scale and the final scale.
+    cache = {}
+    logits = model.run(tokens, cache=cache)
+    assert bool(torch.isfinite(logits).all())
+    for l in range(L):
+        patterns.append(cache[f"blocks.{l}.attn.hook_pattern"])
+        scales.append(scale(cache[f"blocks.{l}.hook_resid_pre"]) if norm else None)
+    final = scale(cache[f"blocks.{L - 1}.hook_resid_post"]) if norm else None
+    del cache
+
+    def normalize(r, sigma, name):
+        if norm is None:
+            return r
+        r = (r - r.mean(-1, keepdim=True)) / sigma
+        return r * w[name + ".w"] if norm == "LN" else r
+
+    def through(r, l, h):
+        v = normalize(r, scales[l], f"blocks.{l}.ln1") @ w[f"blocks.{l}.attn.W_V"][h]
+        return (patterns[l][:, h] @ v) @ w[f"blocks.{l}.attn.W_O"][h]
+
+    def unembed(r):
+        return normalize(r, final, "ln_final") @ w["unembed.W_U"]
+
+    b, n = tokens.shape
+    bias_u = w["unembed.b_U"] + (w["ln_final.b"] @ w["unembed.W_U"] if norm == "LN" else 0)
+    sources = [("embed", w["embed.W_E"][tokens], 0)]
+    if not shortformer:
+        sources.append(("pos_embed", w["pos_embed.W_pos"][:n].expand(b, n, -1), 0))
+    for l in range(L):
+        const = w[f"blocks.{l}.attn.b_O"].clone()
+        for h in range(H):
+            vb = w[f"blocks.{l}.attn.b_V"][h] + (w[f"blocks.{l}.ln1.b"] @ w[f"blocks.{l}.attn.W_V"][h] if norm == "LN" else 0)
+            const += vb @ w[f"blocks.{l}.attn.W_O"][h]
+        sources.append((f"b{l}", const.expand(b, n, -1), l + 1))
+    terms, by_order = [], [torch.zeros(b, n, cfg["d_model"]) for _ in range(L + 1)]
+
+    def walk(name, heads, r, first):
+        k = len(heads)
+        by_order[k] += r
+        if order is None or k <= order:
+            terms.append((name, heads, unembed(r)))
+        for l in range(first, L):
+            for h in range(H):
+                walk(name, heads + [f"{l}.{h}"], through(r, l, h), l + 1)
+
+    for name, r, first in sources:
+        walk(name, [], r, first)
+    terms.append(("b_U", [], bias_u.expand(b, n, -1)))
+    if order is not None:
+        terms.append(("rest", [], unembed(sum(by_order[order + 1:], torch.zeros(b, n, cfg["d_model"])))))
+    norms = [t[2].double().pow(2).sum().item() for t in terms]
+    total = sum(norms)
+    ranked = sorted(zip(terms, norms), key=lambda x: -x[1])
+    lines = [f"{i + 1}\t{t[0]}{''.join(' ' + h for h in t[1])}\t{math.sqrt(s):.3f}\t{s / total:.1%}" for i, (t, s) in enumerate(ranked)]
+    residual = torch.zeros(b, n, cfg["d_model"])
+    for k in range(L + 1):
+        residual += by_order[k]
+        partial = unembed(residual) + bias_u
+        loss = torch.nn.functional.cross_entropy(partial[:, :-1].reshape(-1, partial.shape[-1]), tokens[:, 1:].reshape(-1))
+        lines.append(f"{k}\t{loss.item():.4f}")
+    print("\n".join(lines))
+
+
+def save_safetensors(path, tensors):
+    header, offset = {}, 0
+    for name, t in tensors.items():
+        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [offset, offset + t.numel() * 4]}
+        offset += t.numel() * 4
+    data = json.dumps(header).encode()
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(data)) + data)
+        for t in tensors.values():
+            f.write(t.detach().contiguous().numpy().tobytes())
+
+
+def command_train(out, steps):
+    """`circuitdsl train --task repeated-tokens --steps N --out DIR` with the defaults (2 layers × 4 heads, d_model 64,
+    d_head 16, vocab 64, context 64, LN, standard positions): TL's initialisation, the repeated-tokens recipe (batch
+    16, AdamW 3e-3, 100 warm-up steps then cosine to 0.1×, weight decay 0.01 on the matrices, clip 1), a progress line
+    and a checkpoint (config.json + model.safetensors) every tenth of the run, and the folder at the end."""
+    import os
+    cfg = {"n_layers": 2, "n_heads": 4, "d_model": 64, "d_head": 16, "d_vocab": 64, "n_ctx": 64, "normalization_type": "LN",
+           "positional_embedding_type": "standard", "attn_only": True}
+    L, H, D, K, V, T = (cfg[k] for k in ("n_layers", "n_heads", "d_model", "d_head", "d_vocab", "n_ctx"))
+    g = torch.Generator().manual_seed(0)
+    std = 0.8 / math.sqrt(D)
+    init = {"embed.W_E": torch.randn(V, D, generator=g) * std, "pos_embed.W_pos": torch.randn(T, D, generator=g) * std,
+            "ln_final.w": torch.ones(D), "ln_final.b": torch.zeros(D),
+            "unembed.W_U": torch.randn(D, V, generator=g) * std, "unembed.b_U": torch.zeros(V)}
+    for l in range(L):
+        p = f"blocks.{l}."
+        init.update({p + "ln1.w": torch.ones(D), p + "ln1.b": torch.zeros(D),
+                     p + "attn.W_Q": torch.randn(H, D, K, generator=g) * std, p + "attn.W_K": torch.randn(H, D, K, generator=g) * std,
+                     p + "attn.W_V": torch.randn(H, D, K, generator=g) * std, p + "attn.W_O": torch.randn(H, K, D, generator=g) * std,
+                     p + "attn.b_Q": torch.zeros(H, K), p + "attn.b_K": torch.zeros(H, K), p + "attn.b_V": torch.zeros(H, K),
+                     p + "attn.b_O": torch.zeros(D)})
+    params = {k: torch.nn.Parameter(v) for k, v in init.items()}
+    matrices = ("W_Q", "W_K", "W_V", "W_O", "W_U")
+    opt = torch.optim.AdamW([{"params": [p for n, p in params.items() if n.split(".")[-1] in matrices], "weight_decay": 0.01},
+                             {"params": [p for n, p in params.items() if n.split(".")[-1] not in matrices], "weight_decay": 0.0}],
+                            lr=3e-3, betas=(0.9, 0.999), eps=1e-8)
+    warmup, floor = 100, 0.1
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: (i + 1) / warmup if i + 1 <= warmup else
+                                              floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * (i + 1 - warmup) / max(1, steps - warmup))))
+    os.makedirs(out, exist_ok=True)
+
+    def save():
+        with open(f"{out}/config.json", "w") as f:
+            json.dump(cfg, f)
+        save_safetensors(f"{out}/model.safetensors", params)
+
+    every, total, start = max(steps // 10, 1), 0.0, time.perf_counter()
+    for i in range(steps):
+        half = torch.randint(0, V, (16, T // 2), generator=g)
+        tokens = torch.cat([half, half], 1)
+        with torch.enable_grad():
+            logits = Model(cfg, params).run(tokens)
+            loss = torch.nn.functional.cross_entropy(logits[:, :-1].reshape(-1, V), tokens[:, 1:].reshape(-1))
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(list(params.values()), 1.0)
+            opt.step()
+            sched.step()
+        total += loss.item()
+        if (i + 1) % every == 0:
+            print(f"step {i + 1}/{steps}  loss {total / every:.3f}", flush=True)
+            total = 0.0
+            save()
+    save()
+    print(f"trained {steps} steps in {time.perf_counter() - start:.1f} s; wrote {out}")
+
+
 if __name__ == "__main__":
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads", file=sys.stderr)
     if sys.argv[1] in ("load-safetensors", "load-pth"):
@@ -430,6 +620,13 @@ if __name__ == "__main__":
         print(inspect(sys.argv[2]))
     elif sys.argv[1] == "make-pth":
         torch.save({k: v.clone() for k, v in load_safetensors(sys.argv[2]).items()}, sys.argv[3])
+    elif sys.argv[1] == "make-tokens":
+        with open(sys.argv[2], "w") as f:
+            json.dump(lcg_tokens(int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])).tolist(), f)
+    elif sys.argv[1] == "command":
+        {"loss": lambda a: command_loss(*a), "logits": lambda a: command_logits(*a),
+         "paths": lambda a: command_paths(a[0], a[1], int(a[2]) if len(a) > 2 else None),
+         "train": lambda a: command_train(a[0], int(a[1]))}[sys.argv[2]](sys.argv[3:])
     elif sys.argv[1] == "sgemm":
         sgemm(int(sys.argv[2]) if len(sys.argv) > 2 else 5)
     else:

@@ -170,19 +170,16 @@ public static class Ablation
         return hooks;
     }
 
-    /// <summary>Mean next-token cross-entropy of <paramref name="tokens"/> (natural log), under optional hooks.</summary>
-    public static double Loss(HookedTransformer model, int[][] tokens, HookSet? hooks = null)
-    {
-        ArgumentNullException.ThrowIfNull(model);
-        return Losses.NextTokenCrossEntropy(model.Forward(tokens, hooks), tokens);
-    }
+    /// <summary>
+    /// Mean next-token cross-entropy of <paramref name="tokens"/> (natural log), under optional hooks, straight out of
+    /// the unembedding (<see cref="Losses.NextTokenCrossEntropy(HookedTransformer, int[][], HookSet?)"/>).
+    /// </summary>
+    /// <exception cref="NonFiniteLogitException">The (hooked) forward pass made a NaN or infinite logit at a predicting position.</exception>
+    public static double Loss(HookedTransformer model, int[][] tokens, HookSet? hooks = null) => Losses.NextTokenCrossEntropy(model, tokens, hooks);
 
-    /// <summary>Per-token next-token losses <c>[batch, pos − 1]</c> under optional hooks.</summary>
-    public static Tensor PerTokenLoss(HookedTransformer model, int[][] tokens, HookSet? hooks = null)
-    {
-        ArgumentNullException.ThrowIfNull(model);
-        return Losses.PerTokenCrossEntropy(model.Forward(tokens, hooks), tokens);
-    }
+    /// <summary>Per-token next-token losses <c>[batch, pos − 1]</c> under optional hooks, straight out of the unembedding.</summary>
+    /// <exception cref="NonFiniteLogitException">The (hooked) forward pass made a NaN or infinite logit at a predicting position.</exception>
+    public static Tensor PerTokenLoss(HookedTransformer model, int[][] tokens, HookSet? hooks = null) => Losses.PerTokenCrossEntropy(model, tokens, hooks);
 
     /// <summary>The loss with <paramref name="heads"/> ablated (mean over <paramref name="tokens"/> for mean ablation).</summary>
     public static double AblatedLoss(HookedTransformer model, int[][] tokens, IEnumerable<HeadId> heads, AblationKind kind)

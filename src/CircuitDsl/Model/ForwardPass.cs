@@ -110,7 +110,7 @@ public sealed class ForwardPass
 
     /// <summary>
     /// Runs the final LayerNorm (if any): the residual stream the unembedding reads, <c>[batch, pos, d_model]</c>.
-    /// <see cref="Losses.NextTokenCrossEntropy(HookedTransformer, int[][])"/> unembeds it a block of rows at a time.
+    /// <see cref="Losses.NextTokenCrossEntropy(HookedTransformer, int[][], HookSet?)"/> unembeds it a block of rows at a time.
     /// </summary>
     internal Tensor FinalResidual()
     {

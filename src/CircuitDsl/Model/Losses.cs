@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Numerics.Tensors;
 using CircuitDsl.Tensors;
 
@@ -6,19 +5,35 @@ namespace CircuitDsl.Model;
 
 /// <summary>
 /// Next-token cross-entropy: positions 0…n−2 predict tokens 1…n−1; natural log. Every path reduces a row of logits with
-/// <see cref="LogSumExp"/>, from a logits tensor or straight out of the unembedding (<see cref="NextTokenCrossEntropy(HookedTransformer, int[][])"/>).
+/// <see cref="LogSumExp"/>, from a logits tensor or straight out of the unembedding by row blocks
+/// (<see cref="NextTokenCrossEntropy(HookedTransformer, int[][], HookSet?)"/>), as are the other reductions of the
+/// logits a caller may want without them: each position's loss, the accuracy, a logit difference.
 /// </summary>
 public static class Losses
 {
-    /// <summary>Predicting positions unembedded at once per thread by <see cref="NextTokenCrossEntropy(HookedTransformer, int[][])"/>.</summary>
-    internal const int RowBlock = 128;
+    /// <summary>Predicting positions unembedded at once per thread by <see cref="NextTokenCrossEntropy(HookedTransformer, int[][], HookSet?)"/>.</summary>
+    /// <remarks>
+    /// Each product packs the whole of <c>W_U</c> (d_model × d_vocab) once, so the row block sets how often that happens:
+    /// blocks of 128 packed it 32 times on 4 × 1024 tokens (perf: 20% of a cold <c>loss</c> in the copies, and two
+    /// 99 MB packed copies alive at once); blocks of 512 pack it 8 times.
+    /// </remarks>
+    internal const int RowBlock = 512;
+
+    /// <summary>Vocabulary entries of a row block's logits made and reduced at a time: 512 × 2048 floats, 4 MB a thread.</summary>
+    internal const int VocabChunk = 2048;
+
+    /// <summary>Positions run through the forward pass at once (whole sequences, at least one) when no hook may read the whole batch.</summary>
+    private const int GroupPositions = 1024;
 
     /// <summary>Logits exponentiated at a time by <see cref="LogSumExp"/>, on the stack.</summary>
     private const int ExpChunk = 2048;
 
     private const string OneToken = "Sequences of one token predict nothing: the loss needs at least two.";
 
-    /// <summary>The loss at each predicting position, <c>[batch, pos − 1]</c>.</summary>
+    /// <summary>
+    /// The loss at each predicting position, <c>[batch, pos − 1]</c>: the next token's negated log-probability. Rows are
+    /// reduced in parallel (each with <see cref="LogSumExp"/>, so the values do not depend on the threads).
+    /// </summary>
     public static Tensor PerTokenCrossEntropy(Tensor logits, int[][] tokens)
     {
         ArgumentNullException.ThrowIfNull(logits);
@@ -31,20 +46,30 @@ public static class Losses
                 $"Logits of shape {Tensor.FormatShape(logits.Shape)} do not match {tokens.Length} token sequences.", nameof(tokens));
         }
 
-        var losses = new Tensor(batch, Math.Max(pos - 1, 0));
-        var span = logits.Span;
-        for (var b = 0; b < batch; b++)
+        int predicting = Math.Max(pos - 1, 0), rows = batch * predicting;
+        var losses = new Tensor(batch, predicting);
+        void Row(int r)
         {
-            for (var p = 0; p + 1 < pos; p++)
+            int b = r / predicting, p = r % predicting;
+            losses.Span[r] = (float)RowLoss(logits.Span.Slice(((b * pos) + p) * vocab, vocab), tokens[b][p + 1]);
+        }
+
+        if ((long)rows * vocab < 1 << 20 || Environment.ProcessorCount == 1)
+        {
+            for (var r = 0; r < rows; r++)
             {
-                losses[b, p] = (float)RowLoss(span.Slice(((b * pos) + p) * vocab, vocab), tokens[b][p + 1]);
+                Row(r);
             }
+        }
+        else
+        {
+            Parallel.For(0, rows, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, Row);
         }
 
         return losses;
     }
 
-    /// <summary>The mean of <see cref="PerTokenCrossEntropy"/> over every predicting position of the batch.</summary>
+    /// <summary>The mean of <see cref="PerTokenCrossEntropy(Tensor, int[][])"/> over every predicting position of the batch.</summary>
     public static double NextTokenCrossEntropy(Tensor logits, int[][] tokens)
     {
         var losses = PerTokenCrossEntropy(logits, tokens).Span;
@@ -63,10 +88,11 @@ public static class Losses
     }
 
     /// <summary>
-    /// The mean next-token cross-entropy of <paramref name="model"/> on <paramref name="tokens"/>, the value of
-    /// <see cref="NextTokenCrossEntropy(Tensor, int[][])"/> on its logits without the <c>[batch, pos, d_vocab]</c> tensor:
-    /// the forward pass runs to the final LayerNorm, then each thread unembeds <see cref="RowBlock"/> predicting
-    /// positions at a time (positions 0…n−2; the last predicts nothing) into a buffer it reuses and reduces each row.
+    /// The mean next-token cross-entropy of <paramref name="model"/> on <paramref name="tokens"/> under optional
+    /// <paramref name="hooks"/>, the value of <see cref="NextTokenCrossEntropy(Tensor, int[][])"/> on its logits without
+    /// the <c>[batch, pos, d_vocab]</c> tensor: the forward pass runs to the final LayerNorm, then each thread unembeds
+    /// <see cref="RowBlock"/> predicting positions at a time (positions 0…n−2; the last predicts nothing) into a buffer
+    /// it reuses and reduces each row.
     /// </summary>
     /// <exception cref="ArgumentException">The tokens are not a valid batch, or their sequences have one token.</exception>
     /// <exception cref="NonFiniteLogitException">
@@ -74,66 +100,202 @@ public static class Losses
     /// is named): the forward pass overflowed. The last position is not unembedded, and a −∞ logit of a token that does
     /// not come next is a probability of 0, not an error.
     /// </exception>
-    public static double NextTokenCrossEntropy(HookedTransformer model, int[][] tokens) => NextTokenCrossEntropy(model, tokens, RowBlock);
+    public static double NextTokenCrossEntropy(HookedTransformer model, int[][] tokens, HookSet? hooks = null) =>
+        Mean(ReduceNextTokenRows(model, tokens, hooks, RowBlock, SummaryLoss));
 
-    /// <summary><see cref="NextTokenCrossEntropy(HookedTransformer, int[][])"/> unembedding <paramref name="rowBlock"/> positions at a time.</summary>
-    internal static double NextTokenCrossEntropy(HookedTransformer model, int[][] tokens, int rowBlock)
+    /// <summary><see cref="NextTokenCrossEntropy(HookedTransformer, int[][], HookSet?)"/> unembedding <paramref name="rowBlock"/> positions at a time.</summary>
+    internal static double NextTokenCrossEntropy(HookedTransformer model, int[][] tokens, int rowBlock) =>
+        Mean(ReduceNextTokenRows(model, tokens, null, rowBlock, SummaryLoss));
+
+    /// <summary>
+    /// The loss at each predicting position, <c>[batch, pos − 1]</c> (the next token's negated log-probability), straight
+    /// out of the unembedding as <see cref="NextTokenCrossEntropy(HookedTransformer, int[][], HookSet?)"/>: the values
+    /// of <see cref="PerTokenCrossEntropy(Tensor, int[][])"/> on the model's logits, without them.
+    /// </summary>
+    /// <exception cref="ArgumentException">The tokens are not a valid batch, or their sequences have one token.</exception>
+    /// <exception cref="NonFiniteLogitException">A predicting position has a NaN or infinite logit that makes its loss not finite.</exception>
+    public static Tensor PerTokenCrossEntropy(HookedTransformer model, int[][] tokens, HookSet? hooks = null)
     {
-        ArgumentNullException.ThrowIfNull(model);
-        var pass = model.Begin(tokens);
-        int n = pass.Positions, predicting = pass.Batch * (n - 1);
-        if (predicting == 0)
+        var losses = ReduceNextTokenRows(model, tokens, hooks, RowBlock, SummaryLoss);
+        var result = new Tensor(tokens.Length, tokens[0].Length - 1);
+        for (var r = 0; r < losses.Length; r++)
         {
-            throw new ArgumentException(OneToken, nameof(tokens));
+            result.Span[r] = (float)losses[r];
         }
 
+        return result;
+    }
+
+    /// <summary>
+    /// The fraction of predicting positions whose most likely next token (the first largest logit) is the one that comes
+    /// next, straight out of the unembedding by row blocks, as <see cref="NextTokenCrossEntropy(HookedTransformer, int[][], HookSet?)"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The tokens are not a valid batch, or their sequences have one token.</exception>
+    /// <exception cref="NonFiniteLogitException">A predicting position has a NaN or +∞ logit, or its next token a −∞ one.</exception>
+    public static double NextTokenAccuracy(HookedTransformer model, int[][] tokens, HookSet? hooks = null) =>
+        Mean(ReduceNextTokenRows(model, tokens, hooks, RowBlock, SummaryHit));
+
+    /// <summary>
+    /// The logit of <paramref name="token"/> minus that of <paramref name="other"/> at every position, <c>[batch, pos]</c>:
+    /// the final residual stream's dot product with the difference of their unembedding columns, in double, plus the
+    /// difference of their biases. Two columns of <c>W_U</c> are all it reads; no row is unembedded.
+    /// </summary>
+    /// <exception cref="ArgumentException">The tokens are not a valid batch.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A token is outside the vocabulary.</exception>
+    public static Tensor LogitDifference(HookedTransformer model, int[][] tokens, int token, int other, HookSet? hooks = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        int dm = model.Config.DModel, vocab = model.Config.DVocab;
+        ArgumentOutOfRangeException.ThrowIfNegative(token);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(token, vocab);
+        ArgumentOutOfRangeException.ThrowIfNegative(other);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(other, vocab);
+        var x = FinalResidual(model, tokens, hooks, out _);
+        var weights = model.Weights;
+        var direction = new double[dm];
+        var wU = weights.W_U.Span;
+        for (var i = 0; i < dm; i++)
+        {
+            direction[i] = (double)wU[(i * vocab) + token] - wU[(i * vocab) + other];
+        }
+
+        var bias = (double)weights.b_U.Span[token] - weights.b_U.Span[other];
+        var result = new Tensor(tokens.Length, tokens[0].Length);
+        var residual = x.Span;
+        for (var r = 0; r < result.Length; r++)
+        {
+            var row = residual.Slice(r * dm, dm);
+            var sum = bias;
+            for (var i = 0; i < dm; i++)
+            {
+                sum += row[i] * direction[i];
+            }
+
+            result.Span[r] = (float)sum;
+        }
+
+        return result;
+    }
+
+    /// <summary>The forward pass of <paramref name="model"/> to the final LayerNorm, <c>[batch · pos, d_model]</c>.</summary>
+    private static Tensor FinalResidual(HookedTransformer model, int[][] tokens, HookSet? hooks, out ForwardPass pass)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        pass = model.Begin(tokens, hooks);
         for (var layer = 0; layer < model.Config.NLayers; layer++)
         {
             pass.Block(layer);
         }
 
-        var x = pass.FinalResidual();
-        var weights = model.Weights;
-        int dm = model.Config.DModel, vocab = model.Config.DVocab, blocks = ((predicting - 1) / rowBlock) + 1;
-        var losses = new double[predicting];
+        return pass.FinalResidual();
+    }
+
+    /// <summary>What a reduction reads of one predicting position's logits row.</summary>
+    /// <param name="LogSumExp"><c>log Σ exp(row)</c>, accumulated in double.</param>
+    /// <param name="Target">The logit of the token that comes next.</param>
+    /// <param name="ArgMax">The first largest logit's token.</param>
+    /// <param name="TargetToken">The token that comes next.</param>
+    private readonly record struct RowSummary(double LogSumExp, float Target, int ArgMax, int TargetToken);
+
+    /// <summary>
+    /// Reduces each predicting position's logits (positions 0…n−2 of each sequence, in order) with
+    /// <paramref name="reduce"/>. Without hooks the forward pass runs about <see cref="GroupPositions"/> positions at a
+    /// time (a hook may read the whole batch, so with hooks it runs once); each thread then unembeds
+    /// <paramref name="rowBlock"/> of their positions at a time, <see cref="VocabChunk"/> vocabulary entries at a time,
+    /// into a buffer it reuses, keeping each row's running maximum, its sum of exponentials (float exp, vectorised;
+    /// a double sum, rescaled when the maximum grows), its first largest logit and the next token's logit. Neither
+    /// the logits nor the residual stream of the whole batch exist at once.
+    /// </summary>
+    /// <exception cref="NonFiniteLogitException">
+    /// A row has a NaN or +∞ logit (the first such position's first one is named), or its value is not finite because
+    /// the next token's logit is −∞ (that logit is named).
+    /// </exception>
+    private static double[] ReduceNextTokenRows(HookedTransformer model, int[][] tokens, HookSet? hooks, int rowBlock, Func<RowSummary, double> reduce)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(tokens);
+        CircuitDsl.Model.Tokens.Validate(tokens, model.Config);
+        var n = tokens[0].Length;
+        if (n < 2)
+        {
+            throw new ArgumentException(OneToken, nameof(tokens));
+        }
+
+        var values = new double[tokens.Length * (n - 1)];
+        var group = hooks is null ? Math.Max(1, GroupPositions / n) : tokens.Length;
+        for (var s0 = 0; s0 < tokens.Length; s0 += group)
+        {
+            var part = tokens[s0..Math.Min(tokens.Length, s0 + group)];
+            var x = FinalResidual(model, part, hooks, out _);
+            if (ReduceRows(model.Weights, x, part, s0, rowBlock, values, reduce) is { } first)
+            {
+                throw first;
+            }
+        }
+
+        return values;
+    }
+
+    /// <summary>
+    /// <see cref="ReduceNextTokenRows"/> for the sequences <paramref name="tokens"/> (the batch's from
+    /// <paramref name="firstSequence"/> on), whose final residual stream is <paramref name="x"/>; returns the
+    /// exception of their first non-finite row, if any.
+    /// </summary>
+    private static NonFiniteLogitException? ReduceRows(
+        TransformerWeights weights, Tensor x, int[][] tokens, int firstSequence, int rowBlock, double[] values, Func<RowSummary, double> reduce)
+    {
+        int n = tokens[0].Length, predicting = tokens.Length * (n - 1), offset = firstSequence * (n - 1);
+        int dm = weights.Config.DModel, vocab = weights.Config.DVocab, blocks = ((predicting - 1) / rowBlock) + 1;
         NonFiniteLogitException? first = null;
         var gate = new object();
 
         // Predicting position r is row b·n + p of the residual stream (b = r / (n − 1), p = r mod (n − 1)): a block
-        // gathers its rows, which may span sequences, then W_U (+ b_U) makes its logits.
-        void Block(IGemmBackend gemm, int block, float[] input, float[] logits)
+        // gathers its rows, which may span sequences, then makes and reduces their logits a vocabulary chunk at a time.
+        void Block(IGemmBackend gemm, int block, BlockBuffers buffers)
         {
             int r0 = block * rowBlock, rows = Math.Min(rowBlock, predicting - r0);
             var residual = x.Span;
             for (var i = 0; i < rows; i++)
             {
                 int b = (r0 + i) / (n - 1), p = (r0 + i) % (n - 1);
-                residual.Slice(((b * n) + p) * dm, dm).CopyTo(input.AsSpan(i * dm, dm));
+                residual.Slice(((b * n) + p) * dm, dm).CopyTo(buffers.Input.AsSpan(i * dm, dm));
+                buffers.Start(i, tokens[b][p + 1]);
             }
 
-            ForwardKernels.Linear(gemm, input.AsSpan(0, rows * dm), weights.W_U.Span, weights.b_U.Span, logits.AsSpan(0, rows * vocab));
+            for (var j0 = 0; j0 < vocab; j0 += VocabChunk)
+            {
+                var width = Math.Min(VocabChunk, vocab - j0);
+                var chunk = buffers.Logits.AsSpan(0, rows * width);
+                ForwardKernels.FillRows(weights.b_U.Span.Slice(j0, width), chunk);
+                gemm.Sgemm(false, false, rows, width, dm, 1f, buffers.Input.AsSpan(0, rows * dm), dm,
+                    weights.W_U.Span[j0..], vocab, 1f, chunk, width);
+                for (var i = 0; i < rows; i++)
+                {
+                    buffers.Add(i, j0, chunk.Slice(i * width, width));
+                }
+            }
+
             for (var i = 0; i < rows; i++)
             {
                 int r = r0 + i, b = r / (n - 1), p = r % (n - 1);
-                var row = logits.AsSpan(i * vocab, vocab);
-                losses[r] = RowLoss(row, tokens[b][p + 1]);
-                if (double.IsFinite(losses[r]))
+                var (token, value) = buffers.NonFinite(i);
+                if (token < 0)
                 {
-                    continue;
-                }
+                    values[offset + r] = reduce(buffers.Summary(i));
+                    if (double.IsFinite(values[offset + r]))
+                    {
+                        continue;
+                    }
 
-                // Finite logits (|v| ≤ float.MaxValue) give a finite loss in double, so this row has a NaN or an infinity.
-                var token = 0;
-                while (float.IsFinite(row[token]))
-                {
-                    token++;
+                    // Finite logits (|v| ≤ float.MaxValue) give a finite value in double: the next token's logit is −∞.
+                    (token, value) = (buffers.TargetToken[i], buffers.Target[i]);
                 }
 
                 lock (gate)
                 {
-                    if (first is null || (first.Sequence * (n - 1)) + first.Position > r)
+                    if (first is null || ((first.Sequence - firstSequence) * (n - 1)) + first.Position > r)
                     {
-                        first = new NonFiniteLogitException(b, p, token, row[token]);
+                        first = new NonFiniteLogitException(firstSequence + b, p, token, value);
                     }
                 }
 
@@ -144,42 +306,105 @@ public static class Losses
         var work = (long)predicting * dm * vocab;
         if (blocks == 1 || work < 1 << 20 || Environment.ProcessorCount == 1)
         {
-            var (input, logits) = Rent(Math.Min(rowBlock, predicting), dm, vocab);
-            try
+            var buffers = new BlockBuffers(Math.Min(rowBlock, predicting), dm, Math.Min(VocabChunk, vocab));
+            for (var block = 0; block < blocks; block++)
             {
-                for (var block = 0; block < blocks; block++)
-                {
-                    Block(Gemm.Backend, block, input, logits);
-                }
-            }
-            finally
-            {
-                Return(input, logits);
+                Block(Gemm.Backend, block, buffers);
             }
         }
         else
         {
-            // Each block multiplies on one thread (Gemm.Serial), so the threads are not oversubscribed; a buffer per thread.
+            // Each block multiplies on one thread (Gemm.Serial), so the threads are not oversubscribed; buffers per thread.
             var options = new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount };
-            Parallel.For(0, blocks, options, () => Rent(rowBlock, dm, vocab), (block, _, buffers) =>
+            Parallel.For(0, blocks, options, () => new BlockBuffers(rowBlock, dm, Math.Min(VocabChunk, vocab)), (block, _, buffers) =>
             {
-                Block(Gemm.Serial, block, buffers.Input, buffers.Logits);
+                Block(Gemm.Serial, block, buffers);
                 return buffers;
-            }, buffers => Return(buffers.Input, buffers.Logits));
+            }, _ => { });
         }
 
-        if (first is not null)
+        return first;
+    }
+
+    /// <summary>One thread's row block: its residual rows, one vocabulary chunk of their logits, and each row's running reduction.</summary>
+    private sealed class BlockBuffers(int rows, int dm, int chunk)
+    {
+        private readonly float[] _max = new float[rows];
+        private readonly double[] _sum = new double[rows];
+        private readonly int[] _argMax = new int[rows];
+        private readonly int[] _bad = new int[rows];
+        private readonly float[] _badValue = new float[rows];
+
+        public float[] Input { get; } = new float[rows * dm];
+
+        public float[] Logits { get; } = new float[rows * chunk];
+
+        public float[] Target { get; } = new float[rows];
+
+        public int[] TargetToken { get; } = new int[rows];
+
+        public void Start(int i, int target)
         {
-            throw first;
+            (_max[i], _sum[i], _argMax[i], _bad[i], TargetToken[i], Target[i]) = (float.NegativeInfinity, 0, 0, -1, target, float.NaN);
         }
 
+        /// <summary>Folds the logits of vocabulary entries <c>[j0, j0 + logits.Length)</c> into row <paramref name="i"/>'s reduction.</summary>
+        public void Add(int i, int j0, ReadOnlySpan<float> logits)
+        {
+            if (_bad[i] >= 0)
+            {
+                return;
+            }
+
+            var target = TargetToken[i] - j0;
+            if (target >= 0 && target < logits.Length)
+            {
+                Target[i] = logits[target];
+            }
+
+            var top = TensorPrimitives.IndexOfMax(logits);
+            var max = logits[top];
+            if (float.IsNaN(max) || float.IsPositiveInfinity(max))
+            {
+                var k = 0;
+                while (!float.IsNaN(logits[k]) && !float.IsPositiveInfinity(logits[k]))
+                {
+                    k++;
+                }
+
+                (_bad[i], _badValue[i]) = (j0 + k, logits[k]);
+                return;
+            }
+
+            if (float.IsNegativeInfinity(max))
+            {
+                return;
+            }
+
+            if (max > _max[i])
+            {
+                _sum[i] *= Math.Exp((double)_max[i] - max);
+                (_max[i], _argMax[i]) = (max, j0 + top);
+            }
+
+            _sum[i] += SumExp(logits, _max[i]);
+        }
+
+        /// <summary>The first NaN or +∞ logit of row <paramref name="i"/> (token −1 when there is none).</summary>
+        public (int Token, float Value) NonFinite(int i) => (_bad[i], _badValue[i]);
+
+        public RowSummary Summary(int i) => new(_max[i] + Math.Log(_sum[i]), Target[i], _argMax[i], TargetToken[i]);
+    }
+
+    private static double Mean(double[] values)
+    {
         double sum = 0;
-        foreach (var l in losses)
+        foreach (var v in values)
         {
-            sum += l;
+            sum += v;
         }
 
-        return sum / predicting;
+        return sum / values.Length;
     }
 
     /// <summary>
@@ -189,6 +414,12 @@ public static class Losses
     public static double LogSumExp(ReadOnlySpan<float> row)
     {
         var max = TensorPrimitives.Max(row);
+        return max + Math.Log(SumExp(row, max));
+    }
+
+    /// <summary><c>Σ exp(row − max)</c>: the exponentials in float, vectorised, a chunk at a time on the stack, summed in double.</summary>
+    private static double SumExp(ReadOnlySpan<float> row, float max)
+    {
         Span<float> chunk = stackalloc float[Math.Min(ExpChunk, row.Length)];
         double sum = 0;
         for (var i = 0; i < row.Length; i += chunk.Length)
@@ -199,18 +430,15 @@ public static class Losses
             sum += TensorPrimitives.Sum(part);
         }
 
-        return max + Math.Log(sum);
+        return sum;
     }
 
     /// <summary>The loss of one predicting position: <c>log Σ exp(row) − row[target]</c>.</summary>
     private static double RowLoss(ReadOnlySpan<float> row, int target) => LogSumExp(row) - row[target];
 
-    private static (float[] Input, float[] Logits) Rent(int rows, int dm, int vocab) =>
-        (ArrayPool<float>.Shared.Rent(rows * dm), ArrayPool<float>.Shared.Rent(rows * vocab));
+    /// <summary>The loss of one predicting position from its summary.</summary>
+    private static double SummaryLoss(RowSummary row) => row.LogSumExp - row.Target;
 
-    private static void Return(float[] input, float[] logits)
-    {
-        ArrayPool<float>.Shared.Return(input);
-        ArrayPool<float>.Shared.Return(logits);
-    }
+    /// <summary>1 when the next token holds the row's first largest logit, else 0; NaN when its logit is −∞ (never predicted).</summary>
+    private static double SummaryHit(RowSummary row) => float.IsNegativeInfinity(row.Target) ? double.NaN : row.ArgMax == row.TargetToken ? 1 : 0;
 }

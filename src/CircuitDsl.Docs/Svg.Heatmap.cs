@@ -149,6 +149,21 @@ public static partial class Svg
         return w.Finish();
     }
 
+    /// <summary>A heatmap of a <c>[rows, columns]</c> tensor, as <see cref="Heatmap(string, double[,], IReadOnlyList{string}, IReadOnlyList{string}, HeatmapOptions?)"/>.</summary>
+    /// <exception cref="ArgumentException">The tensor is not a matrix, or the label counts do not match it.</exception>
+    public static string Heatmap(string title, CircuitDsl.Tensors.Tensor matrix, IReadOnlyList<string> rowLabels, IReadOnlyList<string> columnLabels, HeatmapOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(matrix);
+        if (matrix.Rank != 2) throw new ArgumentException($"Heatmap '{title}' needs a matrix, not a tensor of rank {matrix.Rank}.", nameof(matrix));
+        var values = new double[matrix.Dim(0), matrix.Dim(1)];
+        for (var i = 0; i < matrix.Dim(0); i++)
+        {
+            for (var j = 0; j < matrix.Dim(1); j++) values[i, j] = matrix[i, j];
+        }
+
+        return Heatmap(title, values, rowLabels, columnLabels, options);
+    }
+
     /// <summary>
     /// An attention pattern: queries down, keys across, both labelled with the tokens, on the sequential [0, 1] scale,
     /// with the causally masked upper triangle left empty.

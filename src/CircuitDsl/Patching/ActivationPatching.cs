@@ -136,7 +136,11 @@ public sealed class ActivationPatching
     }
 
     /// <summary>The normalised metric of <paramref name="logits"/>: 1 at the clean run's value, 0 at the corrupted run's.</summary>
-    public double Normalise(Tensor logits) => (LogitDifference(logits, Answer, Wrong) - CorruptedMetric) / (CleanMetric - CorruptedMetric);
+    public double Normalise(Tensor logits)
+    {
+        var value = (LogitDifference(logits, Answer, Wrong) - CorruptedMetric) / (CleanMetric - CorruptedMetric);
+        return value == 0 ? 0 : value; // no −0 in tables and JSON
+    }
 
     /// <summary>
     /// The sweep of <paramref name="what"/>: <c>[n_layers, pos]</c> for the residual stream, attention and MLP outputs,

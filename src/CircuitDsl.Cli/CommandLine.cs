@@ -30,6 +30,7 @@ public static class CommandLine
             DocsCommand.Create(output),
             DemoCommand.Create(output),
             PatchCommand.Create(output),
+            ViewCommand.Create(output),
         };
         foreach (var version in root.Options.OfType<VersionOption>())
         {

@@ -32,6 +32,7 @@ internal static class RuntimeNames
     public const string Bound = "global::CircuitDsl.Reports.Bound";
     public const string HeadIdType = "global::CircuitDsl.HeadId";
     public const string CompositionKindType = "global::CircuitDsl.CompositionKind";
+    public const string PatchedActivationType = "global::CircuitDsl.PatchedActivation";
     public const string CircuitDocumentation = "global::CircuitDsl.CircuitDocumentation";
     public const string HypothesisDocumentation = "global::CircuitDsl.HypothesisDocumentation";
     public const string ConfigNamesType = "global::CircuitDsl.ConfigNames";

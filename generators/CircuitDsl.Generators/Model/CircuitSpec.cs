@@ -12,6 +12,7 @@ internal enum HypothesisKind
     Faithfulness,
     DirectPathBigrams,
     SkipTrigrams,
+    Patching,
 
     /// <summary>The open claim: a value the method's own body measures.</summary>
     Measured,
@@ -43,6 +44,7 @@ internal sealed record ArgumentText(string Name, string Value);
 /// <param name="Unit">For <c>Measured</c>, the value's unit as written (or null).</param>
 /// <param name="Paper">The paper section the claim comes from, if given.</param>
 /// <param name="Arguments">The arguments as written, for the documentation.</param>
+/// <param name="Patching">For <c>Patching</c>, what is patched where, on which inputs; else null.</param>
 internal sealed record HypothesisSpec(
     string Method,
     string Accessibility,
@@ -58,7 +60,19 @@ internal sealed record HypothesisSpec(
     int Seed,
     string? Unit,
     string? Paper,
-    EquatableArray<ArgumentText> Arguments);
+    EquatableArray<ArgumentText> Arguments,
+    PatchingSpec? Patching = null);
+
+/// <summary>A valid <c>[Patching]</c> claim's experiment: the head, if any, is the hypothesis's only head.</summary>
+/// <param name="What">The activation patched.</param>
+/// <param name="Layer">The block, for the residual stream and the attention and MLP outputs; else the head's layer.</param>
+/// <param name="Position">The one position patched, or null for every position.</param>
+/// <param name="Clean">The clean input's tokens.</param>
+/// <param name="Corrupted">The corrupted input's tokens, as many.</param>
+/// <param name="Answer">The answer token.</param>
+/// <param name="Wrong">The wrong token.</param>
+internal sealed record PatchingSpec(
+    PatchedActivation What, int Layer, int? Position, EquatableArray<int> Clean, EquatableArray<int> Corrupted, int Answer, int Wrong);
 
 /// <summary>A <c>[Circuit]</c> class whose shape allows emission, with its valid hypotheses.</summary>
 internal sealed record CircuitSpec(

@@ -3,28 +3,6 @@ using CircuitDsl.Tensors;
 
 namespace CircuitDsl.Patching;
 
-/// <summary>Which activation a patching sweep patches (docs/math.md, "Activation patching").</summary>
-public enum PatchedActivation
-{
-    /// <summary>The residual stream entering each block, <c>hook_resid_pre</c>, one (layer, position) at a time.</summary>
-    ResidPre,
-
-    /// <summary>Each block's attention output, <c>hook_attn_out</c>, one (layer, position) at a time.</summary>
-    AttnOut,
-
-    /// <summary>Each block's MLP output, <c>hook_mlp_out</c>, one (layer, position) at a time.</summary>
-    MlpOut,
-
-    /// <summary>Each head's output (its <c>hook_z</c>) at every position at once, one (layer, head) at a time.</summary>
-    HeadOutput,
-
-    /// <summary>Each head's output (its <c>hook_z</c>) at one position, one (layer, position, head) at a time.</summary>
-    HeadOutputByPosition,
-
-    /// <summary>Each head's attention pattern (<c>hook_pattern</c>) at every query position, one (layer, head) at a time.</summary>
-    HeadPattern,
-}
-
 /// <summary>
 /// Activation patching as TransformerLens's <c>patching</c> module does it: the model runs on the corrupted input with
 /// one activation replaced by its value on the clean input, and the metric — the logit difference between an answer

@@ -84,15 +84,15 @@ internal static class PatchCommand
 
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"logit difference {patching.Answer} − {patching.Wrong} at the last position: clean {patching.CleanMetric:F4}, corrupted {patching.CorruptedMetric:F4}; patched runs normalised so clean = 1, corrupted = 0"));
-            var table = new Spectre.Console.Table().Border(TableBorder.Rounded).AddColumn(name);
-            foreach (var column in columns)
+            var table = new Spectre.Console.Table().Border(TableBorder.Rounded).AddColumn($"layer \\ {columnName}");
+            for (var j = 0; j < result.Dim(1); j++)
             {
-                table.AddColumn(column, c => c.RightAligned());
+                table.AddColumn(j.ToString(CultureInfo.InvariantCulture), c => c.RightAligned());
             }
 
             for (var l = 0; l < result.Dim(0); l++)
             {
-                table.AddRow([rows[l], .. Enumerable.Range(0, result.Dim(1)).Select(j => result[l, j].ToString("F3", CultureInfo.InvariantCulture))]);
+                table.AddRow([l.ToString(CultureInfo.InvariantCulture), .. Enumerable.Range(0, result.Dim(1)).Select(j => result[l, j].ToString("F3", CultureInfo.InvariantCulture))]);
             }
 
             Commands.Console(output).Write(table);

@@ -49,7 +49,8 @@ public sealed class PatchCommandTests : IDisposable
         var (code, stdout, stderr) = Run("--what", "heads", "--svg", svg);
 
         code.Should().Be(0, stderr);
-        stdout.Should().Contain("clean = 1, corrupted = 0").And.Contain("head 1").And.Contain("layer 2");
+        stdout.Should().Contain("clean = 1, corrupted = 0").And.Contain("layer \\ head");
+        stdout.Split('\n').Should().Contain(line => line.Contains("│ 2 ", StringComparison.Ordinal), "one row per layer");
         File.ReadAllText(svg).Should().StartWith("<svg").And.Contain("layer 2 × head 1");
     }
 

@@ -76,7 +76,7 @@ public sealed class ExplorerPageTests : IDisposable
     }
 
     [Fact]
-    public void The_page_is_self_contained_and_refuses_nothing_it_cannot_show()
+    public void The_page_is_self_contained_and_what_it_cannot_show_is_refused_in_one_line()
     {
         var tokensFile = Path.Combine(_dir, "tokens.json");
         File.WriteAllText(tokensFile, "[[3, 1, 4], [1, 5, 2]]");

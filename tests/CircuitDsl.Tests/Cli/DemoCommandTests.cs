@@ -29,7 +29,9 @@ public sealed class DemoCommandTests : IDisposable
         var falseClaims = circuits.Single(c => c.Documentation.Name == "FalseClaims").Documentation.Hypotheses.Count;
         var all = circuits.Sum(c => c.Documentation.Hypotheses.Count);
         stdout.Should().Contain($"{all - falseClaims} hold, {falseClaims} fail, 0 not measured.");
-        File.ReadAllText(Path.Combine(_dir, "docs", DocsSite.HtmlFileName)).Should().Contain("InductionCircuit");
+        File.ReadAllText(Path.Combine(_dir, "docs", DocsSite.HtmlFileName)).Should().Contain("InductionCircuit")
+            .And.Contain("href=\"view-induction2l.html\"", "the page links each model's interactive view");
+        File.ReadAllText(Path.Combine(_dir, "docs", "view-induction2l.html")).Should().Contain("id=\"heads\"").And.NotContain("https://");
     }
 
     [ChromiumFact]

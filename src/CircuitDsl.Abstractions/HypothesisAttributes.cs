@@ -351,3 +351,48 @@ public sealed class TermImportanceAttribute : HypothesisAttribute
     /// <summary>The largest fraction (0…1) of the loss the terms may recover (the higher orders matter). Give this or <see cref="Recovers"/>.</summary>
     public double RecoversAtMost { get; set; }
 }
+
+/// <summary>
+/// Activation patching restores the answer: run on the <see cref="Corrupted"/> tokens with one activation — <see cref="What"/>
+/// at <see cref="Layer"/> (or of <see cref="Head"/>), at <see cref="Position"/> or at every position — taken from the
+/// <see cref="Clean"/> run, the logit difference <c>logit[Answer] − logit[Wrong]</c> at the last position, normalised so
+/// that the clean run is 1 and the corrupted run 0, is at least <see cref="AtLeast"/> (or at most <see cref="AtMost"/>).
+/// </summary>
+public sealed class PatchingAttribute : HypothesisAttribute
+{
+    /// <summary>The claim patches <paramref name="what"/>.</summary>
+    public PatchingAttribute(PatchedActivation what)
+    {
+        What = what;
+    }
+
+    /// <summary>The activation patched.</summary>
+    public PatchedActivation What { get; }
+
+    /// <summary>The clean input's token ids (one sequence). Required.</summary>
+    public int[] Clean { get; set; } = [];
+
+    /// <summary>The corrupted input's token ids, as many as <see cref="Clean"/>. Required.</summary>
+    public int[] Corrupted { get; set; } = [];
+
+    /// <summary>The answer token. Required.</summary>
+    public int Answer { get; set; }
+
+    /// <summary>The wrong token the answer is compared with. Required.</summary>
+    public int Wrong { get; set; }
+
+    /// <summary>The block, for <c>ResidPre</c>, <c>AttnOut</c> and <c>MlpOut</c>.</summary>
+    public int Layer { get; set; }
+
+    /// <summary>The head, <c>layer.head</c>, for <c>HeadOutput</c>, <c>HeadOutputByPosition</c> and <c>HeadPattern</c>.</summary>
+    public string Head { get; set; } = "";
+
+    /// <summary>The one position patched (a query position for a pattern); every position when not given.</summary>
+    public int Position { get; set; }
+
+    /// <summary>The smallest normalised logit difference that supports the claim. Give this or <see cref="AtMost"/>.</summary>
+    public double AtLeast { get; set; }
+
+    /// <summary>The largest normalised logit difference that supports the claim. Give this or <see cref="AtLeast"/>.</summary>
+    public double AtMost { get; set; }
+}

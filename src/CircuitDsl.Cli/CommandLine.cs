@@ -33,6 +33,8 @@ public static class CommandLine
             RotateCommand.Create(output),
             ComposeCommand.Create(output),
             SampleCommand.Create(output),
+            PatchCommand.Create(output),
+            ViewCommand.Create(output),
         };
         foreach (var version in root.Options.OfType<VersionOption>())
         {

@@ -53,7 +53,7 @@ internal static class DemoCommand
 
             var unexpected = Verdicts(console, circuits, results.Select(r => r.Report).ToList());
             var docs = Path.Combine(dir, "docs");
-            SpecChecks.WriteDocs(docs, results);
+            SpecChecks.WriteDocs(docs, results, SpecChecks.Views(circuits, m => weights[m.Type]));
             console.MarkupLine($"docs: [link]{Markup.Escape(Path.Combine(docs, DocsSite.HtmlFileName))}[/] and {Markup.Escape(Path.Combine(docs, DocsSite.IndexFileName))}");
             return Task.FromResult(unexpected == 0 ? 0 : 1);
         });

@@ -31,7 +31,8 @@ internal static class DocsCommand
             }
 
             var checkedCircuits = circuits.Select(c => SpecChecks.Check(c, c.Model.BundledWeights())).ToList();
-            var files = SpecChecks.WriteDocs(parse.GetRequiredValue(outDir), checkedCircuits);
+            var views = SpecChecks.Views(circuits, m => m.BundledWeights());
+            var files = SpecChecks.WriteDocs(parse.GetRequiredValue(outDir), checkedCircuits, views);
             output.WriteLine($"wrote {files.Count} files to {Path.GetFullPath(parse.GetRequiredValue(outDir))}: {DocsSite.IndexFileName}, {DocsSite.HtmlFileName}, a page per circuit");
             return 0;
         });

@@ -1,6 +1,6 @@
 namespace CircuitDsl.Docs;
 
-/// <summary>How a <see cref="Svg.Heatmap"/> is drawn. Every member has a sensible default.</summary>
+/// <summary>How a heatmap (<see cref="Svg.Heatmap(string, double[,], IReadOnlyList{string}, IReadOnlyList{string}, HeatmapOptions?)"/>) is drawn. Every member has a sensible default.</summary>
 public sealed record HeatmapOptions
 {
     /// <summary>

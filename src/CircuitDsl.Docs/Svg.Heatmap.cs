@@ -66,7 +66,11 @@ public static partial class Svg
             w.Label(Pad + 10, y0 + height / 2, options.RowAxisLabel, "middle", "axis-label", ("fill", SvgWriter.Muted), ("transform", $"rotate(-90 {Fmt.N(Pad + 10)} {Fmt.N(y0 + height / 2)})"));
 
         w.Open("g", ("class", "column-labels"), ("font-size", Fmt.N(labelFont)));
-        for (var j = 0; j < cols; j++)
+        // Labels closer than a line of text overlap: with many positions only every columnStep-th (rowStep-th) is
+        // written (the cells' tooltips still name every one). Rotated labels stand cell · sin 45° apart.
+        var columnStep = rotate ? LabelStep(cell * Math.Sqrt(0.5), labelFont) : 1;
+        var rowStep = LabelStep(cell, labelFont);
+        for (var j = 0; j < cols; j += columnStep)
         {
             var cx = x0 + (j + 0.5) * cell;
             if (rotate)
@@ -77,7 +81,7 @@ public static partial class Svg
 
         w.Close("g");
         w.Open("g", ("class", "row-labels"), ("font-size", Fmt.N(labelFont)));
-        for (var i = 0; i < rows; i++) w.Label(x0 - 6, y0 + (i + 0.5) * cell + 4, rowLabels[i], "end");
+        for (var i = 0; i < rows; i += rowStep) w.Label(x0 - 6, y0 + (i + 0.5) * cell + 4, rowLabels[i], "end");
         w.Close("g");
 
         if (options.MaskUpperTriangle)
@@ -149,6 +153,21 @@ public static partial class Svg
         return w.Finish();
     }
 
+    /// <summary>A heatmap of a <c>[rows, columns]</c> tensor, as <see cref="Heatmap(string, double[,], IReadOnlyList{string}, IReadOnlyList{string}, HeatmapOptions?)"/>.</summary>
+    /// <exception cref="ArgumentException">The tensor is not a matrix, or the label counts do not match it.</exception>
+    public static string Heatmap(string title, CircuitDsl.Tensors.Tensor matrix, IReadOnlyList<string> rowLabels, IReadOnlyList<string> columnLabels, HeatmapOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(matrix);
+        if (matrix.Rank != 2) throw new ArgumentException($"Heatmap '{title}' needs a matrix, not a tensor of rank {matrix.Rank}.", nameof(matrix));
+        var values = new double[matrix.Dim(0), matrix.Dim(1)];
+        for (var i = 0; i < matrix.Dim(0); i++)
+        {
+            for (var j = 0; j < matrix.Dim(1); j++) values[i, j] = matrix[i, j];
+        }
+
+        return Heatmap(title, values, rowLabels, columnLabels, options);
+    }
+
     /// <summary>
     /// An attention pattern: queries down, keys across, both labelled with the tokens, on the sequential [0, 1] scale,
     /// with the causally masked upper triangle left empty.
@@ -163,6 +182,9 @@ public static partial class Svg
             ValueLabel = "attention",
             MaskUpperTriangle = true,
         });
+
+    /// <summary>Every how many labels one is written so that labels <paramref name="spacing"/> apart are a line of text apart.</summary>
+    private static int LabelStep(double spacing, double font) => Math.Max(1, (int)Math.Ceiling((font + 1) / spacing));
 
     private static bool Masked(HeatmapOptions options, int i, int j) => options.MaskUpperTriangle && j > i;
 

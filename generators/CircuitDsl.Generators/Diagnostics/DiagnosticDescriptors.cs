@@ -259,4 +259,60 @@ internal static class DiagnosticDescriptors
         isEnabledByDefault: true,
         description: "Rotating the residual stream of an LN model first folds LayerNorm's elementwise weight into the weights that read it; "
             + "in a shortformer model the positions are added to the queries' and keys' input after that weight, so it cannot be folded and the rotation is refused.");
+
+    /// <summary>Format: <c>[Patching] {0}: the clean input has {1} tokens and the corrupted one [{2}] has {3}; {4}</c>.</summary>
+    public static readonly DiagnosticDescriptor PatchingInputLengths = new(
+        id: "CDSL025",
+        title: "Patching inputs of different lengths",
+        messageFormat: "[Patching] {0}: the clean input has {1} tokens and the corrupted one [{2}] has {3}; {4}",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true,
+        description: "Activation patching copies an activation position by position from the clean run into the corrupted "
+            + "one, so both inputs need the same number of tokens, at least one and at most the model's n_ctx.");
+
+    /// <summary>Format: <c>[Patching] {0}: {1} {2} is outside the vocabulary [0, {3}) of {4}</c>.</summary>
+    public static readonly DiagnosticDescriptor PatchingTokenOutOfRange = new(
+        id: "CDSL026",
+        title: "Patching token outside the vocabulary",
+        messageFormat: "[Patching] {0}: {1} {2} is outside the vocabulary [0, {3}) of {4}",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true,
+        description: "Every token of the clean and corrupted inputs, the answer and the wrong token are ids in [0, d_vocab) "
+            + "of the circuit's model.");
+
+    /// <summary>Format: <c>[Patching] {0}: {1}</c> — the patched location does not fit <c>What</c>, the model or the input.</summary>
+    public static readonly DiagnosticDescriptor PatchingLocation = new(
+        id: "CDSL027",
+        title: "Patched location that does not exist",
+        messageFormat: "[Patching] {0}: {1}",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true,
+        description: "ResidPre, AttnOut and MlpOut are patched at a Layer of the model (MlpOut only in a model with MLPs); "
+            + "HeadOutput, HeadOutputByPosition and HeadPattern at a Head; a Position, when given, is one of the input's; "
+            + "HeadOutputByPosition needs one.");
+
+    /// <summary>Format: <c>[Patching] {0}: the answer and the wrong token are both {1}; their logit difference is always 0</c>.</summary>
+    public static readonly DiagnosticDescriptor PatchingAnswerIsWrong = new(
+        id: "CDSL028",
+        title: "Patching answer equal to the wrong token",
+        messageFormat: "[Patching] {0}: the answer and the wrong token are both {1}; their logit difference is always 0",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true,
+        description: "The patching metric is logit[Answer] − logit[Wrong] at the last position; with equal tokens it is 0 "
+            + "on every run and cannot be normalised.");
+
+    /// <summary>Format: <c>[Patching] {0}: the clean and corrupted inputs are the same tokens [{1}], so patching can change nothing</c>.</summary>
+    public static readonly DiagnosticDescriptor PatchingSameInputs = new(
+        id: "CDSL029",
+        title: "Patching between identical inputs",
+        messageFormat: "[Patching] {0}: the clean and corrupted inputs are the same tokens [{1}], so patching can change nothing",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true,
+        description: "The metric is normalised by the difference between the clean and the corrupted run; identical inputs "
+            + "give the same run, so the claim could never be measured.");
 }

@@ -203,6 +203,18 @@ internal static class CircuitEmitter
                 $"neurons: {(h.Neurons ? "true" : "false")}",
                 ..Threshold(h),
             ],
+            HypothesisKind.Patching when h.Patching is { } p =>
+            [
+                $"what: {PatchedActivationType}.{p.What}",
+                $"layer: {p.Layer.ToString(CultureInfo.InvariantCulture)}",
+                $"head: {(h.Heads.Count == 0 ? "null" : NewHeadId(h.Heads[0]))}",
+                $"position: {(p.Position is { } position ? position.ToString(CultureInfo.InvariantCulture) : "null")}",
+                $"clean: {IntArray(p.Clean)}",
+                $"corrupted: {IntArray(p.Corrupted)}",
+                $"answer: {p.Answer.ToString(CultureInfo.InvariantCulture)}",
+                $"wrong: {p.Wrong.ToString(CultureInfo.InvariantCulture)}",
+                ..Threshold(h),
+            ],
             _ =>
             [
                 $"head: {NewHeadId(h.Heads[0])}",
@@ -222,6 +234,9 @@ internal static class CircuitEmitter
     private static string[] PathData(HypothesisSpec h) => [$"task: {Literal(h.Task)}", $"seed: {h.Seed.ToString(CultureInfo.InvariantCulture)}"];
 
     private static string[] Threshold(HypothesisSpec h) => [$"threshold: {Number(h.Threshold)}", $"bound: {Bound}.{h.Bound}"];
+
+    private static string IntArray(EquatableArray<int> values) =>
+        "[" + string.Join(", ", values.Select(v => v.ToString(CultureInfo.InvariantCulture))) + "]";
 
     private static string NewHeadId(HeadId head) => $"new {HeadIdType}({head.Layer}, {head.Head})";
 

@@ -34,6 +34,7 @@ internal static class RuntimeNames
     public const string HeadIdType = "global::CircuitDsl.HeadId";
     public const string CompositionKindType = "global::CircuitDsl.CompositionKind";
     public const string PathMeasureType = "global::CircuitDsl.PathMeasure";
+    public const string PatchedActivationType = "global::CircuitDsl.PatchedActivation";
     public const string CircuitDocumentation = "global::CircuitDsl.CircuitDocumentation";
     public const string HypothesisDocumentation = "global::CircuitDsl.HypothesisDocumentation";
     public const string ConfigNamesType = "global::CircuitDsl.ConfigNames";

@@ -13,6 +13,7 @@ internal enum HypothesisKind
     DirectPathBigrams,
     SkipTrigrams,
     Rotated,
+    Patching,
 
     /// <summary>The open claim: a value the method's own body measures.</summary>
     Measured,
@@ -58,6 +59,7 @@ internal sealed record ArgumentText(string Name, string Value);
 /// <param name="Term">For <c>PathTerm</c>, the term's name as written (<c>direct</c>, <c>0.3</c>, <c>mlp0</c>, …).</param>
 /// <param name="Measure">For <c>PathTerm</c> and <c>VirtualHead</c>, what is measured of the term.</param>
 /// <param name="Order">For <c>TermImportance</c>, the largest path order kept.</param>
+/// <param name="Patching">For <c>Patching</c>, what is patched where, on which inputs; else null.</param>
 internal sealed record HypothesisSpec(
     string Method,
     string Accessibility,
@@ -78,7 +80,19 @@ internal sealed record HypothesisSpec(
     EquatableArray<ArgumentText> Arguments,
     string? Term = null,
     PathMeasure Measure = PathMeasure.Share,
-    int Order = 0);
+    int Order = 0,
+    PatchingSpec? Patching = null);
+
+/// <summary>A valid <c>[Patching]</c> claim's experiment: the head, if any, is the hypothesis's only head.</summary>
+/// <param name="What">The activation patched.</param>
+/// <param name="Layer">The block, for the residual stream and the attention and MLP outputs; else the head's layer.</param>
+/// <param name="Position">The one position patched, or null for every position.</param>
+/// <param name="Clean">The clean input's tokens.</param>
+/// <param name="Corrupted">The corrupted input's tokens, as many.</param>
+/// <param name="Answer">The answer token.</param>
+/// <param name="Wrong">The wrong token.</param>
+internal sealed record PatchingSpec(
+    PatchedActivation What, int Layer, int? Position, EquatableArray<int> Clean, EquatableArray<int> Corrupted, int Answer, int Wrong);
 
 /// <summary>
 /// A hypothesis method whose attribute was rejected with a CDSL error: it gets a body all the same, so the error

@@ -61,6 +61,7 @@ internal sealed class HypothesisParser
         var seed = 0;
         var headBases = false;
         var neurons = false;
+        PatchingSpec? patching = null;
         double threshold;
         switch (_kind)
         {
@@ -110,6 +111,12 @@ internal sealed class HypothesisParser
                 (seed, headBases, neurons) = Rotation();
                 threshold = Threshold(out bound, "AtLeast", "AtMost", 0, double.PositiveInfinity, "[0, ∞)", "a relative logit change");
                 ClaimKey = $"{_kind} seed {seed}{(headBases ? " head bases" : "")}{(neurons ? " neurons" : "")}";
+                break;
+            case HypothesisKind.Patching:
+                patching = Patching(heads);
+                threshold = Threshold(out bound, "AtLeast", "AtMost", double.NegativeInfinity, double.PositiveInfinity, "(-∞, ∞)",
+                    "a normalised logit difference", exclusive: true);
+                ClaimKey = $"{_kind} {_method.Name}";
                 break;
             case HypothesisKind.Measured:
                 threshold = Threshold(out bound, "AtLeast", "AtMost", double.NegativeInfinity, double.PositiveInfinity, "(-∞, ∞)",
@@ -183,7 +190,8 @@ internal sealed class HypothesisParser
             _documented.ToEquatableArray(),
             term,
             measure,
-            order);
+            order,
+            patching);
     }
 
     /// <summary>
@@ -308,6 +316,182 @@ internal sealed class HypothesisParser
             ? "[0, ∞)"
             : $"[0, {Number(max)}] (up to sqrt(d_model) = sqrt({_architecture.DModel.ToString(CultureInfo.InvariantCulture)}))";
         return Threshold(name, 0, max, range, "a composition score in baseline units");
+    }
+
+    /// <summary>A <c>[Patching]</c> claim's experiment, checked against the model (CDSL025–029 and CDSL010); null if invalid.</summary>
+    private PatchingSpec? Patching(List<HeadId> heads)
+    {
+        var whatValue = Arguments.Positional(0);
+        if (whatValue.IsBroken() || !whatValue.TryGetEnum(out var raw) || !Enum.IsDefined(typeof(PatchedActivation), raw))
+        {
+            _ok = false;
+            return null;
+        }
+
+        var what = (PatchedActivation)raw;
+        _documented.Add(new ArgumentText("What", what.ToString()));
+        var clean = Tokens("Clean", "the clean input's token ids, e.g. Clean = new[] { 1, 2, 3 }");
+        var corrupted = Tokens("Corrupted", "the corrupted input's token ids, as many as Clean");
+        var answer = Token("Answer", "the answer token id");
+        var wrong = Token("Wrong", "the wrong token id the answer is compared with");
+        if (clean is null || corrupted is null || answer is null || wrong is null)
+        {
+            return null;
+        }
+
+        var vocab = _architecture?.DVocab ?? int.MaxValue;
+        var context = _architecture?.NCtx ?? int.MaxValue;
+        if (clean.Length != corrupted.Length || clean.Length == 0 || clean.Length > context)
+        {
+            var why = clean.Length != corrupted.Length
+                ? "patching needs inputs of equal lengths"
+                : clean.Length == 0 ? "patching needs at least one token" : $"{_modelName}'s context is n_ctx = {Number(context)}";
+            return Fail(DiagnosticDescriptors.PatchingInputLengths, Arguments.NamedLocation("Corrupted"),
+                _method.Name, Number(clean.Length), List(corrupted), Number(corrupted.Length), why);
+        }
+
+        foreach (var (tokens, name) in new[] { (clean, "Clean"), (corrupted, "Corrupted"), ([answer.Value], "Answer"), ([wrong.Value], "Wrong") })
+        {
+            var bad = Array.FindIndex(tokens, t => t < 0 || t >= vocab);
+            if (bad >= 0)
+            {
+                var which = name is "Answer" or "Wrong" ? $"{name} token" : $"{name} token at position {Number(bad)},";
+                return Fail(DiagnosticDescriptors.PatchingTokenOutOfRange, Arguments.NamedLocation(name),
+                    _method.Name, which, Number(tokens[bad]), Number(vocab), _modelName);
+            }
+        }
+
+        if (answer == wrong)
+        {
+            return Fail(DiagnosticDescriptors.PatchingAnswerIsWrong, Arguments.NamedLocation("Wrong"), _method.Name, Number(answer.Value));
+        }
+
+        if (clean.SequenceEqual(corrupted))
+        {
+            return Fail(DiagnosticDescriptors.PatchingSameInputs, Arguments.NamedLocation("Corrupted"), _method.Name, List(corrupted));
+        }
+
+        int? position = null;
+        if (Arguments.Has("Position"))
+        {
+            if (!Arguments.Named("Position").TryGetInt(out var p))
+            {
+                _ok = false;
+                return null;
+            }
+
+            if (p < 0 || p >= clean.Length)
+            {
+                return Fail(DiagnosticDescriptors.PatchingLocation, Arguments.NamedLocation("Position"), _method.Name,
+                    $"Position = {Number(p)} is not one of the input's positions 0 to {Number(clean.Length - 1)}");
+            }
+
+            position = p;
+            _documented.Add(new ArgumentText("Position", Number(p)));
+        }
+
+        var headKind = what is PatchedActivation.HeadOutput or PatchedActivation.HeadOutputByPosition or PatchedActivation.HeadPattern;
+        var (needed, unwanted) = headKind ? ("Head", "Layer") : ("Layer", "Head");
+        if (Arguments.Has(unwanted))
+        {
+            return Fail(DiagnosticDescriptors.PatchingLocation, Arguments.NamedLocation(unwanted), _method.Name,
+                $"{what} is patched at a {needed}, not a {unwanted} ({unwanted} = {Arguments.NamedText(unwanted)})");
+        }
+
+        if (!Arguments.Has(needed))
+        {
+            Missing($"{needed}, where {what} is patched");
+            return null;
+        }
+
+        if (what == PatchedActivation.HeadOutputByPosition && position is null)
+        {
+            return Fail(DiagnosticDescriptors.PatchingLocation, Arguments.Location, _method.Name,
+                "HeadOutputByPosition patches one position: give Position (or patch HeadOutput at every position)");
+        }
+
+        int layer;
+        if (headKind)
+        {
+            if (Head(Arguments.Named("Head"), Arguments.NamedLocation("Head"), "Head") is not { } head)
+            {
+                return null;
+            }
+
+            heads.Add(head);
+            layer = head.Layer;
+        }
+        else
+        {
+            if (!Arguments.Named("Layer").TryGetInt(out layer))
+            {
+                _ok = false;
+                return null;
+            }
+
+            var layers = _architecture?.NLayers ?? int.MaxValue;
+            if (layer < 0 || layer >= layers)
+            {
+                return Fail(DiagnosticDescriptors.PatchingLocation, Arguments.NamedLocation("Layer"), _method.Name,
+                    $"Layer = {Number(layer)} is not a block of {_modelName}, which has {Count(layers, "layer")}");
+            }
+
+            if (what == PatchedActivation.MlpOut && _architecture is { HasMlp: false })
+            {
+                return Fail(DiagnosticDescriptors.PatchingLocation, Arguments.Location, _method.Name,
+                    $"{_modelName} is attention-only: it has no MLP output to patch");
+            }
+
+            _documented.Add(new ArgumentText("Layer", Number(layer)));
+        }
+
+        _documented.Add(new ArgumentText("Answer", Number(answer.Value)));
+        _documented.Add(new ArgumentText("Wrong", Number(wrong.Value)));
+        return new PatchingSpec(what, layer, position, clean.ToEquatableArray(), corrupted.ToEquatableArray(), answer.Value, wrong.Value);
+    }
+
+    private int[]? Tokens(string name, string what)
+    {
+        var value = Arguments.Named(name);
+        if (!Arguments.Has(name))
+        {
+            Missing($"{name}, {what}");
+            return null;
+        }
+
+        if (value is not { Kind: TypedConstantKind.Array } array || array.IsNull || array.Values.Any(v => v.Value is not int))
+        {
+            _ok = false;
+            return null;
+        }
+
+        var tokens = array.Values.Select(v => (int)v.Value!).ToArray();
+        _documented.Add(new ArgumentText(name, "[" + List(tokens) + "]"));
+        return tokens;
+    }
+
+    private int? Token(string name, string what)
+    {
+        if (!Arguments.Has(name))
+        {
+            Missing($"{name}, {what}");
+            return null;
+        }
+
+        if (!Arguments.Named(name).TryGetInt(out var token))
+        {
+            _ok = false;
+            return null;
+        }
+
+        return token;
+    }
+
+    private PatchingSpec? Fail(DiagnosticDescriptor descriptor, LocationInfo? location, params string[] arguments)
+    {
+        _ok = false;
+        _diagnostics.Add(DiagnosticInfo.Create(descriptor, location ?? Arguments.Location, arguments));
+        return null;
     }
 
     private void FaithfulnessHeads(List<HeadId> heads)
@@ -682,4 +866,8 @@ internal sealed class HypothesisParser
     private static string Count(int n, string noun) => n.ToString(CultureInfo.InvariantCulture) + " " + noun + (n == 1 ? "" : "s");
 
     public static string Number(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+
+    private static string List(int[] tokens) => string.Join(", ", tokens.Select(Number));
+
+    private static string Number(int value) => value.ToString(CultureInfo.InvariantCulture);
 }

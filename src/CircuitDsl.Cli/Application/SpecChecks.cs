@@ -1,3 +1,4 @@
+using CircuitDsl.Circuits;
 using CircuitDsl.Facade;
 using CircuitDsl.Docs;
 using CircuitDsl.Reports;
@@ -16,7 +17,27 @@ internal static class SpecChecks
         return (page, report);
     }
 
-    /// <summary>Writes the docs site for checked circuits; returns the files written.</summary>
-    public static IReadOnlyList<string> WriteDocs(string directory, IReadOnlyList<(Document Page, CircuitReport Report)> circuits) =>
-        DocsSite.Write(directory, "Circuits", circuits);
+    /// <summary>
+    /// The interactive view of each model with attention layers among <paramref name="circuits"/>' models, on the first
+    /// sequence of its detection batch; <paramref name="weights"/> names each model's weights folder.
+    /// </summary>
+    public static IReadOnlyList<(string Model, Exploration View)> Views(IEnumerable<CircuitEntry> circuits, Func<ModelEntry, string> weights)
+    {
+        var views = new List<(string, Exploration)>();
+        foreach (var entry in circuits.Select(c => c.Model).DistinctBy(m => m.Type))
+        {
+            using var model = entry.Load(weights(entry));
+            if (model.Analysis.Config.NLayers > 0)
+            {
+                views.Add((entry.Name, Exploration.Compute(model.Analysis.Weights, model.Analysis.DetectionBatch[0])));
+            }
+        }
+
+        return views;
+    }
+
+    /// <summary>Writes the docs site for checked circuits and the models' views; returns the files written.</summary>
+    public static IReadOnlyList<string> WriteDocs(
+        string directory, IReadOnlyList<(Document Page, CircuitReport Report)> circuits, IReadOnlyList<(string Model, Exploration View)> views) =>
+        DocsSite.Write(directory, "Circuits", circuits, views);
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using CircuitDsl.Patching;
 using CircuitDsl.Reports;
 using CircuitDsl.Tasks;
 using CircuitDsl.Tensors;
@@ -379,6 +380,40 @@ public static class Hypotheses
         var detail = $"{Batch(paths, task, seed)}; removing the term changes the loss by {Evidence.Format(data.RemovalLossChange)} nats.";
         return Evidence.Judge(name, claim, measure == PathMeasure.NextTokenLogit ? data.MeanNextTokenLogit() : data.Share, threshold, bound, unit,
             detail, [data]);
+    }
+
+    /// <summary>
+    /// Activation patching from <paramref name="clean"/> into <paramref name="corrupted"/> (docs/math.md, "Activation
+    /// patching"): the normalised logit difference of <paramref name="answer"/> over <paramref name="wrong"/> with
+    /// <paramref name="what"/> patched at <paramref name="layer"/> (or of <paramref name="head"/>) and at
+    /// <paramref name="position"/> (every position when null) is on the <paramref name="bound"/> side of <paramref name="threshold"/>.
+    /// </summary>
+    public static Evidence Patching(ModelAnalysis analysis, string name, string claim, PatchedActivation what, int layer, HeadId? head,
+        int? position, int[] clean, int[] corrupted, int answer, int wrong, double threshold, Bound bound)
+    {
+        ArgumentNullException.ThrowIfNull(analysis);
+        var at = head is { } h ? $"of {h}" : $"at layer {layer}";
+        var unit = $"logit difference restored by patching {what} {at}{(position is { } p ? $", position {p}" : "")} (clean = 1, corrupted = 0)";
+        if (head is { } id && analysis.WhyNotMeasurable(id) is { } why)
+        {
+            return Evidence.NotMeasured(name, claim, threshold, bound, unit, why);
+        }
+
+        ActivationPatching patching;
+        double value;
+        try
+        {
+            patching = ActivationPatching.Prepare(analysis.Model, [clean], [corrupted], answer, wrong);
+            value = patching.Patch(what, layer, position, head?.Head);
+        }
+        catch (ArgumentException e)
+        {
+            return Evidence.NotMeasured(name, claim, threshold, bound, unit, e.Message);
+        }
+
+        return Evidence.Judge(name, claim, value, threshold, bound, unit,
+            $"logit[{answer}] − logit[{wrong}] at the last position: clean {Evidence.Format(patching.CleanMetric)}, "
+            + $"corrupted {Evidence.Format(patching.CorruptedMetric)}.");
     }
 
     private static string? PlantedTask(string task, int vocab, int seed, out TrainingTask? planted)

@@ -593,6 +593,36 @@ public sealed class DiagnosticTests
     }
 
     [Fact]
+    public void CDSL025_patching_inputs_of_different_lengths() => PatchingMistake("Clean = new[] { 1, 2, 3 }, Corrupted = new[] { 1, 2 }, Answer = 9, Wrong = 13", "CDSL025",
+        "the clean input has 3 tokens and the corrupted one [1, 2] has 2; patching needs inputs of equal lengths", "new[] { 1, 2 }", 0);
+
+    [Fact]
+    public void CDSL026_patching_token_outside_the_vocabulary() => PatchingMistake("Clean = new[] { 1, 70, 3 }, Corrupted = new[] { 1, 4, 3 }, Answer = 9, Wrong = 13", "CDSL026",
+        "Clean token at position 1, 70 is outside the vocabulary [0, 64) of Toy2L", "new[] { 1, 70, 3 }", 0);
+
+    [Fact]
+    public void CDSL027_patched_layer_outside_the_model() => PatchingMistake("Layer = 2, Clean = new[] { 1, 2, 3 }, Corrupted = new[] { 1, 4, 3 }, Answer = 9, Wrong = 13", "CDSL027",
+        "Layer = 2 is not a block of Toy2L, which has 2 layers", "Layer = 2", 8);
+
+    [Fact]
+    public void CDSL028_patching_answer_equal_to_the_wrong_token() => PatchingMistake("Clean = new[] { 1, 2, 3 }, Corrupted = new[] { 1, 4, 3 }, Answer = 9, Wrong = 9", "CDSL028",
+        "the answer and the wrong token are both 9; their logit difference is always 0", "Wrong = 9", 8);
+
+    [Fact]
+    public void CDSL029_patching_between_identical_inputs() => PatchingMistake("Clean = new[] { 1, 2, 3 }, Corrupted = new[] { 1, 2, 3 }, Answer = 9, Wrong = 13", "CDSL029",
+        "the clean and corrupted inputs are the same tokens [1, 2, 3], so patching can change nothing", "Corrupted = new", 12);
+
+    private static void PatchingMistake(string arguments, string id, string problem, string marker, int offset)
+    {
+        var layer = arguments.StartsWith("Layer", StringComparison.Ordinal) ? "" : "Layer = 1, ";
+        var source = Circuit($$"""
+                [Patching(PatchedActivation.ResidPre, {{layer}}{{arguments}}, AtLeast = 0.5)]
+                public static partial Evidence Claim(Toy2L model);
+            """);
+        ExpectSingle(source, id, $"[Patching] Claim: {problem}", marker, offset: offset);
+    }
+
+    [Fact]
     public void Every_descriptor_has_a_test_here_and_a_line_in_the_release_notes()
     {
         var ids = typeof(CircuitDslGenerator).Assembly
@@ -603,7 +633,7 @@ public sealed class DiagnosticTests
         var tested = typeof(DiagnosticTests).GetMethods().Select(m => m.Name.Split('_')[0]).ToHashSet();
         var releases = File.ReadAllText(Path.Combine(RepositoryRoot(), "generators", "CircuitDsl.Generators", "AnalyzerReleases.Unshipped.md"));
 
-        ids.Should().OnlyHaveUniqueItems().And.HaveCount(22);
+        ids.Should().OnlyHaveUniqueItems().And.HaveCount(27);
         ids.Should().OnlyContain(id => tested.Contains(id), "every diagnostic has a test named after it");
         ids.Should().OnlyContain(id => releases.Contains(id + " | CircuitDsl | ", StringComparison.Ordinal));
     }

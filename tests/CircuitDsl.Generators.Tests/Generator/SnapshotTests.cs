@@ -31,6 +31,9 @@ public sealed class SnapshotTests
     public void PathClaimCircuit() => VerifyGenerated([SpecSources.PathClaims], only: ["Specs.Paths.g.cs"]);
 
     [Fact]
+    public void PatchingCircuit() => VerifyGenerated([SpecSources.TwoLayer, SpecSources.Patching], only: ["Specs.PatchingClaims.g.cs"]);
+
+    [Fact]
     public void Registry() =>
         VerifyGenerated([SpecSources.TwoLayer, SpecSources.Induction, SpecSources.PlantedStructure], only: [RegistryFile]);
 

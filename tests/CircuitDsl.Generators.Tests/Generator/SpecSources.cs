@@ -179,4 +179,26 @@ public static class SpecSources
             public static partial Evidence OneHead(Mlp2L model);
         }
         """;
+
+    public const string Patching = """
+        using CircuitDsl;
+        using CircuitDsl.Reports;
+
+        namespace Specs;
+
+        /// <summary>Patching claims on the two-layer model.</summary>
+        [Circuit(typeof(Toy2L))]
+        public static partial class PatchingClaims
+        {
+            /// <summary>The residual stream entering layer 1 at position 2 restores the answer.</summary>
+            [Patching(PatchedActivation.ResidPre, Layer = 1, Position = 2, Clean = new[] { 5, 9, 12, 5 },
+                      Corrupted = new[] { 5, 13, 12, 5 }, Answer = 9, Wrong = 13, AtLeast = 0.8)]
+            public static partial Evidence Stored(Toy2L model);
+
+            /// <summary>Head 1.2's pattern does not matter.</summary>
+            [Patching(PatchedActivation.HeadPattern, Head = "1.2", Clean = new[] { 5, 9, 12, 5 },
+                      Corrupted = new[] { 5, 13, 12, 5 }, Answer = 9, Wrong = 13, AtMost = 0.1)]
+            public static partial Evidence PatternIrrelevant(Toy2L model);
+        }
+        """;
 }

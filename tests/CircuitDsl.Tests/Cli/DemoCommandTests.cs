@@ -34,7 +34,9 @@ public sealed class DemoCommandTests : IDisposable
             .Where(f => f.EndsWith(".md", StringComparison.Ordinal) || f.EndsWith(".html", StringComparison.Ordinal) || f.EndsWith(".svg", StringComparison.Ordinal))
             .Should().OnlyContain(f => !File.ReadAllText(f).Contains(_dir) && !File.ReadAllText(f).Contains(AppContext.BaseDirectory),
                 "the generated docs carry no absolute path of the machine that wrote them");
-        File.ReadAllText(Path.Combine(_dir, "docs", DocsSite.HtmlFileName)).Should().Contain("InductionCircuit");
+        File.ReadAllText(Path.Combine(_dir, "docs", DocsSite.HtmlFileName)).Should().Contain("InductionCircuit")
+            .And.Contain("href=\"view-induction2l.html\"", "the page links each model's interactive view");
+        File.ReadAllText(Path.Combine(_dir, "docs", "view-induction2l.html")).Should().Contain("id=\"heads\"").And.NotContain("https://");
     }
 
     [ChromiumFact]

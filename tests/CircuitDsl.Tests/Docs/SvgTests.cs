@@ -54,6 +54,31 @@ public sealed class SvgTests
             "every drawn cell is on or below the diagonal");
     }
 
+    [Theory]
+    [InlineData(62)]
+    [InlineData(31)]
+    [InlineData(200)]
+    public void A_long_patterns_labels_stand_at_least_a_line_of_text_apart_and_keep_the_first_position(int n)
+    {
+        var svg = Svg.AttentionPattern("Head 1.1", Matrix(n, n, (i, j) => j <= i ? 1.0 / (i + 1) : 0), Labels("token", n));
+
+        var d = Parse(svg);
+        var font = Num(WithClass(d, "column-labels").Single(), "font-size");
+        var columns = WithClass(d, "column-labels").Single().Elements(S + "text").ToList();
+        var rows = WithClass(d, "row-labels").Single().Elements(S + "text").ToList();
+        columns[0].Value.Should().Be("token0");
+        rows[0].Value.Should().Be("token0");
+        columns.Count.Should().BeGreaterThan(4, "thinned, not dropped");
+        rows.Count.Should().BeGreaterThan(4);
+
+        // Column labels are rotated 45°: two neighbours' baselines are (Δx) · sin 45° apart across the text.
+        var rotated = ((string?)columns[0].Attribute("transform"))?.StartsWith("rotate(-45", StringComparison.Ordinal) == true;
+        var columnGaps = columns.Zip(columns.Skip(1), (a, b) => (Num(b, "x") - Num(a, "x")) * (rotated ? Math.Sqrt(0.5) : 1));
+        columnGaps.Should().OnlyContain(g => g >= font, "rotated column labels closer than their font size overlap");
+        rows.Zip(rows.Skip(1), (a, b) => Num(b, "y") - Num(a, "y")).Should().OnlyContain(g => g >= font);
+        WithClass(d, "cell").Should().HaveCount(n * (n + 1) / 2, "every cell is still drawn");
+    }
+
     [Fact]
     public void Heatmap_cells_darken_as_the_value_grows_on_the_sequential_scale()
     {

@@ -1,0 +1,103 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using CircuitDsl.Cli.Application;
+using CircuitDsl.Docs;
+using CircuitDsl.Model;
+using CircuitDsl.Patching;
+using Spectre.Console;
+
+namespace CircuitDsl.Cli;
+
+/// <summary>
+/// <c>circuitdsl patch</c>: activation patching from a clean into a corrupted input (docs/math.md, "Activation
+/// patching"): the normalised logit difference with each layer × position (or layer × head) patched.
+/// </summary>
+internal static class PatchCommand
+{
+    private static readonly Dictionary<string, PatchedActivation> Targets = new(StringComparer.Ordinal)
+    {
+        ["resid_pre"] = PatchedActivation.ResidPre,
+        ["attn_out"] = PatchedActivation.AttnOut,
+        ["mlp_out"] = PatchedActivation.MlpOut,
+        ["heads"] = PatchedActivation.HeadOutput,
+    };
+
+    public static Command Create(TextWriter output)
+    {
+        var dir = Commands.ModelDirectory();
+        var clean = new Option<string>("--clean-tokens")
+        {
+            Description = "JSON tokens file of the clean input (the run that gets the answer right).", Required = true,
+        };
+        var corrupted = new Option<string>("--corrupted-tokens")
+        {
+            Description = "JSON tokens file of the corrupted input: as many sequences and positions as the clean one.", Required = true,
+        };
+        var answer = new Option<int>("--answer") { Description = "The answer token id at the last position.", Required = true };
+        var wrong = new Option<int>("--wrong") { Description = "The wrong token id the answer is compared with.", Required = true };
+        var what = new Option<string>("--what")
+        {
+            Description = "What to patch: resid_pre, attn_out, mlp_out (by layer × position) or heads (each head's output, by layer × head).",
+            DefaultValueFactory = _ => "resid_pre",
+        };
+        var svg = new Option<string?>("--svg") { Description = "Also write the result as an SVG heatmap to this file." };
+        var json = Commands.JsonOption(
+            "Print {\"what\", \"metric\": {\"clean\", \"corrupted\"}, \"patched\": [[…]]} indexed [layer][position] ([layer][head] for heads).");
+        var command = new Command("patch", "Activation patching: how much of the clean run's logit difference each activation restores.")
+        {
+            dir, clean, corrupted, answer, wrong, what, svg, json,
+        };
+        command.SetAction(parse =>
+        {
+            using var folder = Commands.LoadFinite(parse.GetRequiredValue(dir));
+            var cleanTokens = TokensFile.Read(parse.GetRequiredValue(clean), folder.Config);
+            var corruptedTokens = TokensFile.Read(parse.GetRequiredValue(corrupted), folder.Config);
+            var name = parse.GetRequiredValue(what);
+            if (!Targets.ContainsKey(name))
+            {
+                throw new UsageException($"--what {name}: expected one of {string.Join(", ", Targets.Keys)}.");
+            }
+
+            var patching = ActivationPatching.Prepare(
+                new HookedTransformer(folder.Weights), cleanTokens, corruptedTokens, parse.GetValue(answer), parse.GetValue(wrong));
+            var result = patching.Sweep(Targets[name]);
+            var columnName = Targets[name] == PatchedActivation.HeadOutput ? "head" : "pos";
+            var columns = Enumerable.Range(0, result.Dim(1)).Select(i => $"{columnName} {i}").ToList();
+            var rows = Enumerable.Range(0, result.Dim(0)).Select(l => $"layer {l}").ToList();
+            if (parse.GetValue(svg) is { } svgPath)
+            {
+                File.WriteAllText(svgPath, Svg.Heatmap($"Patching {name}: normalised logit difference", result, rows, columns,
+                    new HeatmapOptions { RowAxisLabel = "layer", ColumnAxisLabel = columnName == "head" ? "head" : "position", ValueLabel = "restored" }));
+            }
+
+            if (parse.GetValue(json))
+            {
+                output.WriteLine(JsonSerializer.Serialize(new
+                {
+                    what = name,
+                    metric = new { clean = patching.CleanMetric, corrupted = patching.CorruptedMetric },
+                    patched = Enumerable.Range(0, result.Dim(0)).Select(l => Enumerable.Range(0, result.Dim(1)).Select(j => (double)result[l, j])),
+                }));
+                return 0;
+            }
+
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"logit difference {patching.Answer} − {patching.Wrong} at the last position: clean {patching.CleanMetric:F4}, corrupted {patching.CorruptedMetric:F4}; patched runs normalised so clean = 1, corrupted = 0"));
+            var table = new Spectre.Console.Table().Border(TableBorder.Rounded).AddColumn($"layer \\ {columnName}");
+            for (var j = 0; j < result.Dim(1); j++)
+            {
+                table.AddColumn(j.ToString(CultureInfo.InvariantCulture), c => c.RightAligned());
+            }
+
+            for (var l = 0; l < result.Dim(0); l++)
+            {
+                table.AddRow([l.ToString(CultureInfo.InvariantCulture), .. Enumerable.Range(0, result.Dim(1)).Select(j => result[l, j].ToString("F3", CultureInfo.InvariantCulture))]);
+            }
+
+            Commands.Console(output).Write(table);
+            return 0;
+        });
+        return command;
+    }
+}

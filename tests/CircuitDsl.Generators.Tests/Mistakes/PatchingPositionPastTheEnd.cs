@@ -1,0 +1,16 @@
+// Mistake: a patched position past the end of the prompt
+using CircuitDsl;
+using CircuitDsl.Reports;
+
+namespace Specs;
+
+[Transformer(NLayers = 2, NHeads = 4, DModel = 64, DHead = 16, DVocab = 64, NCtx = 64, AttnOnly = true)]
+public sealed partial class Toy2L;
+
+[Circuit(typeof(Toy2L))]
+public static partial class PatchingClaims
+{
+    /// <summary>The claim.</summary>
+    [Patching(PatchedActivation.HeadOutputByPosition, Head = "1.2", Position = /*!CDSL027: 4*/4, Clean = new[] { 5, 9, 12, 5 }, Corrupted = new[] { 5, 13, 12, 5 }, Answer = 9, Wrong = 13, AtLeast = 0.5)]
+    public static partial Evidence Claim(Toy2L model);
+}

@@ -66,7 +66,8 @@ internal static class CircuitEmitter
             w.Line($"claim: {Literal(h.Claim)},");
             w.Line($"heads: [{string.Join(", ", h.Heads.Select(NewHeadId))}],");
             w.Line($"arguments: [{string.Join(", ", h.Arguments.Select(a => $"new({Literal(a.Name)}, {Literal(a.Value)})"))}],");
-            w.Line($"paper: {Literal(h.Paper)}),");
+            w.Line($"paper: {Literal(h.Paper)},");
+            w.Line($"onSeeds: {h.OnSeeds.ToString(CultureInfo.InvariantCulture)}),");
             w.Unindent();
         }
 
@@ -152,14 +153,14 @@ internal static class CircuitEmitter
             HypothesisKind.DirectPathBigrams =>
             [
                 $"task: {Literal(h.Task)}",
-                $"seed: {h.Seed.ToString(CultureInfo.InvariantCulture)}",
+                $"seed: {h.ParameterName}.Analysis.Config.Seed ?? {h.Seed.ToString(CultureInfo.InvariantCulture)}",
                 ..Threshold(h),
             ],
             HypothesisKind.SkipTrigrams =>
             [
                 $"head: {NewHeadId(h.Heads[0])}",
                 $"task: {Literal(h.Task)}",
-                $"seed: {h.Seed.ToString(CultureInfo.InvariantCulture)}",
+                $"seed: {h.ParameterName}.Analysis.Config.Seed ?? {h.Seed.ToString(CultureInfo.InvariantCulture)}",
                 ..Threshold(h),
             ],
             _ =>
@@ -179,7 +180,9 @@ internal static class CircuitEmitter
 
     private static string[] Threshold(HypothesisSpec h) => [$"threshold: {Number(h.Threshold)}", $"bound: {Bound}.{h.Bound}"];
 
-    private static string NewHeadId(HeadId head) => $"new {HeadIdType}({head.Layer}, {head.Head})";
+    private static string NewHeadId(HeadId head) => head.Role is { } role
+        ? $"new {HeadIdType}({head.Layer}, {HeadRoleType}.{role})"
+        : $"new {HeadIdType}({head.Layer}, {head.Head})";
 
     private static string Literal(string? value) =>
         value is null ? "null" : SymbolDisplay.FormatLiteral(value, quote: true);

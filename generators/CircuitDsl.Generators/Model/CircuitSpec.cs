@@ -39,9 +39,10 @@ internal sealed record ArgumentText(string Name, string Value);
 /// <param name="Bound">Which side of <paramref name="Threshold"/> supports the claim.</param>
 /// <param name="InBaselineUnits">Whether a composition threshold is in units of 1/sqrt(d_model).</param>
 /// <param name="Task">The task: for ablation and faithfulness as written, for the planted-structure kinds the model's training task.</param>
-/// <param name="Seed">For the planted-structure kinds, the model's training seed (which drew the task's structure); else 0.</param>
+/// <param name="Seed">For the planted-structure kinds, the model card's (first) seed, which drew the task's structure for weights whose config names no seed; else 0.</param>
 /// <param name="Unit">For <c>Measured</c>, the value's unit as written (or null).</param>
 /// <param name="Paper">The paper section the claim comes from, if given.</param>
+/// <param name="OnSeeds">On how many of the model's seeds the claim must hold; 0 for all.</param>
 /// <param name="Arguments">The arguments as written, for the documentation.</param>
 internal sealed record HypothesisSpec(
     string Method,
@@ -58,6 +59,7 @@ internal sealed record HypothesisSpec(
     int Seed,
     string? Unit,
     string? Paper,
+    int OnSeeds,
     EquatableArray<ArgumentText> Arguments);
 
 /// <summary>A <c>[Circuit]</c> class whose shape allows emission, with its valid hypotheses.</summary>

@@ -26,9 +26,9 @@ public static partial class InductionCircuit
     public static partial Evidence PreviousTokenHead(Induction2L model);
 
     /// <summary>
-    /// Layer 1 has an induction head: on a sequence repeated twice, each token of the second copy attends to the token
-    /// that followed its first occurrence ("[A][B] … [A] → attend to [B]"). The score is this project's stripe score
-    /// (a perfect induction head scores 1), about twice TransformerLens's "mul" measure, which the report gives beside it.
+    /// Layer 1 has an induction head: on a sequence followed by a copy of itself, each token of the copy attends to the
+    /// token that followed its first occurrence ("[A][B] … [A] → attend to [B]"). The score is this project's stripe
+    /// score, not TransformerLens's "mul" measure, which the report gives beside it (docs/math.md defines both).
     /// </summary>
     [InductionHead("1.induction", AtLeast = 0.8, Paper = "Two-Layer Attention-Only Transformers: Induction Heads")]
     public static partial Evidence InductionHead(Induction2L model);

@@ -287,7 +287,9 @@ public static class Hypotheses
         }
 
         var scores = analysis.Detectors;
-        var detail = $"{tlName} = {Evidence.Format(scores.TlMul(kind, head))} (TransformerLens's measure, for comparison); "
+        var detail = $"the {what} is this project's stripe score (mean attention on the targets over the rows that have one; a perfect head scores 1)"
+            + (kind == DetectorKind.Induction ? ", about twice TransformerLens's on the h + h detection batch, whose first half has no target" : "")
+            + $"; {tlName} = {Evidence.Format(scores.TlMul(kind, head))} is TransformerLens's \"mul\" measure (Σ(A⊙P)/ΣA over all rows), for comparison; "
             + $"{analysis.DetectionBatch.Length} sequences.";
         return Evidence.Judge(name, claim, scores.Score(kind, head), threshold, bound, unit, detail,
             [new AttentionPatternData(head, 0, analysis.ExamplePattern(head), analysis.DetectionBatch[0])]);

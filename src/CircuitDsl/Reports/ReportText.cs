@@ -199,6 +199,11 @@ public static class ReportText
             sb.Append("  claim: ").Append(first.Claim).Append('\n');
         }
 
+        if (first.Detail.Length > 0)
+        {
+            sb.Append("  detail (seed ").Append(claim.PerSeed[0].Seed).Append("): ").Append(first.Detail).Append('\n');
+        }
+
         return sb.ToString();
     }
 

@@ -30,7 +30,7 @@ internal static class DocsCommand
                 throw new UsageException($"no [Circuit] specs in {string.Join(", ", assemblies.Select(a => a.GetName().Name))}.");
             }
 
-            var checkedCircuits = circuits.Select(c => SpecChecks.Check(c, c.Model.BundledWeights())).ToList();
+            var checkedCircuits = circuits.Select(c => SpecChecks.Check(c, c.Model.BundledWeights())).Select(r => (r.Page, r.Report)).ToList();
             var files = SpecChecks.WriteDocs(parse.GetRequiredValue(outDir), checkedCircuits);
             output.WriteLine($"wrote {files.Count} files to {Path.GetFullPath(parse.GetRequiredValue(outDir))}: {DocsSite.IndexFileName}, {DocsSite.HtmlFileName}, a page per circuit");
             return 0;

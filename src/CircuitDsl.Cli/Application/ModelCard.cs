@@ -9,11 +9,11 @@ internal static class ModelCard
     /// <summary>The model card, if the spec has one.</summary>
     public static TrainedOnAttribute? TrainedOn(this ModelEntry model) => model.Type.GetCustomAttribute<TrainedOnAttribute>();
 
-    /// <summary>The bundled weights folder the model card names.</summary>
+    /// <summary>The bundled weights folder the model card names for each of its seeds, in the card's order.</summary>
     /// <exception cref="UsageException">The spec names no weights folder.</exception>
-    public static string BundledWeights(this ModelEntry model) =>
+    public static IReadOnlyList<SeedWeights> BundledWeights(this ModelEntry model) =>
         model.TrainedOn() is { Weights.Length: > 0 } card
-            ? card.WeightsDirectory(model.Type)
+            ? [.. card.AllSeeds.Select(seed => new SeedWeights(seed, card.WeightsDirectory(model.Type, seed)))]
             : throw new UsageException($"{model.Name} has no [TrainedOn(..., Weights = \"...\")]: where are its weights?");
 
     /// <summary>The model-card rows of the docs: how the weights were made, and where they were read from.</summary>
@@ -22,10 +22,15 @@ internal static class ModelCard
         var rows = new List<KeyValuePair<string, string>>();
         if (model.TrainedOn() is { } card)
         {
-            rows.Add(new("trained on", $"{card.Task}, {card.Steps} steps, seed {card.Seed}"));
+            rows.Add(new("trained on", $"{card.Task}, {card.Steps} steps, seed{(card.AllSeeds.Count == 1 ? "" : "s")} {string.Join(", ", card.AllSeeds)}"));
         }
 
         rows.Add(new("weights", weightsDirectory));
         return rows;
     }
 }
+
+/// <summary>One training seed's weights folder.</summary>
+/// <param name="Seed">The training seed.</param>
+/// <param name="Directory">Its model folder.</param>
+internal sealed record SeedWeights(int Seed, string Directory);

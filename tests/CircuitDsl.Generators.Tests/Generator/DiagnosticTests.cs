@@ -418,15 +418,7 @@ public sealed class DiagnosticTests
     [InlineData("\"bigram\", Steps = 10, Weights = \"w\", BatchSize = 0", "0)]", "BatchSize, when given, must be positive, not 0")]
     public void CDSL013_invalid_model_card(string arguments, string marker, string message)
     {
-        var source = $$"""
-            using CircuitDsl;
-
-            namespace Specs;
-
-            [Transformer(NLayers = 0, DModel = 8, DVocab = 10, NCtx = 8, AttnOnly = true, NormalizationType = Normalization.None)]
-            [TrainedOn({{arguments}})]
-            public sealed partial class Carded;
-            """;
+        var source = Carded(arguments);
         var run = GeneratorHarness.Run(source);
         ExpectSingle(run, source, "CDSL013", "[TrainedOn] on Carded: " + message, marker, fileIndex: 0);
         run.Sources.Should().ContainKey("Specs.Carded.g.cs", "the model card does not stop the model from being emitted");
@@ -439,15 +431,7 @@ public sealed class DiagnosticTests
     [InlineData("Seed = 2, Seeds = new[] { 2, 3 }", "new[]", "Seeds = new[] { 2, 3 }: give Seeds or Seed, not both (Seed names the one seed of a model trained once)")]
     public void CDSL030_invalid_seeds(string seeds, string marker, string message)
     {
-        var source = $$"""
-            using CircuitDsl;
-
-            namespace Specs;
-
-            [Transformer(NLayers = 0, DModel = 8, DVocab = 10, NCtx = 8, AttnOnly = true, NormalizationType = Normalization.None)]
-            [TrainedOn("bigram", Steps = 10, {{seeds}}, Weights = "w")]
-            public sealed partial class Carded;
-            """;
+        var source = Carded($"\"bigram\", Steps = 10, {seeds}, Weights = \"w\"");
         var run = GeneratorHarness.Run(source);
         ExpectSingle(run, source, "CDSL030", "[TrainedOn] on Carded: " + message, marker, fileIndex: 0);
     }
@@ -530,6 +514,17 @@ public sealed class DiagnosticTests
 
     private static string RepositoryRoot([System.Runtime.CompilerServices.CallerFilePath] string path = "") =>
         Path.GetFullPath(Path.Combine(Path.GetDirectoryName(path)!, "..", "..", ".."));
+
+    /// <summary>A zero-layer model spec named Carded with <c>[TrainedOn(arguments)]</c>.</summary>
+    private static string Carded(string arguments) => $$"""
+        using CircuitDsl;
+
+        namespace Specs;
+
+        [Transformer(NLayers = 0, DModel = 8, DVocab = 10, NCtx = 8, AttnOnly = true, NormalizationType = Normalization.None)]
+        [TrainedOn({{arguments}})]
+        public sealed partial class Carded;
+        """;
 
     private static void ExpectSingle(string circuitSource, string id, string message, string marker, int occurrence = 1, int offset = 0)
     {

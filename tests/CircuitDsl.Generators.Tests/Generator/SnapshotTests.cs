@@ -28,6 +28,9 @@ public sealed class SnapshotTests
         VerifyGenerated([SpecSources.PlantedStructure], only: ["Specs.Bigrams.g.cs", "Specs.SkipTrigrams.g.cs"]);
 
     [Fact]
+    public void RoleHeadsAndSeeds() => VerifyGenerated([SpecSources.Seeded], only: ["Specs.Universal.g.cs"]);
+
+    [Fact]
     public void Registry() =>
         VerifyGenerated([SpecSources.TwoLayer, SpecSources.Induction, SpecSources.PlantedStructure], only: [RegistryFile]);
 

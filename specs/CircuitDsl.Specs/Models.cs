@@ -5,7 +5,7 @@ namespace CircuitDsl.Specs;
 /// direct path <c>W_E W_U</c> — a bigram table ("Zero-Layer Transformers"). Trained on a random Markov chain.
 /// </summary>
 [Transformer(NLayers = 0, DModel = 64, DVocab = 64, NCtx = 64, AttnOnly = true, NormalizationType = Normalization.None)]
-[TrainedOn(TaskNames.Bigram, Steps = 1000, Seed = 0, Weights = "weights/bigram-0l")]
+[TrainedOn(TaskNames.Bigram, Steps = 1000, Seeds = new[] { 0, 1, 2, 3, 4 }, Weights = "weights/bigram-0l")]
 public sealed partial class Bigram0L;
 
 /// <summary>
@@ -15,7 +15,7 @@ public sealed partial class Bigram0L;
 /// </summary>
 [Transformer(NLayers = 1, NHeads = 4, DModel = 64, DHead = 16, DVocab = 64, NCtx = 64,
              AttnOnly = true, NormalizationType = Normalization.None)]
-[TrainedOn(TaskNames.SkipTrigram, Steps = 1500, Seed = 0, Weights = "weights/skip-trigram-1l")]
+[TrainedOn(TaskNames.SkipTrigram, Steps = 1500, Seeds = new[] { 0, 1, 2, 3, 4 }, Weights = "weights/skip-trigram-1l")]
 public sealed partial class SkipTrigram1L;
 
 /// <summary>
@@ -25,7 +25,7 @@ public sealed partial class SkipTrigram1L;
 /// Scores are measured after TransformerLens's weight processing (LayerNorm folded), as every report says.
 /// </summary>
 [Transformer(NLayers = 2, NHeads = 4, DModel = 64, DHead = 16, DVocab = 64, NCtx = 64, AttnOnly = true)]
-[TrainedOn(TaskNames.RepeatedTokens, Steps = 4000, Seed = 0, Weights = "weights/induction-2l")]
+[TrainedOn(TaskNames.RepeatedTokens, Steps = 4000, Seeds = new[] { 0, 1, 2, 3, 4 }, Weights = "weights/induction-2l")]
 public sealed partial class Induction2L;
 
 /// <summary>

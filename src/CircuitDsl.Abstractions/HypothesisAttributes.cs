@@ -9,6 +9,13 @@ public abstract class HypothesisAttribute : Attribute
 {
     /// <summary>The section of the paper this claim comes from, for the documentation.</summary>
     public string? Paper { get; set; }
+
+    /// <summary>
+    /// On how many of the model's training seeds (<see cref="TrainedOnAttribute.Seeds"/>) the claim must hold for the
+    /// circuit to hold; 0 (the default) for every seed. Write it when a finding is seed-specific, e.g.
+    /// <c>OnSeeds = 4</c> of five.
+    /// </summary>
+    public int OnSeeds { get; set; }
 }
 
 /// <summary>

@@ -38,8 +38,9 @@ public sealed class HypothesisDocumentation
 {
     /// <summary>A hypothesis's documentation.</summary>
     public HypothesisDocumentation(string name, string kind, string claim, IReadOnlyList<HeadId> heads,
-        IReadOnlyList<KeyValuePair<string, string>> arguments, string? paper)
+        IReadOnlyList<KeyValuePair<string, string>> arguments, string? paper, int onSeeds = 0)
     {
+        OnSeeds = onSeeds;
         Name = name;
         Kind = kind;
         Claim = claim;
@@ -65,4 +66,7 @@ public sealed class HypothesisDocumentation
 
     /// <summary>The paper section given by <see cref="HypothesisAttribute.Paper"/>, if any.</summary>
     public string? Paper { get; }
+
+    /// <summary>On how many of the model's training seeds the claim must hold (<see cref="HypothesisAttribute.OnSeeds"/>); 0 for every seed.</summary>
+    public int OnSeeds { get; }
 }

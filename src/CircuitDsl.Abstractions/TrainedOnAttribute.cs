@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
 
 namespace CircuitDsl;
@@ -6,14 +7,16 @@ namespace CircuitDsl;
 /// <summary>
 /// The model card of a <see cref="TransformerAttribute"/> spec: how its weights were made and where they are.
 /// The weights were trained with <c>circuitdsl train --task <see cref="Task"/> --steps <see cref="Steps"/>
-/// --seed <see cref="Seed"/></c> on the spec's architecture, with the task's recipe for everything not given
-/// here, and are in the folder <see cref="Weights"/> next to the spec assembly. The seed also fixes the task's
-/// drawn structure (the bigram chain, the skip-trigram table), which hypotheses about that structure compare with.
+/// --seed S</c> on the spec's architecture, with the task's recipe for everything not given here, once for each seed
+/// S of <see cref="Seeds"/> (or for the one <see cref="Seed"/>), and are next to the spec assembly: one seed's in the
+/// folder <see cref="Weights"/>, several seeds' in its subfolders <c>seed-S</c> (<see cref="WeightsDirectory(Type, int)"/>).
+/// A circuit's claims are checked on every seed. The seed also fixes the task's drawn structure (the bigram chain, the
+/// skip-trigram table), which hypotheses about that structure compare with: each seed's weights with its own.
 /// </summary>
 /// <example>
 /// <code>
 /// [Transformer(NLayers = 2, NHeads = 4, DModel = 64, DHead = 16, DVocab = 64, NCtx = 64, AttnOnly = true)]
-/// [TrainedOn("repeated-tokens", Steps = 4000, Seed = 0, Weights = "weights/induction-2l")]
+/// [TrainedOn("repeated-tokens", Steps = 4000, Seeds = new[] { 0, 1, 2, 3, 4 }, Weights = "weights/induction-2l")]
 /// public sealed partial class Induction2L;
 /// </code>
 /// </example>
@@ -32,8 +35,23 @@ public sealed class TrainedOnAttribute : Attribute
     /// <summary>Optimizer steps. Required (positive).</summary>
     public int Steps { get; set; }
 
-    /// <summary>The seed of the weights and the data (and of the task's drawn structure); 0 when omitted.</summary>
+    /// <summary>
+    /// The seed of the weights and the data (and of the task's drawn structure) when the model was trained once; 0 when
+    /// omitted. Give this or <see cref="Seeds"/>, not both.
+    /// </summary>
     public int Seed { get; set; }
+
+    /// <summary>
+    /// The seeds the model was trained on, each its own run of the same recipe, in the order reports list them (distinct,
+    /// not negative); null when the model was trained once, on <see cref="Seed"/>. Each seed's weights are in the
+    /// subfolder <c>seed-S</c> of <see cref="Weights"/>.
+    /// </summary>
+#pragma warning disable CA1819 // An attribute argument can only be an array.
+    public int[]? Seeds { get; set; }
+#pragma warning restore CA1819
+
+    /// <summary>Every seed the weights were trained on: <see cref="Seeds"/>, or the one <see cref="Seed"/>.</summary>
+    public IReadOnlyList<int> AllSeeds => Seeds is { Length: > 0 } seeds ? seeds : new[] { Seed };
 
     /// <summary>
     /// The model folder (<c>config.json</c> + weights), relative to the directory of the assembly that declares
@@ -66,4 +84,15 @@ public sealed class TrainedOnAttribute : Attribute
         var root = string.IsNullOrEmpty(location) ? AppContext.BaseDirectory : Path.GetDirectoryName(location)!;
         return Path.GetFullPath(Path.Combine(root, relative));
     }
+
+    /// <summary>
+    /// The absolute path of the weights of <paramref name="seed"/> for the spec class <paramref name="model"/>: the
+    /// subfolder <c>seed-S</c> of <see cref="WeightsDirectory(Type)"/> when the card lists <see cref="Seeds"/>, else that
+    /// folder itself.
+    /// </summary>
+    public string WeightsDirectory(Type model, int seed) =>
+        Seeds is { Length: > 0 } ? Path.Combine(WeightsDirectory(model), SeedFolder(seed)) : WeightsDirectory(model);
+
+    /// <summary>The name of one seed's subfolder, <c>seed-S</c>.</summary>
+    public static string SeedFolder(int seed) => "seed-" + seed.ToString(System.Globalization.CultureInfo.InvariantCulture);
 }

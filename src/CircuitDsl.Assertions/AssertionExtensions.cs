@@ -12,6 +12,9 @@ public static class AssertionExtensions
     /// <summary>Assertions on a circuit report.</summary>
     public static CircuitReportAssertions Should(this CircuitReport report) => new(report);
 
+    /// <summary>Assertions on a circuit checked on every training seed.</summary>
+    public static SeedReportAssertions Should(this SeedReport report) => new(report);
+
     /// <summary>Assertions on the evidence for one hypothesis.</summary>
     public static EvidenceAssertions Should(this Evidence evidence) => new(evidence);
 }

@@ -29,7 +29,7 @@ internal static class DemoCommand
             var models = circuits.Select(c => c.Model).DistinctBy(m => m.Type).ToList();
             console.MarkupLine($"[bold]CircuitDsl demo[/]: {circuits.Count} circuit specs on {models.Count} models (gemm: {Markup.Escape(Tensors.Gemm.Describe())})");
 
-            var weights = new Dictionary<Type, string>();
+            var weights = new Dictionary<Type, IReadOnlyList<SeedWeights>>();
             foreach (var model in models)
             {
                 cancel.ThrowIfCancellationRequested();
@@ -38,11 +38,12 @@ internal static class DemoCommand
                     : model.BundledWeights();
                 if (!trains)
                 {
-                    console.MarkupLine($"  {Markup.Escape(model.Name)}: bundled weights [dim]{Markup.Escape(weights[model.Type])}[/]");
+                    console.MarkupLine($"  {Markup.Escape(model.Name)}: bundled weights of seeds {string.Join(", ", weights[model.Type].Select(w => w.Seed))} "
+                        + $"[dim]{Markup.Escape(Path.GetDirectoryName(weights[model.Type][0].Directory) ?? "")}[/]");
                 }
             }
 
-            var results = new List<(Document Page, CircuitReport Report)>();
+            var results = new List<(Document Page, CircuitReport Report, SeedReport Seeds)>();
             foreach (var circuit in circuits)
             {
                 cancel.ThrowIfCancellationRequested();
@@ -51,60 +52,73 @@ internal static class DemoCommand
                 console.MarkupLine($"  checked {Markup.Escape(circuit.Documentation.Name)} in {watch.Elapsed.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture)} s");
             }
 
-            var unexpected = Verdicts(console, circuits, results.Select(r => r.Report).ToList());
+            var unexpected = Verdicts(console, circuits, results.Select(r => r.Seeds).ToList());
             var docs = Path.Combine(dir, "docs");
-            SpecChecks.WriteDocs(docs, results, SpecChecks.Views(circuits, m => weights[m.Type]));
+            SpecChecks.WriteDocs(docs, [.. results.Select(r => (r.Page, r.Report))], SpecChecks.Views(circuits, m => weights[m.Type][0].Directory));
             console.MarkupLine($"docs: [link]{Markup.Escape(Path.Combine(docs, DocsSite.HtmlFileName))}[/] and {Markup.Escape(Path.Combine(docs, DocsSite.IndexFileName))}");
             return Task.FromResult(unexpected == 0 ? 0 : 1);
         });
         return command;
     }
 
-    private static string Train(IAnsiConsole console, TextWriter output, ModelEntry model, string dir, CancellationToken cancel)
+    private static IReadOnlyList<SeedWeights> Train(IAnsiConsole console, TextWriter output, ModelEntry model, string dir, CancellationToken cancel)
     {
-        var (config, options) = ModelTraining.Recipe(model);
-        console.MarkupLine($"  {Markup.Escape(model.Name)}: training on {Markup.Escape(options.Task.Name)} for {options.Steps} steps");
-        ModelFolder.Save(dir, ModelTraining.Run(output, config, options, cancel));
-        return dir;
+        var seeds = new List<SeedWeights>();
+        foreach (var seed in model.TrainedOn()?.AllSeeds ?? [0])
+        {
+            var (config, options) = ModelTraining.Recipe(model, seed);
+            console.MarkupLine($"  {Markup.Escape(model.Name)}: training seed {seed} on {Markup.Escape(options.Task.Name)} for {options.Steps} steps");
+            var folder = Path.Combine(dir, TrainedOnAttribute.SeedFolder(seed));
+            ModelFolder.Save(folder, ModelTraining.Run(output, config, options, cancel));
+            seeds.Add(new SeedWeights(seed, folder));
+        }
+
+        return seeds;
     }
 
     /// <summary>
-    /// Prints every verdict and a summary that tells the deliberately false claims (a hypothesis whose summary begins
-    /// with <c>FALSE:</c>, expected to be measured and fail) from the rest (expected to hold); returns how many
-    /// verdicts were not the expected one.
+    /// Prints every claim's verdict across seeds and a summary that tells the deliberately false claims (a hypothesis
+    /// whose summary begins with <c>FALSE:</c>, expected to be measured and fail) from the rest (expected to hold);
+    /// returns how many verdicts were not the expected one.
     /// </summary>
-    private static int Verdicts(IAnsiConsole console, IReadOnlyList<CircuitEntry> circuits, IReadOnlyList<CircuitReport> reports)
+    private static int Verdicts(IAnsiConsole console, IReadOnlyList<CircuitEntry> circuits, IReadOnlyList<SeedReport> reports)
     {
-        var table = new Spectre.Console.Table().Border(TableBorder.Rounded).Title("[bold]hypotheses[/]")
+        var table = new Spectre.Console.Table().Border(TableBorder.Rounded).Title("[bold]hypotheses, across seeds[/]")
             .AddColumn("circuit").AddColumn("hypothesis").AddColumn("measured")
-            .AddColumn(new TableColumn("value").RightAligned()).AddColumn(new TableColumn("claimed").RightAligned()).AddColumn("verdict");
+            .AddColumn(new TableColumn("min").RightAligned()).AddColumn(new TableColumn("median").RightAligned())
+            .AddColumn(new TableColumn("max").RightAligned()).AddColumn(new TableColumn("claimed").RightAligned())
+            .AddColumn(new TableColumn("holds on").RightAligned()).AddColumn("verdict");
         var surprises = new List<string>();
         var deliberate = 0;
         for (var i = 0; i < reports.Count; i++)
         {
             var report = reports[i];
-            foreach (var e in report.Evidence)
+            foreach (var c in report.Claims)
             {
-                var isFalse = circuits[i].Documentation.Hypotheses.Any(h => h.Name == e.Hypothesis && IsDeliberatelyFalse(h));
+                var isFalse = circuits[i].Documentation.Hypotheses.Any(h => h.Name == c.Hypothesis && IsDeliberatelyFalse(h));
                 deliberate += isFalse ? 1 : 0;
-                var expected = e.Verdict == (isFalse ? Verdict.Fails : Verdict.Holds);
+                var expected = c.Verdict == (isFalse ? Verdict.Fails : Verdict.Holds);
                 if (!expected)
                 {
-                    surprises.Add($"{report.Circuit}.{e.Hypothesis}");
+                    surprises.Add($"{report.Circuit}.{c.Hypothesis}");
                 }
 
-                var color = !expected ? "red" : e.Verdict == Verdict.Holds ? "green" : "grey";
-                var verdict = ReportText.Mark(e.Verdict) + (isFalse ? " (deliberately false)" : "");
-                table.AddRow(Markup.Escape(report.Circuit), Markup.Escape(e.Hypothesis), Markup.Escape(e.Unit),
-                    Evidence.Format(e.Measured), ReportText.Claimed(e), $"[{color}]{Markup.Escape(verdict)}[/]");
+                var color = !expected ? "red" : c.Verdict == Verdict.Holds ? "green" : "grey";
+                var verdict = ReportText.Mark(c.Verdict) + (isFalse ? " (deliberately false)" : "");
+                var first = c.PerSeed[0].Evidence;
+                table.AddRow(Markup.Escape(report.Circuit), Markup.Escape(c.Hypothesis), Markup.Escape(first.Unit),
+                    Evidence.Format(c.Min), Evidence.Format(c.Median), Evidence.Format(c.Max), ReportText.Claimed(first),
+                    $"{c.Holding}/{c.PerSeed.Count} (needs {c.Required})", $"[{color}]{Markup.Escape(verdict)}[/]");
             }
         }
 
         console.Write(table);
-        var all = reports.SelectMany(r => r.Evidence).ToList();
-        console.MarkupLine($"{all.Count(e => e.Verdict == Verdict.Holds)} hold, {all.Count(e => e.Verdict == Verdict.Fails)} fail, "
-            + $"{all.Count(e => e.Verdict == Verdict.NotMeasured)} not measured; {deliberate} of the claims are deliberately false "
-            + "(their summaries begin \"FALSE:\") and are expected to fail.");
+        var all = reports.SelectMany(r => r.Claims).ToList();
+        console.MarkupLine($"{all.Count(c => c.Verdict == Verdict.Holds)} hold, {all.Count(c => c.Verdict == Verdict.Fails)} fail, "
+            + $"{all.Count(c => c.Verdict == Verdict.NotMeasured)} not measured, each on the seeds it asks for; {deliberate} of the claims "
+            + "are deliberately false (their summaries begin \"FALSE:\") and are expected to fail. Induction and other head-detector "
+            + "scores are this project's stripe scores (a perfect head scores 1); the induction score is about twice TransformerLens's "
+            + "\"mul\" measure (see docs/math.md).");
         console.MarkupLine(surprises.Count == 0
             ? "[green]Every verdict is the expected one.[/]"
             : $"[red]{surprises.Count} unexpected verdict(s):[/] {Markup.Escape(string.Join(", ", surprises))}");

@@ -17,8 +17,13 @@ public static class CircuitPage
     /// <param name="report">What checking it found.</param>
     /// <param name="analysis">The model the report was measured on.</param>
     /// <param name="modelCard">Extra model-card rows, e.g. how the weights were trained and where they are.</param>
+    /// <param name="seeds">
+    /// The circuit checked on every training seed, when the model was trained on several: the page then lists each
+    /// claim's value on every seed with their minimum, median and maximum, and <paramref name="report"/> and
+    /// <paramref name="analysis"/> (the first seed's) give the pictures.
+    /// </param>
     public static Document Build(CircuitDocumentation spec, CircuitReport report, ModelAnalysis analysis,
-        IReadOnlyList<KeyValuePair<string, string>>? modelCard = null)
+        IReadOnlyList<KeyValuePair<string, string>>? modelCard = null, SeedReport? seeds = null)
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(report);
@@ -38,6 +43,11 @@ public static class CircuitPage
             spec.Paper is null ? "" : ".");
 
         ModelCard(page, spec, analysis, modelCard);
+        if (seeds is not null)
+        {
+            Seeds(page, seeds);
+        }
+
         Summary(page, report);
         foreach (var evidence in report.Evidence)
         {
@@ -68,6 +78,30 @@ public static class CircuitPage
         rows.AddRange((extra ?? []).Select(kv => Row(kv.Key, kv.Value)));
         page.Heading(2, "Model").Table(["", ""], rows);
     }
+
+    private static void Seeds(DocumentBuilder page, SeedReport seeds)
+    {
+        var rows = seeds.Claims.Select(c => (IReadOnlyList<Inline>)
+        [
+            new Inline.Code(c.Hypothesis),
+            ReportText.Sign(c.PerSeed[0].Evidence.Comparison) + " " + Fmt.Value(c.PerSeed[0].Evidence.Threshold),
+            $"{c.Holding} of {c.PerSeed.Count} (needs {c.Required})",
+            Fmt.Value(c.Min), Fmt.Value(c.Median), Fmt.Value(c.Max), Fmt.Value(c.Margin),
+            string.Join(", ", c.PerSeed.Select(p => $"{p.Seed}: {Fmt.Value(p.Evidence.Measured)} {ReportText.Symbol(p.Evidence.Verdict)}"
+                + (p.Evidence.WithinNoise ? " (within noise)" : ""))),
+            new Inline.Verdict(c.Verdict),
+        ]).ToList();
+        page.Heading(2, "Across seeds")
+            .Paragraph(
+                new Inline.Strong($"{seeds.Claims.Count(c => c.Verdict == Verdict.Holds)} of {seeds.Claims.Count} hypotheses hold"),
+                $" on the seeds they ask for; {Count(seeds.Seeds.Count, "seed")} ({string.Join(", ", seeds.Seeds)}). A claim holds when it holds "
+                + "on every seed, or on as many as its OnSeeds names; the margin is the distance from the bound to the weakest seed it needs. "
+                + "The sections below show the first seed.")
+            .Table(["hypothesis", "claimed", "holds on", "min", "median", "max", "margin", "each seed", "verdict"], rows,
+                [Align.Left, Align.Right, Align.Left, Align.Right, Align.Right, Align.Right, Align.Right, Align.Left, Align.Center]);
+    }
+
+    private static string Count(int n, string what) => n.ToString(CultureInfo.InvariantCulture) + " " + what + (n == 1 ? "" : "s");
 
     private static void Summary(DocumentBuilder page, CircuitReport report)
     {

@@ -3,9 +3,9 @@ using CircuitDsl.Testing;
 
 namespace CircuitDsl.Specs.Tests;
 
-public sealed class BigramPlusInductionTests(TrainedModel<BigramPlusInduction> composite) : IClassFixture<TrainedModel<BigramPlusInduction>>
+public sealed class BigramPlusInductionTests(TrainedSeeds<BigramPlusInduction> composite) : IClassFixture<TrainedSeeds<BigramPlusInduction>>
 {
-    private BigramPlusInduction Model => composite.Model;
+    private BigramPlusInduction Model => composite.Models.Single();
 
     [Fact]
     public void Report() => Snapshot.Verify(StableText.Of(BigramPlusInductionClaims.CheckAll(Model).ToText()));

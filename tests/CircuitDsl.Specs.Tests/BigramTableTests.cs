@@ -3,22 +3,21 @@ using CircuitDsl.Testing;
 
 namespace CircuitDsl.Specs.Tests;
 
-public sealed class BigramTableTests(TrainedModel<Bigram0L> trained) : IClassFixture<TrainedModel<Bigram0L>>
+public sealed class BigramTableTests(TrainedSeeds<Bigram0L> trained) : IClassFixture<TrainedSeeds<Bigram0L>>
 {
-    private Bigram0L Model => trained.Model;
+    [Fact]
+    public void Report() => Snapshot.Verify(StableText.Of(trained.Check(BigramTable.Documentation, BigramTable.CheckAll).ToText()));
 
     [Fact]
-    public void Report() => Snapshot.Verify(StableText.Of(BigramTable.CheckAll(Model).ToText()));
+    public void Every_hypothesis_holds_on_the_seeds_it_asks_for() =>
+        trained.Check(BigramTable.Documentation, BigramTable.CheckAll).Should().HoldAll();
 
     [Fact]
-    public void Every_hypothesis_holds() => BigramTable.CheckAll(Model).Should().HoldAll();
+    public void Each_seed_is_compared_with_the_chain_its_own_seed_drew()
+    {
+        var report = trained.Check(BigramTable.Documentation, BigramTable.CheckAll);
 
-    [Fact]
-    public void The_direct_path_is_the_bigram_table() => BigramTable.DirectPathIsTheBigramTable(Model).Should().Hold();
-
-    [Fact]
-    public void The_direct_path_carries_the_logits() => BigramTable.DirectPathCarriesTheLogits(Model).Should().Hold();
-
-    [Fact]
-    public void The_direct_path_raises_the_next_token() => BigramTable.DirectPathRaisesTheNextToken(Model).Should().Hold();
+        report.Claims.Single().PerSeed.Select(p => p.Evidence.Detail)
+            .Should().SatisfyRespectively(trained.Seeds.Select(s => (Action<string>)(d => d.Should().Contain($"seed {s};"))));
+    }
 }

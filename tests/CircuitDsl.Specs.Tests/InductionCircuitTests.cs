@@ -1,59 +1,25 @@
 using CircuitDsl.Assertions;
+using CircuitDsl.Reports;
 using CircuitDsl.Testing;
 
 namespace CircuitDsl.Specs.Tests;
 
-public sealed class InductionCircuitTests(TrainedModel<Induction2L> trained) : IClassFixture<TrainedModel<Induction2L>>
+public sealed class InductionCircuitTests(TrainedSeeds<Induction2L> trained) : IClassFixture<TrainedSeeds<Induction2L>>
 {
-    private Induction2L Model => trained.Model;
+    private SeedReport Check() => trained.Check(InductionCircuit.Documentation, InductionCircuit.CheckAll);
 
     [Fact]
-    public void Report() => Snapshot.Verify(StableText.Of(InductionCircuit.CheckAll(Model).ToText()));
+    public void Report() => Snapshot.Verify(StableText.Of(Check().ToText()));
 
     [Fact]
-    public void Every_hypothesis_holds() => InductionCircuit.CheckAll(Model).Should().HoldAll();
+    public void The_model_is_trained_on_five_seeds_or_more() => trained.Seeds.Should().HaveCountGreaterThanOrEqualTo(5).And.OnlyHaveUniqueItems();
 
     [Fact]
-    public void Previous_token_head() => InductionCircuit.PreviousTokenHead(Model).Should().Hold();
+    public void Every_hypothesis_holds_on_the_seeds_it_asks_for() => Check().Should().HoldAll();
 
     [Fact]
-    public void Induction_head() => InductionCircuit.InductionHead(Model).Should().Hold();
-
-    [Fact]
-    public void The_previous_token_head_is_no_induction_head() => InductionCircuit.PreviousTokenHeadIsNoInductionHead(Model).Should().Hold();
-
-    [Fact]
-    public void The_second_copy_of_a_repeated_sequence_is_predicted() => InductionCircuit.CheckAll(Model).Evidence
-        .Single(e => e.Hypothesis == nameof(InductionCircuit.SecondCopyLoss)).Should().Hold();
-
-    [Fact]
-    public void K_composition() => InductionCircuit.KComposition(Model).Should().Hold();
-
-    [Fact]
-    public void No_Q_composition() => InductionCircuit.NoQComposition(Model).Should().Hold();
-
-    [Fact]
-    public void No_V_composition_from_the_previous_token_head() =>
-        InductionCircuit.NoVCompositionFromPreviousTokenHead(Model).Should().Hold();
-
-    [Fact]
-    public void V_composition_from_another_layer_0_head() =>
-        InductionCircuit.VCompositionFromAnotherLayerZeroHead(Model).Should().Hold();
-
-    [Fact]
-    public void Induction_head_copies() => InductionCircuit.InductionHeadCopies(Model).Should().Hold();
-
-    [Fact]
-    public void Previous_token_head_matters() => InductionCircuit.PreviousTokenHeadMatters(Model).Should().Hold();
-
-    [Fact]
-    public void Induction_head_matters() => InductionCircuit.InductionHeadMatters(Model).Should().Hold();
-
-    [Fact]
-    public void Faithful() => InductionCircuit.Faithful(Model).Should().Hold();
-
-    [Fact]
-    public void Faithful_with_value_source() => InductionCircuit.FaithfulWithValueSource(Model).Should().Hold();
+    public void A_claim_that_names_no_number_of_seeds_holds_on_every_seed() =>
+        Check().Claims.Where(c => c.Required == trained.Seeds.Count).Should().OnlyContain(c => c.Holding == trained.Seeds.Count);
 
     [Fact]
     public void Term_importance_by_order() => new[] { InductionCircuit.DirectPathRecoversNothing(Model), InductionCircuit.SingleHeadsRecoverTheLoss(Model) }
@@ -69,5 +35,5 @@ public sealed class InductionCircuitTests(TrainedModel<Induction2L> trained) : I
 
     [Fact]
     public void The_report_says_which_weights_it_measured() =>
-        InductionCircuit.CheckAll(Model).WeightProcessing.Should().Be("fold_ln, center_writing_weights, center_unembed, fold_value_biases");
+        Check().Reports.Select(r => r.WeightProcessing).Should().AllBe("fold_ln, center_writing_weights, center_unembed, fold_value_biases");
 }

@@ -20,9 +20,9 @@ public sealed class MissingWeightsTests
         var dir = Directory.CreateTempSubdirectory("circuitdsl-config-only").FullName;
         try
         {
-            using (var trained = new TrainedModel<Induction2L>())
+            using (var trained = new TrainedSeeds<Induction2L>())
             {
-                File.Copy(Path.Combine(trained.Directory, ModelFolder.ConfigFileName), Path.Combine(dir, ModelFolder.ConfigFileName));
+                File.Copy(Path.Combine(trained.Directories[0], ModelFolder.ConfigFileName), Path.Combine(dir, ModelFolder.ConfigFileName));
             }
 
             var act = () => Induction2L.Load(dir);

@@ -315,4 +315,27 @@ internal static class DiagnosticDescriptors
         isEnabledByDefault: true,
         description: "The metric is normalised by the difference between the clean and the corrupted run; identical inputs "
             + "give the same run, so the claim could never be measured.");
+
+    /// <summary>Format: <c>[TrainedOn] on {0}: {1}</c>, e.g. <c>Seeds = new[] { 0, 2, 2 }: seed 2 is listed twice</c>.</summary>
+    public static readonly DiagnosticDescriptor InvalidSeeds = new(
+        id: "CDSL030",
+        title: "Invalid training seeds",
+        messageFormat: "[TrainedOn] on {0}: {1}",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true,
+        description: "Seeds lists the seeds a model was trained on, each a run of the same recipe whose weights are in the "
+            + "subfolder seed-S of Weights; every claim is checked on each. The list must not be empty, and its seeds must be "
+            + "distinct and not negative; give Seeds or Seed, not both.");
+
+    /// <summary>Format: <c>[{0}] on {1} asks to hold on {2} seeds, but {3}</c>.</summary>
+    public static readonly DiagnosticDescriptor OnSeedsOutOfRange = new(
+        id: "CDSL031",
+        title: "A claim's number of seeds is out of range",
+        messageFormat: "[{0}] on {1} asks to hold on {2} seeds, but {3}",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true,
+        description: "OnSeeds says on how many of the model's training seeds a claim must hold (0, the default, means all): "
+            + "at least 1 and at most the number of seeds the model's [TrainedOn] lists.");
 }

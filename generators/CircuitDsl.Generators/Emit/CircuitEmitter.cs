@@ -74,7 +74,8 @@ internal static class CircuitEmitter
             w.Line($"claim: {Literal(h.Claim)},");
             w.Line($"heads: [{string.Join(", ", h.Heads.Select(NewHeadId))}],");
             w.Line($"arguments: [{string.Join(", ", h.Arguments.Select(a => $"new({Literal(a.Name)}, {Literal(a.Value)})"))}],");
-            w.Line($"paper: {Literal(h.Paper)}),");
+            w.Line($"paper: {Literal(h.Paper)},");
+            w.Line($"onSeeds: {h.OnSeeds.ToString(CultureInfo.InvariantCulture)}),");
             w.Unindent();
         }
 
@@ -165,14 +166,14 @@ internal static class CircuitEmitter
             HypothesisKind.DirectPathBigrams =>
             [
                 $"task: {Literal(h.Task)}",
-                $"seed: {h.Seed.ToString(CultureInfo.InvariantCulture)}",
+                $"seed: {h.ParameterName}.Analysis.Config.Seed ?? {h.Seed.ToString(CultureInfo.InvariantCulture)}",
                 ..Threshold(h),
             ],
             HypothesisKind.SkipTrigrams =>
             [
                 $"head: {NewHeadId(h.Heads[0])}",
                 $"task: {Literal(h.Task)}",
-                $"seed: {h.Seed.ToString(CultureInfo.InvariantCulture)}",
+                $"seed: {h.ParameterName}.Analysis.Config.Seed ?? {h.Seed.ToString(CultureInfo.InvariantCulture)}",
                 ..Threshold(h),
             ],
             HypothesisKind.PathTerm =>
@@ -238,7 +239,9 @@ internal static class CircuitEmitter
     private static string IntArray(EquatableArray<int> values) =>
         "[" + string.Join(", ", values.Select(v => v.ToString(CultureInfo.InvariantCulture))) + "]";
 
-    private static string NewHeadId(HeadId head) => $"new {HeadIdType}({head.Layer}, {head.Head})";
+    private static string NewHeadId(HeadId head) => head.Role is { } role
+        ? $"new {HeadIdType}({head.Layer}, {HeadRoleType}.{role})"
+        : $"new {HeadIdType}({head.Layer}, {head.Head})";
 
     private static string Literal(string? value) =>
         value is null ? "null" : SymbolDisplay.FormatLiteral(value, quote: true);

@@ -32,6 +32,7 @@ internal static class RuntimeNames
     public const string CircuitReport = "global::CircuitDsl.Reports.CircuitReport";
     public const string Bound = "global::CircuitDsl.Reports.Bound";
     public const string HeadIdType = "global::CircuitDsl.HeadId";
+    public const string HeadRoleType = "global::CircuitDsl.HeadRole";
     public const string CompositionKindType = "global::CircuitDsl.CompositionKind";
     public const string PathMeasureType = "global::CircuitDsl.PathMeasure";
     public const string PatchedActivationType = "global::CircuitDsl.PatchedActivation";

@@ -50,11 +50,12 @@ internal sealed record ArgumentText(string Name, string Value);
 /// <param name="Bound">Which side of <paramref name="Threshold"/> supports the claim.</param>
 /// <param name="InBaselineUnits">Whether a composition threshold is in units of 1/sqrt(d_model).</param>
 /// <param name="Task">The task: for ablation and faithfulness as written, for the planted-structure kinds the model's training task.</param>
-/// <param name="Seed">For the planted-structure kinds, the model's training seed (which drew the task's structure); else 0.</param>
+/// <param name="Seed">For the planted-structure kinds, the model card's (first) seed, which drew the task's structure for weights whose config names no seed; else 0.</param>
 /// <param name="Unit">For <c>Measured</c>, the value's unit as written (or null).</param>
 /// <param name="HeadBases">For <c>Rotated</c>, whether the heads' bases are rotated.</param>
 /// <param name="Neurons">For <c>Rotated</c>, whether the MLP neurons are rotated.</param>
 /// <param name="Paper">The paper section the claim comes from, if given.</param>
+/// <param name="OnSeeds">On how many of the model's seeds the claim must hold; 0 for all.</param>
 /// <param name="Arguments">The arguments as written, for the documentation.</param>
 /// <param name="Term">For <c>PathTerm</c>, the term's name as written (<c>direct</c>, <c>0.3</c>, <c>mlp0</c>, …).</param>
 /// <param name="Measure">For <c>PathTerm</c> and <c>VirtualHead</c>, what is measured of the term.</param>
@@ -77,6 +78,7 @@ internal sealed record HypothesisSpec(
     bool HeadBases,
     bool Neurons,
     string? Paper,
+    int OnSeeds,
     EquatableArray<ArgumentText> Arguments,
     string? Term = null,
     PathMeasure Measure = PathMeasure.Share,

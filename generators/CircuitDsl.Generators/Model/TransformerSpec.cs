@@ -16,7 +16,7 @@ internal sealed record Architecture(
 {
     public bool HasMlp => !AttnOnly && NLayers > 0;
 
-    public bool Contains(HeadId head) => head.Layer < NLayers && head.Head < NHeads;
+    public bool Contains(HeadId head) => head.Layer < NLayers && (head.Role is not null || head.Head < NHeads);
 }
 
 /// <summary>A valid <c>[Transformer]</c> class: everything the model emitter needs.</summary>

@@ -164,6 +164,8 @@ internal sealed class HypothesisParser
             _documented.Add(new ArgumentText("Paper", paper));
         }
 
+        var onSeeds = OnSeeds();
+
         if (!_ok)
         {
             return null;
@@ -187,6 +189,7 @@ internal sealed class HypothesisParser
             headBases,
             neurons,
             paper,
+            onSeeds,
             _documented.ToEquatableArray(),
             term,
             measure,
@@ -542,7 +545,7 @@ internal sealed class HypothesisParser
         }
 
         _documented.Add(new ArgumentText("Task", _card.Task));
-        _documented.Add(new ArgumentText("Seed", _card.Seed.ToString(CultureInfo.InvariantCulture)));
+        _documented.Add(new ArgumentText("Seed", _card.SeedCount == 1 ? _card.Seed.ToString(CultureInfo.InvariantCulture) : "each seed's own"));
         return (_card.Task, _card.Seed);
     }
 
@@ -680,6 +683,39 @@ internal sealed class HypothesisParser
         return order;
     }
 
+    /// <summary>
+    /// <c>OnSeeds</c>: on how many of the model's seeds the claim must hold, 0 for all; documented when given. At least 1
+    /// and at most the number of seeds the model card lists (one without a card).
+    /// </summary>
+    private int OnSeeds()
+    {
+        if (!Arguments.Has("OnSeeds"))
+        {
+            return 0;
+        }
+
+        if (!Arguments.Named("OnSeeds").TryGetInt(out var onSeeds))
+        {
+            _ok = false;
+            return 0;
+        }
+
+        var seeds = _card?.SeedCount ?? 1;
+        if (onSeeds < 1 || onSeeds > seeds)
+        {
+            _ok = false;
+            var why = onSeeds < 1
+                ? "a claim holds on at least one seed (leave OnSeeds out for all of them)"
+                : $"{_modelName} is trained on {seeds.ToString(CultureInfo.InvariantCulture)} seed{(seeds == 1 ? "" : "s")}";
+            _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.OnSeedsOutOfRange, Arguments.NamedLocation("OnSeeds"), _kind.ToString(),
+                _method.Name, onSeeds.ToString(CultureInfo.InvariantCulture), why));
+            return 0;
+        }
+
+        _documented.Add(new ArgumentText("OnSeeds", onSeeds.ToString(CultureInfo.InvariantCulture)));
+        return onSeeds;
+    }
+
     /// <summary>The model's training task and seed, which must be <paramref name="expected"/>; documented as Task and Seed.</summary>
     private (string? Task, int Seed) PlantedTask(string expected, string what)
     {
@@ -695,7 +731,7 @@ internal sealed class HypothesisParser
         }
 
         _documented.Add(new ArgumentText("Task", _card.Task));
-        _documented.Add(new ArgumentText("Seed", _card.Seed.ToString(CultureInfo.InvariantCulture)));
+        _documented.Add(new ArgumentText("Seed", _card.SeedCount == 1 ? _card.Seed.ToString(CultureInfo.InvariantCulture) : "each seed's own"));
         return (_card.Task, _card.Seed);
     }
 
@@ -735,7 +771,7 @@ internal sealed class HypothesisParser
             return null;
         }
 
-        if (!HeadId.TryParse(value.AsString(), out var head, out var error))
+        if (!HeadId.TryParseHeadOrRole(value.AsString(), out var head, out var error))
         {
             _ok = false;
             _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.MalformedHeadId, location, error!));

@@ -67,6 +67,52 @@ internal static class ModelCardParser
             Problem(args.NamedLocation("Seed"), $"Seed must not be negative, not {seed.ToString(CultureInfo.InvariantCulture)}");
         }
 
+        var seedCount = 1;
+        if (args.Has("Seeds"))
+        {
+            void SeedsProblem(string message)
+            {
+                ok = false;
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidSeeds, args.NamedLocation("Seeds"), model.Name,
+                    $"Seeds = {args.NamedText("Seeds")}: {message}"));
+            }
+
+            var seeds = args.Named("Seeds");
+            if (seeds is { Kind: TypedConstantKind.Array, IsNull: false } list)
+            {
+                var values = list.Values.Select(v => v.Value is int i ? i : -1).ToList();
+                seedCount = values.Count;
+                if (args.Has("Seed"))
+                {
+                    SeedsProblem("give Seeds or Seed, not both (Seed names the one seed of a model trained once)");
+                }
+                else if (values.Count == 0)
+                {
+                    SeedsProblem("the list is empty; list the seeds the weights were trained on, e.g. Seeds = new[] { 0, 1, 2, 3, 4 }");
+                }
+                else if (values.FirstOrDefault(v => v < 0) is var negative && negative < 0)
+                {
+                    SeedsProblem($"a seed must not be negative, not {negative.ToString(CultureInfo.InvariantCulture)}");
+                }
+                else if (values.GroupBy(v => v).FirstOrDefault(g => g.Count() > 1) is { } twice)
+                {
+                    SeedsProblem($"seed {twice.Key.ToString(CultureInfo.InvariantCulture)} is listed twice");
+                }
+                else
+                {
+                    seed = values[0];
+                }
+            }
+            else if (!seeds.IsBroken())
+            {
+                SeedsProblem("the list is null; list the seeds the weights were trained on, e.g. Seeds = new[] { 0, 1, 2, 3, 4 }");
+            }
+            else
+            {
+                ok = false;
+            }
+        }
+
         if (string.IsNullOrWhiteSpace(args.Named("Weights").AsString()) && !args.Named("Weights").IsBroken())
         {
             Problem(args.NamedLocation("Weights"), "Weights must name the model folder, relative to the spec assembly (e.g. Weights = \"weights/induction-2l\")");
@@ -82,6 +128,6 @@ internal static class ModelCardParser
             Problem(args.NamedLocation("BatchSize"), $"BatchSize, when given, must be positive, not {batchSize.ToString(CultureInfo.InvariantCulture)}");
         }
 
-        return ok ? new ModelCard(task!, seed) : null;
+        return ok ? new ModelCard(task!, seed, seedCount) : null;
     }
 }

@@ -17,12 +17,15 @@ internal static class ModelTraining
     public static TrainingOptions Options(string task, ModelConfig config, int seed, TrainingOverrides overrides) =>
         TrainingOptions.Recommended(task, config, seed).With(overrides);
 
-    /// <summary>The architecture and options a model spec's <see cref="TrainedOnAttribute"/> says its weights were trained with.</summary>
+    /// <summary>
+    /// The architecture and options a model spec's <see cref="TrainedOnAttribute"/> says its weights of
+    /// <paramref name="seed"/> were trained with.
+    /// </summary>
     /// <exception cref="UsageException">The spec has no model card.</exception>
-    public static (ModelConfig Config, TrainingOptions Options) Recipe(ModelEntry model)
+    public static (ModelConfig Config, TrainingOptions Options) Recipe(ModelEntry model, int seed)
     {
         var card = model.TrainedOn() ?? throw new UsageException($"{model.Name} has no [TrainedOn] recipe to train with.");
-        return (model.Config with { Seed = card.Seed }, Options(card.Task, model.Config, card.Seed, TrainingOverrides.From(card)));
+        return (model.Config with { Seed = seed }, Options(card.Task, model.Config, seed, TrainingOverrides.From(card)));
     }
 
     /// <summary>Trains with a live progress bar on a terminal, or a line per tenth of the run otherwise.</summary>

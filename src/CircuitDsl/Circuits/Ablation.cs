@@ -191,12 +191,17 @@ public static class Ablation
 
     /// <summary>
     /// The fraction of loss a circuit recovers: with every head outside <paramref name="circuit"/> mean-ablated,
-    /// <c>(L_ablate_all − L_circuit) / (L_ablate_all − L_full)</c>. 1 means the circuit alone does what the model
-    /// does; 0 means it does no better than ablating everything. NaN when ablating every head changes nothing.
+    /// <c>(L_ablate_all − L_circuit) / (L_ablate_all − L_full)</c>, the losses on <paramref name="tokens"/> and the means
+    /// taken on <paramref name="meanTokens"/> (on <paramref name="tokens"/> themselves when null). 1 means the circuit
+    /// alone does what the model does; 0 means it does no better than ablating everything. NaN when ablating every head
+    /// changes nothing. <see cref="LossRecovered.StandardError"/> is the fraction's jackknife standard error over the
+    /// sequences (leaving one sequence out at a time), NaN for a single sequence.
     /// </summary>
-    public static LossRecovered FractionOfLossRecovered(HookedTransformer model, int[][] tokens, IEnumerable<HeadId> circuit)
+    public static LossRecovered FractionOfLossRecovered(HookedTransformer model, int[][] tokens, IEnumerable<HeadId> circuit,
+        int[][]? meanTokens = null)
     {
         ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(tokens);
         ArgumentNullException.ThrowIfNull(circuit);
         var c = model.Config;
         var kept = circuit.ToHashSet();
@@ -206,13 +211,32 @@ public static class Ablation
         }
 
         var all = AllHeads(c).ToList();
-        var mean = MeanZ(model, tokens);
-        var full = Loss(model, tokens);
-        var ablateAll = Loss(model, tokens, Hooks(c, all, AblationKind.Mean, mean));
-        var circuitLoss = Loss(model, tokens, Hooks(c, all.Where(h => !kept.Contains(h)), AblationKind.Mean, mean));
-        var denominator = ablateAll - full;
-        var fraction = Math.Abs(denominator) < 1e-12 ? double.NaN : (ablateAll - circuitLoss) / denominator;
-        return new LossRecovered(full, circuitLoss, ablateAll, fraction);
+        var mean = MeanZ(model, meanTokens ?? tokens);
+        var full = SequenceLosses(PerTokenLoss(model, tokens));
+        var ablateAll = SequenceLosses(PerTokenLoss(model, tokens, Hooks(c, all, AblationKind.Mean, mean)));
+        var circuitLoss = SequenceLosses(PerTokenLoss(model, tokens, Hooks(c, all.Where(h => !kept.Contains(h)), AblationKind.Mean, mean)));
+        double Fraction(double f, double k, double a) => Math.Abs(a - f) < 1e-12 ? double.NaN : (a - k) / (a - f);
+
+        var n = tokens.Length;
+        var fraction = Fraction(full.Average(), circuitLoss.Average(), ablateAll.Average());
+        var standardError = double.NaN;
+        if (n > 1)
+        {
+            double Without(double[] losses, int i) => (losses.Sum() - losses[i]) / (n - 1);
+            var leaveOneOut = Enumerable.Range(0, n).Select(i => Fraction(Without(full, i), Without(circuitLoss, i), Without(ablateAll, i))).ToArray();
+            var centre = leaveOneOut.Average();
+            standardError = Math.Sqrt((n - 1.0) / n * leaveOneOut.Sum(x => (x - centre) * (x - centre)));
+        }
+
+        return new LossRecovered(full.Average(), circuitLoss.Average(), ablateAll.Average(), fraction) { StandardError = standardError };
+    }
+
+    /// <summary>Each sequence's mean loss, from per-token losses <c>[batch, pos − 1]</c>.</summary>
+    public static double[] SequenceLosses(Tensor perToken)
+    {
+        ArgumentNullException.ThrowIfNull(perToken);
+        int batch = perToken.Dim(0), positions = perToken.Dim(1);
+        return [.. Enumerable.Range(0, batch).Select(b => Enumerable.Range(0, positions).Average(p => (double)perToken[b, p]))];
     }
 
     /// <summary>Every head of the model, layer by layer.</summary>
@@ -244,4 +268,8 @@ public static class Ablation
 /// <param name="Circuit">The loss with every head outside the circuit mean-ablated.</param>
 /// <param name="AblateAll">The loss with every head mean-ablated.</param>
 /// <param name="Fraction"><c>(AblateAll − Circuit) / (AblateAll − Full)</c>; NaN when the denominator vanishes.</param>
-public sealed record LossRecovered(double Full, double Circuit, double AblateAll, double Fraction);
+public sealed record LossRecovered(double Full, double Circuit, double AblateAll, double Fraction)
+{
+    /// <summary>The jackknife standard error of <see cref="Fraction"/> over the sequences; NaN when not known.</summary>
+    public double StandardError { get; init; } = double.NaN;
+}

@@ -33,7 +33,8 @@ public static class Hypotheses
     public static Evidence CopyingHead(ModelAnalysis analysis, string name, string claim, HeadId head, double threshold, Bound bound)
     {
         ArgumentNullException.ThrowIfNull(analysis);
-        var unit = $"copying score of {head}";
+        (head, var named) = Resolve(analysis, head);
+        var unit = $"copying score of {named}";
         if (analysis.WhyNotMeasurable(head) is { } why)
         {
             return Evidence.NotMeasured(name, claim, threshold, bound, unit, why);
@@ -52,7 +53,9 @@ public static class Hypotheses
         double threshold, Bound bound, bool inBaselineUnits)
     {
         ArgumentNullException.ThrowIfNull(analysis);
-        var unit = $"{via}-composition {from} -> {to}" + (inBaselineUnits ? " (x random baseline)" : "");
+        (from, var fromNamed) = Resolve(analysis, from);
+        (to, var toNamed) = Resolve(analysis, to);
+        var unit = $"{via}-composition {fromNamed} -> {toNamed}" + (inBaselineUnits ? " (x random baseline)" : "");
         if (analysis.WhyNotMeasurable(from, to) is { } why)
         {
             return Evidence.NotMeasured(name, claim, threshold, bound, unit, why);
@@ -75,58 +78,72 @@ public static class Hypotheses
 
     /// <summary>
     /// Mean-ablating <paramref name="head"/> raises the loss on <paramref name="tokens"/> by an amount, in nats, on the
-    /// <paramref name="bound"/> side of <paramref name="threshold"/>.
+    /// <paramref name="bound"/> side of <paramref name="threshold"/>; the head's mean output is taken on
+    /// <paramref name="meanTokens"/> (on <paramref name="tokens"/> when null). The evidence's standard error is that of
+    /// the mean increase over the sequences.
     /// </summary>
-    public static Evidence Ablation(ModelAnalysis analysis, string name, string claim, HeadId head, int[][] tokens, double threshold, Bound bound)
+    public static Evidence Ablation(ModelAnalysis analysis, string name, string claim, HeadId head, int[][] tokens, double threshold, Bound bound,
+        int[][]? meanTokens = null)
     {
         ArgumentNullException.ThrowIfNull(analysis);
-        var unit = $"loss increase (nats) when {head} is mean-ablated";
+        ArgumentNullException.ThrowIfNull(tokens);
+        (head, var named) = Resolve(analysis, head);
+        var unit = $"loss increase (nats) when {named} is mean-ablated";
         if (analysis.WhyNotMeasurable(head) is { } why)
         {
             return Evidence.NotMeasured(name, claim, threshold, bound, unit, why);
         }
 
         var full = Circuits.Ablation.PerTokenLoss(analysis.Model, tokens);
-        var mean = Circuits.Ablation.MeanZ(analysis.Model, tokens);
+        var mean = Circuits.Ablation.MeanZ(analysis.Model, meanTokens ?? tokens);
         var ablated = Circuits.Ablation.PerTokenLoss(analysis.Model, tokens,
             Circuits.Ablation.Hooks(analysis.Config, [head], AblationKind.Mean, mean));
         var increase = new Tensor(full.Shape.ToArray());
-        double sum = 0;
         for (var i = 0; i < full.Length; i++)
         {
             increase.Span[i] = ablated.Span[i] - full.Span[i];
-            sum += increase.Span[i];
         }
 
-        return Evidence.Judge(name, claim, sum / full.Length, threshold, bound, unit,
-            $"{tokens.Length} sequences; mean over every predicted token.", [new LossChangeData(head, increase)]);
+        var perSequence = Circuits.Ablation.SequenceLosses(increase);
+        var value = perSequence.Average();
+        var standardError = StandardErrorOfMean(perSequence);
+        return Evidence.Judge(name, claim, value, threshold, bound, unit,
+            Sampled(tokens.Length, meanTokens is not null, standardError) + "; mean over every predicted token.", [new LossChangeData(head, increase)])
+            with { StandardError = standardError };
     }
 
-    /// <summary><see cref="Ablation(ModelAnalysis, string, string, HeadId, int[][], double, Bound)"/> on a named task's tokens.</summary>
+    /// <summary>
+    /// <see cref="Ablation(ModelAnalysis, string, string, HeadId, int[][], double, Bound, int[][])"/> on held-out samples
+    /// of a named task (<see cref="HeldOut.Batches"/>): the mean taken on one stream, the loss measured on another.
+    /// </summary>
     public static Evidence Ablation(ModelAnalysis analysis, string name, string claim, HeadId head, string task, double threshold, Bound bound)
     {
         ArgumentNullException.ThrowIfNull(analysis);
-        return TaskTokens(analysis, task, out var tokens) is { } why
+        return TaskTokens(analysis, task, out var batches) is { } why
             ? Evidence.NotMeasured(name, claim, threshold, bound, $"loss increase (nats) when {head} is mean-ablated", why)
-            : Ablation(analysis, name, claim, head, tokens!, threshold, bound);
+            : Ablation(analysis, name, claim, head, batches.Evaluation, threshold, bound, batches.Mean);
     }
 
     /// <summary>
     /// The circuit made of <paramref name="heads"/>, with every other head mean-ablated, recovers a fraction of the loss,
     /// <c>(L_ablate_all − L_circuit) / (L_ablate_all − L_full)</c>, on the <paramref name="bound"/> side of
-    /// <paramref name="threshold"/>.
+    /// <paramref name="threshold"/>: losses on <paramref name="tokens"/>, means on <paramref name="meanTokens"/> (on
+    /// <paramref name="tokens"/> when null). The evidence's standard error is the fraction's jackknife one over the sequences.
     /// </summary>
-    public static Evidence Faithfulness(ModelAnalysis analysis, string name, string claim, HeadId[] heads, int[][] tokens, double threshold, Bound bound)
+    public static Evidence Faithfulness(ModelAnalysis analysis, string name, string claim, HeadId[] heads, int[][] tokens, double threshold, Bound bound,
+        int[][]? meanTokens = null)
     {
         ArgumentNullException.ThrowIfNull(analysis);
         ArgumentNullException.ThrowIfNull(heads);
+        ArgumentNullException.ThrowIfNull(tokens);
+        heads = [.. heads.Select(analysis.Resolve).Distinct()];
         const string unit = "fraction of loss recovered";
         if (analysis.WhyNotMeasurable(heads) is { } why)
         {
             return Evidence.NotMeasured(name, claim, threshold, bound, unit, why);
         }
 
-        var r = Circuits.Ablation.FractionOfLossRecovered(analysis.Model, tokens, heads);
+        var r = Circuits.Ablation.FractionOfLossRecovered(analysis.Model, tokens, heads, meanTokens);
         EvidenceData[] losses = [new FaithfulnessData(heads, r.Full, r.Circuit, r.AblateAll)];
         if (double.IsNaN(r.Fraction))
         {
@@ -135,16 +152,20 @@ public static class Hypotheses
         }
 
         return Evidence.Judge(name, claim, r.Fraction, threshold, bound, unit,
-            $"{tokens.Length} sequences; every head outside the circuit mean-ablated.", losses);
+            Sampled(tokens.Length, meanTokens is not null, r.StandardError) + "; every head outside the circuit mean-ablated.", losses)
+            with { StandardError = r.StandardError };
     }
 
-    /// <summary><see cref="Faithfulness(ModelAnalysis, string, string, HeadId[], int[][], double, Bound)"/> on a named task's tokens.</summary>
+    /// <summary>
+    /// <see cref="Faithfulness(ModelAnalysis, string, string, HeadId[], int[][], double, Bound, int[][])"/> on held-out
+    /// samples of a named task (<see cref="HeldOut.Batches"/>): the means taken on one stream, the losses measured on another.
+    /// </summary>
     public static Evidence Faithfulness(ModelAnalysis analysis, string name, string claim, HeadId[] heads, string task, double threshold, Bound bound)
     {
         ArgumentNullException.ThrowIfNull(analysis);
-        return TaskTokens(analysis, task, out var tokens) is { } why
+        return TaskTokens(analysis, task, out var batches) is { } why
             ? Evidence.NotMeasured(name, claim, threshold, bound, "fraction of loss recovered", why)
-            : Faithfulness(analysis, name, claim, heads, tokens!, threshold, bound);
+            : Faithfulness(analysis, name, claim, heads, batches.Evaluation, threshold, bound, batches.Mean);
     }
 
     /// <summary>
@@ -184,7 +205,8 @@ public static class Hypotheses
     public static Evidence SkipTrigrams(ModelAnalysis analysis, string name, string claim, HeadId head, string task, int seed, double threshold, Bound bound)
     {
         ArgumentNullException.ThrowIfNull(analysis);
-        var unit = $"fraction of planted skip-trigrams carried by {head}";
+        (head, var named) = Resolve(analysis, head);
+        var unit = $"fraction of planted skip-trigrams carried by {named}";
         if (analysis.WhyNotMeasurable(head) is { } why)
         {
             return Evidence.NotMeasured(name, claim, threshold, bound, unit, why);
@@ -439,28 +461,53 @@ public static class Hypotheses
         DetectorKind kind, string what, string tlName)
     {
         ArgumentNullException.ThrowIfNull(analysis);
-        var unit = $"{what} of {head}";
+        (head, var named) = Resolve(analysis, head);
+        var unit = $"{what} of {named}";
         if (analysis.WhyNotMeasurable(head) is { } why)
         {
             return Evidence.NotMeasured(name, claim, threshold, bound, unit, why);
         }
 
         var scores = analysis.Detectors;
-        var detail = $"{tlName} = {Evidence.Format(scores.TlMul(kind, head))} (TransformerLens's measure, for comparison); "
+        var detail = $"the {what} is this project's stripe score (mean attention on the targets over the rows that have one; a perfect head scores 1)"
+            + (kind == DetectorKind.Induction ? ", about twice TransformerLens's on the h + h detection batch, whose first half has no target" : "")
+            + $"; {tlName} = {Evidence.Format(scores.TlMul(kind, head))} is TransformerLens's \"mul\" measure (Σ(A⊙P)/ΣA over all rows), for comparison; "
             + $"{analysis.DetectionBatch.Length} sequences.";
         return Evidence.Judge(name, claim, scores.Score(kind, head), threshold, bound, unit, detail,
             [new AttentionPatternData(head, 0, analysis.ExamplePattern(head), analysis.DetectionBatch[0])]);
     }
 
-    private static string? TaskTokens(ModelAnalysis analysis, string task, out int[][]? tokens)
+    /// <summary>The head <paramref name="head"/> names on the model, and how a report names it: <c>0.3 (0.previous-token)</c> for a role.</summary>
+    private static (HeadId Head, string Named) Resolve(ModelAnalysis analysis, HeadId head)
     {
-        if (task == RepeatedTokensTask)
+        var resolved = analysis.Resolve(head);
+        return (resolved, resolved == head ? head.ToString() : $"{resolved} ({head})");
+    }
+
+    private static string? TaskTokens(ModelAnalysis analysis, string task, out (int[][] Mean, int[][] Evaluation) batches)
+    {
+        batches = default;
+        if (!TaskNames.LossTasks.Contains(task))
         {
-            tokens = analysis.DetectionBatch;
-            return null;
+            return $"unknown task '{task}' (known: {string.Join(", ", TaskNames.LossTasks)}).";
         }
 
-        tokens = null;
-        return $"unknown task '{task}' (known: {string.Join(", ", TaskNames.LossTasks)}).";
+        batches = HeldOut.Batches(task, analysis.Config);
+        return null;
+    }
+
+    /// <summary>What a loss was measured on, for the evidence's detail.</summary>
+    private static string Sampled(int sequences, bool heldOut, double standardError) => string.Create(CultureInfo.InvariantCulture,
+        $"{sequences} {(heldOut ? "held-out sequences (fresh samples of the task; means taken on another " + HeldOut.Sequences + ")" : "sequences")}, standard error {Evidence.Format(standardError)}");
+
+    private static double StandardErrorOfMean(IReadOnlyList<double> values)
+    {
+        if (values.Count < 2)
+        {
+            return double.NaN;
+        }
+
+        var mean = values.Average();
+        return Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Count - 1) / values.Count);
     }
 }

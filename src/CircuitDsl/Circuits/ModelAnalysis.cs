@@ -153,13 +153,47 @@ public sealed class ModelAnalysis
     public CircuitReport Report(string circuit, IEnumerable<Evidence> evidence) =>
         new(circuit, ModelName, WeightProcessing, evidence);
 
+    /// <summary>
+    /// The head <paramref name="head"/> names on this model: itself when it is named by index; for a head named by its
+    /// <see cref="HeadId.Role"/>, the head of its layer with the highest score of that role (detector scores on
+    /// <see cref="DetectionBatch"/>, or copying scores; ties to the lower index). A role head of a layer the model does not
+    /// have, or on weights that are not finite, stays as it is, for <see cref="WhyNotMeasurable"/> to name.
+    /// </summary>
+    public HeadId Resolve(HeadId head)
+    {
+        if (head.Role is not { } role || head.Layer >= Config.NLayers || Unmeasurable is not null)
+        {
+            return head;
+        }
+
+        var best = new HeadId(head.Layer, 0);
+        var bestScore = double.NegativeInfinity;
+        for (var h = 0; h < Config.NHeads; h++)
+        {
+            var candidate = new HeadId(head.Layer, h);
+            var score = role switch
+            {
+                HeadRole.PreviousToken => Detectors.Score(DetectorKind.PreviousToken, candidate),
+                HeadRole.DuplicateToken => Detectors.Score(DetectorKind.DuplicateToken, candidate),
+                HeadRole.Induction => Detectors.Score(DetectorKind.Induction, candidate),
+                _ => Copying.Score(candidate),
+            };
+            if (score > bestScore)
+            {
+                (best, bestScore) = (candidate, score);
+            }
+        }
+
+        return best;
+    }
+
     /// <summary>Why one of <paramref name="heads"/> cannot be measured here (outside the model, or non-finite weights), or null.</summary>
     public string? WhyNotMeasurable(params HeadId[] heads)
     {
         ArgumentNullException.ThrowIfNull(heads);
         foreach (var head in heads)
         {
-            if (head.Layer < 0 || head.Layer >= Config.NLayers || head.Head < 0 || head.Head >= Config.NHeads)
+            if (head.Layer < 0 || head.Layer >= Config.NLayers || head.Head < 0 || head.Head >= Config.NHeads || head.Role is not null)
             {
                 return $"head {head} is outside the model ({Config.NLayers} layers × {Config.NHeads} heads).";
             }

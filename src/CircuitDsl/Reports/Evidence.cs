@@ -46,6 +46,18 @@ public sealed record Evidence(
     string Detail,
     IReadOnlyList<EvidenceData> Data)
 {
+    /// <summary>
+    /// The standard error of <see cref="Measured"/> when it is an estimate from sampled data (a loss on held-out
+    /// sequences); NaN for values computed exactly from the weights or from a fixed batch.
+    /// </summary>
+    public double StandardError { get; init; } = double.NaN;
+
+    /// <summary>
+    /// Whether the value is within noise of its threshold: measured and less than two standard errors from it, so
+    /// another sample of the same size could well give the other verdict.
+    /// </summary>
+    public bool WithinNoise => Verdict != Verdict.NotMeasured && double.IsFinite(StandardError) && Math.Abs(Measured - Threshold) < 2 * StandardError;
+
     /// <summary>Evidence for a measured value, with the verdict decided by the threshold (NaN or ∞ → not measured).</summary>
     public static Evidence Judge(
         string hypothesis, string claim, double measured, double threshold, Bound comparison, string unit,

@@ -50,6 +50,11 @@ public static class ReportText
             sb.Append(" (").Append(Evidence.Format(gap)).Append(evidence.Comparison == Bound.AtLeast ? " short)" : " over)");
         }
 
+        if (evidence.WithinNoise)
+        {
+            sb.Append(' ').Append(WithinNoise);
+        }
+
         sb.Append('\n');
         if (evidence.Claim.Length > 0)
         {
@@ -121,5 +126,95 @@ public static class ReportText
     {
         ArgumentNullException.ThrowIfNull(evidence);
         return Sign(evidence.Comparison) + " " + Evidence.Format(evidence.Threshold);
+    }
+
+    /// <summary>What a report says of a value less than two standard errors from its threshold.</summary>
+    public const string WithinNoise = "(within noise: less than 2 standard errors from the threshold)";
+
+    /// <summary>
+    /// <paramref name="report"/>: a header (circuit, model, the seeds, weight processing, how many claims hold across
+    /// seeds), then per claim its verdict across seeds, the value on each seed with their minimum, median and maximum,
+    /// and the claim; blocks separated by a blank line.
+    /// </summary>
+    public static string Describe(SeedReport report)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        var sb = new StringBuilder();
+        sb.Append("circuit ").Append(report.Circuit).Append(" on ").Append(report.Model).Append(", ").Append(report.Seeds.Count)
+            .Append(report.Seeds.Count == 1 ? " seed: " : " seeds: ").Append(string.Join(", ", report.Seeds)).Append('\n');
+        sb.Append("weights: ").Append(report.WeightProcessing).Append('\n');
+        sb.Append(report.Claims.Count(c => c.Verdict == Verdict.Holds)).Append(" of ").Append(report.Claims.Count)
+            .Append(" hypotheses hold on the seeds they ask for").Append('\n');
+        foreach (var claim in report.Claims)
+        {
+            sb.Append('\n').Append(Describe(claim));
+        }
+
+        return sb.ToString();
+    }
+
+    /// <summary>
+    /// One claim across seeds as a block of lines, e.g. <c>[Holds] PreviousTokenHead on 5 of 5 seeds (needs 5):
+    /// previous-token score of 0.2, claimed &gt;= 0.800</c>, then <c>min 0.901, median 0.930, max 0.962</c>, a line per
+    /// seed (its value and verdict, and what was measured where that differs between seeds) and the claim.
+    /// </summary>
+    public static string Describe(ClaimAcrossSeeds claim)
+    {
+        ArgumentNullException.ThrowIfNull(claim);
+        var first = claim.PerSeed[0].Evidence;
+        var sameUnit = claim.PerSeed.All(p => p.Evidence.Unit == first.Unit);
+        var sb = new StringBuilder();
+        sb.Append('[').Append(claim.Verdict).Append("] ").Append(claim.Hypothesis).Append(" on ").Append(claim.Holding).Append(" of ")
+            .Append(claim.PerSeed.Count).Append(" seeds (needs ").Append(claim.Required).Append("): ")
+            .Append(sameUnit ? first.Unit : UnitWithoutHead(first.Unit)).Append(", claimed ").Append(first.Comparison == Bound.AtLeast ? ">= " : "<= ")
+            .Append(Evidence.Format(first.Threshold)).Append('\n');
+        sb.Append("  min ").Append(Evidence.Format(claim.Min)).Append(", median ").Append(Evidence.Format(claim.Median))
+            .Append(", max ").Append(Evidence.Format(claim.Max)).Append("; margin ").Append(Evidence.Format(claim.Margin))
+            .Append(claim.Required == claim.PerSeed.Count ? " (weakest seed to the bound)" : $" (weakest of the {claim.Required} best seeds to the bound)")
+            .Append('\n');
+        foreach (var (seed, e) in claim.PerSeed)
+        {
+            sb.Append("  seed ").Append(seed).Append(": ").Append(Evidence.Format(e.Measured)).Append(' ').Append(Word(e.Verdict));
+            if (!sameUnit)
+            {
+                sb.Append(" (").Append(e.Unit).Append(')');
+            }
+
+            if (double.IsFinite(e.StandardError))
+            {
+                sb.Append(", standard error ").Append(Evidence.Format(e.StandardError));
+            }
+
+            if (e.WithinNoise)
+            {
+                sb.Append(' ').Append(WithinNoise);
+            }
+
+            if (e.Verdict == Verdict.NotMeasured)
+            {
+                sb.Append(": ").Append(e.Detail);
+            }
+
+            sb.Append('\n');
+        }
+
+        if (first.Claim.Length > 0)
+        {
+            sb.Append("  claim: ").Append(first.Claim).Append('\n');
+        }
+
+        if (first.Detail.Length > 0)
+        {
+            sb.Append("  detail (seed ").Append(claim.PerSeed[0].Seed).Append("): ").Append(first.Detail).Append('\n');
+        }
+
+        return sb.ToString();
+    }
+
+    // "previous-token score of 0.2" → "previous-token score" when the head differs from seed to seed.
+    private static string UnitWithoutHead(string unit)
+    {
+        var of = unit.LastIndexOf(" of ", StringComparison.Ordinal);
+        return of > 0 ? unit[..of] : unit;
     }
 }

@@ -10,6 +10,12 @@ namespace CircuitDsl.Training;
 public static class Trainer
 {
     /// <summary>
+    /// The seed of the <see cref="Random"/> the training sequences of a run with <paramref name="seed"/> are drawn from.
+    /// Held-out data (<see cref="Circuits.HeldOut"/>) is drawn from streams of other seeds.
+    /// </summary>
+    public static int DataSeed(int seed) => unchecked((seed * 1_000_003) + 12_345);
+
+    /// <summary>
     /// Initialises a model of <paramref name="config"/> (<see cref="Initialization.TransformerLensDefault"/>)
     /// and trains it for <see cref="TrainingOptions.Steps"/> steps. Each step draws a batch from the task
     /// (sequences of <c>n_ctx</c> tokens), splits it across <see cref="TrainingOptions.Workers"/> threads,
@@ -58,7 +64,7 @@ public static class Trainer
         var gradientTensors = gradients.Select(g => g.ToStateDict().Select(kv => kv.Value).ToArray()).ToArray();
         var losses = new double[workers];
         var optimizer = new AdamW(weights, options.Beta1, options.Beta2);
-        var dataRng = new Random(unchecked((options.Seed * 1_000_003) + 12_345));
+        var dataRng = new Random(DataSeed(options.Seed));
         var length = config.NCtx;
         var batch = new int[options.BatchSize][];
         if (resume is not null)

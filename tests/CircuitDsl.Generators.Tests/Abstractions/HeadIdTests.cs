@@ -82,4 +82,30 @@ public sealed class HeadIdTests
         ActivationFunction.Gelu.ToConfigValue().Should().Be("gelu");
         ActivationFunction.GeluNew.ToConfigValue().Should().Be("gelu_new");
     }
+
+    [Theory]
+    [InlineData("0.previous-token", 0, HeadRole.PreviousToken)]
+    [InlineData("1.induction", 1, HeadRole.Induction)]
+    [InlineData("3.duplicate-token", 3, HeadRole.DuplicateToken)]
+    [InlineData("0.copying", 0, HeadRole.Copying)]
+    public void Parses_layer_dot_role_where_a_spec_names_a_head_by_its_role(string text, int layer, HeadRole role)
+    {
+        HeadId.TryParseHeadOrRole(text, out var id, out var error).Should().BeTrue();
+        error.Should().BeNull();
+        id.Should().Be(new HeadId(layer, role));
+        (id.Layer, id.Head, id.Role).Should().Be((layer, -1, role));
+        id.ToString().Should().Be(text);
+        id.Should().NotBe(new HeadId(layer, 0));
+        HeadId.TryParse(text, out _, out _).Should().BeFalse("a head id the runtime's commands take is always a head index");
+    }
+
+    [Theory]
+    [InlineData("0.previous", "'0.previous' is not a head id: 'previous' is neither a head index nor a role (roles: previous-token, duplicate-token, induction, copying).")]
+    [InlineData("01.induction", "'01.induction' is not a head id: the layer has a leading zero; write \"1.induction\".")]
+    [InlineData("1.4", null)]
+    public void A_role_head_is_parsed_by_the_same_grammar_and_says_what_is_wrong(string text, string? expected)
+    {
+        HeadId.TryParseHeadOrRole(text, out _, out var error).Should().Be(expected is null);
+        error.Should().Be(expected);
+    }
 }

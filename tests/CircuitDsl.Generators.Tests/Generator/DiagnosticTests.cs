@@ -50,7 +50,8 @@ public sealed class DiagnosticTests
 
     [Theory]
     [InlineData("\"0.02\"", "'0.02' is not a head id: the head has a leading zero; write \"0.2\".")]
-    [InlineData("\"1.x\"", "'1.x' is not a head id: the head 'x' is not a non-negative whole number; write layer.head, like \"1.4\".")]
+    [InlineData("\"1.x\"", "'1.x' is not a head id: 'x' is neither a head index nor a role (roles: previous-token, duplicate-token, induction, copying).")]
+    [InlineData("\"1.-1\"", "'1.-1' is not a head id: the head '-1' is not a non-negative whole number; write layer.head, like \"1.4\".")]
     [InlineData("\"1.2.3\"", "'1.2.3' is not a head id: it has more than one '.'; write layer.head, like \"1.4\".")]
     [InlineData("\"\"", "A head id is empty; write it as layer.head, like \"1.4\".")]
     [InlineData("null", "A head id is empty; write it as layer.head, like \"1.4\".")]
@@ -417,18 +418,46 @@ public sealed class DiagnosticTests
     [InlineData("\"bigram\", Steps = 10, Weights = \"w\", BatchSize = 0", "0)]", "BatchSize, when given, must be positive, not 0")]
     public void CDSL013_invalid_model_card(string arguments, string marker, string message)
     {
-        var source = $$"""
+        var source = Carded(arguments);
+        var run = GeneratorHarness.Run(source);
+        ExpectSingle(run, source, "CDSL013", "[TrainedOn] on Carded: " + message, marker, fileIndex: 0);
+        run.Sources.Should().ContainKey("Specs.Carded.g.cs", "the model card does not stop the model from being emitted");
+    }
+
+    [Theory]
+    [InlineData("Seeds = new[] { 0, 3, 3 }", "new[]", "Seeds = new[] { 0, 3, 3 }: seed 3 is listed twice")]
+    [InlineData("Seeds = new[] { 1, -2 }", "new[]", "Seeds = new[] { 1, -2 }: a seed must not be negative, not -2")]
+    [InlineData("Seeds = new int[0]", "new int", "Seeds = new int[0]: the list is empty; list the seeds the weights were trained on, e.g. Seeds = new[] { 0, 1, 2, 3, 4 }")]
+    [InlineData("Seed = 2, Seeds = new[] { 2, 3 }", "new[]", "Seeds = new[] { 2, 3 }: give Seeds or Seed, not both (Seed names the one seed of a model trained once)")]
+    public void CDSL030_invalid_seeds(string seeds, string marker, string message)
+    {
+        var source = Carded($"\"bigram\", Steps = 10, {seeds}, Weights = \"w\"");
+        var run = GeneratorHarness.Run(source);
+        ExpectSingle(run, source, "CDSL030", "[TrainedOn] on Carded: " + message, marker, fileIndex: 0);
+    }
+
+    [Theory]
+    [InlineData("[TrainedOn(\"repeated-tokens\", Steps = 10, Seeds = new[] { 0, 1, 2 }, Weights = \"w\")]", 4, "Toy1L is trained on 3 seeds")]
+    [InlineData("[TrainedOn(\"repeated-tokens\", Steps = 10, Seeds = new[] { 0, 1, 2 }, Weights = \"w\")]", -1, "a claim holds on at least one seed (leave OnSeeds out for all of them)")]
+    [InlineData("", 2, "Toy1L is trained on 1 seed")]
+    public void CDSL031_on_seeds_out_of_range(string card, int onSeeds, string why)
+    {
+        var model = $$"""
             using CircuitDsl;
 
             namespace Specs;
 
-            [Transformer(NLayers = 0, DModel = 8, DVocab = 10, NCtx = 8, AttnOnly = true, NormalizationType = Normalization.None)]
-            [TrainedOn({{arguments}})]
-            public sealed partial class Carded;
+            [Transformer(NLayers = 1, NHeads = 2, DModel = 32, DHead = 16, DVocab = 50, NCtx = 16, AttnOnly = true)]
+            {{card}}
+            public sealed partial class Toy1L;
             """;
-        var run = GeneratorHarness.Run(source);
-        ExpectSingle(run, source, "CDSL013", "[TrainedOn] on Carded: " + message, marker, fileIndex: 0);
-        run.Sources.Should().ContainKey("Specs.Carded.g.cs", "the model card does not stop the model from being emitted");
+        var source = Circuit($$"""
+                [PreviousTokenHead("0.1", AtLeast = 0.5, OnSeeds = {{onSeeds}})]
+                public static partial Evidence Previous(Toy1L model);
+            """, model: "Toy1L");
+        var run = GeneratorHarness.Run(model, source);
+        ExpectSingle(run, source, "CDSL031", $"[PreviousTokenHead] on Previous asks to hold on {onSeeds} seeds, but {why}",
+            $"{onSeeds})]", fileIndex: 1);
     }
 
     [Theory]
@@ -633,13 +662,24 @@ public sealed class DiagnosticTests
         var tested = typeof(DiagnosticTests).GetMethods().Select(m => m.Name.Split('_')[0]).ToHashSet();
         var releases = File.ReadAllText(Path.Combine(RepositoryRoot(), "generators", "CircuitDsl.Generators", "AnalyzerReleases.Unshipped.md"));
 
-        ids.Should().OnlyHaveUniqueItems().And.HaveCount(27);
+        ids.Should().OnlyHaveUniqueItems().And.HaveCount(29);
         ids.Should().OnlyContain(id => tested.Contains(id), "every diagnostic has a test named after it");
         ids.Should().OnlyContain(id => releases.Contains(id + " | CircuitDsl | ", StringComparison.Ordinal));
     }
 
     private static string RepositoryRoot([System.Runtime.CompilerServices.CallerFilePath] string path = "") =>
         Path.GetFullPath(Path.Combine(Path.GetDirectoryName(path)!, "..", "..", ".."));
+
+    /// <summary>A zero-layer model spec named Carded with <c>[TrainedOn(arguments)]</c>.</summary>
+    private static string Carded(string arguments) => $$"""
+        using CircuitDsl;
+
+        namespace Specs;
+
+        [Transformer(NLayers = 0, DModel = 8, DVocab = 10, NCtx = 8, AttnOnly = true, NormalizationType = Normalization.None)]
+        [TrainedOn({{arguments}})]
+        public sealed partial class Carded;
+        """;
 
     private static void ExpectSingle(string circuitSource, string id, string message, string marker, int occurrence = 1, int offset = 0)
     {

@@ -19,7 +19,8 @@ partial class Bigrams
                 claim: "log_softmax(W_E W_U + b_U) tracks the chain's log-probabilities.",
                 heads: [],
                 arguments: [new("Task", "bigram"), new("Seed", "3"), new("AtLeast", "0.9")],
-                paper: null),
+                paper: null,
+                onSeeds: 0),
         ]);
 
     /// <summary>Checks every hypothesis of Bigrams on <paramref name="model"/>, in declaration order.</summary>
@@ -39,7 +40,7 @@ partial class Bigrams
             "DirectPath",
             "log_softmax(W_E W_U + b_U) tracks the chain's log-probabilities.",
             task: "bigram",
-            seed: 3,
+            seed: model.Analysis.Config.Seed ?? 3,
             threshold: 0.9,
             bound: global::CircuitDsl.Reports.Bound.AtLeast);
 }

@@ -19,14 +19,16 @@ partial class SkipTrigrams
                 claim: "Most planted triples are among 0.1's strongest skip-trigrams.",
                 heads: [new global::CircuitDsl.HeadId(0, 1)],
                 arguments: [new("Head", "0.1"), new("Task", "skip-trigram"), new("Seed", "7"), new("AtLeast", "0.5"), new("Paper", "Skip-Trigrams")],
-                paper: "Skip-Trigrams"),
+                paper: "Skip-Trigrams",
+                onSeeds: 0),
             new global::CircuitDsl.HypothesisDocumentation(
                 name: "Head00",
                 kind: "SkipTrigrams",
                 claim: "Head 0.0 carries few of them.",
                 heads: [new global::CircuitDsl.HeadId(0, 0)],
                 arguments: [new("Head", "0.0"), new("Task", "skip-trigram"), new("Seed", "7"), new("AtMost", "0.2")],
-                paper: null),
+                paper: null,
+                onSeeds: 0),
         ]);
 
     /// <summary>Checks every hypothesis of SkipTrigrams on <paramref name="model"/>, in declaration order.</summary>
@@ -48,7 +50,7 @@ partial class SkipTrigrams
             "Most planted triples are among 0.1's strongest skip-trigrams.",
             head: new global::CircuitDsl.HeadId(0, 1),
             task: "skip-trigram",
-            seed: 7,
+            seed: model.Analysis.Config.Seed ?? 7,
             threshold: 0.5,
             bound: global::CircuitDsl.Reports.Bound.AtLeast);
 
@@ -59,7 +61,7 @@ partial class SkipTrigrams
             "Head 0.0 carries few of them.",
             head: new global::CircuitDsl.HeadId(0, 0),
             task: "skip-trigram",
-            seed: 7,
+            seed: model.Analysis.Config.Seed ?? 7,
             threshold: 0.2,
             bound: global::CircuitDsl.Reports.Bound.AtMost);
 }

@@ -34,6 +34,9 @@ public sealed class SnapshotTests
     public void PatchingCircuit() => VerifyGenerated([SpecSources.TwoLayer, SpecSources.Patching], only: ["Specs.PatchingClaims.g.cs"]);
 
     [Fact]
+    public void RoleHeadsAndSeeds() => VerifyGenerated([SpecSources.Seeded], only: ["Specs.Universal.g.cs"]);
+
+    [Fact]
     public void Registry() =>
         VerifyGenerated([SpecSources.TwoLayer, SpecSources.Induction, SpecSources.PlantedStructure], only: [RegistryFile]);
 

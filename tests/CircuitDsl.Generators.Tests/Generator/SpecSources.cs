@@ -110,6 +110,35 @@ public static class SpecSources
         }
         """;
 
+    /// <summary>A model trained on several seeds, and claims that name heads by role or hold on some of the seeds.</summary>
+    public const string Seeded = """
+        using CircuitDsl;
+        using CircuitDsl.Reports;
+
+        namespace Specs;
+
+        [Transformer(NLayers = 2, NHeads = 4, DModel = 64, DHead = 16, DVocab = 64, NCtx = 64, AttnOnly = true)]
+        [TrainedOn(TaskNames.RepeatedTokens, Steps = 4000, Seeds = new[] { 0, 1, 2, 3, 4 }, Weights = "weights/induction-2l")]
+        public sealed partial class Seeded2L;
+
+        /// <summary>What holds on every seed, whichever heads take the roles.</summary>
+        [Circuit(typeof(Seeded2L))]
+        public static partial class Universal
+        {
+            /// <summary>The strongest induction head reads its keys from the strongest previous-token head.</summary>
+            [Composes("1.induction", Via = CompositionKind.K, From = "0.previous-token", AtLeast = 1.5, InBaselineUnits = true)]
+            public static partial Evidence KComposition(Seeded2L model);
+
+            /// <summary>Head 1.3 copies, on four of the seeds.</summary>
+            [CopyingHead("1.3", AtLeast = 0.9, OnSeeds = 4)]
+            public static partial Evidence Copying(Seeded2L model);
+
+            /// <summary>The previous-token head and head 1.0 do the task.</summary>
+            [Faithfulness("0.previous-token", "1.0", Task = TaskNames.RepeatedTokens, Recovers = 0.5)]
+            public static partial Evidence Faithful(Seeded2L model);
+        }
+        """;
+
     public const string PlantedStructure = """
         using CircuitDsl;
         using CircuitDsl.Reports;

@@ -178,8 +178,9 @@ public sealed class HypothesesTests
         ablation.Verdict.Should().NotBe(Verdict.NotMeasured);
         var increase = ablation.Data.Should().ContainSingle().Which.Should().BeOfType<LossChangeData>().Subject;
         increase.Head.Should().Be(Head);
-        increase.PerToken.Shape.ToArray().Should().Equal(HeadDetector.DefaultBatchSize, 7);
-        increase.MeanOverSequences().Should().HaveCount(7).And.Subject.Average().Should().BeApproximately(ablation.Measured, 1e-6,
+        increase.PerToken.Shape.ToArray().Should().Equal(HeldOut.Sequences, analysis.Config.NCtx - 1);
+        ablation.Detail.Should().StartWith($"{HeldOut.Sequences} held-out sequences");
+        increase.MeanOverSequences().Should().HaveCount(analysis.Config.NCtx - 1).And.Subject.Average().Should().BeApproximately(ablation.Measured, 1e-6,
             "the measured value is the mean over every predicted token, and every position has as many sequences");
         faithful.Measured.Should().BeApproximately(1, 1e-9, "the circuit is the whole model");
         var losses = faithful.Data.Should().ContainSingle().Which.Should().BeOfType<FaithfulnessData>().Subject;

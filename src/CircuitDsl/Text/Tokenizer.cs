@@ -154,7 +154,7 @@ public sealed class Tokenizer
             {
                 if (token.ValueKind == JsonValueKind.Object && token.TryGetProperty("content", out var content)
                     && content.ValueKind == JsonValueKind.String && token.TryGetProperty("id", out var id)
-                    && id.TryGetInt32(out var value) && value is >= 0 and < MaxVocabulary)
+                    && id.ValueKind == JsonValueKind.Number && id.TryGetInt32(out var value) && value is >= 0 and < MaxVocabulary)
                 {
                     vocabulary.TryAdd(content.GetString()!, value);
                 }
@@ -276,7 +276,7 @@ public sealed class Tokenizer
         var seen = new HashSet<int>();
         foreach (var entry in vocab.EnumerateObject())
         {
-            if (!entry.Value.TryGetInt32(out var id) || id is < 0 or >= MaxVocabulary)
+            if (entry.Value.ValueKind != JsonValueKind.Number || !entry.Value.TryGetInt32(out var id) || id is < 0 or >= MaxVocabulary)
             {
                 throw new WeightsFormatException(file, null, $"the id of token '{Shorten(entry.Name)}' must be an integer in [0, {MaxVocabulary}).");
             }

@@ -83,7 +83,9 @@ internal static class Gpt2Checkpoint
             _ => throw new WeightsFormatException(path, null,
                 $"activation_function '{activation}' is not supported (gelu_new, gelu or relu)."),
         };
-        var epsilon = root.TryGetProperty("layer_norm_epsilon", out var e) && e.ValueKind == JsonValueKind.Number ? e.GetDouble() : Epsilon;
+        var epsilon = !root.TryGetProperty("layer_norm_epsilon", out var e) || e.ValueKind == JsonValueKind.Null ? Epsilon
+            : e.ValueKind == JsonValueKind.Number && e.TryGetDouble(out var eps) ? eps
+            : throw new WeightsFormatException(path, null, "invalid GPT-2 config: layer_norm_epsilon must be a number.");
         if (Math.Abs(epsilon - Epsilon) > 1e-12)
         {
             throw new WeightsFormatException(path, null,

@@ -13,7 +13,8 @@ namespace CircuitDsl.Weights;
 /// </summary>
 /// <remarks>
 /// Only the copies the conversion needs are made (<c>W_Q, W_K, W_V</c> and <c>W_U</c>); every other tensor is a view of
-/// what the file gave. Refused: other model types, configs this runtime cannot run (a LayerNorm epsilon other than
+/// what the file gave, and the mapped pages of what was copied are released, so a converted model holds about the
+/// file's size plus those copies. Refused: other model types, configs this runtime cannot run (a LayerNorm epsilon other than
 /// 1e-5, attention scaled by layer index, cross-attention), and every missing, extra or wrongly shaped tensor.
 /// </remarks>
 internal static class Gpt2Checkpoint
@@ -164,7 +165,9 @@ internal static class Gpt2Checkpoint
             string hf = $"h.{l}.", tl = $"blocks.{l}.";
             state[tl + "ln1.w"] = Take(hf + "ln_1.weight", d);
             state[tl + "ln1.b"] = Take(hf + "ln_1.bias", d);
-            var (wQ, wK, wV) = SplitQkv(Take(hf + "attn.c_attn.weight", d, 3 * d), config);
+            var cAttn = Take(hf + "attn.c_attn.weight", d, 3 * d);
+            var (wQ, wK, wV) = SplitQkv(cAttn, config);
+            MappedFloatMemory.ReleasePages(cAttn.Memory); // copied: its mapped pages need not stay resident
             state[tl + "attn.W_Q"] = wQ;
             state[tl + "attn.W_K"] = wK;
             state[tl + "attn.W_V"] = wV;
@@ -189,6 +192,10 @@ internal static class Gpt2Checkpoint
         // Tied weights: without lm_head.weight the unembedding is wte transposed, as in GPT2LMHeadModel.
         var head = tensors.ContainsKey("lm_head.weight") ? Take("lm_head.weight", config.DVocab, d) : wte;
         state["unembed.W_U"] = head.Transpose();
+        if (head != wte)
+        {
+            MappedFloatMemory.ReleasePages(head.Memory);
+        }
         state["unembed.b_U"] = new Tensor(config.DVocab);
         if (tensors.Keys.FirstOrDefault(k => !used.Contains(k)) is { } extra)
         {

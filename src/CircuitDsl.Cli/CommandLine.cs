@@ -35,6 +35,7 @@ public static class CommandLine
             SampleCommand.Create(output),
             PatchCommand.Create(output),
             ViewCommand.Create(output),
+            ConvertCommand.Create(output),
         };
         foreach (var version in root.Options.OfType<VersionOption>())
         {

@@ -13,17 +13,17 @@ internal static class Commands
     public static Command Logits(TextWriter output)
     {
         var dir = ModelDirectory();
-        var tokens = TokensOption(required: true);
         var json = JsonOption("Print {\"logits\": [[[float]]]} shaped [sequence][position][vocab]; without it, a table of top predictions.");
-        var command = new Command("logits", "Run the model on token sequences and print the logits.") { dir, tokens, json };
+        var command = new Command("logits", "Run the model on token sequences and print the logits.") { dir, json };
+        var tokens = TokenInput.AddTo(command, required: true);
         command.SetAction(parse =>
         {
             using var folder = LoadFinite(parse.GetRequiredValue(dir));
-            var batch = TokensFile.Read(parse.GetRequiredValue(tokens), folder.Config);
+            var batch = tokens.Read(parse, folder)!;
             var logits = FiniteLogits(folder, batch);
             if (!parse.GetValue(json))
             {
-                WriteTopPredictions(output, logits, batch);
+                WriteTopPredictions(output, logits, batch, TokenInput.Labels(folder));
                 return 0;
             }
 
@@ -44,13 +44,13 @@ internal static class Commands
     public static Command Loss(TextWriter output)
     {
         var dir = ModelDirectory();
-        var tokens = TokensOption(required: true);
         var json = JsonOption("Print {\"loss\": float, \"tokens\": int}.");
-        var command = new Command("loss", "Mean next-token cross-entropy (natural log) of the model on token sequences.") { dir, tokens, json };
+        var command = new Command("loss", "Mean next-token cross-entropy (natural log) of the model on token sequences.") { dir, json };
+        var tokens = TokenInput.AddTo(command, required: true);
         command.SetAction(parse =>
         {
             using var folder = LoadFinite(parse.GetRequiredValue(dir));
-            var batch = TokensFile.Read(parse.GetRequiredValue(tokens), folder.Config);
+            var batch = tokens.Read(parse, folder)!;
             double loss;
             try
             {
@@ -149,7 +149,7 @@ internal static class Commands
     }
 
     /// <summary>For people: each position's token and the model's three most likely next tokens.</summary>
-    private static void WriteTopPredictions(TextWriter output, Tensor logits, int[][] batch)
+    private static void WriteTopPredictions(TextWriter output, Tensor logits, int[][] batch, Func<int, string> label)
     {
         int positions = logits.Dim(1), vocab = logits.Dim(2);
         var table = new Table().Border(TableBorder.Rounded).AddColumn("seq").AddColumn("pos").AddColumn("token")
@@ -162,10 +162,10 @@ internal static class Commands
                 var top = new List<string>(3);
                 foreach (var v in TopThree(row))
                 {
-                    top.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{v} ({row[v]:F2})"));
+                    top.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{label(v)} ({row[v]:F2})"));
                 }
 
-                table.AddRow($"{b}", $"{p}", $"{batch[b][p]}", string.Join(", ", top));
+                table.AddRow($"{b}", $"{p}", Markup.Escape(label(batch[b][p])), Markup.Escape(string.Join(", ", top)));
             }
         }
 
@@ -211,12 +211,6 @@ internal static class Commands
     });
 
     public static Argument<string> ModelDirectory() => new("DIR") { Description = "A model folder: config.json and model.safetensors or model.pth." };
-
-    public static Option<string> TokensOption(bool required) => new("--tokens")
-    {
-        Description = "JSON file: an array of token-id arrays (one per sequence, equal lengths).",
-        Required = required,
-    };
 
     public static Option<bool> JsonOption(string description) => new("--json") { Description = description };
 }

@@ -20,16 +20,14 @@ internal static class InspectCommand
     public static Command Create(TextWriter output)
     {
         var dir = Commands.ModelDirectory();
-        var tokens = Commands.TokensOption(required: false);
-        tokens.Description += " Default: seeded repeated random sequences (h + h).";
         var raw = new Option<bool>("--raw") { Description = "Measure the weights as stored, without TransformerLens's weight processing." };
         var json = Commands.JsonOption("Print config, heads and every composition score as JSON.");
-        var command = new Command("inspect", "Per-head scores and compositions of a model folder.") { dir, tokens, raw, json };
+        var command = new Command("inspect", "Per-head scores and compositions of a model folder.") { dir, raw, json };
+        var tokens = TokenInput.AddTo(command, required: false, "Default: seeded repeated random sequences (h + h).");
         command.SetAction(parse =>
         {
             using var folder = ModelFolder.Load(parse.GetRequiredValue(dir));
-            var tokensFile = parse.GetValue(tokens);
-            var batch = tokensFile is null ? null : TokensFile.Read(tokensFile, folder.Config);
+            var batch = tokens.Read(parse, folder);
 
             // The folder is loaded for this analysis alone: process its copy-on-write mapping in place, so the
             // model is held once (a changed page replaces the file's page) rather than mapped and copied.

@@ -16,17 +16,17 @@ internal static class LensCommand
     public static Command Create(TextWriter output)
     {
         var dir = Commands.ModelDirectory();
-        var tokens = Commands.TokensOption(required: true);
         var json = Commands.JsonOption(
             "Print {\"layers\": [{\"layer\", \"log_prob\", \"log_prob_own_scale\"}]}; without it, a table.");
         var command = new Command("lens", "The logit lens: how well each layer's residual stream already predicts the next token.")
         {
-            dir, tokens, json,
+            dir, json,
         };
+        var tokens = TokenInput.AddTo(command, required: true);
         command.SetAction(parse =>
         {
             using var folder = Commands.LoadFinite(parse.GetRequiredValue(dir));
-            var batch = TokensFile.Read(parse.GetRequiredValue(tokens), folder.Config);
+            var batch = tokens.Read(parse, folder)!;
             var decomposition = ResidualDecomposition.Compute(folder.Weights, batch);
             Commands.RequireFinite(folder, decomposition.Logits);
             IReadOnlyList<LensLayer> frozen, own;

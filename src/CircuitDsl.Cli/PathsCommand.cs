@@ -17,7 +17,6 @@ internal static class PathsCommand
     public static Command Create(TextWriter output)
     {
         var dir = Commands.ModelDirectory();
-        var tokens = Commands.TokensOption(required: true);
         var order = new Option<int?>("--order")
         {
             Description = "List the paths of at most this many heads, and the rest as one term (default: every path).",
@@ -26,8 +25,9 @@ internal static class PathsCommand
             "Print {\"order\", \"terms\": [{\"source\", \"heads\", \"logits\"}], \"importance\": [{\"order\", \"loss\"}]}; without it, tables.");
         var command = new Command("paths", "Split the logits exactly into one term per path (source, then heads) and rank them.")
         {
-            dir, tokens, order, json,
+            dir, order, json,
         };
+        var tokens = TokenInput.AddTo(command, required: true);
         command.SetAction(parse =>
         {
             var maxOrder = parse.GetValue(order);
@@ -37,7 +37,7 @@ internal static class PathsCommand
             }
 
             using var folder = Commands.LoadFinite(parse.GetRequiredValue(dir));
-            var batch = TokensFile.Read(parse.GetRequiredValue(tokens), folder.Config);
+            var batch = tokens.Read(parse, folder)!;
             // Too many terms, or nothing to predict, is an ArgumentException: bad input, reported as one line.
             var decomposition = PathDecomposition.Compute(folder.Weights, batch, maxOrder);
             Commands.RequireFinite(folder, decomposition.Logits);

@@ -1,5 +1,6 @@
 using CircuitDsl.Circuits;
 using CircuitDsl.Model;
+using CircuitDsl.Text;
 using CircuitDsl.Weights;
 
 namespace CircuitDsl.Facade;
@@ -15,6 +16,8 @@ public abstract class TransformerModel : ITransformerModel
     private readonly ModelFolder? _folder;
     private HookedTransformer? _transformer;
     private ModelAnalysis? _analysis;
+    private Tokenizer? _tokenizer;
+    private bool _tokenizerRead;
 
     /// <summary>A model over <paramref name="weights"/>, owning <paramref name="folder"/> (if any) they were loaded from.</summary>
     protected TransformerModel(TransformerWeights weights, ModelFolder? folder)
@@ -51,6 +54,54 @@ public abstract class TransformerModel : ITransformerModel
 
     /// <summary>The logits <c>[batch, pos, d_vocab]</c> for <paramref name="tokens"/> (one array per sequence).</summary>
     public Tensor Forward(int[][] tokens, HookSet? hooks = null) => Transformer.Forward(tokens, hooks);
+
+    /// <summary>
+    /// The tokenizer: the one the model folder carries (<see cref="Tokenizer.FromFolder"/>, read on first use), or the
+    /// one set here (e.g. <see cref="Text.Tokenizer.Gpt2"/> for weights built in memory); null when there is none.
+    /// </summary>
+    /// <exception cref="WeightsFormatException">The folder's tokenizer files cannot be read.</exception>
+    public Tokenizer? Tokenizer
+    {
+        get
+        {
+            if (!_tokenizerRead)
+            {
+                _tokenizer ??= _folder is null ? null : Tokenizer.FromFolder(_folder.Directory);
+                _tokenizerRead = true;
+            }
+
+            return _tokenizer;
+        }
+        set
+        {
+            _tokenizer = value;
+            _tokenizerRead = true;
+        }
+    }
+
+    /// <summary>
+    /// TransformerLens's <c>to_tokens</c> for one string: a batch of one sequence, <paramref name="text"/>'s token ids
+    /// after the BOS token when <paramref name="prependBos"/> (the default, as for GPT-2 in TransformerLens); never
+    /// truncated. Pass the result to <see cref="Forward"/>.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The model has no <see cref="Tokenizer"/>.</exception>
+    /// <exception cref="ArgumentException">The text is too long to encode, or BOS is asked for and the vocabulary has none.</exception>
+    public int[][] ToTokens(string text, bool prependBos = true) => [RequireTokenizer().Encode(text, prependBos)];
+
+    /// <summary>TransformerLens's <c>to_str_tokens</c> for a string: each token's text, BOS first when <paramref name="prependBos"/>.</summary>
+    /// <exception cref="InvalidOperationException">The model has no <see cref="Tokenizer"/>.</exception>
+    public string[] ToStrTokens(string text, bool prependBos = true) => RequireTokenizer().ToStrTokens(RequireTokenizer().Encode(text, prependBos));
+
+    /// <summary>TransformerLens's <c>to_str_tokens</c> for token ids: each token's own text.</summary>
+    /// <exception cref="InvalidOperationException">The model has no <see cref="Tokenizer"/>.</exception>
+    public string[] ToStrTokens(IEnumerable<int> tokens) => RequireTokenizer().ToStrTokens(tokens);
+
+    /// <summary>TransformerLens's <c>to_string</c>: the text of <paramref name="tokens"/>, special tokens written out.</summary>
+    /// <exception cref="InvalidOperationException">The model has no <see cref="Tokenizer"/>.</exception>
+    public string ToString(IEnumerable<int> tokens) => RequireTokenizer().Decode(tokens);
+
+    private Tokenizer RequireTokenizer() => Tokenizer ?? throw new InvalidOperationException(
+        $"{GetType().Name} has no tokenizer: load it from a model folder that carries one (tokenizer.json, vocab.json + merges.txt, or \"tokenizer_name\": \"gpt2\" in config.json), or set {nameof(Tokenizer)}.");
 
     /// <summary>Releases the model folder the weights were loaded from, if any.</summary>
     public void Dispose()

@@ -39,8 +39,16 @@ internal static class ConfigJson
 
     /// <summary>Reads and validates the config at <paramref name="path"/>.</summary>
     /// <exception cref="WeightsFormatException">The file is missing, unreadable, not JSON, or not a valid config.</exception>
-    public static ModelConfig Read(string path)
+    public static ModelConfig Read(string path) => Read(path, out _);
+
+    /// <summary>
+    /// Reads and validates the config at <paramref name="path"/>: a TransformerLens config, or a Hugging Face GPT-2 one
+    /// (it has <c>model_type</c>; <paramref name="huggingFace"/> says so), converted by <see cref="Gpt2Checkpoint.ReadConfig"/>.
+    /// </summary>
+    /// <exception cref="WeightsFormatException">The file is missing, unreadable, not JSON, or not a valid config.</exception>
+    public static ModelConfig Read(string path, out bool huggingFace)
     {
+        huggingFace = false;
         byte[] bytes;
         try
         {
@@ -78,6 +86,12 @@ internal static class ConfigJson
                 {
                     throw new WeightsFormatException(path, null, $"invalid config: field '{property.Name}' appears twice.");
                 }
+            }
+
+            if (root.TryGetProperty("model_type", out _))
+            {
+                huggingFace = true;
+                return Gpt2Checkpoint.ReadConfig(root, path);
             }
 
             foreach (var name in Required)

@@ -73,15 +73,16 @@ public sealed class ModelFolder : IDisposable
             throw new WeightsFormatException(full, null, "cannot read the model folder: " + e.Message, e);
         }
 
-        var config = ConfigJson.Read(Path.Combine(full, ConfigFileName));
+        var config = ConfigJson.Read(Path.Combine(full, ConfigFileName), out var huggingFace);
+        Func<string, bool> ignored = huggingFace ? Gpt2Checkpoint.IsIgnoredBuffer : TransformerWeights.IsIgnoredBuffer;
         var safetensors = Path.Combine(full, SafetensorsFileName);
         if (File.Exists(safetensors))
         {
-            var file = SafetensorsFile.Open(safetensors, TransformerWeights.IsIgnoredBuffer);
+            var file = SafetensorsFile.Open(safetensors, ignored);
             TransformerWeights weights;
             try
             {
-                weights = FromStateDict(config, file.Tensors, safetensors);
+                weights = FromStateDict(config, file.Tensors, safetensors, huggingFace);
             }
             catch
             {
@@ -93,14 +94,15 @@ public sealed class ModelFolder : IDisposable
             return new ModelFolder(full, safetensors, weights, file.IsMapped ? file : null);
         }
 
-        var pth = Path.Combine(full, PthFileName);
+        var pth = Path.Combine(full, huggingFace ? Gpt2Checkpoint.PytorchFileName : PthFileName);
         if (File.Exists(pth))
         {
-            var tensors = PthFile.Read(pth, TransformerWeights.IsIgnoredBuffer);
-            return new ModelFolder(full, pth, FromStateDict(config, tensors, pth), null);
+            var tensors = PthFile.Read(pth, ignored);
+            return new ModelFolder(full, pth, FromStateDict(config, tensors, pth, huggingFace), null);
         }
 
-        throw new WeightsFormatException(full, null, $"no weights file: expected {SafetensorsFileName} or {PthFileName}.");
+        throw new WeightsFormatException(full, null,
+            $"no weights file: expected {SafetensorsFileName} or {(huggingFace ? Gpt2Checkpoint.PytorchFileName : PthFileName)}.");
     }
 
     /// <summary>
@@ -108,8 +110,13 @@ public sealed class ModelFolder : IDisposable
     /// has tensors: every block needs at least eight, and the list of expected names for a config claiming two
     /// billion layers would exhaust memory before the first missing one could be named.
     /// </summary>
-    private static TransformerWeights FromStateDict(ModelConfig config, IReadOnlyDictionary<string, Tensor> tensors, string file)
+    private static TransformerWeights FromStateDict(ModelConfig config, IReadOnlyDictionary<string, Tensor> tensors, string file, bool huggingFace)
     {
+        if (huggingFace)
+        {
+            tensors = Gpt2Checkpoint.ToTransformerLens(config, tensors, file);
+        }
+
         if (config.NLayers > tensors.Count)
         {
             var blocks = 0;

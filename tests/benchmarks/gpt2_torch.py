@@ -1,0 +1,166 @@
+"""PyTorch doing what `circuitdsl` commands do on a Hugging Face GPT-2 folder, one command's work per process, so that
+tests/benchmarks/gpt2.sh can time each and read its peak memory the same way for both sides.
+
+Every workload starts as the command does: the safetensors file memory-mapped (copy-on-write), converted to
+TransformerLens's layout as `circuitdsl` converts it (c_attn split into per-head W_Q, W_K, W_V; W_U = wte transposed),
+and checked finite. Then:
+
+    loss    the forward pass with GPT-2's MLPs and the mean next-token cross-entropy
+    lens    the residual stream before each block and after the last, each through the final LayerNorm (with the
+            final position's frozen scale, and with its own) and the unembedding: mean log-probability of the next token
+    paths1  the order-1 path expansion: every source (embed, pos_embed, each layer's attention bias and MLP output) and
+            every head it reaches, through frozen LayerNorm scales and patterns, to the logits of every token
+    inspect weight processing in place, detector scores on 8 sequences h + h of n_ctx - 1 tokens (blocks only, one
+            sequence at a time), copying scores and every composition score (bench_torch.py's functions)
+
+Usage: /usr/bin/python3 tests/benchmarks/gpt2_torch.py <workload> <folder> <token ids, comma-separated>
+Prints one line: the workload, the seconds it took after loading began, and a checksum.
+"""
+import json
+import math
+import os
+import sys
+import time
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_torch import composition, copying, detector_scores, lcg_tokens, load_safetensors, process_in_place  # noqa: E402
+
+torch.set_num_threads(2)
+torch.set_grad_enabled(False)
+
+
+def load(folder):
+    """The HF GPT-2 folder as a TransformerLens state dict and config (as circuitdsl's Gpt2Checkpoint converts it)."""
+    with open(f"{folder}/config.json") as f:
+        hf = json.load(f)
+    d, h, L = hf["n_embd"], hf["n_head"], hf["n_layer"]
+    cfg = {"n_layers": L, "n_heads": h, "d_model": d, "d_head": d // h, "d_vocab": hf["vocab_size"],
+           "n_ctx": hf["n_positions"], "d_mlp": 4 * d, "normalization_type": "LN", "positional_embedding_type": "standard"}
+    sd = load_safetensors(f"{folder}/model.safetensors", copy_on_write=True)
+    w = {"embed.W_E": sd["wte.weight"], "pos_embed.W_pos": sd["wpe.weight"],
+         "ln_final.w": sd["ln_f.weight"], "ln_final.b": sd["ln_f.bias"],
+         "unembed.W_U": sd["wte.weight"].T.contiguous(), "unembed.b_U": torch.zeros(hf["vocab_size"])}
+    for l in range(L):
+        p, q = f"h.{l}.", f"blocks.{l}."
+        qkv = sd[p + "attn.c_attn.weight"].reshape(d, 3, h, d // h).permute(1, 2, 0, 3)
+        bias = sd[p + "attn.c_attn.bias"].reshape(3, h, d // h)
+        for i, x in enumerate("QKV"):
+            w[q + "attn.W_" + x] = qkv[i].contiguous()
+            w[q + "attn.b_" + x] = bias[i]
+        w[q + "attn.W_O"] = sd[p + "attn.c_proj.weight"].reshape(h, d // h, d)
+        w[q + "attn.b_O"] = sd[p + "attn.c_proj.bias"]
+        w[q + "ln1.w"], w[q + "ln1.b"] = sd[p + "ln_1.weight"], sd[p + "ln_1.bias"]
+        w[q + "ln2.w"], w[q + "ln2.b"] = sd[p + "ln_2.weight"], sd[p + "ln_2.bias"]
+        w[q + "mlp.W_in"], w[q + "mlp.b_in"] = sd[p + "mlp.c_fc.weight"], sd[p + "mlp.c_fc.bias"]
+        w[q + "mlp.W_out"], w[q + "mlp.b_out"] = sd[p + "mlp.c_proj.weight"], sd[p + "mlp.c_proj.bias"]
+    assert all(bool(torch.isfinite(t).all()) for t in w.values())
+    return cfg, w
+
+
+def scale(x):
+    x = x - x.mean(-1, keepdim=True)
+    return (x.pow(2).mean(-1, keepdim=True) + 1e-5).sqrt()
+
+
+def ln(x, w, b):
+    return (x - x.mean(-1, keepdim=True)) / scale(x) * w + b
+
+
+def gelu_new(x):
+    return 0.5 * x * (1 + torch.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x.pow(3))))
+
+
+def forward(cfg, w, tokens, cache=None, blocks_only=False, pattern_hook=None):
+    """GPT-2's forward pass under TransformerLens names; cache gets resid_pre, patterns, LN scales, attn/mlp outputs."""
+    b, n = tokens.shape
+    resid = w["embed.W_E"][tokens] + w["pos_embed.W_pos"][:n]
+    mask = torch.triu(torch.ones(n, n, dtype=torch.bool), 1)
+    for l in range(cfg["n_layers"]):
+        p = f"blocks.{l}."
+        x = ln(resid, w[p + "ln1.w"], w[p + "ln1.b"])
+        q = torch.einsum("bpd,hde->bhpe", x, w[p + "attn.W_Q"]) + w[p + "attn.b_Q"][:, None]
+        k = torch.einsum("bpd,hde->bhpe", x, w[p + "attn.W_K"]) + w[p + "attn.b_K"][:, None]
+        v = torch.einsum("bpd,hde->bhpe", x, w[p + "attn.W_V"]) + w[p + "attn.b_V"][:, None]
+        pattern = (q @ k.transpose(-1, -2) / math.sqrt(cfg["d_head"])).masked_fill(mask, float("-inf")).softmax(-1)
+        if pattern_hook is not None:
+            pattern_hook(pattern)
+        attn_out = torch.einsum("bhpe,hed->bpd", pattern @ v, w[p + "attn.W_O"]) + w[p + "attn.b_O"]
+        if cache is not None:
+            cache[p + "resid_pre"], cache[p + "scale1"], cache[p + "pattern"] = resid, scale(resid), pattern
+        resid = resid + attn_out
+        mlp_out = gelu_new(ln(resid, w[p + "ln2.w"], w[p + "ln2.b"]) @ w[p + "mlp.W_in"] + w[p + "mlp.b_in"]) @ w[p + "mlp.W_out"] + w[p + "mlp.b_out"]
+        if cache is not None:
+            cache[p + "mlp_out"] = mlp_out
+        resid = resid + mlp_out
+    if blocks_only:
+        return resid
+    if cache is not None:
+        cache["resid_final"], cache["scale_final"] = resid, scale(resid)
+    return ln(resid, w["ln_final.w"], w["ln_final.b"]) @ w["unembed.W_U"] + w["unembed.b_U"]
+
+
+def next_token_log_prob(logits, tokens):
+    return logits[:, :-1].log_softmax(-1).gather(-1, tokens[:, 1:, None]).mean().item()
+
+
+def loss(cfg, w, tokens):
+    return -next_token_log_prob(forward(cfg, w, tokens), tokens)
+
+
+def lens(cfg, w, tokens):
+    cache = {}
+    forward(cfg, w, tokens, cache)
+    stack = [cache[f"blocks.{l}.resid_pre"] for l in range(cfg["n_layers"])] + [cache["resid_final"]]
+    total = 0.0
+    for own in (False, True):
+        for r in stack:
+            s = scale(r) if own else cache["scale_final"]
+            x = (r - r.mean(-1, keepdim=True)) / s * w["ln_final.w"] + w["ln_final.b"]
+            total += next_token_log_prob(x @ w["unembed.W_U"] + w["unembed.b_U"], tokens)
+    return total
+
+
+def paths1(cfg, w, tokens):
+    """Order-1 terms: each source alone to the logits, and each source through each later head, all materialised."""
+    cache = {}
+    forward(cfg, w, tokens, cache)
+    b, n = tokens.shape
+    L, dm = cfg["n_layers"], cfg["d_model"]
+    final = lambda x: (x - x.mean(-1, keepdim=True)) / cache["scale_final"] * w["ln_final.w"]
+    sources = [w["embed.W_E"][tokens], w["pos_embed.W_pos"][:n].expand(b, n, dm)]
+    terms = []
+    for l in range(L):
+        p = f"blocks.{l}."
+        src = torch.stack(sources)  # [S, b, n, d]: the sources written before layer l
+        x = (src - src.mean(-1, keepdim=True)) / cache[p + "scale1"] * w[p + "ln1.w"]
+        v = torch.einsum("sbpd,hde->sbhpe", x, w[p + "attn.W_V"])
+        out = torch.einsum("sbhpe,hed->shbpd", cache[p + "pattern"] @ v, w[p + "attn.W_O"])
+        terms.append((final(out.reshape(-1, b, n, dm)) @ w["unembed.W_U"]))
+        sources.append(w[p + "attn.b_O"].expand(b, n, dm))
+        sources.append(cache[p + "mlp_out"])
+    terms.append(final(torch.stack(sources)) @ w["unembed.W_U"])
+    return sum(t.shape[0] for t in terms)
+
+
+def inspect(cfg, w, tokens):
+    cfg = process_in_place(w, cfg)
+    half = min((cfg["n_ctx"] - 1) // 2, cfg["d_vocab"])
+    det = lcg_tokens(8, half, cfg["d_vocab"], 3).repeat(1, 2)
+    scores = []
+    for i in range(det.shape[0]):
+        seq = det[i:i + 1]
+        forward(cfg, w, seq, blocks_only=True, pattern_hook=lambda p: scores.append(detector_scores([p], seq)))
+    copying(w, cfg)
+    composition(w, cfg)
+    return len(scores)
+
+
+if __name__ == "__main__":
+    workload, folder, ids = sys.argv[1], sys.argv[2], sys.argv[3]
+    start = time.perf_counter()
+    config, weights = load(folder)
+    batch = torch.tensor([[int(t) for t in ids.split(",")]])
+    result = {"loss": loss, "lens": lens, "paths1": paths1, "inspect": inspect}[workload](config, weights, batch)
+    print(f"{workload}\t{time.perf_counter() - start:.3f}\t{result}")

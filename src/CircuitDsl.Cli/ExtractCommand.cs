@@ -22,15 +22,15 @@ internal static class ExtractCommand
         {
             Description = "The layers whose MLP to keep, comma-separated (0,1), or none; without it every MLP is kept.",
         };
-        var tokens = Commands.TokensOption(required: true);
-        tokens.Description = "JSON token sequences: removed parts write their mean output over every position of every sequence, and the losses are measured on them.";
         var outDir = new Option<string>("--out") { Description = "The model folder to write (not DIR).", Required = true };
         var json = Commands.JsonOption(
             "Print {\"faithfulness\", \"loss_full\", \"loss_extracted\", \"loss_ablated\", \"tokens\", \"n_heads\", \"heads\": {old: new}, \"mlps\", \"out\"}.");
         var command = new Command("extract", "Carve a circuit out of a model into a standalone model folder, and report how much of the loss it recovers.")
         {
-            dir, heads, mlps, tokens, outDir, json,
+            dir, heads, mlps, outDir, json,
         };
+        var tokens = TokenInput.AddTo(command, required: true,
+            "Removed parts write their mean output over every position of every sequence, and the losses are measured on them.");
         command.SetAction(parse =>
         {
             var input = parse.GetRequiredValue(dir);
@@ -39,10 +39,10 @@ internal static class ExtractCommand
             var circuit = DerivedModel.ParseHeads("--heads", parse.GetRequiredValue(heads));
             var keptMlps = ParseMlps(parse.GetValue(mlps));
             using var folder = Commands.LoadFinite(input);
-            var batch = TokensFile.Read(parse.GetRequiredValue(tokens), folder.Config);
+            var batch = tokens.Read(parse, folder)!;
             if (batch[0].Length < 2)
             {
-                throw new UsageException($"{parse.GetRequiredValue(tokens)}: sequences of one token predict nothing, so no loss can be measured.");
+                throw new UsageException("sequences of one token predict nothing, so no loss can be measured.");
             }
 
             var extracted = Extraction.Extract(new HookedTransformer(folder.Weights), circuit, keptMlps, batch);

@@ -27,15 +27,14 @@ internal static class RotateCommand
         {
             Description = "Rotate each MLP's hidden basis instead of the residual stream (changes the logits).",
         };
-        var tokens = Commands.TokensOption(required: false);
-        tokens.Description = "JSON token sequences to compare the logits on (default: the default detection batch).";
         var json = Commands.JsonOption(
             "Print {\"rotated\", \"seed\", \"max_abs_logit_difference\", \"relative_logit_difference\", \"loss_original\", \"loss_rotated\", \"out\"}.");
         var command = new Command("rotate",
             "Apply a random orthogonal change of basis to the residual stream (default), the heads' bases or the MLP neurons, and write the rotated model.")
         {
-            dir, seed, outDir, headBasis, neurons, tokens, json,
+            dir, seed, outDir, headBasis, neurons, json,
         };
+        var tokens = TokenInput.AddTo(command, required: false, "The logits are compared on them (default: the default detection batch).");
         command.SetAction(parse =>
         {
             var input = parse.GetRequiredValue(dir);
@@ -49,9 +48,7 @@ internal static class RotateCommand
             }
 
             using var folder = Commands.LoadFinite(input);
-            var batch = parse.GetValue(tokens) is { } path
-                ? TokensFile.Read(path, folder.Config)
-                : HeadDetector.DefaultBatch(folder.Config);
+            var batch = tokens.Read(parse, folder) ?? HeadDetector.DefaultBatch(folder.Config);
             var rotated = Rotation.Rotate(folder.Weights, what, parse.GetValue(seed));
             var change = Rotation.Compare(folder.Weights, rotated, batch);
             ModelFolder.Save(target, rotated);

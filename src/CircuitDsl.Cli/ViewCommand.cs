@@ -14,7 +14,6 @@ internal static class ViewCommand
     public static Command Create(TextWriter output)
     {
         var dir = Commands.ModelDirectory();
-        var tokens = Commands.TokensOption(required: true);
         var sequence = new Option<int>("--sequence") { Description = "Which sequence of the tokens file to show (from 0).", DefaultValueFactory = _ => 0 };
         var outPath = new Option<string>("--out")
         {
@@ -22,17 +21,18 @@ internal static class ViewCommand
         };
         var command = new Command("view", "Write one self-contained interactive page: attention from each token, logit lens, direct logit attribution.")
         {
-            dir, tokens, sequence, outPath,
+            dir, sequence, outPath,
         };
+        var tokens = TokenInput.AddTo(command, required: true);
         command.SetAction(parse =>
         {
             var path = parse.GetRequiredValue(dir);
             using var folder = Commands.LoadFinite(path);
-            var batch = TokensFile.Read(parse.GetRequiredValue(tokens), folder.Config);
+            var batch = tokens.Read(parse, folder)!;
             var index = parse.GetValue(sequence);
             if ((uint)index >= (uint)batch.Length)
             {
-                throw new UsageException($"--sequence {index}: the tokens file has {batch.Length} sequence(s).");
+                throw new UsageException($"--sequence {index}: the input has {batch.Length} sequence(s).");
             }
 
             var data = Exploration.Compute(folder.Weights, batch[index]);

@@ -92,7 +92,7 @@ public sealed class ExplorerPageTests : IDisposable
 
         var (refused, _, stderr) = CliRunner.Run("view", ModelDir, "--tokens", tokensFile, "--sequence", "2", "--out", html);
         refused.Should().Be(2);
-        stderr.Should().Contain("--sequence 2: the tokens file has 2 sequence(s).");
+        stderr.Should().Contain("--sequence 2: the input has 2 sequence(s).");
         File.WriteAllText(tokensFile, "[[3]]");
         CliRunner.Run("view", ModelDir, "--tokens", tokensFile, "--out", html).Stderr.Should().Contain("at least two");
     }

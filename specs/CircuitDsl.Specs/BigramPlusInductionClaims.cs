@@ -15,7 +15,7 @@ namespace CircuitDsl.Specs;
 public static partial class BigramPlusInductionClaims
 {
     /// <summary>
-    /// On held-out Markov text with a repeated segment (64 sequences of 64 tokens, drawn here with a seed of this
+    /// On held-out Markov text with a repeated segment (<c>HeldOut</c> below: sequences drawn here with a seed of this
     /// claim's, from the chain the bigram parent was trained on), the composite's mean next-token loss is below the
     /// bigram parent's by at least 0.03 nats: the induction block helps on the repeats.
     /// </summary>
@@ -39,12 +39,12 @@ public static partial class BigramPlusInductionClaims
 
     private static double Loss(TransformerModel model) => Losses.NextTokenCrossEntropy(model.Forward(HeldOut()), HeldOut());
 
-    /// <summary>A parent's loss on the batch, on the bundled weights its model card names.</summary>
+    /// <summary>A parent's loss on the batch, on the bundled weights of the first seed its model card names (the one composed).</summary>
     private static double ParentLoss<TParent>()
         where TParent : TransformerModel, ITransformerModel<TParent>
     {
         var card = typeof(TParent).GetCustomAttribute<TrainedOnAttribute>()!;
-        using var parent = TParent.Load(card.WeightsDirectory(typeof(TParent)));
+        using var parent = TParent.Load(card.WeightsDirectory(typeof(TParent), card.AllSeeds[0]));
         return Loss(parent);
     }
 }

@@ -30,7 +30,7 @@ public sealed partial class Induction2L;
 
 /// <summary>
 /// The two-layer attention-only model without LayerNorm, trained on random tokens with repeats like
-/// <see cref="Induction2L"/>: previous-token heads 0.0 and 0.1 share the work, induction heads 1.0–1.3 copy
+/// <see cref="Induction2L"/>: previous-token heads <c>0.0</c> and <c>0.1</c> share the work, induction heads <c>1.0</c>–<c>1.3</c> copy
 /// (weights/README.md). Without LayerNorm it can be a part of an exact composite (docs/mix-and-match.md).
 /// </summary>
 [Transformer(NLayers = 2, NHeads = 4, DModel = 64, DHead = 16, DVocab = 64, NCtx = 64,

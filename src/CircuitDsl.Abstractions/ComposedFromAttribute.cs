@@ -29,6 +29,6 @@ public sealed class ComposedFromAttribute : Attribute
     /// <summary>The composite's model folder, relative to the spec assembly's directory.</summary>
     public string Weights { get; set; } = "";
 
-    /// <summary>The absolute path of <see cref="Weights"/> for the spec class <paramref name="model"/>, resolved as <see cref="TrainedOnAttribute.WeightsDirectory"/> resolves it.</summary>
+    /// <summary>The absolute path of <see cref="Weights"/> for the spec class <paramref name="model"/>, resolved as <see cref="TrainedOnAttribute.WeightsDirectory(Type)"/> resolves it.</summary>
     public string WeightsDirectory(Type model) => TrainedOnAttribute.Resolve(model, Weights);
 }

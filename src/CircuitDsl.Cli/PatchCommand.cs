@@ -26,16 +26,16 @@ internal static class PatchCommand
     public static Command Create(TextWriter output)
     {
         var dir = Commands.ModelDirectory();
-        var clean = new Option<string>("--clean-tokens")
-        {
-            Description = "JSON tokens file of the clean input (the run that gets the answer right).", Required = true,
-        };
+        var clean = new Option<string>("--clean-tokens") { Description = "JSON tokens file of the clean input (the run that gets the answer right)." };
         var corrupted = new Option<string>("--corrupted-tokens")
         {
-            Description = "JSON tokens file of the corrupted input: as many sequences and positions as the clean one.", Required = true,
+            Description = "JSON tokens file of the corrupted input: as many sequences and positions as the clean one.",
         };
-        var answer = new Option<int>("--answer") { Description = "The answer token id at the last position.", Required = true };
-        var wrong = new Option<int>("--wrong") { Description = "The wrong token id the answer is compared with.", Required = true };
+        var cleanText = new Option<string>("--clean") { Description = "The clean input as text, tokenized with the model's tokenizer." };
+        var corruptedText = new Option<string>("--corrupted") { Description = "The corrupted input as text: as many tokens as the clean one." };
+        var noBos = new Option<bool>("--no-prepend-bos") { Description = "Do not put the BOS token before --clean and --corrupted (by default it is prepended, as TransformerLens does)." };
+        var answer = new Option<string>("--answer") { Description = "The answer token at the last position: an id, or a text that is one token (\" Mary\").", Required = true };
+        var wrong = new Option<string>("--wrong") { Description = "The wrong token the answer is compared with: an id, or a text that is one token.", Required = true };
         var what = new Option<string>("--what")
         {
             Description = "What to patch: resid_pre, attn_out, mlp_out (by layer × position) or heads (each head's output, by layer × head).",
@@ -46,13 +46,28 @@ internal static class PatchCommand
             "Print {\"what\", \"metric\": {\"clean\", \"corrupted\"}, \"patched\": [[…]]} indexed [layer][position] ([layer][head] for heads).");
         var command = new Command("patch", "Activation patching: how much of the clean run's logit difference each activation restores.")
         {
-            dir, clean, corrupted, answer, wrong, what, svg, json,
+            dir, clean, corrupted, cleanText, corruptedText, noBos, answer, wrong, what, svg, json,
         };
         command.SetAction(parse =>
         {
             using var folder = Commands.LoadFinite(parse.GetRequiredValue(dir));
-            var cleanTokens = TokensFile.Read(parse.GetRequiredValue(clean), folder.Config);
-            var corruptedTokens = TokensFile.Read(parse.GetRequiredValue(corrupted), folder.Config);
+            var (files, texts) = ((parse.GetValue(clean), parse.GetValue(corrupted)), (parse.GetValue(cleanText), parse.GetValue(corruptedText)));
+            int[][] cleanTokens, corruptedTokens;
+            if (files is ({ } cleanFile, { } corruptedFile) && texts is (null, null))
+            {
+                (cleanTokens, corruptedTokens) = (TokensFile.Read(cleanFile, folder.Config), TokensFile.Read(corruptedFile, folder.Config));
+            }
+            else if (texts is ({ } cleanInput, { } corruptedInput) && files is (null, null))
+            {
+                var bos = !parse.GetValue(noBos);
+                cleanTokens = TokenInput.Encode(folder, [(cleanInput, "--clean")], bos);
+                corruptedTokens = TokenInput.Encode(folder, [(corruptedInput, "--corrupted")], bos);
+            }
+            else
+            {
+                throw new UsageException("give the inputs as one pair: --clean TEXT --corrupted TEXT, or --clean-tokens FILE --corrupted-tokens FILE.");
+            }
+
             var name = parse.GetRequiredValue(what);
             if (!Targets.ContainsKey(name))
             {
@@ -60,7 +75,8 @@ internal static class PatchCommand
             }
 
             var patching = ActivationPatching.Prepare(
-                new HookedTransformer(folder.Weights), cleanTokens, corruptedTokens, parse.GetValue(answer), parse.GetValue(wrong));
+                new HookedTransformer(folder.Weights), cleanTokens, corruptedTokens,
+                TokenId(folder, "--answer", parse.GetRequiredValue(answer)), TokenId(folder, "--wrong", parse.GetRequiredValue(wrong)));
             var result = patching.Sweep(Targets[name]);
             var columnName = Targets[name] == PatchedActivation.HeadOutput ? "head" : "pos";
             var columns = Enumerable.Range(0, result.Dim(1)).Select(i => $"{columnName} {i}").ToList();
@@ -99,5 +115,19 @@ internal static class PatchCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>A token given as its id, or as a text that the model's tokenizer makes one token.</summary>
+    private static int TokenId(Weights.ModelFolder folder, string option, string value)
+    {
+        if (int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var id))
+        {
+            return id;
+        }
+
+        var ids = TokenInput.RequireTokenizer(folder).Encode(value, prependBos: false);
+        return ids.Length == 1
+            ? ids[0]
+            : throw new UsageException($"{option} \"{value}\" is {ids.Length} tokens, not one; give a token id or a text that is one token.");
     }
 }

@@ -22,18 +22,6 @@ public sealed class InductionCircuitTests(TrainedSeeds<Induction2L> trained) : I
         Check().Claims.Where(c => c.Required == trained.Seeds.Count).Should().OnlyContain(c => c.Holding == trained.Seeds.Count);
 
     [Fact]
-    public void Term_importance_by_order() => new[] { InductionCircuit.DirectPathRecoversNothing(Model), InductionCircuit.SingleHeadsRecoverTheLoss(Model) }
-        .Should().AllSatisfy(e => e.Should().Hold());
-
-    [Fact]
-    public void The_induction_heads_term_and_the_virtual_head_composition_points_to()
-    {
-        InductionCircuit.InductionHeadTermPredicts(Model).Should().Hold();
-        InductionCircuit.VirtualHeadThroughValueSourcePredicts(Model).Should().Hold();
-        InductionCircuit.VirtualHeadThroughValueSourceIsSmall(Model).Should().Hold();
-    }
-
-    [Fact]
     public void The_report_says_which_weights_it_measured() =>
         Check().Reports.Select(r => r.WeightProcessing).Should().AllBe("fold_ln, center_writing_weights, center_unembed, fold_value_biases");
 }

@@ -231,8 +231,12 @@ internal static class CircuitEmitter
         w.Unindent();
     }
 
-    /// <summary>A path claim's batch: the model's training task and seed, or <c>task: null</c> for the detection batch.</summary>
-    private static string[] PathData(HypothesisSpec h) => [$"task: {Literal(h.Task)}", $"seed: {h.Seed.ToString(CultureInfo.InvariantCulture)}"];
+    /// <summary>
+    /// A path claim's batch: the model's training task with the structure its own seed drew (the card's seed when its
+    /// config names none), or <c>task: null</c> for the detection batch.
+    /// </summary>
+    private static string[] PathData(HypothesisSpec h) =>
+        [$"task: {Literal(h.Task)}", $"seed: {h.ParameterName}.Analysis.Config.Seed ?? {h.Seed.ToString(CultureInfo.InvariantCulture)}"];
 
     private static string[] Threshold(HypothesisSpec h) => [$"threshold: {Number(h.Threshold)}", $"bound: {Bound}.{h.Bound}"];
 

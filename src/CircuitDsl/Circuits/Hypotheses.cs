@@ -414,7 +414,14 @@ public static class Hypotheses
         int? position, int[] clean, int[] corrupted, int answer, int wrong, double threshold, Bound bound)
     {
         ArgumentNullException.ThrowIfNull(analysis);
-        var at = head is { } h ? $"of {h}" : $"at layer {layer}";
+        string? named = null;
+        if (head is { } written)
+        {
+            (var resolved, named) = Resolve(analysis, written);
+            head = resolved;
+        }
+
+        var at = named is not null ? $"of {named}" : $"at layer {layer}";
         var unit = $"logit difference restored by patching {what} {at}{(position is { } p ? $", position {p}" : "")} (clean = 1, corrupted = 0)";
         if (head is { } id && analysis.WhyNotMeasurable(id) is { } why)
         {

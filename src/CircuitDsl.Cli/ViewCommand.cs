@@ -38,7 +38,7 @@ internal static class ViewCommand
             var data = Exploration.Compute(folder.Weights, batch[index]);
             var file = parse.GetRequiredValue(outPath);
             var title = $"{Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(path)))}: sequence {index}";
-            File.WriteAllText(file, ExplorerPage.Render(title, data));
+            File.WriteAllText(file, ExplorerPage.Render(title, data, TokenInput.Labels(folder)));
             output.WriteLine($"wrote {file}");
             return 0;
         });

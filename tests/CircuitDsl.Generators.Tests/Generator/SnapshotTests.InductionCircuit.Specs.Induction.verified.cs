@@ -107,7 +107,8 @@ partial class Induction
                 claim: "The residual stream has no privileged basis: rotating it leaves the logits unchanged.",
                 heads: [],
                 arguments: [new("Seed", "1"), new("AtMost", "0.0001")],
-                paper: null),
+                paper: null,
+                onSeeds: 0),
             new global::CircuitDsl.HypothesisDocumentation(
                 name: "UniformLoss",
                 kind: "Measured",

@@ -19,14 +19,16 @@ partial class PatchingClaims
                 claim: "The residual stream entering layer 1 at position 2 restores the answer.",
                 heads: [],
                 arguments: [new("What", "ResidPre"), new("Clean", "[5, 9, 12, 5]"), new("Corrupted", "[5, 13, 12, 5]"), new("Position", "2"), new("Layer", "1"), new("Answer", "9"), new("Wrong", "13"), new("AtLeast", "0.8")],
-                paper: null),
+                paper: null,
+                onSeeds: 0),
             new global::CircuitDsl.HypothesisDocumentation(
                 name: "PatternIrrelevant",
                 kind: "Patching",
                 claim: "Head 1.2's pattern does not matter.",
                 heads: [new global::CircuitDsl.HeadId(1, 2)],
                 arguments: [new("What", "HeadPattern"), new("Clean", "[5, 9, 12, 5]"), new("Corrupted", "[5, 13, 12, 5]"), new("Head", "1.2"), new("Answer", "9"), new("Wrong", "13"), new("AtMost", "0.1")],
-                paper: null),
+                paper: null,
+                onSeeds: 0),
         ]);
 
     /// <summary>Checks every hypothesis of PatchingClaims on <paramref name="model"/>, in declaration order.</summary>

@@ -19,28 +19,32 @@ partial class Paths
                 claim: "The direct path carries a third of the logits.",
                 heads: [],
                 arguments: [new("Term", "direct"), new("AtLeast", "0.3"), new("Task", "repeated-tokens"), new("Seed", "4")],
-                paper: null),
+                paper: null,
+                onSeeds: 0),
             new global::CircuitDsl.HypothesisDocumentation(
                 name: "SecondMlp",
                 kind: "PathTerm",
                 claim: "The second MLP raises the next token's logit.",
                 heads: [],
                 arguments: [new("Term", "mlp1"), new("Measure", "NextTokenLogit"), new("AtLeast", "0.5"), new("Task", "repeated-tokens"), new("Seed", "4")],
-                paper: null),
+                paper: null,
+                onSeeds: 0),
             new global::CircuitDsl.HypothesisDocumentation(
                 name: "Virtual",
                 kind: "VirtualHead",
                 claim: "Head 1.2 through 0.0 is a small virtual head.",
                 heads: [new global::CircuitDsl.HeadId(1, 2), new global::CircuitDsl.HeadId(0, 0)],
                 arguments: [new("Head", "1.2"), new("Through", "0.0"), new("AtMost", "0.05"), new("Task", "repeated-tokens"), new("Seed", "4"), new("Paper", "Virtual Attention Heads")],
-                paper: "Virtual Attention Heads"),
+                paper: "Virtual Attention Heads",
+                onSeeds: 0),
             new global::CircuitDsl.HypothesisDocumentation(
                 name: "OneHead",
                 kind: "TermImportance",
                 claim: "Paths through one head at most recover most of the loss.",
                 heads: [],
                 arguments: [new("Order", "1"), new("Recovers", "0.9"), new("Task", "repeated-tokens"), new("Seed", "4")],
-                paper: null),
+                paper: null,
+                onSeeds: 0),
         ]);
 
     /// <summary>Checks every hypothesis of Paths on <paramref name="model"/>, in declaration order.</summary>
@@ -65,7 +69,7 @@ partial class Paths
             term: "direct",
             measure: global::CircuitDsl.PathMeasure.Share,
             task: "repeated-tokens",
-            seed: 4,
+            seed: model.Analysis.Config.Seed ?? 4,
             threshold: 0.3,
             bound: global::CircuitDsl.Reports.Bound.AtLeast);
 
@@ -77,7 +81,7 @@ partial class Paths
             term: "mlp1",
             measure: global::CircuitDsl.PathMeasure.NextTokenLogit,
             task: "repeated-tokens",
-            seed: 4,
+            seed: model.Analysis.Config.Seed ?? 4,
             threshold: 0.5,
             bound: global::CircuitDsl.Reports.Bound.AtLeast);
 
@@ -90,7 +94,7 @@ partial class Paths
             through: new global::CircuitDsl.HeadId(0, 0),
             measure: global::CircuitDsl.PathMeasure.Share,
             task: "repeated-tokens",
-            seed: 4,
+            seed: model.Analysis.Config.Seed ?? 4,
             threshold: 0.05,
             bound: global::CircuitDsl.Reports.Bound.AtMost);
 
@@ -101,7 +105,7 @@ partial class Paths
             "Paths through one head at most recover most of the loss.",
             order: 1,
             task: "repeated-tokens",
-            seed: 4,
+            seed: model.Analysis.Config.Seed ?? 4,
             threshold: 0.9,
             bound: global::CircuitDsl.Reports.Bound.AtLeast);
 }

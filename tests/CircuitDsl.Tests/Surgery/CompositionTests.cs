@@ -147,7 +147,7 @@ public sealed class CompositionTests
             return Losses.NextTokenCrossEntropy(new HookedTransformer(f.Weights), held);
         }
 
-        var bigram = Loss("bigram-0l");
+        var bigram = Loss(Path.Combine("bigram-0l", "seed-0"));
         var induction = Loss("induction-2l-noln");
         var composite = Loss("bigram-plus-induction");
         composite.Should().BeLessThan(bigram - 0.03, "the composite beats the bigram parent by at least 0.03 nats");

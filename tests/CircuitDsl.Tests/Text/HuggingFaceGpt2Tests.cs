@@ -67,6 +67,37 @@ public sealed class HuggingFaceGpt2Tests : IDisposable
     }
 
     [Fact]
+    public void Patch_takes_clean_and_corrupted_text_and_answers_written_as_one_token_texts()
+    {
+        var folder = Path.Combine(Root, "hf_st");
+        var tokenizer = Tokenizer.FromFolder(folder)!;
+        var words = new[] { " the", " cat", " dog", " sat", " on", " a", " mat" };
+        var single = words.Where(w => tokenizer.Encode(w, prependBos: false).Length == 1).ToArray();
+        single.Should().HaveCountGreaterThanOrEqualTo(2, "the fixture's BPE has whole-word tokens");
+        var clean = Reference.Value.Texts[0] + single[0];
+        var corrupted = Reference.Value.Texts[0] + single[1];
+        var cleanTokens = Path.Combine(_dir, "clean.json");
+        var corruptedTokens = Path.Combine(_dir, "corrupted.json");
+        File.WriteAllText(cleanTokens, JsonSerializer.Serialize(new[] { tokenizer.Encode(clean) }));
+        File.WriteAllText(corruptedTokens, JsonSerializer.Serialize(new[] { tokenizer.Encode(corrupted) }));
+        var (answer, wrong) = (tokenizer.Encode(single[0], prependBos: false)[0], tokenizer.Encode(single[1], prependBos: false)[0]);
+
+        var fromText = CliRunner.Run("patch", folder, "--clean", clean, "--corrupted", corrupted, "--answer", single[0], "--wrong", single[1], "--json");
+        var fromIds = CliRunner.Run("patch", folder, "--clean-tokens", cleanTokens, "--corrupted-tokens", corruptedTokens,
+            "--answer", $"{answer}", "--wrong", $"{wrong}", "--json");
+
+        fromText.Code.Should().Be(0, fromText.Stderr);
+        fromIds.Code.Should().Be(0, fromIds.Stderr);
+        fromText.Stdout.Should().Be(fromIds.Stdout);
+        var twoTokens = CliRunner.Run("patch", folder, "--clean", clean, "--corrupted", corrupted, "--answer", "the cat sat", "--wrong", single[1]);
+        twoTokens.Code.Should().Be(2);
+        twoTokens.Stderr.Should().Contain("--answer \"the cat sat\" is").And.Contain("tokens, not one");
+        var mixed = CliRunner.Run("patch", folder, "--clean", clean, "--corrupted-tokens", corruptedTokens, "--answer", "1", "--wrong", "2");
+        mixed.Code.Should().Be(2);
+        mixed.Stderr.Should().Contain("give the inputs as one pair");
+    }
+
+    [Fact]
     public void Text_files_and_no_prepend_bos_give_the_same_batch_as_the_tokens_they_stand_for()
     {
         var textFile = Path.Combine(_dir, "text.txt");

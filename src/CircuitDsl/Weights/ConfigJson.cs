@@ -55,7 +55,7 @@ internal static class ConfigJson
             var info = new FileInfo(path);
             if (!info.Exists)
             {
-                throw new WeightsFormatException(path, null, "missing: a model folder needs config.json.");
+                throw new WeightsFormatException(path, null, "missing: a model folder needs config.json." + ModelsBelow(Path.GetDirectoryName(path)));
             }
 
             if (info.Length > MaxBytes)
@@ -173,6 +173,22 @@ internal static class ConfigJson
         }
 
         return previous[b.Length];
+    }
+
+    /// <summary>
+    /// When <paramref name="dir"/> holds model folders rather than being one (the seeds of a model, <c>seed-0</c> …),
+    /// a sentence naming them; empty otherwise.
+    /// </summary>
+    private static string ModelsBelow(string? dir)
+    {
+        if (dir is null || !Directory.Exists(dir))
+        {
+            return "";
+        }
+
+        var models = Directory.EnumerateDirectories(dir).Where(d => File.Exists(Path.Combine(d, "config.json")))
+            .Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
+        return models.Count == 0 ? "" : $" It holds model folders: {string.Join(", ", models)}; give one of them.";
     }
 
     /// <summary>The config as indented JSON with TransformerLens's snake_case names.</summary>

@@ -133,6 +133,20 @@ public sealed class WrongWeightsTests : IDisposable
     }
 
     [Fact]
+    public void A_folder_of_model_folders_names_them()
+    {
+        var parent = Path.Combine(_temp.Path, "seeds");
+        foreach (var seed in new[] { "seed-1", "seed-0" })
+        {
+            Directory.CreateDirectory(Path.Combine(parent, seed));
+            File.Copy(Path.Combine(WriteFolder(_ => { }), "config.json"), Path.Combine(parent, seed, "config.json"));
+        }
+
+        OneLineError("inspect", parent).Should().Be(
+            $"circuitdsl: {parent}/config.json: missing: a model folder needs config.json. It holds model folders: seed-0, seed-1; give one of them.");
+    }
+
+    [Fact]
     public void Fields_transformer_lens_has_or_that_resemble_none_are_read_past()
     {
         var dir = WriteFolder(_ => { });

@@ -177,8 +177,8 @@ internal static class ComposeCommand
             }
 
             var model = new HookedTransformer(folder.Weights);
-            return Surgery.Extraction.ExtractCircuit(model, Heads, tokens is null ? AblationKind.Zero : AblationKind.Mean,
-                tokens?.Select(t => t[..Math.Min(t.Length, c.NCtx)]).ToArray()).Weights;
+            // The fitting tokens were checked against the shortest context of all parts, so they fit this one.
+            return Surgery.Extraction.ExtractCircuit(model, Heads, tokens is null ? AblationKind.Zero : AblationKind.Mean, tokens).Weights;
         }
     }
 }

@@ -34,8 +34,7 @@ internal static class SampleCommand
             }
 
             var generator = TrainingTask.Create(parse.GetRequiredValue(task), parse.GetValue(vocab), parse.GetValue(seed));
-            var rng = new Random(parse.GetValue(dataSeed));
-            var tokens = Enumerable.Range(0, n).Select(_ => generator.Sample(rng, len)).ToArray();
+            var tokens = generator.Batch(n, len, parse.GetValue(dataSeed));
             var path = parse.GetRequiredValue(outFile);
             File.WriteAllText(path, JsonSerializer.Serialize(tokens));
             output.WriteLine($"wrote {n} sequences of {len} {generator.Name} tokens to {path}");

@@ -112,6 +112,7 @@ internal static class TrainCommand
             }
 
             var saved = Recipe(options, dataPath);
+            var checkpointed = false;
             options = options with
             {
                 CheckpointEvery = parse.GetValue(checkpointEvery) ?? Math.Max(options.Steps / 10, 1),
@@ -119,6 +120,7 @@ internal static class TrainCommand
                 {
                     ModelFolder.Save(dir, checkpoint.Weights);
                     TrainingStateFile.Save(dir, checkpoint, saved);
+                    checkpointed = true;
                 },
             };
             var problems = options.Problems(config);
@@ -148,7 +150,12 @@ internal static class TrainCommand
                 throw new UsageException(e.Message);
             }
 
-            ModelFolder.Save(dir, weights);
+            // The trainer checkpoints its last completed step, so the folder already holds these weights unless no step ran.
+            if (!checkpointed)
+            {
+                ModelFolder.Save(dir, weights);
+            }
+
             output.WriteLine(cancel.IsCancellationRequested
                 ? $"interrupted: wrote the last completed step to {dir}"
                 : $"wrote {dir}");

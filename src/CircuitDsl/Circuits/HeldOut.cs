@@ -31,12 +31,6 @@ public static class HeldOut
     {
         ArgumentNullException.ThrowIfNull(config);
         var generator = TrainingTask.Create(task, config.DVocab, config.Seed ?? 0);
-        return (Sample(generator, MeanSeed, config.NCtx), Sample(generator, EvaluationSeed, config.NCtx));
-    }
-
-    private static int[][] Sample(TrainingTask task, int seed, int length)
-    {
-        var rng = new Random(seed);
-        return [.. Enumerable.Range(0, Sequences).Select(_ => task.Sample(rng, length))];
+        return (generator.Batch(Sequences, config.NCtx, MeanSeed), generator.Batch(Sequences, config.NCtx, EvaluationSeed));
     }
 }

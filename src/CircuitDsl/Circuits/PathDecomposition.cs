@@ -182,12 +182,13 @@ public sealed class PathDecomposition
     public IReadOnlyList<OrderLoss> Importance()
     {
         var residual = _frozen.Zeros();
+        var bias = _frozen.UnembedBias();
         var losses = new List<OrderLoss>();
         for (var k = 0; k < _byOrder.Length; k++)
         {
             Accumulate(residual, _byOrder[k]);
             var logits = _frozen.Unembed(residual);
-            Accumulate(logits, _frozen.UnembedBias());
+            Accumulate(logits, bias);
             losses.Add(new OrderLoss(k, Losses.NextTokenCrossEntropy(logits, _frozen.Tokens)));
         }
 

@@ -150,7 +150,7 @@ public static class Losses
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(token, vocab);
         ArgumentOutOfRangeException.ThrowIfNegative(other);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(other, vocab);
-        var x = FinalResidual(model, tokens, hooks, out _);
+        var x = FinalResidual(model, tokens, hooks);
         var weights = model.Weights;
         var direction = new double[dm];
         var wU = weights.W_U.Span;
@@ -178,10 +178,10 @@ public static class Losses
     }
 
     /// <summary>The forward pass of <paramref name="model"/> to the final LayerNorm, <c>[batch · pos, d_model]</c>.</summary>
-    private static Tensor FinalResidual(HookedTransformer model, int[][] tokens, HookSet? hooks, out ForwardPass pass)
+    private static Tensor FinalResidual(HookedTransformer model, int[][] tokens, HookSet? hooks)
     {
         ArgumentNullException.ThrowIfNull(model);
-        pass = model.Begin(tokens, hooks);
+        var pass = model.Begin(tokens, hooks);
         for (var layer = 0; layer < model.Config.NLayers; layer++)
         {
             pass.Block(layer);
@@ -226,7 +226,7 @@ public static class Losses
         for (var s0 = 0; s0 < tokens.Length; s0 += group)
         {
             var part = tokens[s0..Math.Min(tokens.Length, s0 + group)];
-            var x = FinalResidual(model, part, hooks, out _);
+            var x = FinalResidual(model, part, hooks);
             if (ReduceRows(model.Weights, x, part, s0, rowBlock, values, reduce) is { } first)
             {
                 throw first;

@@ -83,10 +83,10 @@ public sealed class ActivationPatching
         }
 
         // The metrics come from unhooked runs, which a patch that copies nothing, or everything, reproduces to the bit.
-        var (_, cleanCache) = model.RunWithCache(clean, IsPatchedFrom);
-        var (_, corruptedCache) = model.RunWithCache(corrupted, IsPatchedFrom);
-        double cleanMetric = LogitDifference(model.Forward(clean), answer, wrong);
-        double corruptedMetric = LogitDifference(model.Forward(corrupted), answer, wrong);
+        var (cleanLogits, cleanCache) = model.RunWithCache(clean, IsPatchedFrom);
+        var (corruptedLogits, corruptedCache) = model.RunWithCache(corrupted, IsPatchedFrom);
+        double cleanMetric = LogitDifference(cleanLogits, answer, wrong);
+        double corruptedMetric = LogitDifference(corruptedLogits, answer, wrong);
         if (!double.IsFinite(cleanMetric) || !double.IsFinite(corruptedMetric) || cleanMetric == corruptedMetric)
         {
             throw new ArgumentException(

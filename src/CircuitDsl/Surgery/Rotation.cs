@@ -180,7 +180,7 @@ public static class Rotation
             : weights;
         var c = folded.Config;
         var t = StateDict(folded);
-        var rot = ToTensor(r);
+        var rot = FactoredMatrix.ToTensor(r);
         foreach (var writer in new[] { "embed.W_E", "pos_embed.W_pos" })
         {
             t[writer] = Right(t[writer], rot);
@@ -243,8 +243,8 @@ public static class Rotation
         for (var l = 0; l < c.NLayers; l++)
         {
             var p = $"blocks.{l}.attn.";
-            var qk = bases[l].Select(b => ToTensor(RequireSquare(b.QueryKey, c.DHead, "a query/key rotation"))).ToArray();
-            var ov = bases[l].Select(b => ToTensor(RequireSquare(b.ValueOutput, c.DHead, "a value/output rotation"))).ToArray();
+            var qk = bases[l].Select(b => FactoredMatrix.ToTensor(RequireSquare(b.QueryKey, c.DHead, "a query/key rotation"))).ToArray();
+            var ov = bases[l].Select(b => FactoredMatrix.ToTensor(RequireSquare(b.ValueOutput, c.DHead, "a value/output rotation"))).ToArray();
             foreach (var x in new[] { "Q", "K" })
             {
                 t[p + "W_" + x] = PerHead(t[p + "W_" + x], (h, w) => Gemm.MatMul(w, qk[h]));
@@ -279,7 +279,7 @@ public static class Rotation
         for (var l = 0; l < c.NLayers; l++)
         {
             var p = $"blocks.{l}.mlp.";
-            var n = ToTensor(RequireSquare(bases[l], c.DMlp!.Value, "a neuron rotation"));
+            var n = FactoredMatrix.ToTensor(RequireSquare(bases[l], c.DMlp!.Value, "a neuron rotation"));
             t[p + "W_in"] = Gemm.MatMul(t[p + "W_in"], n);
             t[p + "b_in"] = Right(t[p + "b_in"], n);
             t[p + "W_out"] = Gemm.MatMul(n, t[p + "W_out"], transA: true);
@@ -318,19 +318,6 @@ public static class Rotation
             ? m
             : throw new ArgumentException($"{what} must be {n} × {n} (got {m.RowCount} × {m.ColumnCount}).", nameof(m));
 
-    private static Tensor ToTensor(Matrix<double> m)
-    {
-        var t = new Tensor(m.RowCount, m.ColumnCount);
-        for (var i = 0; i < m.RowCount; i++)
-        {
-            for (var j = 0; j < m.ColumnCount; j++)
-            {
-                t[i, j] = (float)m[i, j];
-            }
-        }
-
-        return t;
-    }
 
     /// <summary><c>x · m</c> over the last axis of <paramref name="x"/> (any rank), as a new tensor of the same shape.</summary>
     private static Tensor Right(Tensor x, Tensor m) =>

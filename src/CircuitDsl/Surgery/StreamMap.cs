@@ -1,3 +1,4 @@
+using CircuitDsl.Circuits;
 using CircuitDsl.Model;
 using MathNet.Numerics.LinearAlgebra;
 
@@ -32,7 +33,7 @@ public sealed record StreamMap(Tensor Reader, Tensor Writer, double ReaderResidu
             var x = Embeddings(parts[p], nCtx);
             var (reader, readerError) = Solve(host, x);
             var (writer, writerError) = Solve(x, host);
-            maps.Add(new StreamMap(ToTensor(reader), ToTensor(writer), readerError, writerError));
+            maps.Add(new StreamMap(FactoredMatrix.ToTensor(reader), FactoredMatrix.ToTensor(writer), readerError, writerError));
         }
 
         return maps;
@@ -75,17 +76,4 @@ public sealed record StreamMap(Tensor Reader, Tensor Writer, double ReaderResidu
         return (solution, norm == 0 ? 0 : ((a * solution) - b).FrobeniusNorm() / norm);
     }
 
-    private static Tensor ToTensor(Matrix<double> m)
-    {
-        var t = new Tensor(m.RowCount, m.ColumnCount);
-        for (var i = 0; i < m.RowCount; i++)
-        {
-            for (var j = 0; j < m.ColumnCount; j++)
-            {
-                t[i, j] = (float)m[i, j];
-            }
-        }
-
-        return t;
-    }
 }

@@ -79,6 +79,8 @@ internal static class ConfigJson
                 throw new WeightsFormatException(path, null, $"must hold a JSON object, not {root.ValueKind}.");
             }
 
+            // Hugging Face configs have fields of their own (n_head, n_layer), which are no TransformerLens typos.
+            huggingFace = root.TryGetProperty("model_type", out _);
             var seen = new HashSet<string>(StringComparer.Ordinal);
             foreach (var property in root.EnumerateObject())
             {
@@ -86,11 +88,15 @@ internal static class ConfigJson
                 {
                     throw new WeightsFormatException(path, null, $"invalid config: field '{property.Name}' appears twice.");
                 }
+
+                if (!huggingFace && NearMiss(property.Name) is { } meant)
+                {
+                    throw new WeightsFormatException(path, null, $"`{property.Name}`: unknown field; did you mean `{meant}`?");
+                }
             }
 
-            if (root.TryGetProperty("model_type", out _))
+            if (huggingFace)
             {
-                huggingFace = true;
                 return Gpt2Checkpoint.ReadConfig(root, path);
             }
 
@@ -99,14 +105,6 @@ internal static class ConfigJson
                 if (!root.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
                 {
                     throw new WeightsFormatException(path, null, $"invalid config: required field '{name}' is missing or null.");
-                }
-            }
-
-            foreach (var property in root.EnumerateObject())
-            {
-                if (NearMiss(property.Name) is { } meant)
-                {
-                    throw new WeightsFormatException(path, null, $"`{property.Name}`: unknown field; did you mean `{meant}`?");
                 }
             }
 
@@ -147,8 +145,8 @@ internal static class ConfigJson
             return null;
         }
 
-        var best = Known.MinBy(known => EditDistance(name, known))!;
-        return name.Length > 3 && EditDistance(name, best) <= 2 ? best : null;
+        var (best, distance) = Known.Select(known => (known, EditDistance(name, known))).MinBy(p => p.Item2);
+        return name.Length > 3 && distance <= 2 ? best : null;
     }
 
     private static int EditDistance(string a, string b)

@@ -25,6 +25,7 @@ public static class CommandLine
             Commands.Loss(output),
             PathsCommand.Create(output),
             LensCommand.Create(output),
+            AttributeCommand.Create(output),
             InspectCommand.Create(output),
             TrainCommand.Create(output),
             DocsCommand.Create(output),

@@ -76,7 +76,7 @@ internal static class PatchCommand
 
             var patching = ActivationPatching.Prepare(
                 new HookedTransformer(folder.Weights), cleanTokens, corruptedTokens,
-                TokenId(folder, "--answer", parse.GetRequiredValue(answer)), TokenId(folder, "--wrong", parse.GetRequiredValue(wrong)));
+                TokenInput.TokenId(folder, "--answer", parse.GetRequiredValue(answer)), TokenInput.TokenId(folder, "--wrong", parse.GetRequiredValue(wrong)));
             var result = patching.Sweep(Targets[name]);
             var columnName = Targets[name] == PatchedActivation.HeadOutput ? "head" : "pos";
             var columns = Enumerable.Range(0, result.Dim(1)).Select(i => $"{columnName} {i}").ToList();
@@ -115,19 +115,5 @@ internal static class PatchCommand
             return 0;
         });
         return command;
-    }
-
-    /// <summary>A token given as its id, or as a text that the model's tokenizer makes one token.</summary>
-    private static int TokenId(Weights.ModelFolder folder, string option, string value)
-    {
-        if (int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var id))
-        {
-            return id;
-        }
-
-        var ids = TokenInput.RequireTokenizer(folder).Encode(value, prependBos: false);
-        return ids.Length == 1
-            ? ids[0]
-            : throw new UsageException($"{option} \"{value}\" is {ids.Length} tokens, not one; give a token id or a text that is one token.");
     }
 }

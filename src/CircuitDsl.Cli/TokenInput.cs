@@ -203,4 +203,25 @@ internal sealed class TokenInput
             throw new UsageException($"{path}: cannot read the text file: {e.Message}");
         }
     }
+
+    /// <summary>
+    /// A token given on the command line (<paramref name="option"/>, e.g. <c>--answer</c>) as its id, or as a text that
+    /// <paramref name="folder"/>'s tokenizer makes one token (<c>" Mary"</c>). Whether an id is in the vocabulary is
+    /// the caller's check.
+    /// </summary>
+    /// <exception cref="UsageException">The text is not one token, or the folder has no tokenizer.</exception>
+    public static int TokenId(ModelFolder folder, string option, string value)
+    {
+        ArgumentNullException.ThrowIfNull(folder);
+        ArgumentNullException.ThrowIfNull(value);
+        if (int.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var id))
+        {
+            return id;
+        }
+
+        var ids = RequireTokenizer(folder).Encode(value, prependBos: false);
+        return ids.Length == 1
+            ? ids[0]
+            : throw new UsageException($"{option} \"{value}\" is {ids.Length} tokens, not one; give a token id or a text that is one token.");
+    }
 }

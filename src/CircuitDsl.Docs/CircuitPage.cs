@@ -279,15 +279,7 @@ public static class CircuitPage
 
     private static void HeadAttribution(DocumentBuilder page, ModelAnalysis analysis, string prefix)
     {
-        var means = analysis.Residual.Attribute().MeanByHead();
-        var limit = Math.Max(1e-9, means.Cast<double>().Where(double.IsFinite).Select(Math.Abs).DefaultIfEmpty(0).Max());
-        var c = analysis.Config;
-        page.Figure(Svg.Heatmap("Direct logit attribution", means, [.. Enumerable.Range(0, c.NLayers).Select(l => $"layer {l}")],
-                [.. Enumerable.Range(0, c.NHeads).Select(h => $"head {h}")],
-                new HeatmapOptions
-                {
-                    Scale = ColorScale.Diverging(limit), RowAxisLabel = "layer", ColumnAxisLabel = "head", ValueLabel = "logit",
-                }),
+        page.Figure(Svg.HeadAttribution("Direct logit attribution", analysis.Residual.Attribute().MeanByHead()),
             "What each head's output adds directly, through the frozen final LayerNorm and the unembedding, to the logit of the "
             + "token that comes next, averaged over every position of the detection batch.", $"{prefix}-attribution.svg");
     }

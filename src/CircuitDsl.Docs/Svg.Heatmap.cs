@@ -183,6 +183,19 @@ public static partial class Svg
             MaskUpperTriangle = true,
         });
 
+    /// <summary>
+    /// A direct logit attribution per head (<c>[n_layers, n_heads]</c>): layers down, heads across, on a diverging
+    /// scale centred at zero so that a head that pushes the logit down reads as the opposite of one that pushes it up.
+    /// </summary>
+    public static string HeadAttribution(string title, double[,] values)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        var limit = Math.Max(1e-9, values.Cast<double>().Where(double.IsFinite).Select(Math.Abs).DefaultIfEmpty(0).Max());
+        return Heatmap(title, values, [.. Enumerable.Range(0, values.GetLength(0)).Select(l => $"layer {l}")],
+            [.. Enumerable.Range(0, values.GetLength(1)).Select(h => $"head {h}")],
+            new HeatmapOptions { Scale = ColorScale.Diverging(limit), RowAxisLabel = "layer", ColumnAxisLabel = "head", ValueLabel = "logit" });
+    }
+
     /// <summary>Every how many labels one is written so that labels <paramref name="spacing"/> apart are a line of text apart.</summary>
     private static int LabelStep(double spacing, double font) => Math.Max(1, (int)Math.Ceiling((font + 1) / spacing));
 

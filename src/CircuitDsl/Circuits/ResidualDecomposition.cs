@@ -337,8 +337,12 @@ public sealed record LensLayer(string Label, Tensor Logits, Tensor Loss)
 /// <param name="Logit">The model's logit (difference) <c>[batch, pos]</c>.</param>
 public sealed record LogitAttribution(Tensor Heads, IReadOnlyList<ResidualComponent> Components, Tensor Constant, Tensor Logit)
 {
-    /// <summary>Each head's attribution averaged over every sequence and position, <c>[n_layers, n_heads]</c>.</summary>
-    public double[,] MeanByHead()
+    /// <summary>
+    /// Each head's attribution averaged over every sequence and position, or over every sequence at
+    /// <paramref name="position"/> only, <c>[n_layers, n_heads]</c>.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="position"/> is not one of the attributed positions.</exception>
+    public double[,] MeanByHead(int? position = null)
     {
         int layers = Heads.Dim(0), heads = Heads.Dim(1);
         var means = new double[layers, heads];
@@ -346,17 +350,41 @@ public sealed record LogitAttribution(Tensor Heads, IReadOnlyList<ResidualCompon
         {
             for (var h = 0; h < heads; h++)
             {
-                var values = Heads[l][h].Span;
-                double sum = 0;
-                foreach (var v in values)
-                {
-                    sum += v;
-                }
-
-                means[l, h] = values.IsEmpty ? double.NaN : sum / values.Length;
+                means[l, h] = Mean(Heads[l][h], position);
             }
         }
 
         return means;
+    }
+
+    /// <summary>
+    /// An attribution <c>[batch, pos]</c> (a head's, a component's, <see cref="Constant"/> or <see cref="Logit"/>)
+    /// averaged over every sequence and position, or over every sequence at <paramref name="position"/> only; NaN when
+    /// there is nothing to average.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="position"/> is not one of the attributed positions.</exception>
+    public static double Mean(Tensor values, int? position = null)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        int batch = values.Dim(0), positions = values.Dim(1);
+        if (position is { } p)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(p, nameof(position));
+            ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(p, positions, nameof(position));
+        }
+
+        double sum = 0;
+        var count = 0;
+        var span = values.Span;
+        for (var b = 0; b < batch; b++)
+        {
+            for (var q = position ?? 0; q < (position + 1 ?? positions); q++)
+            {
+                sum += span[(b * positions) + q];
+                count++;
+            }
+        }
+
+        return count == 0 ? double.NaN : sum / count;
     }
 }

@@ -492,7 +492,8 @@ public sealed class PathExpansion
     /// <summary>The real forward pass on the tokens, and the linear maps it freezes: patterns and LayerNorm scales.</summary>
     internal sealed class Frozen
     {
-        private readonly Tensor[] _patterns;
+        /// <summary>Each layer's pattern of each sequence <c>[n_layers][batch][heads, pos, pos]</c>.</summary>
+        private readonly Tensor[][] _patterns;
         private readonly float[][] _inverseScales;
         private readonly Tensor[] _mlpOut;
 
@@ -501,21 +502,37 @@ public sealed class PathExpansion
             Weights = weights;
             Tokens = tokens;
             var c = weights.Config;
-            var pass = new HookedTransformer(weights).Begin(tokens, cacheNames: name =>
-                name.EndsWith("hook_pattern", StringComparison.Ordinal) || name.EndsWith("hook_resid_pre", StringComparison.Ordinal)
-                || name.EndsWith("hook_mlp_out", StringComparison.Ordinal));
-            Batch = pass.Batch;
-            Positions = pass.Positions;
-            for (var l = 0; l < c.NLayers; l++)
-            {
-                pass.Block(l);
-            }
+            (Batch, Positions) = (tokens.Length, tokens[0].Length);
+            var model = new HookedTransformer(weights);
+            _patterns = [.. Enumerable.Range(0, c.NLayers).Select(_ => new Tensor[Batch])];
+            _inverseScales = [.. Enumerable.Range(0, c.NLayers).Select(_ => new float[c.HasLayerNorm ? Rows : 0])];
+            _mlpOut = c.HasMlp ? [.. Enumerable.Range(0, c.NLayers).Select(_ => Zeros())] : [];
+            FinalScales = new float[c.HasLayerNorm ? Rows : 0];
+            Logits = keepLogits ? new Tensor(Batch, Positions, c.DVocab) : null;
 
-            FinalScales = FrozenLayerNorm.InverseScales(c, pass.Residual);
-            Logits = keepLogits ? pass.Unembed() : null;
-            _patterns = [.. Enumerable.Range(0, c.NLayers).Select(pass.Cache.Pattern)];
-            _inverseScales = [.. Enumerable.Range(0, c.NLayers).Select(l => FrozenLayerNorm.InverseScales(c, pass.Cache[HookNames.ResidPre(l)]))];
-            _mlpOut = c.HasMlp ? [.. Enumerable.Range(0, c.NLayers).Select(l => pass.Cache[HookNames.MlpOut(l)].Reshape(Rows, c.DModel))] : [];
+            // One sequence at a time, so that only one sequence's attention scores exist at once; its rows are b·pos … .
+            for (var b = 0; b < Batch; b++)
+            {
+                var pass = model.Begin([tokens[b]], cacheNames: name =>
+                    name.EndsWith("hook_pattern", StringComparison.Ordinal) || name.EndsWith("hook_resid_pre", StringComparison.Ordinal)
+                    || name.EndsWith("hook_mlp_out", StringComparison.Ordinal));
+                for (var l = 0; l < c.NLayers; l++)
+                {
+                    pass.Block(l);
+                    _patterns[l][b] = pass.Cache.Pattern(l)[0];
+                    FrozenLayerNorm.InverseScales(c, pass.Cache[HookNames.ResidPre(l)]).CopyTo(_inverseScales[l].AsSpan(_inverseScales[l].Length == 0 ? 0 : b * Positions));
+                    if (c.HasMlp)
+                    {
+                        pass.Cache[HookNames.MlpOut(l)].Span.CopyTo(_mlpOut[l].Span[(b * Positions * c.DModel)..]);
+                    }
+                }
+
+                FrozenLayerNorm.InverseScales(c, pass.Residual).CopyTo(FinalScales.AsSpan(FinalScales.Length == 0 ? 0 : b * Positions));
+                if (Logits is { } logits)
+                {
+                    pass.Unembed().Span.CopyTo(logits.Span[(b * Positions * c.DVocab)..]);
+                }
+            }
         }
 
         public TransformerWeights Weights { get; }

@@ -106,7 +106,7 @@ internal static class Commands
     }
 
     /// <summary>The bad input of finite weights whose forward pass made a NaN or infinite logit, naming it.</summary>
-    private static WeightsFormatException Overflow(ModelFolder folder, int sequence, int position, int token, float value) =>
+    public static WeightsFormatException Overflow(ModelFolder folder, int sequence, int position, int token, float value) =>
         new(folder.WeightsFile, null, string.Create(System.Globalization.CultureInfo.InvariantCulture,
             $"the weights are finite but the forward pass overflows: the logit of token {token} at sequence {sequence}, position {position} is {value}."));
 
@@ -127,6 +127,11 @@ internal static class Commands
                 }
 
                 writer.WriteEndArray();
+                if (writer.BytesPending > 1 << 20)
+                {
+                    // Onto the writer's stream a megabyte at a time, rather than the whole tensor's text at once.
+                    writer.Flush();
+                }
             }
 
             writer.WriteEndArray();

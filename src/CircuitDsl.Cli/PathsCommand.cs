@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using CircuitDsl.Circuits;
 using CircuitDsl.Cli.Application;
+using CircuitDsl.Model;
 using CircuitDsl.Tensors;
 using Spectre.Console;
 
@@ -39,17 +40,27 @@ internal static class PathsCommand
             using var folder = Commands.LoadFinite(parse.GetRequiredValue(dir));
             var batch = tokens.Read(parse, folder)!;
             // Too many terms, or nothing to predict, is an ArgumentException: bad input, reported as one line.
-            var decomposition = PathDecomposition.Compute(folder.Weights, batch, maxOrder);
-            Commands.RequireFinite(folder, decomposition.Logits);
-            var importance = decomposition.Importance();
+            PathExpansion.RequireListable(folder.Weights.Config, maxOrder);
+            var expansion = PathExpansion.Compute(folder.Weights, batch);
+            IReadOnlyList<OrderLoss> importance;
+            try
+            {
+                // The model's own loss first, so that logits which overflow are named as the model's.
+                expansion.Loss();
+                importance = expansion.Importance();
+            }
+            catch (NonFiniteLogitException e)
+            {
+                throw Commands.Overflow(folder, e.Sequence, e.Position, e.Token, e.Value);
+            }
 
             if (parse.GetValue(json))
             {
-                output.WriteLine(Json(decomposition, importance));
+                Json(output, expansion, maxOrder, importance);
             }
             else
             {
-                Tables(Commands.Console(output), decomposition, importance);
+                Tables(Commands.Console(output), expansion.Shares(maxOrder), maxOrder, importance);
             }
 
             return 0;
@@ -57,13 +68,17 @@ internal static class PathsCommand
         return command;
     }
 
-    private static string Json(PathDecomposition decomposition, IReadOnlyList<OrderLoss> importance)
+    /// <summary>
+    /// Writes the JSON onto <paramref name="output"/> a term at a time: each term's logits are made, written and dropped
+    /// before the next (<see cref="PathExpansion.Unembed"/>), so only one term's logits exist at once.
+    /// </summary>
+    private static void Json(TextWriter output, PathExpansion expansion, int? maxOrder, IReadOnlyList<OrderLoss> importance)
     {
-        using var stream = new MemoryStream();
+        using var stream = new TextWriterStream(output);
         using (var writer = new Utf8JsonWriter(stream))
         {
             writer.WriteStartObject();
-            if (decomposition.MaxOrder is { } k)
+            if (maxOrder is { } k)
             {
                 writer.WriteNumber("order", k);
             }
@@ -73,16 +88,11 @@ internal static class PathsCommand
             }
 
             writer.WriteStartArray("terms");
-            foreach (var term in decomposition.Terms)
+            expansion.Unembed(maxOrder, (id, logits) =>
             {
-                WriteTerm(writer, term.Id.Source.ToString(), term.Id.Heads, term.Logits);
-            }
-
-            if (decomposition.Rest is { } rest)
-            {
-                WriteTerm(writer, "rest", [], rest);
-            }
-
+                WriteTerm(writer, id?.Source.ToString() ?? "rest", id?.Heads ?? [], logits);
+                writer.Flush();
+            });
             writer.WriteEndArray();
             writer.WriteStartArray("importance");
             foreach (var loss in importance)
@@ -97,7 +107,7 @@ internal static class PathsCommand
             writer.WriteEndObject();
         }
 
-        return System.Text.Encoding.UTF8.GetString(stream.ToArray());
+        output.WriteLine();
     }
 
     private static void WriteTerm(Utf8JsonWriter writer, string source, IReadOnlyList<HeadId> heads, Tensor logits)
@@ -115,21 +125,25 @@ internal static class PathsCommand
         writer.WriteEndObject();
     }
 
-    /// <summary>For people: the terms by share, largest first, then the loss of each order's partial sum.</summary>
-    private static void Tables(IAnsiConsole console, PathDecomposition decomposition, IReadOnlyList<OrderLoss> importance)
+    /// <summary>
+    /// For people: the terms by share, largest first, with each one's mean contribution to the next token's logit, then
+    /// the loss of each order's partial sum.
+    /// </summary>
+    private static void Tables(IAnsiConsole console, IReadOnlyList<TermShare> shares, int? maxOrder, IReadOnlyList<OrderLoss> importance)
     {
         var terms = new Table().Border(TableBorder.Rounded).AddColumn("rank").AddColumn("path").AddColumn("order")
-            .AddColumn("norm").AddColumn("share");
+            .AddColumn("norm").AddColumn("share").AddColumn("next-token logit");
         var rank = 1;
-        foreach (var share in decomposition.Shares().OrderByDescending(s => s.Share))
+        foreach (var share in shares.OrderByDescending(s => s.Share))
         {
-            var order = share.Id is { } id ? id.Order.ToString(CultureInfo.InvariantCulture) : $"> {decomposition.MaxOrder}";
+            var order = share.Id is { } id ? id.Order.ToString(CultureInfo.InvariantCulture) : $"> {maxOrder}";
             terms.AddRow(
                 rank++.ToString(CultureInfo.InvariantCulture),
                 Markup.Escape(share.Id?.ToString() ?? "rest"),
                 Markup.Escape(order),
                 share.Norm.ToString("F3", CultureInfo.InvariantCulture),
-                share.Share.ToString("P1", CultureInfo.InvariantCulture));
+                share.Share.ToString("P1", CultureInfo.InvariantCulture),
+                share.NextTokenLogit.ToString("F3", CultureInfo.InvariantCulture));
         }
 
         console.Write(terms);
@@ -140,5 +154,44 @@ internal static class PathsCommand
         }
 
         console.Write(losses);
+    }
+
+    /// <summary>A write-only stream that decodes the UTF-8 a <see cref="Utf8JsonWriter"/> flushes onto a <see cref="TextWriter"/>.</summary>
+    private sealed class TextWriterStream(TextWriter output) : Stream
+    {
+        private readonly System.Text.Decoder _decoder = System.Text.Encoding.UTF8.GetDecoder();
+        private char[] _chars = [];
+
+        public override bool CanRead => false;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => true;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override void Write(ReadOnlySpan<byte> buffer)
+        {
+            var count = _decoder.GetCharCount(buffer, flush: false);
+            if (_chars.Length < count)
+            {
+                _chars = new char[count];
+            }
+
+            var written = _decoder.GetChars(buffer, _chars, flush: false);
+            output.Write(_chars, 0, written);
+        }
+
+        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+        public override void Flush() => output.Flush();
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
     }
 }

@@ -461,32 +461,60 @@ def command_logits(folder, tokens_file):
     print("\n".join(lines))
 
 
+class KeepOnly(dict):
+    """A cache for Model.run that keeps only the named hooks (the frozen pass keeps patterns and LN inputs, nothing else)."""
+
+    def __init__(self, suffixes):
+        super().__init__()
+        self.suffixes = suffixes
+
+    def __setitem__(self, name, value):
+        if name.endswith(self.suffixes):
+            super().__setitem__(name, value)
+
+    def update(self, values):
+        for name, value in values.items():
+            self[name] = value
+
+
 def command_paths(folder, tokens_file, order):
-    """`circuitdsl paths DIR --tokens FILE --order K` (tables): the exact path expansion of docs/math.md ("Path
-    expansion") for attention-only models — patterns and LayerNorm scales frozen from the real pass, every path of
-    order ≤ K unembedded and kept, the rest, every term's Frobenius norm and share, and term importance by order."""
+    """`circuitdsl paths DIR --tokens FILE --order K` (tables) on an attention-only model: the frozen pass, then
+    `paths_table`."""
     cfg, w = load_finite(folder)
     tokens = read_tokens(tokens_file)
     assert cfg.get("attn_only", True), "attention-only models only"
-    L, H = cfg["n_layers"], cfg["n_heads"]
+    L = cfg["n_layers"]
+
+    # The real pass to the final LayerNorm, keeping each layer's pattern and LN1 input; no logits.
+    cache = KeepOnly(("hook_pattern", "hook_resid_pre"))
+    resid = Model(cfg, w).run(tokens, cache=cache, stop_at_layer=L)
+    patterns = [cache[f"blocks.{l}.attn.hook_pattern"] for l in range(L)]
+    scales = [layer_norm_scale(cache[f"blocks.{l}.hook_resid_pre"]) if cfg["normalization_type"] else None for l in range(L)]
+    final = layer_norm_scale(resid) if cfg["normalization_type"] else torch.ones(*tokens.shape, 1)
+    del cache, resid
+    print("\n".join(paths_table(cfg, w, tokens, order, patterns, scales, final, mlp_out=[])))
+
+
+def layer_norm_scale(x):
+    """sqrt(var(x) + 1e-5) over d_model: the scale LayerNorm divides by, to be frozen."""
+    x = x - x.mean(-1, keepdim=True)
+    return (x.pow(2).mean(-1, keepdim=True) + 1e-5).sqrt()
+
+
+def paths_table(cfg, w, tokens, order, patterns, scales, final, mlp_out):
+    """The exact path expansion of docs/math.md ("Path expansion") by the same algorithm as `PathExpansion`, given the
+    frozen pass (each layer's pattern [b, h, q, k] and LN1 scale, the final scale, each MLP's output when the model has
+    MLPs): paths walked depth first with only the current path's residuals alive; each term's squared norm from the
+    Gram matrix G = W_U W_Uᵀ (order 0) or the per-head quadratic form M_h = P_h G P_hᵀ (P_h = W_O^h C diag(w)); its
+    next-token logit from the next tokens' W_U columns; the rest and term importance from the (layer, order) recursion,
+    each loss by blocks of 512 predicting rows of the unembedding with torch's cross_entropy. No term's logits are made.
+    Returns the table's lines: rank, path, norm, share, mean next-token logit; then each order's loss."""
+    L, H, dm = cfg["n_layers"], cfg["n_heads"], cfg["d_model"]
     norm = cfg["normalization_type"]
     shortformer = cfg["positional_embedding_type"] == "shortformer"
-    model = Model(cfg, w)
-    patterns, scales = [], []
-
-    def scale(x):
-        x = x - x.mean(-1, keepdim=True)
-        return (x.pow(2).mean(-1, keepdim=True) + 1e-5).sqrt()
-
-    # The real pass, keeping each layer's pattern and LN1 scale and the final scale.
-    cache = {}
-    logits = model.run(tokens, cache=cache)
-    assert bool(torch.isfinite(logits).all())
-    for l in range(L):
-        patterns.append(cache[f"blocks.{l}.attn.hook_pattern"])
-        scales.append(scale(cache[f"blocks.{l}.hook_resid_pre"]) if norm else None)
-    final = scale(cache[f"blocks.{L - 1}.hook_resid_post"]) if norm else None
-    del cache
+    b, n = tokens.shape
+    W_U = w["unembed.W_U"]
+    inverse = 1 / final
 
     def normalize(r, sigma, name):
         if norm is None:
@@ -494,51 +522,102 @@ def command_paths(folder, tokens_file, order):
         r = (r - r.mean(-1, keepdim=True)) / sigma
         return r * w[name + ".w"] if norm == "LN" else r
 
-    def through(r, l, h):
-        v = normalize(r, scales[l], f"blocks.{l}.ln1") @ w[f"blocks.{l}.attn.W_V"][h]
-        return (patterns[l][:, h] @ v) @ w[f"blocks.{l}.attn.W_O"][h]
+    def mix(r_normalized, l, h):
+        return patterns[l][:, h] @ (r_normalized @ w[f"blocks.{l}.attn.W_V"][h])
 
-    def unembed(r):
-        return normalize(r, final, "ln_final") @ w["unembed.W_U"]
+    def out(z, l, h):
+        return z @ w[f"blocks.{l}.attn.W_O"][h]
 
-    b, n = tokens.shape
-    bias_u = w["unembed.b_U"] + (w["ln_final.b"] @ w["unembed.W_U"] if norm == "LN" else 0)
+    bias_u = w["unembed.b_U"] + (w["ln_final.b"] @ W_U if norm == "LN" else 0)
+    gram = W_U @ W_U.T
+    targets = tokens[:, 1:]
+    w_next = W_U.T[targets]  # [b, n - 1, d_model]: the next tokens' unembedding columns
+    quad = {}
+
+    def head_forms(l, h):
+        if (l, h) not in quad:
+            p = w[f"blocks.{l}.attn.W_O"][h]
+            if norm:
+                p = p - p.mean(-1, keepdim=True)
+                if norm == "LN":
+                    p = p * w["ln_final.w"]
+            quad[(l, h)] = (p @ gram @ p.T, w_next @ p.T)
+        return quad[(l, h)]
+
+    def of_residual(r):
+        u = normalize(r, final, "ln_final")
+        return ((u @ gram) * u).double().sum().item(), (u[:, :-1] * w_next).double().sum().item()
+
+    def of_head(z, l, h):
+        m, q = head_forms(l, h)
+        square = (inverse.pow(2) * ((z @ m) * z).sum(-1, keepdim=True)).double().sum().item()
+        nxt = (inverse[:, :-1] * (z[:, :-1] * q).sum(-1, keepdim=True)).double().sum().item()
+        return square, nxt
+
     sources = [("embed", w["embed.W_E"][tokens], 0)]
     if not shortformer:
-        sources.append(("pos_embed", w["pos_embed.W_pos"][:n].expand(b, n, -1), 0))
+        sources.append(("pos_embed", w["pos_embed.W_pos"][:n].expand(b, n, -1).contiguous(), 0))
+    constants = []
     for l in range(L):
         const = w[f"blocks.{l}.attn.b_O"].clone()
         for h in range(H):
             vb = w[f"blocks.{l}.attn.b_V"][h] + (w[f"blocks.{l}.ln1.b"] @ w[f"blocks.{l}.attn.W_V"][h] if norm == "LN" else 0)
             const += vb @ w[f"blocks.{l}.attn.W_O"][h]
-        sources.append((f"b{l}", const.expand(b, n, -1), l + 1))
-    terms, by_order = [], [torch.zeros(b, n, cfg["d_model"]) for _ in range(L + 1)]
+        constants.append(const.expand(b, n, -1).contiguous())
+        sources.append((f"b{l}", constants[l], l + 1))
+        if mlp_out:
+            sources.append((f"mlp{l}", mlp_out[l], l + 1))
 
-    def walk(name, heads, r, first):
-        k = len(heads)
-        by_order[k] += r
-        if order is None or k <= order:
-            terms.append((name, heads, unembed(r)))
+    terms = []  # (name, heads, squared norm, next-token sum)
+
+    def walk(name, heads, r, z, last, first):
+        square, nxt = of_residual(r) if z is None else of_head(z, *last)
+        terms.append((name, heads, square, nxt))
+        if order is not None and len(heads) == order:
+            return
+        if z is not None:
+            r = out(z, *last)
         for l in range(first, L):
+            x = normalize(r, scales[l], f"blocks.{l}.ln1")
             for h in range(H):
-                walk(name, heads + [f"{l}.{h}"], through(r, l, h), l + 1)
+                walk(name, heads + [f"{l}.{h}"], None, mix(x, l, h), (l, h), l + 1)
 
     for name, r, first in sources:
-        walk(name, [], r, first)
-    terms.append(("b_U", [], bias_u.expand(b, n, -1)))
+        walk(name, [], r, None, None, first)
+    terms.append(("b_U", [], b * n * bias_u.double().pow(2).sum().item(), bias_u[targets].double().sum().item()))
+    terms.sort(key=lambda t: len(t[1]))  # stable: the listing order
+
+    # Every order's residual sum by the recursion over layers: layer l's heads move order k to k + 1.
+    by_order = [w["embed.W_E"][tokens] + (0 if shortformer else w["pos_embed.W_pos"][:n])] + [torch.zeros(b, n, dm) for _ in range(L)]
+    for l in range(L):
+        for k in range(l, -1, -1):
+            x = normalize(by_order[k], scales[l], f"blocks.{l}.ln1")
+            for h in range(H):
+                by_order[k + 1] += out(mix(x, l, h), l, h)
+        by_order[0] += constants[l] + (mlp_out[l] if mlp_out else 0)
     if order is not None:
-        terms.append(("rest", [], unembed(sum(by_order[order + 1:], torch.zeros(b, n, cfg["d_model"])))))
-    norms = [t[2].double().pow(2).sum().item() for t in terms]
-    total = sum(norms)
-    ranked = sorted(zip(terms, norms), key=lambda x: -x[1])
-    lines = [f"{i + 1}\t{t[0]}{''.join(' ' + h for h in t[1])}\t{math.sqrt(s):.3f}\t{s / total:.1%}" for i, (t, s) in enumerate(ranked)]
-    residual = torch.zeros(b, n, cfg["d_model"])
+        square, nxt = of_residual(sum(by_order[order + 1:], torch.zeros(b, n, dm)))
+        terms.append(("rest", [], square, nxt))
+
+    def loss_of(residual):
+        x = normalize(residual, final, "ln_final")[:, :-1].reshape(-1, dm)
+        t = targets.reshape(-1)
+        total = 0.0
+        for i in range(0, x.shape[0], 512):
+            logits = torch.addmm(bias_u, x[i:i + 512], W_U)
+            total += torch.nn.functional.cross_entropy(logits, t[i:i + 512], reduction="sum").double().item()
+        return total / x.shape[0]
+
+    total = sum(t[2] for t in terms)
+    predicted = b * (n - 1)
+    ranked = sorted(terms, key=lambda t: -t[2])
+    lines = [f"{i + 1}\t{t[0]}{''.join(' ' + h for h in t[1])}\t{math.sqrt(t[2]):.3f}\t{t[2] / total:.1%}\t{t[3] / predicted:.3f}"
+             for i, t in enumerate(ranked)]
+    residual = torch.zeros(b, n, dm)
     for k in range(L + 1):
         residual += by_order[k]
-        partial = unembed(residual) + bias_u
-        loss = torch.nn.functional.cross_entropy(partial[:, :-1].reshape(-1, partial.shape[-1]), tokens[:, 1:].reshape(-1))
-        lines.append(f"{k}\t{loss.item():.4f}")
-    print("\n".join(lines))
+        lines.append(f"{k}\t{loss_of(residual):.4f}")
+    return lines
 
 
 def save_safetensors(path, tensors):

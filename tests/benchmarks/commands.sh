@@ -28,10 +28,8 @@ if [ ! -f "$DIR/attn2l/model.safetensors" ]; then
 fi
 MODEL=$DIR/attn2l
 VOCAB=$($PY -c "import json; print(json.load(open('$MODEL/config.json'))['d_vocab'])")
-# 4 × 1024 tokens from the benchmarks' LCG; paths lists every term of order ≤ 2 (92 on this model) with its
-# [batch, pos, d_vocab] logits, which the command caps at 2^28 floats, so it gets the longest sequence under the cap.
+# 4 × 1024 tokens from the benchmarks' LCG (paths, issue #16's shape: every term of order ≤ 2, 92 on this model, streamed).
 [ -f "$DIR/tokens-4x1024.json" ] || "${TORCH[@]}" make-tokens "$DIR/tokens-4x1024.json" 4 1024 "$VOCAB" 7
-[ -f "$DIR/tokens-1x56.json" ] || "${TORCH[@]}" make-tokens "$DIR/tokens-1x56.json" 1 56 "$VOCAB" 7
 TRAINED=$(mktemp -d)
 trap 'rm -rf "$TRAINED"' EXIT
 
@@ -40,7 +38,7 @@ COMMANDS=(
   "loss|loss $MODEL --tokens $DIR/tokens-4x1024.json --json|command loss $MODEL $DIR/tokens-4x1024.json"
   "logits|logits $MODEL --tokens $DIR/tokens-4x1024.json|command logits $MODEL $DIR/tokens-4x1024.json"
   "inspect|inspect $MODEL|inspect $MODEL"
-  "paths|paths $MODEL --tokens $DIR/tokens-1x56.json --order 2|command paths $MODEL $DIR/tokens-1x56.json 2"
+  "paths|paths $MODEL --tokens $DIR/tokens-4x1024.json --order 2|command paths $MODEL $DIR/tokens-4x1024.json 2"
   "train|train --task repeated-tokens --steps 300 --out $TRAINED/ours|command train $TRAINED/torch 300"
   # "patch|patch …|command patch …"   (slot for `circuitdsl patch`: add its line and bench_torch.py's command_patch)
 )

@@ -13,9 +13,6 @@ DIR=${CIRCUITDSL_GPT2_DIR:-/tmp/circuitdsl-gpt2}
 PY=/usr/bin/python3
 TEXT="When Mary and John went to the store, John gave a drink to"
 IDS=50256,2215,5335,290,1757,1816,284,262,3650,11,1757,2921,257,4144,284
-# paths --order 1 materialises every term's logits (1,899 terms × positions × 50,257): two positions fit its limit.
-SHORT="Hello"
-SHORT_IDS=50256,15496
 
 dotnet build -c Release -v q -nologo src/CircuitDsl.Cli >/dev/null
 CLI=(dotnet src/CircuitDsl.Cli/bin/Release/net10.0/CircuitDsl.Cli.dll)
@@ -36,8 +33,8 @@ for round in $(seq 1 "$ROUNDS"); do
   measure torch loss $PY tests/benchmarks/gpt2_torch.py loss "$DIR" "$IDS"
   measure ours lens "${CLI[@]}" lens "$DIR" --text "$TEXT"
   measure torch lens $PY tests/benchmarks/gpt2_torch.py lens "$DIR" "$IDS"
-  measure ours paths1 "${CLI[@]}" paths "$DIR" --text "$SHORT" --order 1
-  measure torch paths1 $PY tests/benchmarks/gpt2_torch.py paths1 "$DIR" "$SHORT_IDS"
+  measure ours paths1 "${CLI[@]}" paths "$DIR" --text "$TEXT" --order 1
+  measure torch paths1 $PY tests/benchmarks/gpt2_torch.py paths1 "$DIR" "$IDS"
   measure ours inspect "${CLI[@]}" inspect "$DIR" --json
   measure torch inspect $PY tests/benchmarks/gpt2_torch.py inspect "$DIR" "$IDS"
 done

@@ -8,8 +8,9 @@ and checked finite. Then:
     loss    the forward pass with GPT-2's MLPs and the mean next-token cross-entropy
     lens    the residual stream before each block and after the last, each through the final LayerNorm (with the
             final position's frozen scale, and with its own) and the unembedding: mean log-probability of the next token
-    paths1  the order-1 path expansion: every source (embed, pos_embed, each layer's attention bias and MLP output) and
-            every head it reaches, through frozen LayerNorm scales and patterns, to the logits of every token
+    paths1  the order-1 path expansion as `paths --order 1` prints it: every source (embed, pos_embed, each layer's
+            attention bias and MLP output) alone and through each later head, with frozen LayerNorm scales and patterns;
+            each term's norm, share and mean next-token logit without its logits, the rest, and term importance
     inspect weight processing in place, detector scores on 8 sequences h + h of n_ctx - 1 tokens (blocks only, one
             sequence at a time), copying scores and every composition score (bench_torch.py's functions)
 
@@ -25,7 +26,7 @@ import time
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_torch import composition, copying, detector_scores, lcg_tokens, load_safetensors, process_in_place  # noqa: E402
+from bench_torch import composition, copying, detector_scores, lcg_tokens, load_safetensors, paths_table, process_in_place  # noqa: E402
 
 torch.set_num_threads(2)
 torch.set_grad_enabled(False)
@@ -123,25 +124,16 @@ def lens(cfg, w, tokens):
 
 
 def paths1(cfg, w, tokens):
-    """Order-1 terms: each source alone to the logits, and each source through each later head, all materialised."""
+    """`circuitdsl paths DIR --order 1` (tables): the frozen pass, then bench_torch's `paths_table` (the same algorithm
+    as PathExpansion: Gram-matrix norms, per-head quadratic forms, next-token columns, losses by row blocks); prints the
+    table's lines and returns the number of terms (the rest included)."""
     cache = {}
-    forward(cfg, w, tokens, cache)
-    b, n = tokens.shape
-    L, dm = cfg["n_layers"], cfg["d_model"]
-    final = lambda x: (x - x.mean(-1, keepdim=True)) / cache["scale_final"] * w["ln_final.w"]
-    sources = [w["embed.W_E"][tokens], w["pos_embed.W_pos"][:n].expand(b, n, dm)]
-    terms = []
-    for l in range(L):
-        p = f"blocks.{l}."
-        src = torch.stack(sources)  # [S, b, n, d]: the sources written before layer l
-        x = (src - src.mean(-1, keepdim=True)) / cache[p + "scale1"] * w[p + "ln1.w"]
-        v = torch.einsum("sbpd,hde->sbhpe", x, w[p + "attn.W_V"])
-        out = torch.einsum("sbhpe,hed->shbpd", cache[p + "pattern"] @ v, w[p + "attn.W_O"])
-        terms.append((final(out.reshape(-1, b, n, dm)) @ w["unembed.W_U"]))
-        sources.append(w[p + "attn.b_O"].expand(b, n, dm))
-        sources.append(cache[p + "mlp_out"])
-    terms.append(final(torch.stack(sources)) @ w["unembed.W_U"])
-    return sum(t.shape[0] for t in terms)
+    resid = forward(cfg, w, tokens, cache, blocks_only=True)
+    L = cfg["n_layers"]
+    lines = paths_table(cfg, w, tokens, 1, [cache[f"blocks.{l}.pattern"] for l in range(L)],
+                        [cache[f"blocks.{l}.scale1"] for l in range(L)], scale(resid), [cache[f"blocks.{l}.mlp_out"] for l in range(L)])
+    print("\n".join(lines))
+    return len(lines) - (L + 1)
 
 
 def inspect(cfg, w, tokens):

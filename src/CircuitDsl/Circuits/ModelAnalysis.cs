@@ -49,7 +49,7 @@ public sealed class ModelAnalysis
         _detectors = new Lazy<DetectorScores>(RunDetectors);
         _firstSequencePatterns = [.. Enumerable.Range(0, Config.NLayers).Select(l => new Lazy<Tensor>(() => FirstSequencePatterns(l)))];
         _pathShares = new Lazy<IReadOnlyList<TermShare>>(() => Unmeasurable is null && PathOrder is { } order
-            ? PathDecomposition.Compute(Weights, [DetectionBatch[0]], order).Shares()
+            ? PathExpansion.Compute(Weights, [DetectionBatch[0]]).Shares(order)
             : []);
         _residual = new Lazy<ResidualDecomposition>(() => ResidualDecomposition.Compute(Weights, DetectionBatch));
     }
@@ -89,18 +89,16 @@ public sealed class ModelAnalysis
 
     /// <summary>
     /// The largest order of the paths <see cref="PathShares"/> lists one by one: two (the paper's virtual heads), or less
-    /// when the model has fewer layers or when so many paths would not fit one <see cref="PathDecomposition"/> of the
-    /// first detection sequence; null when not even the order-0 paths would.
+    /// when the model has fewer layers or more paths than <see cref="PathDecomposition.MaxListedTerms"/>; null when not
+    /// even the order-0 paths are that few.
     /// </summary>
     public int? PathOrder
     {
         get
         {
-            var logitsPerTerm = (long)DetectionBatch[0].Length * Config.DVocab;
             for (var order = Math.Min(2, Config.NLayers); order >= 0; order--)
             {
-                var count = PathDecomposition.CountTerms(Config, order);
-                if (count <= PathDecomposition.MaxListedTerms && count * logitsPerTerm <= PathDecomposition.MaxListedLogits)
+                if (PathDecomposition.CountTerms(Config, order) <= PathDecomposition.MaxListedTerms)
                 {
                     return order;
                 }
@@ -111,7 +109,7 @@ public sealed class ModelAnalysis
     }
 
     /// <summary>
-    /// Each path's share of the logits on the first detection sequence (<see cref="PathDecomposition.Shares"/>, exact for
+    /// Each path's share of the logits on the first detection sequence (<see cref="PathExpansion.Shares"/>, exact for
     /// every architecture: patterns and LayerNorm scales frozen), paths of order at most <see cref="PathOrder"/> one by
     /// one and the rest as one term, computed on first use; empty when the weights are not finite
     /// (<see cref="Unmeasurable"/>) or <see cref="PathOrder"/> is null.

@@ -102,14 +102,17 @@ public class PathTermSet
     }
 
     /// <summary>
-    /// The loss change when <paramref name="term"/> is removed from the logits (<see cref="PathDecomposition.RemovalLossChange(Tensor)"/>):
-    /// the loss of the logits built from every other term, minus the model's loss.
+    /// The loss change when <paramref name="term"/> is removed from the logits (<see cref="PathExpansion.RemovalLossChange"/>
+    /// of its paths, or of every path above <see cref="MaxOrder"/> for the rest): the loss of the logits built from every
+    /// other term, minus the model's loss. No logits are materialised.
     /// </summary>
-    /// <exception cref="ArgumentException">The term is of another model's or tokens' logits, or the sequences have one token.</exception>
+    /// <exception cref="ArgumentException">The term names a path this model does not have, or the sequences have one token.</exception>
     public double RemovalLossChange(PathTerm term)
     {
         ArgumentNullException.ThrowIfNull(term);
-        return Decomposition.RemovalLossChange(term.Logits);
+        return term.Paths.Count == 0
+            ? Decomposition.Expansion.RemovalLossChange([], restAbove: MaxOrder)
+            : Decomposition.Expansion.RemovalLossChange(term.Paths);
     }
 
     private PathTerm Sum(string name, IReadOnlyList<PathId> paths)

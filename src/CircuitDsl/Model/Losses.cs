@@ -227,7 +227,7 @@ public static class Losses
         {
             var part = tokens[s0..Math.Min(tokens.Length, s0 + group)];
             var x = FinalResidual(model, part, hooks);
-            if (ReduceRows(model.Weights, x, part, s0, rowBlock, values, reduce) is { } first)
+            if (ReduceRows(model.Weights.W_U, model.Weights.b_U, x, part, s0, rowBlock, values, reduce) is { } first)
             {
                 throw first;
             }
@@ -237,15 +237,42 @@ public static class Losses
     }
 
     /// <summary>
+    /// The mean next-token cross-entropy of the logits <c>x W_U + bias</c>, straight out of the unembedding by row blocks
+    /// as <see cref="NextTokenCrossEntropy(HookedTransformer, int[][], HookSet?)"/>, for a final residual stream
+    /// <paramref name="x"/> <c>[batch · pos, d_model]</c> already through the final LayerNorm (or its frozen linear part) and
+    /// a constant <paramref name="bias"/> row <c>[d_vocab]</c>: what path expansion's term importance and removal
+    /// losses reduce (<see cref="Circuits.PathExpansion"/>).
+    /// </summary>
+    /// <exception cref="ArgumentException">The sequences have one token.</exception>
+    /// <exception cref="NonFiniteLogitException">A predicting position has a NaN or infinite logit that makes its loss not finite.</exception>
+    internal static double NextTokenCrossEntropy(Tensor x, int[][] tokens, Tensor unembed, Tensor bias)
+    {
+        var n = tokens[0].Length;
+        if (n < 2)
+        {
+            throw new ArgumentException(OneToken, nameof(tokens));
+        }
+
+        var values = new double[tokens.Length * (n - 1)];
+        if (ReduceRows(unembed, bias, x, tokens, 0, RowBlock, values, SummaryLoss) is { } first)
+        {
+            throw first;
+        }
+
+        return Mean(values);
+    }
+
+    /// <summary>
     /// <see cref="ReduceNextTokenRows"/> for the sequences <paramref name="tokens"/> (the batch's from
-    /// <paramref name="firstSequence"/> on), whose final residual stream is <paramref name="x"/>; returns the
-    /// exception of their first non-finite row, if any.
+    /// <paramref name="firstSequence"/> on), whose final residual stream is <paramref name="x"/>, with the logits
+    /// <c>x <paramref name="unembed"/> + <paramref name="bias"/></c>; returns the exception of their first non-finite
+    /// row, if any.
     /// </summary>
     private static NonFiniteLogitException? ReduceRows(
-        TransformerWeights weights, Tensor x, int[][] tokens, int firstSequence, int rowBlock, double[] values, Func<RowSummary, double> reduce)
+        Tensor unembed, Tensor bias, Tensor x, int[][] tokens, int firstSequence, int rowBlock, double[] values, Func<RowSummary, double> reduce)
     {
         int n = tokens[0].Length, predicting = tokens.Length * (n - 1), offset = firstSequence * (n - 1);
-        int dm = weights.Config.DModel, vocab = weights.Config.DVocab, blocks = ((predicting - 1) / rowBlock) + 1;
+        int dm = unembed.Dim(0), vocab = unembed.Dim(1), blocks = ((predicting - 1) / rowBlock) + 1;
         NonFiniteLogitException? first = null;
         var gate = new object();
 
@@ -266,9 +293,9 @@ public static class Losses
             {
                 var width = Math.Min(VocabChunk, vocab - j0);
                 var chunk = buffers.Logits.AsSpan(0, rows * width);
-                ForwardKernels.FillRows(weights.b_U.Span.Slice(j0, width), chunk);
+                ForwardKernels.FillRows(bias.Span.Slice(j0, width), chunk);
                 gemm.Sgemm(false, false, rows, width, dm, 1f, buffers.Input.AsSpan(0, rows * dm), dm,
-                    weights.W_U.Span[j0..], vocab, 1f, chunk, width);
+                    unembed.Span[j0..], vocab, 1f, chunk, width);
                 for (var i = 0; i < rows; i++)
                 {
                     buffers.Add(i, j0, chunk.Slice(i * width, width));

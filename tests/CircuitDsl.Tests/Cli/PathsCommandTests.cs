@@ -64,6 +64,91 @@ public sealed class PathsCommandTests : IDisposable
         ShouldSumToTheFixturesLogits(terms);
     }
 
+    [Theory]
+    [InlineData(null)]
+    [InlineData(1)]
+    public void Streamed_json_is_byte_for_byte_the_materialised_decompositions_terms(int? order)
+    {
+        var args = new List<string> { "paths", ModelDir, "--tokens", TokensPath, "--json" };
+        if (order is { } k)
+        {
+            args.AddRange(["--order", k.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        }
+
+        var (code, stdout, _) = CliRunner.Run([.. args]);
+
+        code.Should().Be(0);
+        var decomposition = PathDecomposition.Compute(_fixture.Weights, _fixture.Tokens, order);
+        using var stream = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(stream))
+        {
+            writer.WriteStartObject();
+            if (order is { } o)
+            {
+                writer.WriteNumber("order", o);
+            }
+            else
+            {
+                writer.WriteNull("order");
+            }
+
+            writer.WriteStartArray("terms");
+            var terms = decomposition.Terms.Select(t => (Source: t.Id.Source.ToString(), Heads: t.Id.Heads.Select(h => h.ToString()), t.Logits)).ToList();
+            if (decomposition.Rest is { } rest)
+            {
+                terms.Add(("rest", [], rest));
+            }
+
+            foreach (var (source, heads, logits) in terms)
+            {
+                writer.WriteStartObject();
+                writer.WriteString("source", source);
+                writer.WriteStartArray("heads");
+                foreach (var head in heads)
+                {
+                    writer.WriteStringValue(head);
+                }
+
+                writer.WriteEndArray();
+                writer.WriteStartArray("logits");
+                for (var b = 0; b < logits.Dim(0); b++)
+                {
+                    writer.WriteStartArray();
+                    for (var p = 0; p < logits.Dim(1); p++)
+                    {
+                        writer.WriteStartArray();
+                        foreach (var v in logits[b][p].Span)
+                        {
+                            writer.WriteNumberValue(v);
+                        }
+
+                        writer.WriteEndArray();
+                    }
+
+                    writer.WriteEndArray();
+                }
+
+                writer.WriteEndArray();
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndArray();
+            writer.WriteStartArray("importance");
+            foreach (var loss in decomposition.Importance())
+            {
+                writer.WriteStartObject();
+                writer.WriteNumber("order", loss.Order);
+                writer.WriteNumber("loss", loss.Loss);
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }
+
+        stdout.Should().Be(System.Text.Encoding.UTF8.GetString(stream.ToArray()) + Environment.NewLine);
+    }
+
     [Fact]
     public void The_table_ranks_the_terms_by_share_and_shows_each_orders_loss()
     {
@@ -73,6 +158,7 @@ public sealed class PathsCommandTests : IDisposable
         stdout.Should().Contain("share").And.Contain("embed").And.Contain("pos_embed").And.Contain("mlp1").And.Contain("rest")
             .And.Contain("> 0").And.Contain("loss (nats/token)");
         stdout.Should().NotContain("→", "order 0 lists no path through a head");
+        stdout.Should().Contain("next-token logit");
     }
 
     [Theory]

@@ -143,12 +143,16 @@ public static class CopyingScores
             var n = Math.Min(chunk, vocab - start);
             Gemm.Sgemm(false, false, dm, dm, n, 1f, weights.W_U.Span[start..], vocab,
                 weights.W_E.Span[(start * dm)..], dm, 0f, part, dm);
+
+            // A loaded model's W_E is a mapped file: what is read is released behind the product (ResidentPages).
+            ResidentPages.Release(weights.W_E.Memory.Slice(start * dm, n * dm));
             for (var i = 0; i < sum.Length; i++)
             {
                 sum[i] += part[i];
             }
         }
 
+        ResidentPages.Release(weights.W_U.Memory);
         var p = new Tensor(dm, dm);
         var span = p.Span;
         for (var i = 0; i < sum.Length; i++)

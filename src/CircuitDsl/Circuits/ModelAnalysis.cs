@@ -243,18 +243,6 @@ public sealed class ModelAnalysis
     public static string? FindNonFinite(TransformerWeights weights)
     {
         ArgumentNullException.ThrowIfNull(weights);
-        foreach (var (name, tensor) in weights.ToStateDict())
-        {
-            var span = tensor.Span;
-            for (var i = 0; i < span.Length; i++)
-            {
-                if (!float.IsFinite(span[i]))
-                {
-                    return $"tensor '{name}' contains {span[i]} at flat index {i}; no score on these weights means anything.";
-                }
-            }
-        }
-
-        return null;
+        return CircuitDsl.Weights.FiniteScan.FindNonFinite(weights);
     }
 }

@@ -31,17 +31,32 @@ internal static class ForwardKernels
     public static void Embed(TransformerWeights weights, IReadOnlyList<int[]> tokens, Span<float> embed, Span<float> positions)
     {
         var d = weights.Config.DModel;
-        var wE = weights.W_E.Span;
         var wPos = weights.W_pos.Span;
-        var row = 0;
-        for (var s = 0; s < tokens.Count; s++)
+        var count = 0;
+        foreach (var sequence in tokens)
         {
-            var sequence = tokens[s];
-            for (var p = 0; p < sequence.Length; p++, row += d)
+            count += sequence.Length;
+        }
+
+        var flat = ArrayPool<int>.Shared.Rent(count);
+        try
+        {
+            var row = 0;
+            foreach (var sequence in tokens)
             {
-                wE.Slice(sequence[p] * d, d).CopyTo(embed.Slice(row, d));
-                wPos.Slice(p * d, d).CopyTo(positions.Slice(row, d));
+                sequence.CopyTo(flat, row);
+                for (var p = 0; p < sequence.Length; p++, row++)
+                {
+                    wPos.Slice(p * d, d).CopyTo(positions.Slice(row * d, d));
+                }
             }
+
+            // Through ResidentPages: a loaded model's W_E is a mapped file, of which only these tokens' rows are needed.
+            ResidentPages.GatherRows(weights.W_E.Memory, d, flat.AsSpan(0, count), embed);
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(flat);
         }
     }
 

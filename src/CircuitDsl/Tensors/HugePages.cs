@@ -14,8 +14,8 @@ internal static partial class HugePages
     private const long MinimumBytes = 8L << 20;
 
     private const int MadviseHugePage = 14;
-    private const int MadviseDontNeed = 4;
-    private const long PageSize = 4096;
+    /// <summary>The page size madvise works in (x86-64 and the usual arm64 kernels).</summary>
+    internal const long PageSize = 4096;
 
     private static volatile bool s_unavailable = !OperatingSystem.IsLinux();
 
@@ -26,7 +26,7 @@ internal static partial class HugePages
     public static float[] Allocate(int length)
     {
         var array = new float[length];
-        if (length * (long)sizeof(float) >= MinimumBytes && !s_unavailable)
+        if (length * (long)sizeof(float) >= MinimumBytes)
         {
             Advise(array);
         }
@@ -40,39 +40,32 @@ internal static partial class HugePages
         {
             var start = ((long)data + PageSize - 1) & ~(PageSize - 1);
             var end = ((long)data + (array.Length * (long)sizeof(float))) & ~(PageSize - 1);
-            try
-            {
-                // The result is ignored on purpose: EINVAL means huge pages are off, and the array works the same.
-                _ = madvise((nint)start, (nuint)(end - start), MadviseHugePage);
-            }
-            catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
-            {
-                s_unavailable = true;
-            }
+
+            // The result is ignored on purpose: EINVAL means huge pages are off, and the array works the same.
+            Madvise(start, end - start, MadviseHugePage);
         }
     }
 
     /// <summary>
-    /// Drops the whole pages inside <paramref name="bytes"/> bytes at <paramref name="start"/> from this process's
-    /// memory (<c>madvise(MADV_DONTNEED)</c>). Only for an unwritten private file mapping that will not be read again
-    /// soon: a later read faults the file's bytes back in, so nothing is lost. A hint: off Linux, nothing changes.
+    /// <c>madvise</c> of the page-aligned range, its result ignored (every use is a hint); false, and nothing done, where
+    /// libc's is missing (off Linux, or without glibc).
     /// </summary>
-    public static unsafe void Discard(void* start, long bytes)
+    internal static bool Madvise(long start, long bytes, int advice)
     {
-        var first = ((long)start + PageSize - 1) & ~(PageSize - 1);
-        var end = ((long)start + bytes) & ~(PageSize - 1);
-        if (end <= first || s_unavailable)
+        if (s_unavailable)
         {
-            return;
+            return false;
         }
 
         try
         {
-            _ = madvise((nint)first, (nuint)(end - first), MadviseDontNeed);
+            _ = madvise((nint)start, (nuint)bytes, advice);
+            return true;
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
         {
             s_unavailable = true;
+            return false;
         }
     }
 

@@ -167,7 +167,7 @@ internal static class Gpt2Checkpoint
             state[tl + "ln1.b"] = Take(hf + "ln_1.bias", d);
             var cAttn = Take(hf + "attn.c_attn.weight", d, 3 * d);
             var (wQ, wK, wV) = SplitQkv(cAttn, config);
-            MappedFloatMemory.ReleasePages(cAttn.Memory); // copied: its mapped pages need not stay resident
+            Tensors.ResidentPages.Release(cAttn.Memory); // copied: its mapped pages need not stay resident
             state[tl + "attn.W_Q"] = wQ;
             state[tl + "attn.W_K"] = wK;
             state[tl + "attn.W_V"] = wV;
@@ -194,7 +194,7 @@ internal static class Gpt2Checkpoint
         state["unembed.W_U"] = head.Transpose();
         if (head != wte)
         {
-            MappedFloatMemory.ReleasePages(head.Memory);
+            Tensors.ResidentPages.Release(head.Memory);
         }
         state["unembed.b_U"] = new Tensor(config.DVocab);
         if (tensors.Keys.FirstOrDefault(k => !used.Contains(k)) is { } extra)

@@ -28,20 +28,6 @@ internal sealed unsafe class MappedFloatMemory : MemoryManager<float>
         return new Span<float>(_pointer, _length);
     }
 
-    /// <summary>
-    /// Releases the pages of <paramref name="memory"/> from this process's memory when it is a view of a mapped file
-    /// (<see cref="Tensors.HugePages.Discard"/>), once its floats have been copied elsewhere and it will not be read
-    /// again; any other memory is left alone.
-    /// </summary>
-    public static void ReleasePages(Memory<float> memory)
-    {
-        if (System.Runtime.InteropServices.MemoryMarshal.TryGetMemoryManager<float, MappedFloatMemory>(memory, out var mapped, out var start, out var length))
-        {
-            mapped._owner.ThrowIfDisposed();
-            Tensors.HugePages.Discard(mapped._pointer + start, length * (long)sizeof(float));
-        }
-    }
-
     /// <inheritdoc />
     public override MemoryHandle Pin(int elementIndex = 0)
     {

@@ -117,7 +117,9 @@ class Model:
             cache[name + ".hook_normalized"] = x
         return x
 
-    def run(self, tokens, cache=None, stop_at_layer=None, pattern_hook=None):
+    def run(self, tokens, cache=None, stop_at_layer=None, pattern_hook=None, until_patterns=False):
+        """The logits; with stop_at_layer, the residual stream entering that block; with until_patterns, nothing after
+        the last block's patterns (as ModelAnalysis's detection: ForwardPass.PatternsOnly)."""
         cfg, w = self.cfg, self.w
         b, n = tokens.shape
         shortformer = cfg["positional_embedding_type"] == "shortformer"
@@ -138,12 +140,14 @@ class Model:
             qk_in = x + pos if shortformer else x
             q = torch.einsum("bpd,hde->bphe", qk_in, w[p + "attn.W_Q"]) + w[p + "attn.b_Q"]
             k = torch.einsum("bpd,hde->bphe", qk_in, w[p + "attn.W_K"]) + w[p + "attn.b_K"]
-            v = torch.einsum("bpd,hde->bphe", x, w[p + "attn.W_V"]) + w[p + "attn.b_V"]
             scores = torch.einsum("bqhe,bkhe->bhqk", q, k) / math.sqrt(cfg["d_head"])
             scores = scores.masked_fill(mask, float("-inf"))
             pattern = scores.softmax(-1)
             if pattern_hook is not None:
                 pattern_hook(l, pattern)
+            if until_patterns and l == layers - 1:
+                return None
+            v = torch.einsum("bpd,hde->bphe", x, w[p + "attn.W_V"]) + w[p + "attn.b_V"]
             z = torch.einsum("bhqk,bkhe->bqhe", pattern, v)
             if cache is not None:
                 result = torch.einsum("bqhe,hed->bqhd", z, w[p + "attn.W_O"])
@@ -286,21 +290,26 @@ def process_in_place(w, cfg):
     return cfg
 
 
+def detection_batch(cfg):
+    """The shape of HeadDetector.DefaultBatch: 8 sequences h + h, h = min((n_ctx - 1) // 2, d_vocab, 128) LCG tokens."""
+    half = min((cfg["n_ctx"] - 1) // 2, cfg["d_vocab"], 128)
+    return lcg_tokens(8, half, cfg["d_vocab"], 3).repeat(1, 2)
+
+
 def inspect(folder):
     """`circuitdsl inspect`'s work on a model folder: the finiteness scan, weight processing in place on a copy-on-write
-    map, detector scores on 8 sequences h + h of n_ctx − 1 tokens (blocks only, one sequence at a time, each pattern
-    scored as it is made), copying scores, and every composition score."""
+    map, detector scores on the default detection batch's shape (detection_batch; the blocks up to the last layer's
+    patterns, one sequence at a time, each pattern scored as it is made), copying scores, and every composition score."""
     cfg = load_config(folder)
     w = load_safetensors(f"{folder}/model.safetensors", copy_on_write=True)
     assert all(bool(torch.isfinite(t).all()) for t in w.values())
     cfg = process_in_place(w, cfg)
     model = Model(cfg, w)
-    half = min((cfg["n_ctx"] - 1) // 2, cfg["d_vocab"])
-    det = lcg_tokens(8, half, cfg["d_vocab"], 3).repeat(1, 2)
+    det = detection_batch(cfg)
     scores = []
     for i in range(det.shape[0]):
         tokens = det[i:i + 1]
-        model.run(tokens, stop_at_layer=cfg["n_layers"], pattern_hook=lambda l, p: scores.append(detector_scores([p], tokens)))
+        model.run(tokens, pattern_hook=lambda l, p: scores.append(detector_scores([p], tokens)), until_patterns=True)
     copying(w, cfg)
     if cfg["n_layers"] > 1:
         composition(w, cfg)
@@ -324,7 +333,7 @@ def run(folder, reps, only):
             bad = [name for name, t in w.items() if not torch.isfinite(t).all()]
             assert not bad
             patterns = []
-            model.run(det, stop_at_layer=None if full else cfg["n_layers"], pattern_hook=lambda l, p: patterns.append(p))
+            model.run(det, pattern_hook=lambda l, p: patterns.append(p), until_patterns=not full)
             return detector_scores(patterns, det)
 
         if wanted("detection"):

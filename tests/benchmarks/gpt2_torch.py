@@ -29,7 +29,7 @@ import time
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_torch import composition, copying, detection_batch, detector_scores, load_safetensors, process_in_place  # noqa: E402
+from bench_torch import composition, copying, detection_batch, detector_scores, load_safetensors, process_in_place, resid_pre_sweep  # noqa: E402
 
 torch.set_num_threads(2)
 torch.set_grad_enabled(False)
@@ -172,34 +172,17 @@ def inspect(cfg, w, tokens):
 
 
 def patch(cfg, w, clean, corrupted, answer, wrong):
-    """`circuitdsl patch --what resid_pre`'s sweep, by its algorithm (ActivationPatching.Sweep): the clean and corrupted
-    runs cached; at each layer, the positions whose clean and corrupted resid_pre differ run as one batch of copies of the
-    corrupted residual stream entering that layer, each with its own position patched, through the remaining blocks;
-    the metric is the last position's logit difference from two columns of W_U in double (equal positions are 0)."""
-    runs = {}
+    """`circuitdsl patch --what resid_pre`'s sweep, by its algorithm (bench_torch.resid_pre_sweep: each layer's
+    differing positions as batches of copies of the corrupted stream entering it, through the remaining blocks, the
+    metric from two columns of W_U in double); the clean and corrupted metrics from the logits."""
+    resid_pre, metrics = {}, {}
     for name, tokens in (("clean", clean), ("corrupted", corrupted)):
-        runs[name] = {}
-        logits = forward(cfg, w, tokens, runs[name])
-        runs[name]["metric"] = (logits[:, -1, answer].double() - logits[:, -1, wrong].double()).mean().item()
-    m_clean, m_corrupted = runs["clean"]["metric"], runs["corrupted"]["metric"]
-    b, n = corrupted.shape
-    L = cfg["n_layers"]
-    direction = w["unembed.W_U"][:, answer].double() - w["unembed.W_U"][:, wrong].double()
-    bias = w["unembed.b_U"][answer].double() - w["unembed.b_U"][wrong].double()
-    out = torch.zeros(L, n, dtype=torch.float64)
-    for l in range(L):
-        src, dst = runs["clean"][f"blocks.{l}.resid_pre"], runs["corrupted"][f"blocks.{l}.resid_pre"]
-        differing = [p for p in range(n) if not torch.equal(src[:, p], dst[:, p])]
-        if not differing:
-            continue
-        resid = dst.repeat(len(differing), 1, 1)
-        for j, p in enumerate(differing):
-            resid[j * b:(j + 1) * b, p] = src[:, p]
-        final = run_blocks(cfg, w, resid, range(l, L))[:, -1]
-        x = (final - final.mean(-1, keepdim=True)) / scale(final) * w["ln_final.w"] + w["ln_final.b"]
-        metric = (x.double() @ direction + bias).reshape(len(differing), b).mean(1)
-        out[l, differing] = (metric - m_corrupted) / (m_clean - m_corrupted)
-    return json.dumps({"metric": {"clean": m_clean, "corrupted": m_corrupted}, "patched": out.tolist()})
+        cache = {}
+        logits = forward(cfg, w, tokens, cache)
+        metrics[name] = (logits[:, -1, answer].double() - logits[:, -1, wrong].double()).mean().item()
+        resid_pre[name] = [cache[f"blocks.{l}.resid_pre"] for l in range(cfg["n_layers"])]
+    run_from = lambda layer, resid: run_blocks(cfg, w, resid, range(layer, cfg["n_layers"]))
+    return resid_pre_sweep(resid_pre, run_from, lambda x: ln(x, w["ln_final.w"], w["ln_final.b"]), w, answer, wrong, metrics)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,10 @@ internal static partial class HugePages
 
     private const int MadviseHugePage = 14;
     private const int MadviseDontNeed = 4;
+    private const int MadvisePopulateWrite = 23;
+
+    /// <summary>Below this size <see cref="PrepareWrites"/> saves too few faults to be worth a system call.</summary>
+    private const long MinimumPrepareBytes = 1L << 20;
     private const long PageSize = 4096;
 
     private static volatile bool s_unavailable = !OperatingSystem.IsLinux();
@@ -73,6 +77,36 @@ internal static partial class HugePages
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
         {
             s_unavailable = true;
+        }
+    }
+
+    /// <summary>
+    /// Makes the whole pages inside <paramref name="data"/> private and writable in one call
+    /// (<c>madvise(MADV_POPULATE_WRITE)</c>, Linux 5.14 and later) before a loop writes every element: on a
+    /// copy-on-write file mapping each first write to a page otherwise takes a page fault of its own (about 100,000
+    /// for GPT-2 small's processed weights). The same pages are copied either way; only the faults go. A hint: on
+    /// memory already private, an older kernel or off Linux, nothing changes.
+    /// </summary>
+    public static unsafe void PrepareWrites(Span<float> data)
+    {
+        if (data.Length * (long)sizeof(float) < MinimumPrepareBytes || s_unavailable)
+        {
+            return;
+        }
+
+        fixed (float* start = data)
+        {
+            var first = ((long)start + PageSize - 1) & ~(PageSize - 1);
+            var end = ((long)start + (data.Length * (long)sizeof(float))) & ~(PageSize - 1);
+            try
+            {
+                // EINVAL (an older kernel) or any other refusal leaves the writes to fault as before.
+                _ = madvise((nint)first, (nuint)(end - first), MadvisePopulateWrite);
+            }
+            catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+            {
+                s_unavailable = true;
+            }
         }
     }
 

@@ -42,17 +42,8 @@ internal static partial class HugePages
     {
         fixed (float* data = array)
         {
-            var start = ((long)data + PageSize - 1) & ~(PageSize - 1);
-            var end = ((long)data + (array.Length * (long)sizeof(float))) & ~(PageSize - 1);
-            try
-            {
-                // The result is ignored on purpose: EINVAL means huge pages are off, and the array works the same.
-                _ = madvise((nint)start, (nuint)(end - start), MadviseHugePage);
-            }
-            catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
-            {
-                s_unavailable = true;
-            }
+            // EINVAL means huge pages are off, and the array works the same.
+            AdviseWholePages(data, array.Length * (long)sizeof(float), MadviseHugePage);
         }
     }
 
@@ -61,24 +52,7 @@ internal static partial class HugePages
     /// memory (<c>madvise(MADV_DONTNEED)</c>). Only for an unwritten private file mapping that will not be read again
     /// soon: a later read faults the file's bytes back in, so nothing is lost. A hint: off Linux, nothing changes.
     /// </summary>
-    public static unsafe void Discard(void* start, long bytes)
-    {
-        var first = ((long)start + PageSize - 1) & ~(PageSize - 1);
-        var end = ((long)start + bytes) & ~(PageSize - 1);
-        if (end <= first || s_unavailable)
-        {
-            return;
-        }
-
-        try
-        {
-            _ = madvise((nint)first, (nuint)(end - first), MadviseDontNeed);
-        }
-        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
-        {
-            s_unavailable = true;
-        }
-    }
+    public static unsafe void Discard(void* start, long bytes) => AdviseWholePages(start, bytes, MadviseDontNeed);
 
     /// <summary>
     /// Makes the whole pages inside <paramref name="data"/> private and writable in one call
@@ -89,24 +63,35 @@ internal static partial class HugePages
     /// </summary>
     public static unsafe void PrepareWrites(Span<float> data)
     {
-        if (data.Length * (long)sizeof(float) < MinimumPrepareBytes || s_unavailable)
+        if (data.Length * (long)sizeof(float) < MinimumPrepareBytes)
         {
             return;
         }
 
         fixed (float* start = data)
         {
-            var first = ((long)start + PageSize - 1) & ~(PageSize - 1);
-            var end = ((long)start + (data.Length * (long)sizeof(float))) & ~(PageSize - 1);
-            try
-            {
-                // EINVAL (an older kernel) or any other refusal leaves the writes to fault as before.
-                _ = madvise((nint)first, (nuint)(end - first), MadvisePopulateWrite);
-            }
-            catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
-            {
-                s_unavailable = true;
-            }
+            // EINVAL (an older kernel) or any other refusal leaves the writes to fault as before.
+            AdviseWholePages(start, data.Length * (long)sizeof(float), MadvisePopulateWrite);
+        }
+    }
+
+    /// <summary><c>madvise</c> on the whole pages inside the range, its result ignored: every use is a hint.</summary>
+    private static unsafe void AdviseWholePages(void* start, long bytes, int advice)
+    {
+        var first = ((long)start + PageSize - 1) & ~(PageSize - 1);
+        var end = ((long)start + bytes) & ~(PageSize - 1);
+        if (end <= first || s_unavailable)
+        {
+            return;
+        }
+
+        try
+        {
+            _ = madvise((nint)first, (nuint)(end - first), advice);
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            s_unavailable = true;
         }
     }
 

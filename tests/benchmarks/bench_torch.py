@@ -11,7 +11,7 @@ done — dense, as PyTorch does it — and every sample), as the C# side prints.
     /usr/bin/python3 tests/benchmarks/bench_torch.py load-pth <pth>
     /usr/bin/python3 tests/benchmarks/bench_torch.py inspect <model folder>   (`circuitdsl inspect`'s work, for peak memory)
     /usr/bin/python3 tests/benchmarks/bench_torch.py make-tokens <file> <rows> <length> <vocab> <seed>
-    /usr/bin/python3 tests/benchmarks/bench_torch.py command <loss|logits|paths|train> ...   (a whole command's work, cold;
+    /usr/bin/python3 tests/benchmarks/bench_torch.py command <loss|logits|paths|train|patch> ...   (a whole command's work, cold;
         tests/benchmarks/commands.sh runs each beside `circuitdsl` doing the same)
 """
 import gc
@@ -117,20 +117,26 @@ class Model:
             cache[name + ".hook_normalized"] = x
         return x
 
-    def run(self, tokens, cache=None, stop_at_layer=None, pattern_hook=None):
+    def run(self, tokens, cache=None, stop_at_layer=None, pattern_hook=None, until_patterns=False, start=None):
+        """The logits; with stop_at_layer, the residual stream entering that block; with until_patterns, nothing after
+        the last block's patterns (as ModelAnalysis's detection: ForwardPass.PatternsOnly); with start = (layer,
+        resid), from that block on with that residual stream entering it (ForwardPass.StartAt)."""
         cfg, w = self.cfg, self.w
         b, n = tokens.shape
         shortformer = cfg["positional_embedding_type"] == "shortformer"
         embed = w["embed.W_E"][tokens]
         pos = w["pos_embed.W_pos"][:n].expand(b, n, -1)
         resid = embed if shortformer else embed + pos
+        first = 0
+        if start is not None:
+            first, resid = start
         if cache is not None:
             cache["hook_embed"], cache["hook_pos_embed"] = embed, pos
         if n not in self.masks:
             self.masks[n] = torch.triu(torch.ones(n, n, dtype=torch.bool), 1)
         mask = self.masks[n]
         layers = cfg["n_layers"] if stop_at_layer is None else stop_at_layer
-        for l in range(layers):
+        for l in range(first, layers):
             p = f"blocks.{l}."
             if cache is not None:
                 cache[p + "hook_resid_pre"] = resid
@@ -138,12 +144,14 @@ class Model:
             qk_in = x + pos if shortformer else x
             q = torch.einsum("bpd,hde->bphe", qk_in, w[p + "attn.W_Q"]) + w[p + "attn.b_Q"]
             k = torch.einsum("bpd,hde->bphe", qk_in, w[p + "attn.W_K"]) + w[p + "attn.b_K"]
-            v = torch.einsum("bpd,hde->bphe", x, w[p + "attn.W_V"]) + w[p + "attn.b_V"]
             scores = torch.einsum("bqhe,bkhe->bhqk", q, k) / math.sqrt(cfg["d_head"])
             scores = scores.masked_fill(mask, float("-inf"))
             pattern = scores.softmax(-1)
             if pattern_hook is not None:
                 pattern_hook(l, pattern)
+            if until_patterns and l == layers - 1:
+                return None
+            v = torch.einsum("bpd,hde->bphe", x, w[p + "attn.W_V"]) + w[p + "attn.b_V"]
             z = torch.einsum("bhqk,bkhe->bqhe", pattern, v)
             if cache is not None:
                 result = torch.einsum("bqhe,hed->bqhd", z, w[p + "attn.W_O"])
@@ -286,21 +294,26 @@ def process_in_place(w, cfg):
     return cfg
 
 
+def detection_batch(cfg):
+    """The shape of HeadDetector.DefaultBatch: 8 sequences h + h, h = min((n_ctx - 1) // 2, d_vocab, 128) LCG tokens."""
+    half = min((cfg["n_ctx"] - 1) // 2, cfg["d_vocab"], 128)
+    return lcg_tokens(8, half, cfg["d_vocab"], 3).repeat(1, 2)
+
+
 def inspect(folder):
     """`circuitdsl inspect`'s work on a model folder: the finiteness scan, weight processing in place on a copy-on-write
-    map, detector scores on 8 sequences h + h of n_ctx − 1 tokens (blocks only, one sequence at a time, each pattern
-    scored as it is made), copying scores, and every composition score."""
+    map, detector scores on the default detection batch's shape (detection_batch; the blocks up to the last layer's
+    patterns, one sequence at a time, each pattern scored as it is made), copying scores, and every composition score."""
     cfg = load_config(folder)
     w = load_safetensors(f"{folder}/model.safetensors", copy_on_write=True)
     assert all(bool(torch.isfinite(t).all()) for t in w.values())
     cfg = process_in_place(w, cfg)
     model = Model(cfg, w)
-    half = min((cfg["n_ctx"] - 1) // 2, cfg["d_vocab"])
-    det = lcg_tokens(8, half, cfg["d_vocab"], 3).repeat(1, 2)
+    det = detection_batch(cfg)
     scores = []
     for i in range(det.shape[0]):
         tokens = det[i:i + 1]
-        model.run(tokens, stop_at_layer=cfg["n_layers"], pattern_hook=lambda l, p: scores.append(detector_scores([p], tokens)))
+        model.run(tokens, pattern_hook=lambda l, p: scores.append(detector_scores([p], tokens)), until_patterns=True)
     copying(w, cfg)
     if cfg["n_layers"] > 1:
         composition(w, cfg)
@@ -324,7 +337,7 @@ def run(folder, reps, only):
             bad = [name for name, t in w.items() if not torch.isfinite(t).all()]
             assert not bad
             patterns = []
-            model.run(det, stop_at_layer=None if full else cfg["n_layers"], pattern_hook=lambda l, p: patterns.append(p))
+            model.run(det, pattern_hook=lambda l, p: patterns.append(p), until_patterns=not full)
             return detector_scores(patterns, det)
 
         if wanted("detection"):
@@ -443,6 +456,52 @@ def command_loss(folder, tokens_file):
     logits = Model(cfg, w).run(tokens)
     loss = torch.nn.functional.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), tokens[:, 1:].reshape(-1))
     print(json.dumps({"loss": loss.item(), "tokens": tokens[:, 1:].numel()}))
+
+
+def resid_pre_sweep(resid_pre, run_from, final_ln, w, answer, wrong, metrics, rows=4096):
+    """ActivationPatching.Sweep(ResidPre): resid_pre[name][l] is layer l's [b, n, d] residual stream entering it on the
+    clean and the corrupted run. At each layer, positions whose clean and corrupted values are equal score 0; the others
+    run in batches of copies of the corrupted stream (at most `rows` rows a batch), each copy with its own position
+    patched, through run_from(layer, resid) (the remaining blocks), and the metric is the last position's logit
+    difference from two columns of W_U in double after final_ln, normalised by the clean and corrupted metrics."""
+    clean, corrupted = resid_pre["clean"], resid_pre["corrupted"]
+    b, n, _ = corrupted[0].shape
+    direction = w["unembed.W_U"][:, answer].double() - w["unembed.W_U"][:, wrong].double()
+    bias = w["unembed.b_U"][answer].double() - w["unembed.b_U"][wrong].double()
+    out = torch.zeros(len(corrupted), n, dtype=torch.float64)
+    chunk = max(1, rows // (b * n))
+    for l, (src, dst) in enumerate(zip(clean, corrupted)):
+        differing = [p for p in range(n) if not torch.equal(src[:, p], dst[:, p])]
+        for first in range(0, len(differing), chunk):
+            positions = differing[first:first + chunk]
+            resid = dst.repeat(len(positions), 1, 1)
+            for j, p in enumerate(positions):
+                resid[j * b:(j + 1) * b, p] = src[:, p]
+            x = final_ln(run_from(l, resid)[:, -1])
+            metric = (x.double() @ direction + bias).reshape(len(positions), b).mean(1)
+            out[l, positions] = (metric - metrics["corrupted"]) / (metrics["clean"] - metrics["corrupted"])
+    return json.dumps({"what": "resid_pre", "metric": metrics, "patched": out.tolist()})
+
+
+def command_patch(folder, clean_file, corrupted_file, answer, wrong):
+    """`circuitdsl patch DIR --clean-tokens … --corrupted-tokens … --answer A --wrong B --json` (resid_pre, the weights
+    as stored): the clean and corrupted runs cached, their metrics from the logits, then resid_pre_sweep."""
+    cfg, w = load_finite(folder)
+    model = Model(cfg, w)
+    answer, wrong = int(answer), int(wrong)
+    resid_pre, metrics = {}, {}
+    for name, tokens in (("clean", read_tokens(clean_file)), ("corrupted", read_tokens(corrupted_file))):
+        cache = {}
+        logits = model.run(tokens, cache=cache)
+        metrics[name] = (logits[:, -1, answer].double() - logits[:, -1, wrong].double()).mean().item()
+        resid_pre[name] = [cache[f"blocks.{l}.hook_resid_pre"] for l in range(cfg["n_layers"])]
+    corrupted = read_tokens(corrupted_file)
+
+    def run_from(layer, resid):
+        copies = corrupted.repeat(resid.shape[0] // corrupted.shape[0], 1)
+        return model.run(copies, stop_at_layer=cfg["n_layers"], start=(layer, resid))
+
+    print(resid_pre_sweep(resid_pre, run_from, lambda x: model.ln(x, "ln_final", None), w, answer, wrong, metrics))
 
 
 def command_logits(folder, tokens_file):
@@ -705,7 +764,7 @@ if __name__ == "__main__":
     elif sys.argv[1] == "command":
         {"loss": lambda a: command_loss(*a), "logits": lambda a: command_logits(*a),
          "paths": lambda a: command_paths(a[0], a[1], int(a[2]) if len(a) > 2 else None),
-         "train": lambda a: command_train(a[0], int(a[1]))}[sys.argv[2]](sys.argv[3:])
+         "train": lambda a: command_train(a[0], int(a[1])), "patch": lambda a: command_patch(*a)}[sys.argv[2]](sys.argv[3:])
     elif sys.argv[1] == "sgemm":
         sgemm(int(sys.argv[2]) if len(sys.argv) > 2 else 5)
     else:

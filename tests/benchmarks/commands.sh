@@ -5,12 +5,12 @@
 # writes. Wall time, CPU time (user + system) and peak resident set from /usr/bin/time, sides alternating round by
 # round, each with OPENBLAS_CORETYPE unset and =Haswell; the load average before each round. Then
 # tests/benchmarks/commands_table.py prints the medians and ratios.
-# Usage: tests/benchmarks/commands.sh [rounds=3] [commands=loss,logits,inspect,paths,train]
+# Usage: tests/benchmarks/commands.sh [rounds=3] [commands=loss,logits,inspect,paths,train,patch]
 # CIRCUITDSL_CLI=path/to/CircuitDsl.Cli.dll measures another build of the tool (a before/after comparison).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROUNDS=${1:-3}
-ONLY=${2:-loss,logits,inspect,paths,train}
+ONLY=${2:-loss,logits,inspect,paths,train,patch}
 DIR=${CIRCUITDSL_BENCH_DIR:-/tmp/circuitdsl-bench}
 PY=/usr/bin/python3
 # PyTorch's OpenMP threads spin after each parallel region; on this shared 2-core machine (load 20-30 from other
@@ -30,6 +30,9 @@ MODEL=$DIR/attn2l
 VOCAB=$($PY -c "import json; print(json.load(open('$MODEL/config.json'))['d_vocab'])")
 # 4 × 1024 tokens from the benchmarks' LCG (paths, issue #16's shape: every term of order ≤ 2, 92 on this model, streamed).
 [ -f "$DIR/tokens-4x1024.json" ] || "${TORCH[@]}" make-tokens "$DIR/tokens-4x1024.json" 4 1024 "$VOCAB" 7
+# patch: a clean and a corrupted batch of 4 × 64 tokens differing at every position (two LCG seeds).
+[ -f "$DIR/tokens-4x64.json" ] || "${TORCH[@]}" make-tokens "$DIR/tokens-4x64.json" 4 64 "$VOCAB" 7
+[ -f "$DIR/tokens-4x64-corrupted.json" ] || "${TORCH[@]}" make-tokens "$DIR/tokens-4x64-corrupted.json" 4 64 "$VOCAB" 8
 TRAINED=$(mktemp -d)
 trap 'rm -rf "$TRAINED"' EXIT
 
@@ -40,7 +43,7 @@ COMMANDS=(
   "inspect|inspect $MODEL|inspect $MODEL"
   "paths|paths $MODEL --tokens $DIR/tokens-4x1024.json --order 2|command paths $MODEL $DIR/tokens-4x1024.json 2"
   "train|train --task repeated-tokens --steps 300 --out $TRAINED/ours|command train $TRAINED/torch 300"
-  # "patch|patch …|command patch …"   (slot for `circuitdsl patch`: add its line and bench_torch.py's command_patch)
+  "patch|patch $MODEL --clean-tokens $DIR/tokens-4x64.json --corrupted-tokens $DIR/tokens-4x64-corrupted.json --answer 11 --wrong 12 --json|command patch $MODEL $DIR/tokens-4x64.json $DIR/tokens-4x64-corrupted.json 11 12"
 )
 
 OUT="$DIR/commands-$(date +%Y%m%d-%H%M%S)"

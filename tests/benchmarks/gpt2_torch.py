@@ -11,10 +11,13 @@ and checked finite. Then:
     paths1  the order-1 path expansion as `paths --order 1` prints it: every source (embed, pos_embed, each layer's
             attention bias and MLP output) alone and through each later head, with frozen LayerNorm scales and patterns;
             each term's norm, share and mean next-token logit without its logits, the rest, and term importance
-    inspect weight processing in place, detector scores on 8 sequences h + h of n_ctx - 1 tokens (blocks only, one
-            sequence at a time), copying scores and every composition score (bench_torch.py's functions)
+    inspect weight processing in place, detector scores on 8 sequences h + h of 256 tokens (HeadDetector.DefaultBatch's
+            cap; the blocks up to the last layer's patterns, one sequence at a time), copying scores and every composition score (bench_torch.py's functions)
+    patch   `circuitdsl patch --what resid_pre`: each layer x position of resid_pre patched from the clean run into the
+            corrupted one, the normalised logit difference (patch(); prints the same JSON numbers as `patch --json`)
 
 Usage: /usr/bin/python3 tests/benchmarks/gpt2_torch.py <workload> <folder> <token ids, comma-separated>
+       /usr/bin/python3 tests/benchmarks/gpt2_torch.py patch <folder> <clean ids> <corrupted ids> <answer id> <wrong id>
 Prints one line: the workload, the seconds it took after loading began, and a checksum.
 """
 import json
@@ -26,7 +29,7 @@ import time
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_torch import composition, copying, detector_scores, lcg_tokens, load_safetensors, paths_table, process_in_place  # noqa: E402
+from bench_torch import composition, copying, detection_batch, detector_scores, load_safetensors, paths_table, process_in_place, resid_pre_sweep  # noqa: E402
 
 torch.set_num_threads(2)
 torch.set_grad_enabled(False)
@@ -74,19 +77,34 @@ def gelu_new(x):
 
 
 def forward(cfg, w, tokens, cache=None, blocks_only=False, pattern_hook=None):
-    """GPT-2's forward pass under TransformerLens names; cache gets resid_pre, patterns, LN scales, attn/mlp outputs."""
-    b, n = tokens.shape
+    """GPT-2's forward pass under TransformerLens names; cache gets resid_pre, patterns, LN scales, attn/mlp outputs.
+    With blocks_only, the residual stream after the last block; with a pattern_hook as well, the last block stops at
+    its patterns (detection reads nothing after them) and nothing is returned."""
+    n = tokens.shape[1]
     resid = w["embed.W_E"][tokens] + w["pos_embed.W_pos"][:n]
+    resid = run_blocks(cfg, w, resid, range(cfg["n_layers"]), cache, pattern_hook)
+    if blocks_only:
+        return resid
+    if cache is not None:
+        cache["resid_final"], cache["scale_final"] = resid, scale(resid)
+    return ln(resid, w["ln_final.w"], w["ln_final.b"]) @ w["unembed.W_U"] + w["unembed.b_U"]
+
+
+def run_blocks(cfg, w, resid, layers, cache=None, pattern_hook=None):
+    """The blocks `layers` on the residual stream `resid` [b, n, d_model]."""
+    n = resid.shape[1]
     mask = torch.triu(torch.ones(n, n, dtype=torch.bool), 1)
-    for l in range(cfg["n_layers"]):
+    for l in layers:
         p = f"blocks.{l}."
         x = ln(resid, w[p + "ln1.w"], w[p + "ln1.b"])
         q = torch.einsum("bpd,hde->bhpe", x, w[p + "attn.W_Q"]) + w[p + "attn.b_Q"][:, None]
         k = torch.einsum("bpd,hde->bhpe", x, w[p + "attn.W_K"]) + w[p + "attn.b_K"][:, None]
-        v = torch.einsum("bpd,hde->bhpe", x, w[p + "attn.W_V"]) + w[p + "attn.b_V"][:, None]
         pattern = (q @ k.transpose(-1, -2) / math.sqrt(cfg["d_head"])).masked_fill(mask, float("-inf")).softmax(-1)
         if pattern_hook is not None:
             pattern_hook(pattern)
+            if l == cfg["n_layers"] - 1:
+                return None
+        v = torch.einsum("bpd,hde->bhpe", x, w[p + "attn.W_V"]) + w[p + "attn.b_V"][:, None]
         attn_out = torch.einsum("bhpe,hed->bpd", pattern @ v, w[p + "attn.W_O"]) + w[p + "attn.b_O"]
         if cache is not None:
             cache[p + "resid_pre"], cache[p + "scale1"], cache[p + "pattern"] = resid, scale(resid), pattern
@@ -95,11 +113,7 @@ def forward(cfg, w, tokens, cache=None, blocks_only=False, pattern_hook=None):
         if cache is not None:
             cache[p + "mlp_out"] = mlp_out
         resid = resid + mlp_out
-    if blocks_only:
-        return resid
-    if cache is not None:
-        cache["resid_final"], cache["scale_final"] = resid, scale(resid)
-    return ln(resid, w["ln_final.w"], w["ln_final.b"]) @ w["unembed.W_U"] + w["unembed.b_U"]
+    return resid
 
 
 def next_token_log_prob(logits, tokens):
@@ -138,8 +152,7 @@ def paths1(cfg, w, tokens):
 
 def inspect(cfg, w, tokens):
     cfg = process_in_place(w, cfg)
-    half = min((cfg["n_ctx"] - 1) // 2, cfg["d_vocab"])
-    det = lcg_tokens(8, half, cfg["d_vocab"], 3).repeat(1, 2)
+    det = detection_batch(cfg)
     scores = []
     for i in range(det.shape[0]):
         seq = det[i:i + 1]
@@ -149,10 +162,28 @@ def inspect(cfg, w, tokens):
     return len(scores)
 
 
+def patch(cfg, w, clean, corrupted, answer, wrong):
+    """`circuitdsl patch --what resid_pre`'s sweep, by its algorithm (bench_torch.resid_pre_sweep: each layer's
+    differing positions as batches of copies of the corrupted stream entering it, through the remaining blocks, the
+    metric from two columns of W_U in double); the clean and corrupted metrics from the logits."""
+    resid_pre, metrics = {}, {}
+    for name, tokens in (("clean", clean), ("corrupted", corrupted)):
+        cache = {}
+        logits = forward(cfg, w, tokens, cache)
+        metrics[name] = (logits[:, -1, answer].double() - logits[:, -1, wrong].double()).mean().item()
+        resid_pre[name] = [cache[f"blocks.{l}.resid_pre"] for l in range(cfg["n_layers"])]
+    run_from = lambda layer, resid: run_blocks(cfg, w, resid, range(layer, cfg["n_layers"]))
+    return resid_pre_sweep(resid_pre, run_from, lambda x: ln(x, w["ln_final.w"], w["ln_final.b"]), w, answer, wrong, metrics)
+
+
 if __name__ == "__main__":
     workload, folder, ids = sys.argv[1], sys.argv[2], sys.argv[3]
     start = time.perf_counter()
     config, weights = load(folder)
     batch = torch.tensor([[int(t) for t in ids.split(",")]])
-    result = {"loss": loss, "lens": lens, "paths1": paths1, "inspect": inspect}[workload](config, weights, batch)
+    if workload == "patch":
+        corrupted = torch.tensor([[int(t) for t in sys.argv[4].split(",")]])
+        result = patch(config, weights, batch, corrupted, int(sys.argv[5]), int(sys.argv[6]))
+    else:
+        result = {"loss": loss, "lens": lens, "paths1": paths1, "inspect": inspect}[workload](config, weights, batch)
     print(f"{workload}\t{time.perf_counter() - start:.3f}\t{result}")

@@ -32,15 +32,22 @@ public static class HeadDetector
     public const int DefaultBatchSize = 8;
 
     /// <summary>
+    /// The longest repeated stretch <c>h</c> of <see cref="DefaultBatch"/>: sequences of at most 256 tokens, so that the
+    /// default batch of a model with a long context (GPT-2's 1,024) costs a forward pass over 2,048 tokens, not 8,184
+    /// (whose attention alone is 16 times larger). Models with <c>n_ctx ≤ 257</c> are unaffected.
+    /// </summary>
+    public const int DefaultMaxRepeat = 128;
+
+    /// <summary>
     /// The default detection batch: <see cref="DefaultBatchSize"/> sequences <c>h + h</c>, each <c>h</c> being
-    /// <c>min((n_ctx − 1) / 2, d_vocab)</c> distinct tokens drawn without replacement by
-    /// <c>new Random(DefaultBatchSeed)</c> (a partial Fisher–Yates shuffle of <c>0…d_vocab−1</c> per sequence),
-    /// with no BOS token. Every second-half position has a duplicate and an induction target.
+    /// <c>min((n_ctx − 1) / 2, d_vocab, </c><see cref="DefaultMaxRepeat"/><c>)</c> distinct tokens drawn without
+    /// replacement by <c>new Random(DefaultBatchSeed)</c> (a partial Fisher–Yates shuffle of <c>0…d_vocab−1</c> per
+    /// sequence), with no BOS token. Every second-half position has a duplicate and an induction target.
     /// </summary>
     public static int[][] DefaultBatch(ModelConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
-        var half = Math.Min((config.NCtx - 1) / 2, config.DVocab);
+        var half = Math.Min(Math.Min((config.NCtx - 1) / 2, config.DVocab), DefaultMaxRepeat);
         if (half < 1)
         {
             throw new ArgumentException(

@@ -201,9 +201,10 @@ public sealed class ModelAnalysis
     }
 
     /// <summary>
-    /// Runs the blocks (never the unembedding, whose logits detection does not read) one sequence at a time and scores
-    /// each head's pattern a block of query rows at a time as the pass makes it (<see cref="PatternRows"/>): no
-    /// <c>[n_heads, q, k]</c> pattern is ever held, only a row block per thread.
+    /// Runs the blocks one sequence at a time and scores each head's pattern a block of query rows at a time as the pass
+    /// makes it (<see cref="PatternRows"/>): no <c>[n_heads, q, k]</c> pattern is ever held, only a row block per thread.
+    /// The last block stops at its patterns (<see cref="ForwardPass.PatternsOnly"/>): its values, output and MLP, and the
+    /// unembedding, are never read by detection.
     /// </summary>
     private DetectorScores RunDetectors()
     {
@@ -214,9 +215,14 @@ public sealed class ModelAnalysis
             var sequence = b;
             var pass = new ForwardPass(Weights, [DetectionBatch[b]], hooks: null, cacheNames: null,
                 (layer, _, head, firstRow, rowCount, rows, stride) => builder.AddRows(layer, sequence, head, firstRow, rowCount, rows, stride));
-            for (var l = 0; l < Config.NLayers; l++)
+            for (var l = 0; l < Config.NLayers - 1; l++)
             {
                 pass.Block(l);
+            }
+
+            if (Config.NLayers > 0)
+            {
+                pass.PatternsOnly(Config.NLayers - 1);
             }
         }
 

@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using CircuitDsl.Model;
 using CircuitDsl.Tensors;
 
@@ -186,23 +187,33 @@ public static class WeightProcessing
         var bs = bias.Span;
         var g = lnW.Span;
         var beta = lnB.Span;
+        HugePages.PrepareWrites(ws);
+
+        // Row by row, each column's sum in its own double: the same additions in the same order as a column at a time,
+        // reading the matrix in memory order.
+        var sums = new double[cols];
         for (var j = 0; j < cols; j++)
         {
-            double sum = bs[j];
-            for (var i = 0; i < rows; i++)
-            {
-                sum += (double)beta[i] * ws[(i * cols) + j];
-            }
-
-            bs[j] = (float)sum;
+            sums[j] = bs[j];
         }
 
         for (var i = 0; i < rows; i++)
         {
+            var row = ws.Slice(i * cols, cols);
             for (var j = 0; j < cols; j++)
             {
-                ws[(i * cols) + j] *= g[i];
+                sums[j] += (double)beta[i] * row[j];
             }
+
+            for (var j = 0; j < cols; j++)
+            {
+                row[j] *= g[i];
+            }
+        }
+
+        for (var j = 0; j < cols; j++)
+        {
+            bs[j] = (float)sums[j];
         }
     }
 
@@ -264,6 +275,7 @@ public static class WeightProcessing
     private static void CenterColumnsOfRows(Tensor m)
     {
         var cols = m.Dim(1);
+        HugePages.PrepareWrites(m.Span);
         for (var i = 0; i < m.Dim(0); i++)
         {
             SubtractMean(m.Span.Slice(i * cols, cols));
@@ -275,19 +287,28 @@ public static class WeightProcessing
     {
         int rows = m.Dim(0), cols = m.Dim(1);
         var s = m.Span;
+        HugePages.PrepareWrites(s);
+
+        // Each column's sum in its own double, row by row: the same additions in the same order, in memory order.
+        var sums = new double[cols];
+        for (var i = 0; i < rows; i++)
+        {
+            var row = s.Slice(i * cols, cols);
+            for (var j = 0; j < cols; j++)
+            {
+                sums[j] += row[j];
+            }
+        }
+
+        var means = new float[cols];
         for (var j = 0; j < cols; j++)
         {
-            double sum = 0;
-            for (var i = 0; i < rows; i++)
-            {
-                sum += s[(i * cols) + j];
-            }
+            means[j] = (float)(sums[j] / rows);
+        }
 
-            var mean = (float)(sum / rows);
-            for (var i = 0; i < rows; i++)
-            {
-                s[(i * cols) + j] -= mean;
-            }
+        for (var i = 0; i < rows; i++)
+        {
+            TensorPrimitives.Subtract(s.Slice(i * cols, cols), means, s.Slice(i * cols, cols));
         }
     }
 

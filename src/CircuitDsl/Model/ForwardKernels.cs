@@ -130,14 +130,24 @@ internal static class ForwardKernels
     }
 
     /// <summary>
-    /// Causal softmax attention of one head on one sequence for query rows <c>[r0, r0 + rows)</c>: their
-    /// <see cref="Scores"/>, the softmax of each row over the keys it may see (the keys after it, up to the block's
-    /// last row, set to zero; later ones are not written) in <paramref name="pattern"/> (row <c>i</c> at
-    /// <c>i · ld</c>), then their <c>z = pattern · v</c> (<see cref="Mix"/>).
+    /// Causal softmax attention of one head on one sequence for query rows <c>[r0, r0 + rows)</c>: their pattern
+    /// (<see cref="CausalPatternRows"/>) in <paramref name="pattern"/>, then their <c>z = pattern · v</c> (<see cref="Mix"/>).
     /// </summary>
     public static void CausalAttentionRows(
         IGemmBackend gemm, ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, Span<float> z, int stride, int dHead,
         int r0, int rows, Span<float> pattern, int ld)
+    {
+        CausalPatternRows(gemm, q, k, stride, dHead, r0, rows, pattern, ld);
+        Mix(gemm, pattern, ld, v, z, stride, dHead, r0, rows, r0 + rows);
+    }
+
+    /// <summary>
+    /// The causal attention pattern of one head on one sequence for query rows <c>[r0, r0 + rows)</c>: their
+    /// <see cref="Scores"/>, then the softmax of each row over the keys it may see (the keys after it, up to the block's
+    /// last row, set to zero; later ones are not written) in <paramref name="pattern"/> (row <c>i</c> at <c>i · ld</c>).
+    /// </summary>
+    public static void CausalPatternRows(
+        IGemmBackend gemm, ReadOnlySpan<float> q, ReadOnlySpan<float> k, int stride, int dHead, int r0, int rows, Span<float> pattern, int ld)
     {
         var keys = r0 + rows;
         Scores(gemm, q, k, stride, dHead, r0, rows, pattern, ld);
@@ -147,8 +157,6 @@ internal static class ForwardKernels
             Ops.SoftmaxRows(row[..(r0 + i + 1)], r0 + i + 1);
             row[(r0 + i + 1)..].Clear();
         }
-
-        Mix(gemm, pattern, ld, v, z, stride, dHead, r0, rows, keys);
     }
 
     /// <summary>

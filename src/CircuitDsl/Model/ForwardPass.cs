@@ -32,6 +32,7 @@ public sealed class ForwardPass
     private readonly Tensor _posEmbed;
     private readonly PatternRows? _patternRows;
     private int _nextLayer;
+    private bool _stoppedAtPatterns;
 
     /// <summary>Starts a pass over <paramref name="tokens"/>.</summary>
     /// <param name="weights">The parameters.</param>
@@ -82,13 +83,7 @@ public sealed class ForwardPass
     /// <summary>Runs block <paramref name="layer"/>, which must be the next one.</summary>
     public void Block(int layer)
     {
-        if (layer != _nextLayer || layer >= Config.NLayers)
-        {
-            throw new InvalidOperationException(
-                $"Block {layer} cannot run now: the next block is {_nextLayer} of {Config.NLayers}.");
-        }
-
-        _nextLayer++;
+        CheckNext(layer);
         var w = _weights.Blocks[layer];
         var residPre = Point(HookNames.ResidPre(layer), Residual);
         var attnIn = Normalize(residPre, w.Ln1W, w.Ln1B, HookNames.Ln1Normalized(layer));
@@ -105,6 +100,60 @@ public sealed class ForwardPass
         Residual = Point(HookNames.ResidPost(layer), Add(residMid, mlpOut));
     }
 
+    /// <summary>
+    /// Runs block <paramref name="layer"/>, which must be the next one, only as far as its attention pattern, which goes
+    /// to the pass's pattern-row observer: no values, <c>z</c>, output or MLP, and no block after it. For a caller
+    /// that reads only patterns (detection), the last layer's block. The pass must have no hooks and no cache, since
+    /// the hook points after the pattern never run.
+    /// </summary>
+    internal void PatternsOnly(int layer)
+    {
+        if (_patternRows is null || _hooks is not null || _cacheNames is not null)
+        {
+            throw new InvalidOperationException("A pass stopped at the patterns needs a pattern-row observer and no hooks or cache.");
+        }
+
+        CheckNext(layer);
+        _stoppedAtPatterns = true;
+        var w = _weights.Blocks[layer];
+        var (q, k) = QueriesAndKeys(layer, w, Normalize(Residual, w.Ln1W, w.Ln1B, HookNames.Ln1Normalized(layer)));
+        FusedAttention(layer, q, k, v: null, z: null);
+    }
+
+    /// <summary>
+    /// Starts the pass at block <paramref name="layer"/> instead of block 0: <paramref name="residual"/>
+    /// <c>[batch, pos, d_model]</c> is the residual stream entering it (a cached <c>hook_resid_pre</c> of the same
+    /// tokens, so the blocks before it would compute exactly that), and the blocks before it do not run.
+    /// </summary>
+    internal void StartAt(int layer, Tensor residual)
+    {
+        if (_nextLayer != 0 || _stoppedAtPatterns || layer < 0 || layer >= Config.NLayers)
+        {
+            throw new InvalidOperationException($"A pass can start at block {layer} only before any block has run, inside the model.");
+        }
+
+        if (!residual.Shape.SequenceEqual(Residual.Shape))
+        {
+            throw new ArgumentException(
+                $"The residual stream {Tensor.FormatShape(residual.Shape)} does not fit the pass's {Tensor.FormatShape(Residual.Shape)}.", nameof(residual));
+        }
+
+        _nextLayer = layer;
+        Residual = residual;
+    }
+
+    private void CheckNext(int layer)
+    {
+        if (_stoppedAtPatterns || layer != _nextLayer || layer >= Config.NLayers)
+        {
+            throw new InvalidOperationException(_stoppedAtPatterns
+                ? $"Block {layer} cannot run: the pass stopped at block {_nextLayer - 1}'s patterns."
+                : $"Block {layer} cannot run now: the next block is {_nextLayer} of {Config.NLayers}.");
+        }
+
+        _nextLayer++;
+    }
+
     /// <summary>Runs the final LayerNorm (if any) and the unembedding: the logits <c>[batch, pos, d_vocab]</c>.</summary>
     public Tensor Unembed() => Linear(FinalResidual(), _weights.W_U, _weights.b_U);
 
@@ -114,7 +163,7 @@ public sealed class ForwardPass
     /// </summary>
     internal Tensor FinalResidual()
     {
-        if (_nextLayer != Config.NLayers)
+        if (_nextLayer != Config.NLayers || _stoppedAtPatterns)
         {
             throw new InvalidOperationException($"Unembed needs all {Config.NLayers} blocks run; {_nextLayer} have.");
         }
@@ -124,7 +173,25 @@ public sealed class ForwardPass
 
     private Tensor Attention(int layer, BlockWeights w, Tensor x)
     {
-        int heads = Config.NHeads, dh = Config.DHead, dm = Config.DModel, width = heads * dh;
+        var (q, k) = QueriesAndKeys(layer, w, x);
+        var v = Point(HookNames.V(layer), ProjectHeads(x.Span, w.W_V, w.b_V));
+        var z = new Tensor(Batch, Positions, Config.NHeads, Config.DHead);
+        if (Wants(HookNames.AttnScores(layer)) || Wants(HookNames.Pattern(layer)))
+        {
+            MaterializedAttention(layer, q, k, v, z);
+        }
+        else
+        {
+            FusedAttention(layer, q, k, v, z);
+        }
+
+        Point(HookNames.Z(layer), z);
+        return AttentionOutput(layer, w, z);
+    }
+
+    /// <summary>The queries and keys <c>[batch, pos, n_heads, d_head]</c> of block <paramref name="layer"/>, hooked.</summary>
+    private (Tensor Q, Tensor K) QueriesAndKeys(int layer, BlockWeights w, Tensor x)
+    {
         Tensor q, k;
         if (Config.IsShortformer)
         {
@@ -147,21 +214,12 @@ public sealed class ForwardPass
             k = ProjectHeads(x.Span, w.W_K, w.b_K);
         }
 
-        Point(HookNames.Q(layer), q);
-        Point(HookNames.K(layer), k);
-        var v = Point(HookNames.V(layer), ProjectHeads(x.Span, w.W_V, w.b_V));
-        var z = new Tensor(Batch, Positions, heads, dh);
-        if (Wants(HookNames.AttnScores(layer)) || Wants(HookNames.Pattern(layer)))
-        {
-            MaterializedAttention(layer, q, k, v, z);
-        }
-        else
-        {
-            FusedAttention(layer, q, k, v, z);
-        }
+        return (Point(HookNames.Q(layer), q), Point(HookNames.K(layer), k));
+    }
 
-        Point(HookNames.Z(layer), z);
-
+    private Tensor AttentionOutput(int layer, BlockWeights w, Tensor z)
+    {
+        int heads = Config.NHeads, dh = Config.DHead, dm = Config.DModel, width = heads * dh;
         var output = new Tensor(Batch, Positions, dm);
         var resultName = HookNames.Result(layer);
         if (Wants(resultName))
@@ -198,9 +256,10 @@ public sealed class ForwardPass
     /// <summary>
     /// Scores, pattern and <c>z</c> one (sequence, head) and one block of query rows at a time, in a buffer of
     /// <see cref="ForwardKernels.RowBlock"/> rows per thread: no <c>n²</c> tensor exists when nothing hooks or caches the scores or the
-    /// pattern. Row block <c>[r0, r0 + rows)</c> needs only the keys up to its last row; the rest is masked.
+    /// pattern. Row block <c>[r0, r0 + rows)</c> needs only the keys up to its last row; the rest is masked. Without
+    /// <paramref name="v"/> and <paramref name="z"/> only the patterns are made, for the observer (<see cref="PatternsOnly"/>).
     /// </summary>
-    private void FusedAttention(int layer, Tensor q, Tensor k, Tensor v, Tensor z)
+    private void FusedAttention(int layer, Tensor q, Tensor k, Tensor? v, Tensor? z)
     {
         int heads = Config.NHeads, dh = Config.DHead, width = heads * dh, n = Positions;
         ForEachSequenceHead((gemm, b, h) =>
@@ -213,8 +272,16 @@ public sealed class ForwardPass
                 {
                     var rows = Math.Min(ForwardKernels.RowBlock, n - r0);
                     var block = buffer.AsSpan(0, rows * n);
-                    ForwardKernels.CausalAttentionRows(
-                        gemm, q.Span[offset..], k.Span[offset..], v.Span[offset..], z.Span[offset..], width, dh, r0, rows, block, n);
+                    if (v is null || z is null)
+                    {
+                        ForwardKernels.CausalPatternRows(gemm, q.Span[offset..], k.Span[offset..], width, dh, r0, rows, block, n);
+                    }
+                    else
+                    {
+                        ForwardKernels.CausalAttentionRows(
+                            gemm, q.Span[offset..], k.Span[offset..], v.Span[offset..], z.Span[offset..], width, dh, r0, rows, block, n);
+                    }
+
                     _patternRows?.Invoke(layer, b, h, r0, rows, block, n);
                 }
             }

@@ -145,13 +145,29 @@ public static class Losses
     public static Tensor LogitDifference(HookedTransformer model, int[][] tokens, int token, int other, HookSet? hooks = null)
     {
         ArgumentNullException.ThrowIfNull(model);
-        int dm = model.Config.DModel, vocab = model.Config.DVocab;
+        var vocab = model.Config.DVocab;
         ArgumentOutOfRangeException.ThrowIfNegative(token);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(token, vocab);
         ArgumentOutOfRangeException.ThrowIfNegative(other);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(other, vocab);
-        var x = FinalResidual(model, tokens, hooks);
-        var weights = model.Weights;
+        var differences = LogitDifferences(model.Weights, FinalResidual(model, tokens, hooks).Span, token, other);
+        var result = new Tensor(tokens.Length, tokens[0].Length);
+        for (var r = 0; r < result.Length; r++)
+        {
+            result.Span[r] = (float)differences[r];
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// The logit of <paramref name="token"/> minus that of <paramref name="other"/> for every row of a final residual
+    /// stream <paramref name="residual"/> (after the final LayerNorm, <c>d_model</c> floats a row), in double: as
+    /// <see cref="LogitDifference"/>, from two columns of <c>W_U</c>. The tokens must be in the vocabulary.
+    /// </summary>
+    internal static double[] LogitDifferences(TransformerWeights weights, ReadOnlySpan<float> residual, int token, int other)
+    {
+        int dm = weights.Config.DModel, vocab = weights.Config.DVocab;
         var direction = new double[dm];
         var wU = weights.W_U.Span;
         for (var i = 0; i < dm; i++)
@@ -160,8 +176,7 @@ public static class Losses
         }
 
         var bias = (double)weights.b_U.Span[token] - weights.b_U.Span[other];
-        var result = new Tensor(tokens.Length, tokens[0].Length);
-        var residual = x.Span;
+        var result = new double[residual.Length / dm];
         for (var r = 0; r < result.Length; r++)
         {
             var row = residual.Slice(r * dm, dm);
@@ -171,7 +186,7 @@ public static class Losses
                 sum += row[i] * direction[i];
             }
 
-            result.Span[r] = (float)sum;
+            result[r] = sum;
         }
 
         return result;

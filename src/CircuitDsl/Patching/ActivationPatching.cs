@@ -11,8 +11,10 @@ namespace CircuitDsl.Patching;
 /// heads to receiver heads' queries, keys or values.
 /// </summary>
 /// <remarks>
-/// Each patch is one forward pass of the corrupted batch with one hook, so a patch that changes nothing reproduces the
-/// corrupted logits bit for bit and patching every position of <c>resid_pre</c> at layer 0 the clean ones.
+/// Each single patch (<see cref="Patch"/>) is one forward pass of the corrupted batch with one hook, so a patch that
+/// changes nothing reproduces the corrupted logits bit for bit and patching every position of <c>resid_pre</c> at layer 0
+/// the clean ones. A sweep over positions runs each layer's positions as one batch from that layer on (see
+/// <see cref="Sweep"/>): the same numbers to float rounding, and exactly 0 where the patch copies equal values.
 /// </remarks>
 public sealed class ActivationPatching
 {
@@ -34,6 +36,9 @@ public sealed class ActivationPatching
         CleanMetric = cleanMetric;
         CorruptedMetric = corruptedMetric;
     }
+
+    /// <summary>How many positions (sequences × positions of the batched copies) a sweep over positions runs at once.</summary>
+    private const int SweepRows = 4096;
 
     /// <summary>The answer token, whose logit minus <see cref="Wrong"/>'s is the metric.</summary>
     public int Answer { get; }
@@ -114,9 +119,11 @@ public sealed class ActivationPatching
     }
 
     /// <summary>The normalised metric of <paramref name="logits"/>: 1 at the clean run's value, 0 at the corrupted run's.</summary>
-    public double Normalise(Tensor logits)
+    public double Normalise(Tensor logits) => Normalise(LogitDifference(logits, Answer, Wrong));
+
+    private double Normalise(double metric)
     {
-        var value = (LogitDifference(logits, Answer, Wrong) - CorruptedMetric) / (CleanMetric - CorruptedMetric);
+        var value = (metric - CorruptedMetric) / (CleanMetric - CorruptedMetric);
         return value == 0 ? 0 : value; // no −0 in tables and JSON
     }
 
@@ -142,10 +149,7 @@ public sealed class ActivationPatching
                 var result = new Tensor(layers, n);
                 for (var l = 0; l < layers; l++)
                 {
-                    for (var p = 0; p < n; p++)
-                    {
-                        result.Span[(l * n) + p] = (float)Patch(what, l, p, head: null);
-                    }
+                    SweepPositions(what, l, result.Span.Slice(l * n, n));
                 }
 
                 return result;
@@ -185,6 +189,84 @@ public sealed class ActivationPatching
     }
 
     /// <summary>
+    /// The normalised metric with <paramref name="what"/> at block <paramref name="layer"/> patched at each position in
+    /// turn, into <paramref name="row"/>. A position whose clean and corrupted activations are equal in every sequence is
+    /// the corrupted run itself (0) and does not run. The others run as one batch: each position's copy of the corrupted
+    /// batch, starting at block <paramref name="layer"/> from the corrupted run's cached residual stream (the blocks
+    /// before it are the corrupted run's), with its own position patched; the metric is read from the final residual
+    /// stream's last position and two columns of <c>W_U</c> (<see cref="Losses.LogitDifference"/>), so no logits are
+    /// made. Copies are batched at most <see cref="SweepRows"/> positions' worth at a time.
+    /// </summary>
+    private void SweepPositions(PatchedActivation what, int layer, Span<float> row)
+    {
+        var name = ActivationName(what, layer);
+        Tensor clean = _clean[name], corrupted = _corruptedCache[name];
+        int batch = _corrupted.Length, n = Positions, width = clean.Length / batch / n;
+        var differing = new List<int>();
+        for (var p = 0; p < n; p++)
+        {
+            var same = true;
+            for (var b = 0; b < batch && same; b++)
+            {
+                var offset = ((b * n) + p) * width;
+                same = clean.Span.Slice(offset, width).SequenceEqual(corrupted.Span.Slice(offset, width));
+            }
+
+            if (same)
+            {
+                row[p] = 0f;
+            }
+            else
+            {
+                differing.Add(p);
+            }
+        }
+
+        var residPre = _corruptedCache[HookNames.ResidPre(layer)];
+        var chunk = Math.Max(1, SweepRows / (batch * n));
+        for (var first = 0; first < differing.Count; first += chunk)
+        {
+            var positions = differing.GetRange(first, Math.Min(chunk, differing.Count - first));
+            var copies = positions.Count * batch;
+            var tokens = new int[copies][];
+            var start = new Tensor(copies, n, _model.Config.DModel);
+            for (var i = 0; i < copies; i++)
+            {
+                tokens[i] = _corrupted[i % batch];
+                residPre.Span.Slice((i % batch) * n * _model.Config.DModel, n * _model.Config.DModel)
+                    .CopyTo(start.Span.Slice(i * n * _model.Config.DModel));
+            }
+
+            var hooks = new HookSet().Add(name, activation =>
+            {
+                for (var i = 0; i < copies; i++)
+                {
+                    var offset = (((i % batch) * n) + positions[i / batch]) * width;
+                    clean.Span.Slice(offset, width).CopyTo(activation.Span.Slice((((i * n) + positions[i / batch]) * width), width));
+                }
+            });
+            var pass = _model.Begin(tokens, hooks);
+            pass.StartAt(layer, start);
+            for (var l = layer; l < _model.Config.NLayers; l++)
+            {
+                pass.Block(l);
+            }
+
+            var differences = Losses.LogitDifferences(_model.Weights, pass.FinalResidual().Span, Answer, Wrong);
+            for (var j = 0; j < positions.Count; j++)
+            {
+                var sum = 0.0;
+                for (var b = 0; b < batch; b++)
+                {
+                    sum += differences[((((j * batch) + b) * n) + n - 1)];
+                }
+
+                row[positions[j]] = (float)Normalise(sum / batch);
+            }
+        }
+    }
+
+    /// <summary>
     /// The normalised metric with one activation patched: <paramref name="what"/> at block <paramref name="layer"/>,
     /// at <paramref name="position"/> (every position when null) and, for head activations, of head
     /// <paramref name="head"/> (required for those, not allowed for the others).
@@ -219,14 +301,7 @@ public sealed class ActivationPatching
             throw new ArgumentException("The model is attention-only: it has no MLP output to patch.", nameof(what));
         }
 
-        var name = what switch
-        {
-            PatchedActivation.ResidPre => HookNames.ResidPre(layer),
-            PatchedActivation.AttnOut => HookNames.AttnOut(layer),
-            PatchedActivation.MlpOut => HookNames.MlpOut(layer),
-            PatchedActivation.HeadPattern => HookNames.Pattern(layer),
-            _ => HookNames.Z(layer),
-        };
+        var name = ActivationName(what, layer);
         var source = _clean[name];
         var hooks = new HookSet();
         if (what == PatchedActivation.HeadPattern)
@@ -342,6 +417,16 @@ public sealed class ActivationPatching
 
         return result;
     }
+
+    /// <summary>The hook point patching <paramref name="what"/> at block <paramref name="layer"/> replaces.</summary>
+    private static string ActivationName(PatchedActivation what, int layer) => what switch
+    {
+        PatchedActivation.ResidPre => HookNames.ResidPre(layer),
+        PatchedActivation.AttnOut => HookNames.AttnOut(layer),
+        PatchedActivation.MlpOut => HookNames.MlpOut(layer),
+        PatchedActivation.HeadPattern => HookNames.Pattern(layer),
+        _ => HookNames.Z(layer),
+    };
 
     /// <summary>Whether a sweep patches from or freezes at the hook point <paramref name="name"/>.</summary>
     private static bool IsPatchedFrom(string name) =>

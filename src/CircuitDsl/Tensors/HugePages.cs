@@ -14,6 +14,11 @@ internal static partial class HugePages
     private const long MinimumBytes = 8L << 20;
 
     private const int MadviseHugePage = 14;
+    private const int MadvisePopulateWrite = 23;
+
+    /// <summary>Below this size <see cref="PrepareWrites"/> saves too few faults to be worth a system call.</summary>
+    private const long MinimumPrepareBytes = 1L << 20;
+
     /// <summary>The page size madvise works in (x86-64 and the usual arm64 kernels).</summary>
     internal const long PageSize = 4096;
 
@@ -43,6 +48,31 @@ internal static partial class HugePages
 
             // The result is ignored on purpose: EINVAL means huge pages are off, and the array works the same.
             Madvise(start, end - start, MadviseHugePage);
+        }
+    }
+
+    /// <summary>
+    /// Makes the whole pages inside <paramref name="data"/> private and writable in one call
+    /// (<c>madvise(MADV_POPULATE_WRITE)</c>, Linux 5.14 and later) before a loop writes every element: on a
+    /// copy-on-write file mapping each first write to a page otherwise takes a page fault of its own (about 100,000
+    /// for GPT-2 small's processed weights). The same pages are copied either way; only the faults go. A hint: on
+    /// memory already private, an older kernel or off Linux, nothing changes.
+    /// </summary>
+    public static unsafe void PrepareWrites(Span<float> data)
+    {
+        var bytes = data.Length * (long)sizeof(float);
+        if (bytes < MinimumPrepareBytes)
+        {
+            return;
+        }
+
+        fixed (float* pointer = data)
+        {
+            var start = ((long)pointer + PageSize - 1) & ~(PageSize - 1);
+            var end = ((long)pointer + bytes) & ~(PageSize - 1);
+
+            // EINVAL (an older kernel) or any other refusal leaves the writes to fault as before.
+            Madvise(start, end - start, MadvisePopulateWrite);
         }
     }
 

@@ -27,6 +27,23 @@ public sealed class HeadDetectorTests
         batch.Select(s => s[0]).Distinct().Should().HaveCountGreaterThan(1, "sequences differ");
     }
 
+    [Theory]
+    [InlineData(64, 62)]
+    [InlineData(257, 256)]
+    [InlineData(258, 256)]
+    [InlineData(1024, 256)]
+    public void The_default_batch_repeats_at_most_128_tokens_so_long_contexts_stay_cheap(int ctx, int length)
+    {
+        var config = RandomWeights.Config(vocab: 50_257, ctx: ctx);
+        var batch = HeadDetector.DefaultBatch(config);
+
+        batch.Should().HaveCount(HeadDetector.DefaultBatchSize).And.OnlyContain(s => s.Length == length);
+        foreach (var seq in batch)
+        {
+            seq.Take(length / 2).Should().OnlyHaveUniqueItems().And.Equal(seq.Skip(length / 2));
+        }
+    }
+
     [Fact]
     public void A_hand_built_previous_token_head_scores_one_on_previous_token_and_zero_on_induction()
     {

@@ -184,6 +184,53 @@ public sealed class FastPathTests
         embed.Span.ToArray().Should().Equal(copied.Weights.W_E.Span.ToArray(), "the centring was written into the original tensor");
     }
 
+    [Fact]
+    public void A_pass_stopped_at_the_last_layers_patterns_gives_them_bitwise_and_runs_nothing_after()
+    {
+        var config = RandomWeights.Config(layers: 2, heads: 3, dModel: 8, dHead: 4, vocab: 11, ctx: Length,
+            norm: Normalization.LN, attnOnly: false);
+        var w = RandomWeights.Create(config, seed: 29);
+        var rng = new Random(8);
+        int[][] tokens = [.. Enumerable.Range(0, 2).Select(_ => Enumerable.Range(0, Length).Select(_ => rng.Next(11)).ToArray())];
+        var (_, cache) = new HookedTransformer(w).RunWithCache(tokens, n => n.EndsWith("hook_pattern", StringComparison.Ordinal));
+
+        var last = config.NLayers - 1;
+        var seen = new float[tokens.Length, config.NHeads][];
+        var pass = new ForwardPass(w, tokens, hooks: null, cacheNames: null, (layer, b, h, firstRow, rowCount, rows, stride) =>
+        {
+            if (layer != last)
+            {
+                return;
+            }
+
+            var full = seen[b, h] ??= new float[Length * Length];
+            for (var i = 0; i < rowCount; i++)
+            {
+                rows.Slice(i * stride, firstRow + rowCount).CopyTo(full.AsSpan((firstRow + i) * Length));
+            }
+        });
+        for (var l = 0; l < last; l++)
+        {
+            pass.Block(l);
+        }
+
+        var before = pass.Residual;
+        pass.PatternsOnly(last);
+
+        for (var b = 0; b < tokens.Length; b++)
+        {
+            for (var h = 0; h < config.NHeads; h++)
+            {
+                seen[b, h].Should().Equal(cache[HookNames.Pattern(last)][b][h].Span.ToArray(), $"sequence {b}, head {h}");
+            }
+        }
+
+        pass.Residual.Should().BeSameAs(before, "neither the attention output nor the MLP runs");
+        pass.Invoking(p => p.FinalResidual()).Should().Throw<InvalidOperationException>();
+        new ForwardPass(w, tokens, hooks: new HookSet(), cacheNames: null, (_, _, _, _, _, _, _) => { })
+            .Invoking(p => p.PatternsOnly(0)).Should().Throw<InvalidOperationException>("hooks after the pattern would never run");
+    }
+
     /// <summary>A short context (one row block, one thread) and a long one (several blocks, the parallel path).</summary>
     [Theory]
     [InlineData(9)]

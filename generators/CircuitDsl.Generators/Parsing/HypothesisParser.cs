@@ -263,11 +263,11 @@ internal sealed class HypothesisParser
     private (int Sequences, int Length) DetectionBatch()
     {
         var sequences = 0;
-        if (Arguments.Named("Sequences").TryGetInt(out var count))
+        if (Arguments.Named("Sequences").TryGetInt(out var count) && count != 0)
         {
-            if (count < 1)
+            if (count < 0)
             {
-                BatchOutOfRange("Sequences", count, "is not a number of sequences: a detection batch has at least 1");
+                BatchOutOfRange("Sequences", count, "is not a number of sequences: a detection batch has at least 1 (0 keeps the default batch's)");
             }
             else
             {
@@ -277,7 +277,7 @@ internal sealed class HypothesisParser
         }
 
         var length = 0;
-        if (Arguments.Named("SequenceLength").TryGetInt(out var n))
+        if (Arguments.Named("SequenceLength").TryGetInt(out var n) && n != 0)
         {
             var longest = _architecture is { } a ? a.NCtx - 1 : int.MaxValue;
             if (n < 2 || n > longest)

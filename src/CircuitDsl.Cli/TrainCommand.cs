@@ -131,7 +131,9 @@ internal static class TrainCommand
 
             var saved = Recipe(options, dataPath);
             var checkpointed = false;
-            var copyFiles = Path.GetFullPath(dir) != (start is null ? null : Path.GetFullPath(start.Directory));
+            // The tokenizer's files go beside the weights, unless the folder written is the one they come from.
+            string Full(string path) => Path.TrimEndingDirectorySeparator(Path.GetFullPath(path));
+            var copyFiles = start is null || Full(dir) != Full(start.Directory);
             void Save(TransformerWeights weights)
             {
                 ModelFolder.Save(dir, weights);

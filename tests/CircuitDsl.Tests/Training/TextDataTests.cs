@@ -51,6 +51,10 @@ public sealed class TextDataTests : IDisposable
         // Resuming reads the text again through the folder's own tokenizer.
         Run("train", "--resume", model, "--data", Story, "--steps", "2", "--out", Path.Combine(_dir, "tuned"));
         Loss(Path.Combine(_dir, "tuned"), "--text", "the cat").Should().NotBe(text, "two more steps on the text moved the weights");
+
+        // Fine-tuned in place (the folder named with a trailing separator), the tokenizer's files stay as they are.
+        Run("train", "--resume", model, "--data", Story, "--steps", "1", "--out", model + Path.DirectorySeparatorChar);
+        Tokenizer.FromFolder(model)!.Encode("the cat").Should().Equal(28, 29, 4, 26, 2, 0, 19);
     }
 
     [Fact]

@@ -54,6 +54,15 @@ public static partial class FalseClaims
     [VirtualHead("1.3", Through = "0.2", Measure = PathMeasure.NextTokenLogit, AtLeast = 0.5,
                  Paper = "Two-Layer Attention-Only Transformers: Virtual Attention Heads")]
     public static partial Evidence VirtualHeadThroughPreviousTokenHeadPredicts(Induction2L model);
+
+    /// <summary>
+    /// FALSE: on our own prompts, phrases said <c>3</c> times over (<c>data/prompts.json</c>), the previous-token head
+    /// hardly matters: mean-ablating it raises the loss by at most 0.1 nats. Without it no induction head finds the
+    /// token after the earlier copy, and the repeats are lost.
+    /// </summary>
+    [Ablation("0.previous-token", Data = "data/prompts.json", RaisesLossByAtMost = 0.1,
+              Paper = "Two-Layer Attention-Only Transformers: Induction Heads")]
+    public static partial Evidence PreviousTokenHeadIsNotNeededOnOwnPrompts(Induction2L model);
 }
 
 /// <summary>Deliberately false claims about the zero-layer model's one path.</summary>

@@ -39,6 +39,19 @@ public sealed class PreviousTokenHeadAttribute : HypothesisAttribute
 
     /// <summary>The largest score (0…1) that supports the claim (the head is not one). Give this or <see cref="AtLeast"/>.</summary>
     public double AtMost { get; set; }
+
+    /// <summary>
+    /// How many sequences the claim's detection batch has, at least 1; 0 (the default) for as many as the default batch.
+    /// The batch is drawn as the default one is (seeded repeated random tokens); each distinct batch is run once.
+    /// </summary>
+    public int Sequences { get; set; }
+
+    /// <summary>
+    /// How many tokens each sequence of the claim's detection batch has: <c>⌈n/2⌉</c> distinct random tokens, then the
+    /// first <c>⌊n/2⌋</c> of them again; from 2 to <c>n_ctx − 1</c>, with <c>⌈n/2⌉</c> at most <c>d_vocab</c>. 0 (the
+    /// default) for the default batch's length.
+    /// </summary>
+    public int SequenceLength { get; set; }
 }
 
 /// <summary>
@@ -61,6 +74,19 @@ public sealed class DuplicateTokenHeadAttribute : HypothesisAttribute
 
     /// <summary>The largest score (0…1) that supports the claim (the head is not one). Give this or <see cref="AtLeast"/>.</summary>
     public double AtMost { get; set; }
+
+    /// <summary>
+    /// How many sequences the claim's detection batch has, at least 1; 0 (the default) for as many as the default batch.
+    /// The batch is drawn as the default one is (seeded repeated random tokens); each distinct batch is run once.
+    /// </summary>
+    public int Sequences { get; set; }
+
+    /// <summary>
+    /// How many tokens each sequence of the claim's detection batch has: <c>⌈n/2⌉</c> distinct random tokens, then the
+    /// first <c>⌊n/2⌋</c> of them again; from 2 to <c>n_ctx − 1</c>, with <c>⌈n/2⌉</c> at most <c>d_vocab</c>. 0 (the
+    /// default) for the default batch's length.
+    /// </summary>
+    public int SequenceLength { get; set; }
 }
 
 /// <summary>
@@ -84,6 +110,19 @@ public sealed class InductionHeadAttribute : HypothesisAttribute
 
     /// <summary>The largest score (0…1) that supports the claim (the head is not one). Give this or <see cref="AtLeast"/>.</summary>
     public double AtMost { get; set; }
+
+    /// <summary>
+    /// How many sequences the claim's detection batch has, at least 1; 0 (the default) for as many as the default batch.
+    /// The batch is drawn as the default one is (seeded repeated random tokens); each distinct batch is run once.
+    /// </summary>
+    public int Sequences { get; set; }
+
+    /// <summary>
+    /// How many tokens each sequence of the claim's detection batch has: <c>⌈n/2⌉</c> distinct random tokens, then the
+    /// first <c>⌊n/2⌋</c> of them again; from 2 to <c>n_ctx − 1</c>, with <c>⌈n/2⌉</c> at most <c>d_vocab</c>. 0 (the
+    /// default) for the default batch's length.
+    /// </summary>
+    public int SequenceLength { get; set; }
 }
 
 /// <summary>
@@ -159,8 +198,17 @@ public sealed class AblationAttribute : HypothesisAttribute
     /// <summary>The head, <c>layer.head</c>.</summary>
     public string Head { get; }
 
-    /// <summary>The task the loss is measured on, e.g. <c>"repeated-tokens"</c>. Required.</summary>
+    /// <summary>The task the loss is measured on, e.g. <c>"repeated-tokens"</c>. Give this or <see cref="Data"/>.</summary>
     public string Task { get; set; } = "";
+
+    /// <summary>
+    /// A tokens file to measure the loss on instead of <see cref="Task"/>: a JSON array of token-id arrays (the command
+    /// line's <c>--tokens</c> format), relative to the model's <see cref="TrainedOnAttribute.Weights"/> folder (the folder
+    /// holding the <c>seed-S</c> folders, so one file serves every seed), written with <c>/</c>, inside that folder and
+    /// ending in <c>.json</c>, e.g. <c>"data/prompts.json"</c>. The mean-ablation means are taken on the same tokens.
+    /// Give this or <see cref="Task"/>.
+    /// </summary>
+    public string? Data { get; set; }
 
     /// <summary>The smallest loss increase, in nats, that supports the claim; positive. Give this or <see cref="RaisesLossByAtMost"/>.</summary>
     public double RaisesLossBy { get; set; }
@@ -187,8 +235,17 @@ public sealed class FaithfulnessAttribute : HypothesisAttribute
     /// <summary>The heads of the circuit.</summary>
     public IReadOnlyList<string> Heads { get; }
 
-    /// <summary>The task the loss is measured on, e.g. <c>"repeated-tokens"</c>. Required.</summary>
+    /// <summary>The task the loss is measured on, e.g. <c>"repeated-tokens"</c>. Give this or <see cref="Data"/>.</summary>
     public string Task { get; set; } = "";
+
+    /// <summary>
+    /// A tokens file to measure the loss on instead of <see cref="Task"/>: a JSON array of token-id arrays (the command
+    /// line's <c>--tokens</c> format), relative to the model's <see cref="TrainedOnAttribute.Weights"/> folder (the folder
+    /// holding the <c>seed-S</c> folders, so one file serves every seed), written with <c>/</c>, inside that folder and
+    /// ending in <c>.json</c>, e.g. <c>"data/prompts.json"</c>. The mean-ablation means are taken on the same tokens.
+    /// Give this or <see cref="Task"/>.
+    /// </summary>
+    public string? Data { get; set; }
 
     /// <summary>The smallest fraction (0…1) of the loss improvement the circuit must keep. Give this or <see cref="RecoversAtMost"/>.</summary>
     public double Recovers { get; set; }

@@ -177,7 +177,9 @@ internal sealed class TokenInput
             Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         });
 
-    private static string ReadTextFile(string path)
+    /// <summary>Reads a UTF-8 text file of at most <see cref="MaxTextFileBytes"/>.</summary>
+    /// <exception cref="UsageException">The file is missing, too large, unreadable or not UTF-8.</exception>
+    public static string ReadTextFile(string path)
     {
         try
         {

@@ -2,6 +2,7 @@ using System.CommandLine;
 using CircuitDsl.Cli.Application;
 using CircuitDsl.Model;
 using CircuitDsl.Tasks;
+using CircuitDsl.Text;
 using CircuitDsl.Training;
 using CircuitDsl.Weights;
 
@@ -28,7 +29,16 @@ internal static class TrainCommand
         var normalization = ConfigOption<Normalization>("--normalization", "", Normalization.LN, ConfigNames.TryParse);
         var positional = ConfigOption<PositionalEmbedding>("--positional", "", PositionalEmbedding.Standard, ConfigNames.TryParse);
         var task = new Option<string>("--task") { Description = $"Training data: {string.Join(", ", TrainingTask.Names)}." };
-        var data = new Option<string>("--data") { Description = "Train on a tokens file (JSON [[id, ...], ...]) instead of a task: windows of n_ctx tokens of its sequences joined end to end." };
+        var data = new Option<string>("--data")
+        {
+            Description = "Train on your own data instead of a task: a .json tokens file ([[id, ...], ...]) or, any other extension, a UTF-8 text "
+                + "tokenized with the model's tokenizer (BOS first); windows of n_ctx tokens of it, joined end to end.",
+        };
+        var tokenizerOption = new Option<string>("--tokenizer")
+        {
+            Description = $"The new model's tokenizer, for text --data and later --text: {Tokenizer.Gpt2Name} (built in; named in config.json), "
+                + "or a folder carrying tokenizer.json or vocab.json + merges.txt (copied into the model folder).",
+        };
         var resume = new Option<string>("--resume")
         {
             Description = "A model folder train wrote: continue its run bit for bit (alone), or fine-tune its weights (with --task or --data).",
@@ -45,7 +55,7 @@ internal static class TrainCommand
         var command = new Command("train", "Train a model on a task and write a model folder (config.json + model.safetensors).")
         {
             layers, heads, dModel, dHead, vocab, context, dMlp, actFn, normalization, positional,
-            task, data, resume, steps, seed, learningRate, batchSize, weightDecay, warmup, checkpointEvery, outDir,
+            task, data, tokenizerOption, resume, steps, seed, learningRate, batchSize, weightDecay, warmup, checkpointEvery, outDir,
         };
         command.SetAction((parse, cancel) =>
         {
@@ -66,6 +76,13 @@ internal static class TrainCommand
                 WarmupSteps = parse.GetValue(warmup),
             };
             using var start = resumeDir is null ? null : ModelFolder.Load(resumeDir);
+            var tokenizerArgument = parse.GetValue(tokenizerOption);
+            if (start is not null && tokenizerArgument is not null)
+            {
+                throw new UsageException("--tokenizer is for a new model: with --resume the model folder's own tokenizer is used.");
+            }
+
+            var carried = start is null ? ChosenTokenizer(tokenizerArgument) : FolderTokenizer(start.Directory);
             ModelConfig config;
             TrainingOptions options;
             TrainingResume? from = null;
@@ -80,6 +97,7 @@ internal static class TrainCommand
                     DMlp = mlp, AttnOnly = mlp is null, ActFn = mlp is null ? null : parse.GetValue(actFn),
                     NormalizationType = parse.GetValue(normalization),
                     PositionalEmbeddingType = parse.GetValue(positional), Seed = parse.GetValue(seed),
+                    TokenizerName = carried.Name,
                 };
                 var configProblems = config.Problems();
                 if (configProblems.Count > 0)
@@ -87,21 +105,21 @@ internal static class TrainCommand
                     throw new UsageException(string.Join(" ", configProblems));
                 }
 
-                options = NewOptions(taskName, dataFile, config, parse.GetValue(seed), overrides);
+                options = NewOptions(taskName, dataFile, config, parse.GetValue(seed), overrides, carried);
             }
             else if (taskName is null && dataFile is null)
             {
                 // Continue the interrupted run: its architecture, recipe, weights and optimizer state are the folder's.
                 config = start.Config;
                 (from, var recipe) = TrainingStateFile.Load(resumeDir!, start.Weights);
-                options = SavedOptions(recipe, config);
+                options = SavedOptions(recipe, config, carried);
                 dataPath = recipe.GetValueOrDefault("data");
             }
             else
             {
                 // Fine-tune: the folder's weights, a fresh optimizer and the new data's recipe.
                 config = start.Config;
-                options = NewOptions(taskName, dataFile, config, parse.GetValue(seed), overrides);
+                options = NewOptions(taskName, dataFile, config, parse.GetValue(seed), overrides, carried);
                 from = new TrainingResume(0, start.Weights, null);
             }
 
@@ -113,12 +131,26 @@ internal static class TrainCommand
 
             var saved = Recipe(options, dataPath);
             var checkpointed = false;
+            // The tokenizer's files go beside the weights, unless the folder written is the one they come from.
+            string Full(string path) => Path.TrimEndingDirectorySeparator(Path.GetFullPath(path));
+            var copyFiles = start is null || Full(dir) != Full(start.Directory);
+            void Save(TransformerWeights weights)
+            {
+                ModelFolder.Save(dir, weights);
+                foreach (var file in copyFiles ? carried.Files : [])
+                {
+                    File.Copy(file, Path.Combine(dir, Path.GetFileName(file)), overwrite: true);
+                }
+
+                copyFiles = false;
+            }
+
             options = options with
             {
                 CheckpointEvery = parse.GetValue(checkpointEvery) ?? Math.Max(options.Steps / 10, 1),
                 Checkpoint = checkpoint =>
                 {
-                    ModelFolder.Save(dir, checkpoint.Weights);
+                    Save(checkpoint.Weights);
                     TrainingStateFile.Save(dir, checkpoint, saved);
                     checkpointed = true;
                 },
@@ -153,7 +185,7 @@ internal static class TrainCommand
             // The trainer checkpoints its last completed step, so the folder already holds these weights unless no step ran.
             if (!checkpointed)
             {
-                ModelFolder.Save(dir, weights);
+                Save(weights);
             }
 
             output.WriteLine(cancel.IsCancellationRequested
@@ -164,27 +196,99 @@ internal static class TrainCommand
         return command;
     }
 
-    /// <summary>The options for a new run on a task, or on a tokens file with the <c>repeated-tokens</c> recipe.</summary>
-    private static TrainingOptions NewOptions(string? taskName, string? dataFile, ModelConfig config, int seed, TrainingOverrides overrides)
+    /// <summary>
+    /// The options for a new run on a task, or on a data file with the <c>repeated-tokens</c> recipe (text through
+    /// <paramref name="tokenizer"/>'s tokenizer).
+    /// </summary>
+    private static TrainingOptions NewOptions(string? taskName, string? dataFile, ModelConfig config, int seed, TrainingOverrides overrides,
+        CarriedTokenizer tokenizer)
     {
         if (dataFile is null)
         {
             return ModelTraining.Options(taskName ?? throw new UsageException("give --task or --data: what to train on."), config, seed, overrides);
         }
 
-        return ModelTraining.Options(TaskNames.RepeatedTokens, config, seed, overrides) with { Task = DataTask(dataFile, config) };
+        return ModelTraining.Options(TaskNames.RepeatedTokens, config, seed, overrides) with { Task = DataTask(dataFile, config, tokenizer) };
     }
 
-    private static TokenStreamTask DataTask(string dataFile, ModelConfig config)
+    /// <summary>
+    /// The data of <c>--data</c>: a <c>.json</c> file is token ids (<see cref="TokensFile"/>); any other file is UTF-8
+    /// text, encoded whole as one sequence with BOS first by the model's tokenizer.
+    /// </summary>
+    private static TokenStreamTask DataTask(string dataFile, ModelConfig config, CarriedTokenizer tokenizer)
     {
+        var isText = !IsTokensFile(dataFile);
+        int[][] sequences;
+        if (isText)
+        {
+            var text = TokenInput.ReadTextFile(dataFile);
+            var encoder = tokenizer.Tokenizer ?? throw new UsageException(
+                $"{dataFile}: a text file (not .json token ids) needs the model's tokenizer: give --tokenizer {Tokenizer.Gpt2Name} or a folder that carries one.");
+            try
+            {
+                sequences = [encoder.Encode(text)];
+            }
+            catch (ArgumentException e)
+            {
+                throw new UsageException($"{dataFile}: {CommandLine.Reason(e)}");
+            }
+        }
+        else
+        {
+            sequences = TokensFile.Read(dataFile);
+        }
+
         try
         {
-            return new TokenStreamTask(config.DVocab, TokensFile.Read(dataFile));
+            return new TokenStreamTask(config.DVocab, sequences);
         }
         catch (ArgumentException e)
         {
-            throw new UsageException($"{dataFile}: {CommandLine.Reason(e)}");
+            var largest = sequences.SelectMany(s => s).Max();
+            var hint = isText && largest >= config.DVocab
+                ? $" The tokenizer gives ids up to {largest}: give the model --vocab {largest + 1} or more."
+                : "";
+            throw new UsageException($"{dataFile}: {CommandLine.Reason(e)}{hint}");
         }
+    }
+
+    /// <summary>Whether <c>--data</c> names token ids (a <c>.json</c> file) rather than text: the extension decides, never the content.</summary>
+    private static bool IsTokensFile(string dataFile) => Path.GetExtension(dataFile).Equals(".json", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The tokenizer a model folder train writes carries: a built-in one's name for its config, or files to copy beside it.</summary>
+    private sealed record CarriedTokenizer(Tokenizer? Tokenizer, string? Name, IReadOnlyList<string> Files);
+
+    /// <summary>What <c>--tokenizer</c> gives a new model: the built-in GPT-2 by name, or a folder's tokenizer and its files.</summary>
+    private static CarriedTokenizer ChosenTokenizer(string? argument)
+    {
+        if (argument is null)
+        {
+            return new CarriedTokenizer(null, null, []);
+        }
+
+        if (argument == Tokenizer.Gpt2Name)
+        {
+            return new CarriedTokenizer(Tokenizer.Gpt2(), Tokenizer.Gpt2Name, []);
+        }
+
+        if (!Directory.Exists(argument))
+        {
+            throw new UsageException($"--tokenizer {argument}: neither '{Tokenizer.Gpt2Name}' nor a folder.");
+        }
+
+        var chosen = FolderTokenizer(argument);
+        return chosen.Tokenizer is null
+            ? throw new UsageException($"--tokenizer {argument}: the folder carries no tokenizer (tokenizer.json, vocab.json + merges.txt, or a config naming '{Tokenizer.Gpt2Name}').")
+            : chosen;
+    }
+
+    /// <summary>The tokenizer <paramref name="directory"/> carries (<see cref="Tokenizer.FromFolder"/>), with its files, if any.</summary>
+    private static CarriedTokenizer FolderTokenizer(string directory)
+    {
+        var tokenizer = Tokenizer.FromFolder(directory);
+        string[] files = [.. new[] { Tokenizer.TokenizerJsonFileName, Tokenizer.VocabFileName, Tokenizer.MergesFileName }
+            .Select(name => Path.Combine(directory, name)).Where(File.Exists)];
+        return new CarriedTokenizer(tokenizer, files.Length == 0 ? tokenizer?.Source : null, files);
     }
 
     /// <summary>What a checkpoint records of the run's recipe, so that <c>--resume</c> rebuilds it.</summary>
@@ -206,7 +310,7 @@ internal static class TrainCommand
     }
 
     /// <summary>The options a checkpoint's recipe records (<see cref="Recipe"/>).</summary>
-    private static TrainingOptions SavedOptions(IReadOnlyDictionary<string, string> recipe, ModelConfig config)
+    private static TrainingOptions SavedOptions(IReadOnlyDictionary<string, string> recipe, ModelConfig config, CarriedTokenizer tokenizer)
     {
         string Value(string key) => recipe.TryGetValue(key, out var value)
             ? value
@@ -221,8 +325,8 @@ internal static class TrainCommand
         };
         var task = Value("task");
         return task == TokenStreamTask.TaskName
-            ? NewOptions(null, Value("data"), config, (int)Number("seed"), overrides)
-            : NewOptions(task, null, config, (int)Number("seed"), overrides);
+            ? NewOptions(null, Value("data"), config, (int)Number("seed"), overrides, tokenizer)
+            : NewOptions(task, null, config, (int)Number("seed"), overrides, tokenizer);
     }
 
     /// <summary>One of <see cref="ConfigNames"/>' <c>TryParse</c> overloads: reads a value as <c>config.json</c> spells it.</summary>

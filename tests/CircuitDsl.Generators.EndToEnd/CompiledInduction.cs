@@ -1,3 +1,4 @@
+using CircuitDsl.Circuits;
 using CircuitDsl.Model;
 using CircuitDsl.Reports;
 using CircuitDsl.Surgery;
@@ -25,6 +26,10 @@ public static partial class CompiledInductionClaims
     /// <summary>Head 1.0 is an induction head.</summary>
     [InductionHead("1.0", AtLeast = 0.9)]
     public static partial Evidence Induction(Compiled2L model);
+
+    /// <summary>Head 1.0 is an induction head on a detection batch of its own: 4 sequences of 9 tokens, an odd length.</summary>
+    [InductionHead("1.0", AtLeast = 0.9, Sequences = 4, SequenceLength = 9)]
+    public static partial Evidence InductionOnShortSequences(Compiled2L model);
 
     /// <summary>The previous-token head is no induction head.</summary>
     [InductionHead("0.1", AtMost = 0.05)]
@@ -68,7 +73,21 @@ public sealed class CompiledInductionTests
         var report = CompiledInductionClaims.CheckAll(model);
 
         report.AllHold.Should().BeTrue(report.ToText());
-        report.Evidence.Should().HaveCount(9);
+        report.Evidence.Should().HaveCount(10);
+    }
+
+    [Fact]
+    public void A_claim_on_its_own_batch_is_measured_on_that_batch()
+    {
+        using var model = Compiled2L.FromWeights(Weights());
+
+        var own = CompiledInductionClaims.InductionOnShortSequences(model);
+
+        var pattern = own.Data.OfType<AttentionPatternData>().Single();
+        pattern.Tokens.Should().Equal(HeadDetector.DefaultBatch(Compiled2L.Config, 4, 9)[0]);
+        own.Measured.Should().Be(model.Analysis.OnDetectionBatch(4, 9).Detectors.Score(DetectorKind.Induction, new HeadId(1, 0)));
+        own.Measured.Should().Be(1, "the compiled induction head attends only to the token after the earlier copy, on any batch");
+        pattern.Tokens.Should().NotEqual(model.Analysis.DetectionBatch[0], "the default batch is another one");
     }
 
     [Fact]

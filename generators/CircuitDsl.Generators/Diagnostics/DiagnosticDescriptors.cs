@@ -338,4 +338,50 @@ internal static class DiagnosticDescriptors
         isEnabledByDefault: true,
         description: "OnSeeds says on how many of the model's training seeds a claim must hold (0, the default, means all): "
             + "at least 1 and at most the number of seeds the model's [TrainedOn] lists.");
+
+    /// <summary>Format: <c>[{0}] on {1}: Data = "{2}" {3}</c>, e.g. <c>Data = "../prompts.json" leaves the model's weights folder</c>.</summary>
+    public static readonly DiagnosticDescriptor InvalidDataPath = new(
+        id: "CDSL037",
+        title: "A claim's data file is not a tokens file inside the weights folder",
+        messageFormat: "[{0}] on {1}: Data = \"{2}\" {3}",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true,
+        description: "Data names the tokens file an ablation or faithfulness claim is measured on, relative to the model's "
+            + "[TrainedOn] Weights folder, which travels with the weights: a non-empty relative path, with '/' between folders, "
+            + "without '..', ending in .json (a JSON array of token-id arrays).");
+
+    /// <summary>Format: <c>[{0}] on {1} gives both Task and Data = "{2}"; the loss is measured on one of them</c>.</summary>
+    public static readonly DiagnosticDescriptor TaskAndData = new(
+        id: "CDSL038",
+        title: "A claim gives both a task and a data file",
+        messageFormat: "[{0}] on {1} gives both Task and Data = \"{2}\"; the loss is measured on one of them",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true,
+        description: "An ablation or faithfulness claim is measured either on held-out samples of a task (Task) or on the "
+            + "tokens of a file (Data); give exactly one.");
+
+    /// <summary>Format: <c>[{0}] on {1}: Data = "{2}" is read from {3}'s [TrainedOn] Weights folder, but {3} has no valid [TrainedOn]</c>.</summary>
+    public static readonly DiagnosticDescriptor DataWithoutModelCard = new(
+        id: "CDSL039",
+        title: "A claim's data file without the model's weights folder",
+        messageFormat: "[{0}] on {1}: Data = \"{2}\" is read from {3}'s [TrainedOn] Weights folder, but {3} has no valid [TrainedOn]",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true,
+        description: "Data is relative to the folder the model's [TrainedOn] names in Weights; a model without a valid "
+            + "[TrainedOn] has no such folder.");
+
+    /// <summary>Format: <c>[{0}] on {1}: {2} {3}</c>, e.g. <c>SequenceLength = 64 is more than n_ctx − 1 = 63</c>.</summary>
+    public static readonly DiagnosticDescriptor DetectionBatchOutOfRange = new(
+        id: "CDSL040",
+        title: "A claim's detection batch does not fit the model",
+        messageFormat: "[{0}] on {1}: {2} {3}",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true,
+        description: "A detector claim may set its own detection batch: Sequences, at least 1, and SequenceLength, from 2 "
+            + "to n_ctx − 1, each sequence ⌈n/2⌉ distinct tokens (at most d_vocab) and the first ⌊n/2⌋ of them again. "
+            + "0, the default, keeps the default batch's count or length.");
 }

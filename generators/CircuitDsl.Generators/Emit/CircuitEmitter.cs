@@ -138,7 +138,9 @@ internal static class CircuitEmitter
         };
         w.Line($"{method}(");
         w.Indent();
-        w.Line($"{h.ParameterName}.Analysis,");
+        w.Line(h.Sequences == 0 && h.SequenceLength == 0
+            ? $"{h.ParameterName}.Analysis,"
+            : $"{h.ParameterName}.Analysis.OnDetectionBatch({h.Sequences.ToString(CultureInfo.InvariantCulture)}, {h.SequenceLength.ToString(CultureInfo.InvariantCulture)}),");
         w.Line($"{Literal(h.Method)},");
         w.Line($"{Literal(h.Claim)},");
         string[] arguments = h.Kind switch
@@ -154,13 +156,13 @@ internal static class CircuitEmitter
             HypothesisKind.Ablation =>
             [
                 $"head: {NewHeadId(h.Heads[0])}",
-                $"task: {Literal(h.Task)}",
+                LossData(spec, h),
                 ..Threshold(h),
             ],
             HypothesisKind.Faithfulness =>
             [
                 $"heads: [{string.Join(", ", h.Heads.Select(NewHeadId))}]",
-                $"task: {Literal(h.Task)}",
+                LossData(spec, h),
                 ..Threshold(h),
             ],
             HypothesisKind.DirectPathBigrams =>
@@ -237,6 +239,11 @@ internal static class CircuitEmitter
     /// </summary>
     private static string[] PathData(HypothesisSpec h) =>
         [$"task: {Literal(h.Task)}", $"seed: {h.ParameterName}.Analysis.Config.Seed ?? {h.Seed.ToString(CultureInfo.InvariantCulture)}"];
+
+    /// <summary>What an ablation or faithfulness loss is measured on: the named task, or the tokens file in the model's weights folder.</summary>
+    private static string LossData(CircuitSpec spec, HypothesisSpec h) => h.Data is null
+        ? $"task: {Literal(h.Task)}"
+        : $"data: {TokenData}.Of(typeof({spec.ModelFullName}), {Literal(h.Data)})";
 
     private static string[] Threshold(HypothesisSpec h) => [$"threshold: {Number(h.Threshold)}", $"bound: {Bound}.{h.Bound}"];
 

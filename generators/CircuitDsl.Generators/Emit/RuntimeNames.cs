@@ -27,6 +27,7 @@ internal static class RuntimeNames
     public const string PathTerm = "global::CircuitDsl.Circuits.PathTerm";
     public const string PathSource = "global::CircuitDsl.Circuits.PathSource";
     public const string Hypotheses = "global::CircuitDsl.Circuits.Hypotheses";
+    public const string TokenData = "global::CircuitDsl.Circuits.TokenData";
     public const string RotationClaims = "global::CircuitDsl.Surgery.RotationClaims";
     public const string Evidence = "global::CircuitDsl.Reports.Evidence";
     public const string CircuitReport = "global::CircuitDsl.Reports.CircuitReport";

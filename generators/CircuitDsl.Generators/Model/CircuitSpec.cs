@@ -61,6 +61,9 @@ internal sealed record ArgumentText(string Name, string Value);
 /// <param name="Measure">For <c>PathTerm</c> and <c>VirtualHead</c>, what is measured of the term.</param>
 /// <param name="Order">For <c>TermImportance</c>, the largest path order kept.</param>
 /// <param name="Patching">For <c>Patching</c>, what is patched where, on which inputs; else null.</param>
+/// <param name="Data">For ablation and faithfulness on a tokens file, its path relative to the model's weights folder; else null.</param>
+/// <param name="Sequences">For the detector kinds, the claim's detection batch's sequence count; 0 for the default batch's.</param>
+/// <param name="SequenceLength">For the detector kinds, the claim's detection batch's sequence length; 0 for the default batch's.</param>
 internal sealed record HypothesisSpec(
     string Method,
     string Accessibility,
@@ -83,7 +86,10 @@ internal sealed record HypothesisSpec(
     string? Term = null,
     PathMeasure Measure = PathMeasure.Share,
     int Order = 0,
-    PatchingSpec? Patching = null);
+    PatchingSpec? Patching = null,
+    string? Data = null,
+    int Sequences = 0,
+    int SequenceLength = 0);
 
 /// <summary>A valid <c>[Patching]</c> claim's experiment: the head, if any, is the hypothesis's only head.</summary>
 /// <param name="What">The activation patched.</param>

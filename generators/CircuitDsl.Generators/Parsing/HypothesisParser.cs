@@ -54,6 +54,8 @@ internal sealed class HypothesisParser
         var bound = BoundKind.AtLeast;
         var inBaselineUnits = false;
         string? task = null;
+        string? data = null;
+        var batch = (Sequences: 0, Length: 0);
         string? unit = null;
         string? term = null;
         var measure = PathMeasure.Share;
@@ -66,13 +68,13 @@ internal sealed class HypothesisParser
         switch (_kind)
         {
             case HypothesisKind.PreviousTokenHead:
-                threshold = Detector(heads, out bound, "a previous-token score");
+                threshold = Detector(heads, out bound, out batch, "a previous-token score");
                 break;
             case HypothesisKind.DuplicateTokenHead:
-                threshold = Detector(heads, out bound, "a duplicate-token score");
+                threshold = Detector(heads, out bound, out batch, "a duplicate-token score");
                 break;
             case HypothesisKind.InductionHead:
-                threshold = Detector(heads, out bound, "an induction score");
+                threshold = Detector(heads, out bound, out batch, "an induction score");
                 break;
             case HypothesisKind.CopyingHead:
                 AddIfParsed(heads, Head(Arguments.Positional(0), Arguments.PositionalLocation(0), "Head"));
@@ -84,17 +86,17 @@ internal sealed class HypothesisParser
                 break;
             case HypothesisKind.Ablation:
                 AddIfParsed(heads, Head(Arguments.Positional(0), Arguments.PositionalLocation(0), "Head"));
-                task = Task();
+                (task, data) = TaskOrData();
                 threshold = Threshold(out bound, "RaisesLossBy", "RaisesLossByAtMost", 0, double.PositiveInfinity, "(0, ∞)",
                     "a loss increase", exclusive: true);
 
-                ClaimKey = $"{_kind} {Show(heads)} on {task}";
+                ClaimKey = $"{_kind} {Show(heads)} on {task ?? data}";
                 break;
             case HypothesisKind.Faithfulness:
                 FaithfulnessHeads(heads);
-                task = Task();
+                (task, data) = TaskOrData();
                 threshold = Threshold(out bound, "Recovers", "RecoversAtMost", 0, 1, "[0, 1]", "a recovered fraction of the loss");
-                ClaimKey = $"{_kind} {Show(heads.OrderBy(h => h))} on {task}";
+                ClaimKey = $"{_kind} {Show(heads.OrderBy(h => h))} on {task ?? data}";
                 break;
             case HypothesisKind.DirectPathBigrams:
                 (task, seed) = PlantedTask(TaskNames.Bigram, "the direct path");
@@ -194,7 +196,10 @@ internal sealed class HypothesisParser
             term,
             measure,
             order,
-            patching);
+            patching,
+            data,
+            batch.Sequences,
+            batch.Length);
     }
 
     /// <summary>
@@ -242,11 +247,64 @@ internal sealed class HypothesisParser
         return (seed, headBases, neurons);
     }
 
-    private double Detector(List<HeadId> heads, out BoundKind bound, string score)
+    private double Detector(List<HeadId> heads, out BoundKind bound, out (int Sequences, int Length) batch, string score)
     {
         AddIfParsed(heads, Head(Arguments.Positional(0), Arguments.PositionalLocation(0), "Head"));
-        ClaimKey = $"{_kind} {Show(heads)}";
+        batch = DetectionBatch();
+        ClaimKey = $"{_kind} {Show(heads)}" + (batch == (0, 0) ? "" : $" on {batch.Sequences.ToString(CultureInfo.InvariantCulture)} x {batch.Length.ToString(CultureInfo.InvariantCulture)}");
         return Threshold(out bound, "AtLeast", "AtMost", 0, 1, "[0, 1]", score);
+    }
+
+    /// <summary>
+    /// A detector claim's own detection batch, <c>Sequences</c> and <c>SequenceLength</c> (0 each for the default
+    /// batch's), checked against the model: at least one sequence, of 2 to <c>n_ctx − 1</c> tokens, whose first half
+    /// fits the vocabulary (CDSL040).
+    /// </summary>
+    private (int Sequences, int Length) DetectionBatch()
+    {
+        var sequences = 0;
+        if (Arguments.Named("Sequences").TryGetInt(out var count) && count != 0)
+        {
+            if (count < 0)
+            {
+                BatchOutOfRange("Sequences", count, "is not a number of sequences: a detection batch has at least 1 (0 keeps the default batch's)");
+            }
+            else
+            {
+                sequences = count;
+                _documented.Add(new ArgumentText("Sequences", count.ToString(CultureInfo.InvariantCulture)));
+            }
+        }
+
+        var length = 0;
+        if (Arguments.Named("SequenceLength").TryGetInt(out var n) && n != 0)
+        {
+            var longest = _architecture is { } a ? a.NCtx - 1 : int.MaxValue;
+            if (n < 2 || n > longest)
+            {
+                BatchOutOfRange("SequenceLength", n, longest == int.MaxValue
+                    ? "is too short: a detection sequence has at least 2 tokens"
+                    : $"is outside 2 … n_ctx − 1 = {longest}, the lengths a detection sequence of {_modelName} can have");
+            }
+            else if (_architecture is { } b && (n + 1) / 2 > b.DVocab)
+            {
+                BatchOutOfRange("SequenceLength", n, $"needs {(n + 1) / 2} distinct tokens, but {_modelName} has d_vocab = {b.DVocab}");
+            }
+            else
+            {
+                length = n;
+                _documented.Add(new ArgumentText("SequenceLength", n.ToString(CultureInfo.InvariantCulture)));
+            }
+        }
+
+        return (sequences, length);
+    }
+
+    private void BatchOutOfRange(string argument, int value, string why)
+    {
+        _ok = false;
+        _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.DetectionBatchOutOfRange, Arguments.NamedLocation(argument), _kind.ToString(),
+            _method.Name, $"{argument} = {value.ToString(CultureInfo.InvariantCulture)}", why));
     }
 
     private double Composition(List<HeadId> heads, out CompositionKind via, out BoundKind bound, out bool inBaselineUnits)
@@ -735,6 +793,79 @@ internal sealed class HypothesisParser
         return (_card.Task, _card.Seed);
     }
 
+    /// <summary>
+    /// Where an ablation or faithfulness loss is measured: a named task (<c>Task</c>) or a tokens file in the model's weights
+    /// folder (<c>Data</c>, CDSL037–CDSL039), exactly one.
+    /// </summary>
+    private (string? Task, string? Data) TaskOrData()
+    {
+        if (!Arguments.Has("Data"))
+        {
+            return (Task(), null);
+        }
+
+        var value = Arguments.Named("Data");
+        if (value.IsBroken())
+        {
+            _ok = false;
+            return (null, null);
+        }
+
+        var data = value.AsString() ?? "";
+        var location = Arguments.NamedLocation("Data");
+        DiagnosticInfo? problem = null;
+        if (Arguments.Has("Task"))
+        {
+            problem = DiagnosticInfo.Create(DiagnosticDescriptors.TaskAndData, location, _kind.ToString(), _method.Name, data);
+        }
+        else if (DataPathProblem(data) is { } why)
+        {
+            problem = DiagnosticInfo.Create(DiagnosticDescriptors.InvalidDataPath, location, _kind.ToString(), _method.Name, data, why);
+        }
+        else if (_card is null)
+        {
+            problem = DiagnosticInfo.Create(DiagnosticDescriptors.DataWithoutModelCard, location, _kind.ToString(), _method.Name, data, _modelName);
+        }
+
+        if (problem is not null)
+        {
+            _ok = false;
+            _diagnostics.Add(problem);
+            return (null, null);
+        }
+
+        _documented.Add(new ArgumentText("Data", data));
+        return (null, data);
+    }
+
+    /// <summary>Why <paramref name="path"/> cannot name a tokens file inside the model's weights folder, or null when it can.</summary>
+    private static string? DataPathProblem(string path)
+    {
+        if (string.IsNullOrWhiteSpace(path))
+        {
+            return "is empty: name a tokens file in the model's weights folder, e.g. Data = \"data/prompts.json\"";
+        }
+
+        if (path[0] is '/' or '\\' or '~' || (path.Length > 1 && path[1] == ':'))
+        {
+            return "is an absolute path: write it relative to the model's [TrainedOn] Weights folder, which travels with the weights";
+        }
+
+        if (path.IndexOf('\\') >= 0)
+        {
+            return "separates folders with '\\': write '/', which every system reads";
+        }
+
+        if (Array.IndexOf(path.Split('/'), "..") >= 0)
+        {
+            return "leaves the model's weights folder by '..': the file must be inside it, to travel with the weights";
+        }
+
+        return path.EndsWith(".json", StringComparison.OrdinalIgnoreCase)
+            ? null
+            : "is not a .json file: Data is a tokens file, a JSON array of token-id arrays";
+    }
+
     private string? Task()
     {
         var value = Arguments.Named("Task");
@@ -747,7 +878,7 @@ internal sealed class HypothesisParser
         var task = value.AsString();
         if (string.IsNullOrWhiteSpace(task))
         {
-            Missing("Task, the task the loss is measured on (e.g. Task = \"repeated-tokens\")");
+            Missing("Task, the task the loss is measured on (e.g. Task = \"repeated-tokens\"), or Data, a tokens file in the weights folder");
             return null;
         }
 

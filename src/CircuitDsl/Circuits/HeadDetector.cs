@@ -25,10 +25,10 @@ public enum DetectorKind
 /// </summary>
 public static class HeadDetector
 {
-    /// <summary>The seed of <see cref="DefaultBatch"/>.</summary>
+    /// <summary>The seed of <see cref="DefaultBatch(ModelConfig)"/>.</summary>
     public const int DefaultBatchSeed = 20211222;
 
-    /// <summary>How many sequences <see cref="DefaultBatch"/> has.</summary>
+    /// <summary>How many sequences <see cref="DefaultBatch(ModelConfig)"/> has.</summary>
     public const int DefaultBatchSize = 8;
 
     /// <summary>
@@ -54,8 +54,33 @@ public static class HeadDetector
                 $"n_ctx {config.NCtx} is too short for a repeated-token detection batch (it needs at least 3).", nameof(config));
         }
 
+        return DefaultBatch(config, DefaultBatchSize, 2 * half);
+    }
+
+    /// <summary>
+    /// A detection batch drawn as <see cref="DefaultBatch(ModelConfig)"/> draws its own, of <paramref name="sequences"/>
+    /// sequences of <paramref name="length"/> tokens each: <c>h = ⌈length/2⌉</c> distinct tokens drawn without
+    /// replacement by <c>new Random(DefaultBatchSeed)</c>, then the first <c>length − h</c> of them again. For an even
+    /// length that is <c>h + h</c>, and the default batch is this with its own count and length.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">
+    /// <paramref name="sequences"/> is below 1, or <paramref name="length"/> is below 2, above <c>n_ctx − 1</c> (as long as the default batch can be), or needs more distinct tokens than <c>d_vocab</c>.
+    /// </exception>
+    public static int[][] DefaultBatch(ModelConfig config, int sequences, int length)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentOutOfRangeException.ThrowIfLessThan(sequences, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(length, 2);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(length, config.NCtx - 1);
+        var half = (length + 1) / 2;
+        if (half > config.DVocab)
+        {
+            throw new ArgumentOutOfRangeException(nameof(length), length,
+                $"A detection sequence of {length} tokens needs {half} distinct tokens; the vocabulary has {config.DVocab}.");
+        }
+
         var rng = new Random(DefaultBatchSeed);
-        var batch = new int[DefaultBatchSize][];
+        var batch = new int[sequences][];
         var pool = new int[config.DVocab];
         for (var s = 0; s < batch.Length; s++)
         {
@@ -64,12 +89,16 @@ public static class HeadDetector
                 pool[i] = i;
             }
 
-            var seq = new int[2 * half];
+            var seq = new int[length];
             for (var i = 0; i < half; i++)
             {
                 var j = rng.Next(i, pool.Length);
                 (pool[i], pool[j]) = (pool[j], pool[i]);
-                seq[i] = seq[half + i] = pool[i];
+                seq[i] = pool[i];
+                if (half + i < length)
+                {
+                    seq[half + i] = pool[i];
+                }
             }
 
             batch[s] = seq;

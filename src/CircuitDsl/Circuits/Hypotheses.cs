@@ -125,6 +125,19 @@ public static class Hypotheses
     }
 
     /// <summary>
+    /// <see cref="Ablation(ModelAnalysis, string, string, HeadId, int[][], double, Bound, int[][])"/> on the tokens of a
+    /// file (a claim's <c>Data</c>), the means taken on the same tokens; a file that is missing, corrupt or does not fit
+    /// the model makes the claim not measured, with the reason naming the file.
+    /// </summary>
+    public static Evidence Ablation(ModelAnalysis analysis, string name, string claim, HeadId head, TokenData data, double threshold, Bound bound)
+    {
+        ArgumentNullException.ThrowIfNull(analysis);
+        return DataTokens(analysis, data, out var tokens) is { } why
+            ? Evidence.NotMeasured(name, claim, threshold, bound, $"loss increase (nats) when {head} is mean-ablated", why)
+            : OnData(Ablation(analysis, name, claim, head, tokens, threshold, bound), data);
+    }
+
+    /// <summary>
     /// The circuit made of <paramref name="heads"/>, with every other head mean-ablated, recovers a fraction of the loss,
     /// <c>(L_ablate_all − L_circuit) / (L_ablate_all − L_full)</c>, on the <paramref name="bound"/> side of
     /// <paramref name="threshold"/>: losses on <paramref name="tokens"/>, means on <paramref name="meanTokens"/> (on
@@ -166,6 +179,19 @@ public static class Hypotheses
         return TaskTokens(analysis, task, out var batches) is { } why
             ? Evidence.NotMeasured(name, claim, threshold, bound, "fraction of loss recovered", why)
             : Faithfulness(analysis, name, claim, heads, batches.Evaluation, threshold, bound, batches.Mean);
+    }
+
+    /// <summary>
+    /// <see cref="Faithfulness(ModelAnalysis, string, string, HeadId[], int[][], double, Bound, int[][])"/> on the tokens of
+    /// a file (a claim's <c>Data</c>), the means taken on the same tokens; a file that is missing, corrupt or does not fit
+    /// the model makes the claim not measured, with the reason naming the file.
+    /// </summary>
+    public static Evidence Faithfulness(ModelAnalysis analysis, string name, string claim, HeadId[] heads, TokenData data, double threshold, Bound bound)
+    {
+        ArgumentNullException.ThrowIfNull(analysis);
+        return DataTokens(analysis, data, out var tokens) is { } why
+            ? Evidence.NotMeasured(name, claim, threshold, bound, "fraction of loss recovered", why)
+            : OnData(Faithfulness(analysis, name, claim, heads, tokens, threshold, bound), data);
     }
 
     /// <summary>
@@ -502,6 +528,25 @@ public static class Hypotheses
         batches = HeldOut.Batches(task, analysis.Config);
         return null;
     }
+
+    /// <summary>Reads a claim's data file for <paramref name="analysis"/>'s model; the reason it cannot be used (naming the file), or null.</summary>
+    private static string? DataTokens(ModelAnalysis analysis, TokenData data, out int[][] tokens)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        try
+        {
+            tokens = data.Read(analysis.Config);
+            return null;
+        }
+        catch (WeightsFormatException e)
+        {
+            tokens = [];
+            return e.Message;
+        }
+    }
+
+    /// <summary>Evidence measured on a data file, its detail naming the file.</summary>
+    private static Evidence OnData(Evidence evidence, TokenData data) => evidence with { Detail = $"on {data.RelativePath}: {evidence.Detail}" };
 
     /// <summary>What a loss was measured on, for the evidence's detail.</summary>
     private static string Sampled(int sequences, bool heldOut, double standardError) => string.Create(CultureInfo.InvariantCulture,

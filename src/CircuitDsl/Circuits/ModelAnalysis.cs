@@ -19,11 +19,13 @@ public sealed class ModelAnalysis
     private readonly Lazy<IReadOnlyList<TermShare>> _pathShares;
     private readonly Lazy<ResidualDecomposition> _residual;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(string? Task, int Seed), Lazy<PathTermSet>> _paths = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(int Sequences, int Length), Lazy<ModelAnalysis>> _detectionBatches = new();
+    private readonly bool _onDefaultBatch;
 
     /// <summary>
     /// Analyses <paramref name="weights"/> after <paramref name="processing"/> (TransformerLens's defaults when null;
     /// <see cref="WeightProcessingOptions.None"/> for the weights as trained), detecting heads on
-    /// <paramref name="detectionBatch"/> (<see cref="HeadDetector.DefaultBatch"/> when null). With
+    /// <paramref name="detectionBatch"/> (<see cref="HeadDetector.DefaultBatch(ModelConfig)"/> when null). With
     /// <paramref name="processInPlace"/> the processing writes into <paramref name="weights"/>' own tensors
     /// (<see cref="Circuits.WeightProcessing.ApplyInPlace"/>) instead of copying the ones it changes: for weights
     /// loaded only for this analysis, such as a <c>ModelFolder</c>'s copy-on-write mapping, so the model is not held twice.
@@ -44,12 +46,36 @@ public sealed class ModelAnalysis
         ProcessingSkipped = processed.Skipped;
         Model = new HookedTransformer(Weights);
         DetectionBatch = detectionBatch ?? HeadDetector.DefaultBatch(weights.Config);
+        _onDefaultBatch = detectionBatch is null;
         _composition = new Lazy<CompositionTable>(() => CompositionScores.Compute(Weights));
         _copying = new Lazy<CopyingTable>(() => CopyingScores.Compute(Weights));
         _detectors = new Lazy<DetectorScores>(RunDetectors);
         _firstSequencePatterns = [.. Enumerable.Range(0, Config.NLayers).Select(l => new Lazy<Tensor>(() => FirstSequencePatterns(l)))];
         _pathShares = new Lazy<IReadOnlyList<TermShare>>(() => Unmeasurable is null && PathOrder is { } order
             ? PathExpansion.Compute(Weights, [DetectionBatch[0]]).Shares(order)
+            : []);
+        _residual = new Lazy<ResidualDecomposition>(() => ResidualDecomposition.Compute(Weights, DetectionBatch));
+    }
+
+    /// <summary>
+    /// The same processed weights detected on another batch: what does not depend on the batch (composition, copying) is
+    /// shared with <paramref name="parent"/>, the rest is measured anew on first use.
+    /// </summary>
+    private ModelAnalysis(ModelAnalysis parent, int[][] detectionBatch)
+    {
+        ModelName = parent.ModelName;
+        Unmeasurable = parent.Unmeasurable;
+        Weights = parent.Weights;
+        WeightProcessing = parent.WeightProcessing;
+        ProcessingSkipped = parent.ProcessingSkipped;
+        Model = parent.Model;
+        DetectionBatch = detectionBatch;
+        _composition = parent._composition;
+        _copying = parent._copying;
+        _detectors = new Lazy<DetectorScores>(RunDetectors);
+        _firstSequencePatterns = [.. Enumerable.Range(0, Config.NLayers).Select(l => new Lazy<Tensor>(() => FirstSequencePatterns(l)))];
+        _pathShares = new Lazy<IReadOnlyList<TermShare>>(() => Unmeasurable is null && PathOrder is { } order
+            ? PathDecomposition.Compute(Weights, [DetectionBatch[0]], order).Shares()
             : []);
         _residual = new Lazy<ResidualDecomposition>(() => ResidualDecomposition.Compute(Weights, DetectionBatch));
     }
@@ -146,6 +172,28 @@ public sealed class ModelAnalysis
     /// its layer run again on that sequence on first use; detection itself keeps no pattern).
     /// </summary>
     public Tensor ExamplePattern(HeadId head) => _firstSequencePatterns[head.Layer].Value[head.Head];
+
+    /// <summary>
+    /// This analysis on the detection batch <see cref="HeadDetector.DefaultBatch(ModelConfig, int, int)"/> of
+    /// <paramref name="sequences"/> sequences of <paramref name="length"/> tokens (0 for either: the default batch's), for
+    /// claims that set their own batch: the weights and everything not measured on the batch are shared, and each distinct
+    /// batch is analysed once. When that batch is the default one and this analysis runs on it, this analysis itself.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The count is negative, or the length does not fit the model (<see cref="HeadDetector.DefaultBatch(ModelConfig, int, int)"/>).</exception>
+    public ModelAnalysis OnDetectionBatch(int sequences, int length)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(sequences);
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        var standard = _onDefaultBatch ? DetectionBatch : HeadDetector.DefaultBatch(Config);
+        var key = (Sequences: sequences == 0 ? standard.Length : sequences, Length: length == 0 ? standard[0].Length : length);
+        if (_onDefaultBatch && key == (DetectionBatch.Length, DetectionBatch[0].Length))
+        {
+            return this;
+        }
+
+        var batch = HeadDetector.DefaultBatch(Config, key.Sequences, key.Length);
+        return _detectionBatches.GetOrAdd(key, _ => new Lazy<ModelAnalysis>(() => new ModelAnalysis(this, batch))).Value;
+    }
 
     /// <summary>A report on this model of <paramref name="evidence"/> about <paramref name="circuit"/>.</summary>
     public CircuitReport Report(string circuit, IEnumerable<Evidence> evidence) =>

@@ -51,6 +51,13 @@ public sealed record ModelConfig
     /// <summary>The seed the weights were initialised or trained with, if known.</summary>
     [JsonPropertyName("seed")] public int? Seed { get; init; }
 
+    /// <summary>
+    /// The built-in tokenizer the model reads text with (<c>tokenizer_name</c>, e.g. <c>gpt2</c>), or null when it names
+    /// none (its folder may carry tokenizer files instead). Not written when null.
+    /// </summary>
+    [JsonPropertyName("tokenizer_name"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? TokenizerName { get; init; }
+
     /// <summary>Whether positions feed only queries and keys.</summary>
     [JsonIgnore] public bool IsShortformer => PositionalEmbeddingType == PositionalEmbedding.Shortformer;
 

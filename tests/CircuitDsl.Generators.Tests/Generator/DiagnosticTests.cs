@@ -286,7 +286,7 @@ public sealed class DiagnosticTests
     [InlineData("[Composes(\"1.1\", Via = CompositionKind.K, From = \"0.2\")]", "Composes",
         "a threshold: AtLeast (they compose) or AtMost (they do not)")]
     [InlineData("[Ablation(\"1.1\", RaisesLossBy = 1)]", "Ablation",
-        "Task, the task the loss is measured on (e.g. Task = \"repeated-tokens\")")]
+        "Task, the task the loss is measured on (e.g. Task = \"repeated-tokens\"), or Data, a tokens file in the weights folder")]
     [InlineData("[Faithfulness(Task = \"repeated-tokens\", Recovers = 0.5)]", "Faithfulness",
         "at least one head, e.g. [Faithfulness(\"0.2\", \"1.1\", ...)]")]
     public void CDSL010_missing_argument(string attribute, string kind, string needs)
@@ -522,6 +522,96 @@ public sealed class DiagnosticTests
             "Rotated(", fileIndex: 1);
     }
 
+    [Theory]
+    [InlineData("Data = \"\"", "is empty: name a tokens file in the model's weights folder, e.g. Data = \"data/prompts.json\"")]
+    [InlineData("Data = \"/home/me/p.json\"", "is an absolute path: write it relative to the model's [TrainedOn] Weights folder, which travels with the weights")]
+    [InlineData("Data = \"C:/p.json\"", "is an absolute path: write it relative to the model's [TrainedOn] Weights folder, which travels with the weights")]
+    [InlineData("Data = @\"data\\p.json\"", "separates folders with '\\': write '/', which every system reads")]
+    [InlineData("Data = \"data/../../p.json\"", "leaves the model's weights folder by '..': the file must be inside it, to travel with the weights")]
+    [InlineData("Data = \"p.txt\"", "is not a .json file: Data is a tokens file, a JSON array of token-id arrays")]
+    public void CDSL037_a_data_file_that_is_no_tokens_file_inside_the_weights_folder(string data, string why)
+    {
+        var path = data[(data.IndexOf('"', StringComparison.Ordinal) + 1)..^1].Replace(@"\\", @"\", StringComparison.Ordinal);
+        var source = CardedCircuit($"[Ablation(\"0.1\", {data}, RaisesLossBy = 0.5)]");
+        var run = GeneratorHarness.Run(CardedModel, source);
+        ExpectSingle(run, source, "CDSL037", $"[Ablation] on Claim: Data = \"{path}\" {why}", data[7..], fileIndex: 1);
+    }
+
+    [Fact]
+    public void CDSL038_task_and_data_together()
+    {
+        var source = CardedCircuit("[Faithfulness(\"0.1\", Task = \"repeated-tokens\", Data = \"p.json\", Recovers = 0.5)]");
+        var run = GeneratorHarness.Run(CardedModel, source);
+        ExpectSingle(run, source, "CDSL038", "[Faithfulness] on Claim gives both Task and Data = \"p.json\"; the loss is measured on one of them",
+            "\"p.json\"", fileIndex: 1);
+    }
+
+    [Fact]
+    public void CDSL039_a_data_file_on_a_model_without_a_weights_folder()
+    {
+        var source = Circuit("""
+                [Ablation("1.1", Data = "p.json", RaisesLossBy = 0.5)]
+                public static partial Evidence Claim(Toy2L model);
+            """);
+        ExpectSingle(source, "CDSL039", "[Ablation] on Claim: Data = \"p.json\" is read from Toy2L's [TrainedOn] Weights folder, but Toy2L has no valid [TrainedOn]",
+            "\"p.json\"");
+    }
+
+    [Theory]
+    [InlineData("Sequences = 0", "", "")]
+    [InlineData("Sequences = -1", "Sequences = -1", "is not a number of sequences: a detection batch has at least 1 (0 keeps the default batch's)")]
+    [InlineData("SequenceLength = 16", "SequenceLength = 16", "is outside 2 … n_ctx − 1 = 15, the lengths a detection sequence of Toy1L can have")]
+    [InlineData("SequenceLength = 0", "", "")]
+    [InlineData("SequenceLength = 1", "SequenceLength = 1", "is outside 2 … n_ctx − 1 = 15, the lengths a detection sequence of Toy1L can have")]
+    [InlineData("SequenceLength = 15", "", "")]
+    public void CDSL040_a_detection_batch_that_does_not_fit_the_model(string batch, string argument, string why)
+    {
+        var source = CardedCircuit($"[InductionHead(\"0.1\", AtLeast = 0.5, {batch})]");
+        var run = GeneratorHarness.Run(CardedModel, source);
+        if (argument.Length == 0)
+        {
+            run.Diagnostics.Should().BeEmpty("0 keeps the default, and n_ctx − 1 is the longest sequence");
+            return;
+        }
+
+        ExpectSingle(run, source, "CDSL040", $"[InductionHead] on Claim: {argument} {why}", argument.Split(" = ")[1] + ")]", fileIndex: 1);
+    }
+
+    [Fact]
+    public void CDSL040_a_detection_sequence_needing_more_distinct_tokens_than_the_vocabulary()
+    {
+        var model = """
+            using CircuitDsl;
+
+            namespace Specs;
+
+            [Transformer(NLayers = 1, NHeads = 2, DModel = 32, DHead = 16, DVocab = 6, NCtx = 16, AttnOnly = true)]
+            public sealed partial class Toy1L;
+            """;
+        var source = Circuit("""
+                [PreviousTokenHead("0.1", AtLeast = 0.5, SequenceLength = 13)]
+                public static partial Evidence Claim(Toy1L model);
+            """, model: "Toy1L");
+        var run = GeneratorHarness.Run(model, source);
+        ExpectSingle(run, source, "CDSL040", "[PreviousTokenHead] on Claim: SequenceLength = 13 needs 7 distinct tokens, but Toy1L has d_vocab = 6",
+            "13)]", fileIndex: 1);
+    }
+
+    private const string CardedModel = """
+        using CircuitDsl;
+
+        namespace Specs;
+
+        [Transformer(NLayers = 1, NHeads = 2, DModel = 32, DHead = 16, DVocab = 50, NCtx = 16, AttnOnly = true)]
+        [TrainedOn("repeated-tokens", Steps = 10, Weights = "w")]
+        public sealed partial class Toy1L;
+        """;
+
+    private static string CardedCircuit(string attribute) => Circuit($$"""
+                {{attribute}}
+                public static partial Evidence Claim(Toy1L model);
+            """, model: "Toy1L");
+
     [Fact]
     public void CDSL015_hypothesis_outside_a_circuit()
     {
@@ -662,7 +752,7 @@ public sealed class DiagnosticTests
         var tested = typeof(DiagnosticTests).GetMethods().Select(m => m.Name.Split('_')[0]).ToHashSet();
         var releases = File.ReadAllText(Path.Combine(RepositoryRoot(), "generators", "CircuitDsl.Generators", "AnalyzerReleases.Unshipped.md"));
 
-        ids.Should().OnlyHaveUniqueItems().And.HaveCount(29);
+        ids.Should().OnlyHaveUniqueItems().And.HaveCount(33);
         ids.Should().OnlyContain(id => tested.Contains(id), "every diagnostic has a test named after it");
         ids.Should().OnlyContain(id => releases.Contains(id + " | CircuitDsl | ", StringComparison.Ordinal));
     }

@@ -195,6 +195,8 @@ public sealed class EmittedCodeTests
             ("InductionMatters", 1.0, Bound.AtLeast),
             ("Faithful", 0.8, Bound.AtLeast),
             ("NotInduction", 0.1, Bound.AtMost),
+            ("InductionOnLongerBatch", 0.5, Bound.AtLeast),
+            ("PreviousTokenOnShortSequences", 0.8, Bound.AtLeast),
             ("Head00Unneeded", 0.05, Bound.AtMost),
             ("PreviousTokenAloneFallsShort", 0.5, Bound.AtMost),
             ("RotationChangesNothing", 1e-4, Bound.AtMost),
@@ -208,6 +210,22 @@ public sealed class EmittedCodeTests
         k.Measured.Should().BeApproximately(table.Score(CompositionKind.K, new HeadId(0, 2), new HeadId(1, 1)) / table.RandomBaseline, 1e-9);
         report.Evidence.Single(e => e.Hypothesis == "NoQComposition").Unit.Should().Be("Q-composition 0.2 -> 1.1");
         report.Evidence.Should().OnlyContain(e => e.Verdict != Verdict.NotMeasured, "every hypothesis is measurable on this model");
+
+        // A detector claim's own batch reached the analysis: 16 sequences of 40 tokens, and the default count with 9 tokens.
+        var analysis = (CircuitDsl.Circuits.ModelAnalysis)model.Analysis;
+        foreach (var (name, sequences, length, kind, head) in new[]
+        {
+            ("InductionOnLongerBatch", 16, 40, CircuitDsl.Circuits.DetectorKind.Induction, new HeadId(1, 1)),
+            ("PreviousTokenOnShortSequences", 0, 9, CircuitDsl.Circuits.DetectorKind.PreviousToken, new HeadId(0, 2)),
+        })
+        {
+            var own = analysis.OnDetectionBatch(sequences, length);
+            own.Should().NotBeSameAs(analysis);
+            own.DetectionBatch.Should().AllSatisfy(s => s.Should().HaveCount(length));
+            var evidence = report.Evidence.Single(e => e.Hypothesis == name);
+            evidence.Measured.Should().Be(own.Detectors.Score(kind, head));
+            evidence.Data.OfType<CircuitDsl.Reports.AttentionPatternData>().Single().Tokens.Should().HaveCount(length);
+        }
 
         // [Rotated] reached the rotation with its seed: the residual stream of a model without LayerNorm, logits unchanged.
         var rotated = report.Evidence.Single(e => e.Hypothesis == "RotationChangesNothing");
@@ -229,7 +247,8 @@ public sealed class EmittedCodeTests
         documentation.Summary.Should().StartWith("The induction circuit of a two-layer attention-only model: a previous-token head");
         documentation.Hypotheses.Select(h => h.Name).Should().Equal(
             "PreviousToken", "Induction11", "DuplicateToken", "Copying", "KComposition", "NoQComposition", "InductionMatters", "Faithful",
-            "NotInduction", "Head00Unneeded", "PreviousTokenAloneFallsShort", "RotationChangesNothing", "UniformLoss");
+            "NotInduction", "InductionOnLongerBatch", "PreviousTokenOnShortSequences", "Head00Unneeded", "PreviousTokenAloneFallsShort",
+            "RotationChangesNothing", "UniformLoss");
 
         var k = documentation.Hypotheses.Single(h => h.Name == "KComposition");
         k.Kind.Should().Be("Composes");

@@ -35,6 +35,7 @@ public sealed partial class MistakeCorpusTests
         Enumerable.Range(1, 16).Concat([30, 31]).Select(i => $"CDSL{i:000}").Should().BeSubsetOf(ids);
         Enumerable.Range(17, 4).Select(i => $"CDSL{i:000}").Should().BeSubsetOf(ids, "the path claims' diagnostics");
         Enumerable.Range(25, 5).Select(i => $"CDSL{i:000}").Should().BeSubsetOf(ids, "the [Patching] claim's diagnostics");
+        Enumerable.Range(37, 4).Select(i => $"CDSL{i:000}").Should().BeSubsetOf(ids, "the data-file and detection-batch diagnostics");
         ids.Where(id => id.StartsWith("CS", StringComparison.Ordinal)).Should().HaveCountGreaterThanOrEqualTo(3);
     }
 

@@ -86,6 +86,22 @@ partial class Induction
                 paper: null,
                 onSeeds: 0),
             new global::CircuitDsl.HypothesisDocumentation(
+                name: "InductionOnLongerBatch",
+                kind: "InductionHead",
+                claim: "Head 1.1 is an induction head on 16 sequences of 40 tokens.",
+                heads: [new global::CircuitDsl.HeadId(1, 1)],
+                arguments: [new("Head", "1.1"), new("Sequences", "16"), new("SequenceLength", "40"), new("AtLeast", "0.5")],
+                paper: null,
+                onSeeds: 0),
+            new global::CircuitDsl.HypothesisDocumentation(
+                name: "PreviousTokenOnShortSequences",
+                kind: "PreviousTokenHead",
+                claim: "Head 0.2 attends to the previous token on short sequences too.",
+                heads: [new global::CircuitDsl.HeadId(0, 2)],
+                arguments: [new("Head", "0.2"), new("SequenceLength", "9"), new("AtLeast", "0.8")],
+                paper: null,
+                onSeeds: 0),
+            new global::CircuitDsl.HypothesisDocumentation(
                 name: "Head00Unneeded",
                 kind: "Ablation",
                 claim: "Head 0.0 hardly matters for repeated tokens.",
@@ -135,6 +151,8 @@ partial class Induction
                 InductionMatters(model),
                 Faithful(model),
                 NotInduction(model),
+                InductionOnLongerBatch(model),
+                PreviousTokenOnShortSequences(model),
                 Head00Unneeded(model),
                 PreviousTokenAloneFallsShort(model),
                 RotationChangesNothing(model),
@@ -236,6 +254,24 @@ partial class Induction
             head: new global::CircuitDsl.HeadId(0, 0),
             threshold: 0.1,
             bound: global::CircuitDsl.Reports.Bound.AtMost);
+
+    public static partial global::CircuitDsl.Reports.Evidence InductionOnLongerBatch(global::Specs.Toy2L model) =>
+        global::CircuitDsl.Circuits.Hypotheses.InductionHead(
+            model.Analysis.OnDetectionBatch(16, 40),
+            "InductionOnLongerBatch",
+            "Head 1.1 is an induction head on 16 sequences of 40 tokens.",
+            head: new global::CircuitDsl.HeadId(1, 1),
+            threshold: 0.5,
+            bound: global::CircuitDsl.Reports.Bound.AtLeast);
+
+    public static partial global::CircuitDsl.Reports.Evidence PreviousTokenOnShortSequences(global::Specs.Toy2L model) =>
+        global::CircuitDsl.Circuits.Hypotheses.PreviousTokenHead(
+            model.Analysis.OnDetectionBatch(0, 9),
+            "PreviousTokenOnShortSequences",
+            "Head 0.2 attends to the previous token on short sequences too.",
+            head: new global::CircuitDsl.HeadId(0, 2),
+            threshold: 0.8,
+            bound: global::CircuitDsl.Reports.Bound.AtLeast);
 
     public static partial global::CircuitDsl.Reports.Evidence Head00Unneeded(global::Specs.Toy2L model) =>
         global::CircuitDsl.Circuits.Hypotheses.Ablation(

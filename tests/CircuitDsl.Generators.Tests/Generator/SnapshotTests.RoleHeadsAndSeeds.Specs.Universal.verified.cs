@@ -37,6 +37,22 @@ partial class Universal
                 arguments: [new("Heads", "0.previous-token, 1.0"), new("Task", "repeated-tokens"), new("Recovers", "0.5")],
                 paper: null,
                 onSeeds: 0),
+            new global::CircuitDsl.HypothesisDocumentation(
+                name: "PreviousTokenHeadMattersOnPrompts",
+                kind: "Ablation",
+                claim: "Without the previous-token head the model loses the repeats of the researcher's own prompts.",
+                heads: [new global::CircuitDsl.HeadId(0, global::CircuitDsl.HeadRole.PreviousToken)],
+                arguments: [new("Head", "0.previous-token"), new("Data", "data/prompts.json"), new("RaisesLossBy", "0.5")],
+                paper: null,
+                onSeeds: 0),
+            new global::CircuitDsl.HypothesisDocumentation(
+                name: "FaithfulOnPrompts",
+                kind: "Faithfulness",
+                claim: "The same heads do the researcher's own prompts.",
+                heads: [new global::CircuitDsl.HeadId(0, global::CircuitDsl.HeadRole.PreviousToken), new global::CircuitDsl.HeadId(1, 0)],
+                arguments: [new("Heads", "0.previous-token, 1.0"), new("Data", "data/prompts.json"), new("Recovers", "0.5")],
+                paper: null,
+                onSeeds: 0),
         ]);
 
     /// <summary>Checks every hypothesis of Universal on <paramref name="model"/>, in declaration order.</summary>
@@ -49,6 +65,8 @@ partial class Universal
                 KComposition(model),
                 Copying(model),
                 Faithful(model),
+                PreviousTokenHeadMattersOnPrompts(model),
+                FaithfulOnPrompts(model),
             ]);
     }
 
@@ -80,6 +98,26 @@ partial class Universal
             "The previous-token head and head 1.0 do the task.",
             heads: [new global::CircuitDsl.HeadId(0, global::CircuitDsl.HeadRole.PreviousToken), new global::CircuitDsl.HeadId(1, 0)],
             task: "repeated-tokens",
+            threshold: 0.5,
+            bound: global::CircuitDsl.Reports.Bound.AtLeast);
+
+    public static partial global::CircuitDsl.Reports.Evidence PreviousTokenHeadMattersOnPrompts(global::Specs.Seeded2L model) =>
+        global::CircuitDsl.Circuits.Hypotheses.Ablation(
+            model.Analysis,
+            "PreviousTokenHeadMattersOnPrompts",
+            "Without the previous-token head the model loses the repeats of the researcher's own prompts.",
+            head: new global::CircuitDsl.HeadId(0, global::CircuitDsl.HeadRole.PreviousToken),
+            data: global::CircuitDsl.Circuits.TokenData.Of(typeof(global::Specs.Seeded2L), "data/prompts.json"),
+            threshold: 0.5,
+            bound: global::CircuitDsl.Reports.Bound.AtLeast);
+
+    public static partial global::CircuitDsl.Reports.Evidence FaithfulOnPrompts(global::Specs.Seeded2L model) =>
+        global::CircuitDsl.Circuits.Hypotheses.Faithfulness(
+            model.Analysis,
+            "FaithfulOnPrompts",
+            "The same heads do the researcher's own prompts.",
+            heads: [new global::CircuitDsl.HeadId(0, global::CircuitDsl.HeadRole.PreviousToken), new global::CircuitDsl.HeadId(1, 0)],
+            data: global::CircuitDsl.Circuits.TokenData.Of(typeof(global::Specs.Seeded2L), "data/prompts.json"),
             threshold: 0.5,
             bound: global::CircuitDsl.Reports.Bound.AtLeast);
 }

@@ -92,6 +92,14 @@ public static class SpecSources
             [InductionHead("0.0", AtMost = 0.1)]
             public static partial Evidence NotInduction(Toy2L model);
 
+            /// <summary>Head 1.1 is an induction head on 16 sequences of 40 tokens.</summary>
+            [InductionHead("1.1", AtLeast = 0.5, Sequences = 16, SequenceLength = 40)]
+            public static partial Evidence InductionOnLongerBatch(Toy2L model);
+
+            /// <summary>Head 0.2 attends to the previous token on short sequences too.</summary>
+            [PreviousTokenHead("0.2", AtLeast = 0.8, SequenceLength = 9)]
+            public static partial Evidence PreviousTokenOnShortSequences(Toy2L model);
+
             /// <summary>Head 0.0 hardly matters for repeated tokens.</summary>
             [Ablation("0.0", Task = "repeated-tokens", RaisesLossByAtMost = 0.05)]
             public static partial Evidence Head00Unneeded(Toy2L model);
@@ -136,6 +144,14 @@ public static class SpecSources
             /// <summary>The previous-token head and head 1.0 do the task.</summary>
             [Faithfulness("0.previous-token", "1.0", Task = TaskNames.RepeatedTokens, Recovers = 0.5)]
             public static partial Evidence Faithful(Seeded2L model);
+
+            /// <summary>Without the previous-token head the model loses the repeats of the researcher's own prompts.</summary>
+            [Ablation("0.previous-token", Data = "data/prompts.json", RaisesLossBy = 0.5)]
+            public static partial Evidence PreviousTokenHeadMattersOnPrompts(Seeded2L model);
+
+            /// <summary>The same heads do the researcher's own prompts.</summary>
+            [Faithfulness("0.previous-token", "1.0", Data = "data/prompts.json", Recovers = 0.5)]
+            public static partial Evidence FaithfulOnPrompts(Seeded2L model);
         }
         """;
 

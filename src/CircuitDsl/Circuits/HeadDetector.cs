@@ -32,7 +32,7 @@ public static class HeadDetector
     public const int DefaultBatchSize = 8;
 
     /// <summary>
-    /// The longest repeated stretch <c>h</c> of <see cref="DefaultBatch"/>: sequences of at most 256 tokens, so that the
+    /// The longest repeated stretch <c>h</c> of <see cref="DefaultBatch(ModelConfig)"/>: sequences of at most 256 tokens, so that the
     /// default batch of a model with a long context (GPT-2's 1,024) costs a forward pass over 2,048 tokens, not 8,184
     /// (whose attention alone is 16 times larger). Models with <c>n_ctx ≤ 257</c> are unaffected.
     /// </summary>

@@ -19,11 +19,12 @@ internal static class Commands
         command.SetAction(parse =>
         {
             using var folder = LoadFinite(parse.GetRequiredValue(dir));
-            var batch = tokens.Read(parse, folder)!;
+            var text = new FolderTokenizer(folder);
+            var batch = tokens.Read(parse, text)!;
             var logits = FiniteLogits(folder, batch);
             if (!parse.GetValue(json))
             {
-                WriteTopPredictions(output, logits, batch, TokenInput.Labels(folder));
+                WriteTopPredictions(output, logits, batch, text.Labels());
                 return 0;
             }
 

@@ -51,6 +51,7 @@ internal static class PatchCommand
         command.SetAction(parse =>
         {
             using var folder = Commands.LoadFinite(parse.GetRequiredValue(dir));
+            var text = new FolderTokenizer(folder);
             var (files, texts) = ((parse.GetValue(clean), parse.GetValue(corrupted)), (parse.GetValue(cleanText), parse.GetValue(corruptedText)));
             int[][] cleanTokens, corruptedTokens;
             if (files is ({ } cleanFile, { } corruptedFile) && texts is (null, null))
@@ -60,8 +61,8 @@ internal static class PatchCommand
             else if (texts is ({ } cleanInput, { } corruptedInput) && files is (null, null))
             {
                 var bos = !parse.GetValue(noBos);
-                cleanTokens = TokenInput.Encode(folder, [(cleanInput, "--clean")], bos);
-                corruptedTokens = TokenInput.Encode(folder, [(corruptedInput, "--corrupted")], bos);
+                cleanTokens = TokenInput.Encode(text, [(cleanInput, "--clean")], bos);
+                corruptedTokens = TokenInput.Encode(text, [(corruptedInput, "--corrupted")], bos);
             }
             else
             {
@@ -76,7 +77,7 @@ internal static class PatchCommand
 
             var patching = ActivationPatching.Prepare(
                 new HookedTransformer(folder.Weights), cleanTokens, corruptedTokens,
-                TokenId(folder, "--answer", parse.GetRequiredValue(answer)), TokenId(folder, "--wrong", parse.GetRequiredValue(wrong)));
+                TokenId(text, "--answer", parse.GetRequiredValue(answer)), TokenId(text, "--wrong", parse.GetRequiredValue(wrong)));
             var result = patching.Sweep(Targets[name]);
             var columnName = Targets[name] == PatchedActivation.HeadOutput ? "head" : "pos";
             var columns = Enumerable.Range(0, result.Dim(1)).Select(i => $"{columnName} {i}").ToList();
@@ -118,14 +119,14 @@ internal static class PatchCommand
     }
 
     /// <summary>A token given as its id, or as a text that the model's tokenizer makes one token.</summary>
-    private static int TokenId(Weights.ModelFolder folder, string option, string value)
+    private static int TokenId(FolderTokenizer text, string option, string value)
     {
         if (int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var id))
         {
             return id;
         }
 
-        var ids = TokenInput.RequireTokenizer(folder).Encode(value, prependBos: false);
+        var ids = text.Require().Encode(value, prependBos: false);
         return ids.Length == 1
             ? ids[0]
             : throw new UsageException($"{option} \"{value}\" is {ids.Length} tokens, not one; give a token id or a text that is one token.");

@@ -35,8 +35,9 @@ internal static class AttributeCommand
         command.SetAction(parse =>
         {
             using var folder = Commands.LoadFinite(parse.GetRequiredValue(dir));
-            var batch = tokens.Read(parse, folder)!;
-            var target = Target(folder, parse.GetValue(answer), parse.GetValue(wrong));
+            var text = new FolderTokenizer(folder);
+            var batch = tokens.Read(parse, text)!;
+            var target = Target(text, parse.GetValue(answer), parse.GetValue(wrong));
             var decomposition = ResidualDecomposition.Compute(folder.Weights, batch);
             Commands.RequireFinite(folder, decomposition.Logits);
             LogitAttribution attribution;
@@ -76,7 +77,7 @@ internal static class AttributeCommand
                 return 0;
             }
 
-            var label = TokenInput.Labels(folder);
+            var label = text.Labels();
             output.WriteLine(target is var (answerId, wrongId)
                 ? string.Create(CultureInfo.InvariantCulture,
                     $"logit difference {label(answerId)} − {label(wrongId)} at the last position, mean over {batch.Length} sequence(s): {logit:F4}")
@@ -89,7 +90,7 @@ internal static class AttributeCommand
     }
 
     /// <summary>The logit difference <c>--answer</c> over <c>--wrong</c>, or null for the next token's logit.</summary>
-    private static (int Answer, int Wrong)? Target(Weights.ModelFolder folder, string? answer, string? wrong)
+    private static (int Answer, int Wrong)? Target(FolderTokenizer text, string? answer, string? wrong)
     {
         if (answer is null && wrong is null)
         {
@@ -101,12 +102,13 @@ internal static class AttributeCommand
             throw new UsageException("--answer and --wrong go together: give both for a logit difference, or neither for the next token's logit.");
         }
 
-        var (a, w) = (TokenInput.TokenId(folder, "--answer", answer), TokenInput.TokenId(folder, "--wrong", wrong));
+        var (a, w) = (text.TokenId("--answer", answer), text.TokenId("--wrong", wrong));
+        var vocab = text.Folder.Config.DVocab;
         foreach (var (option, id) in new[] { ("--answer", a), ("--wrong", w) })
         {
-            if (id >= folder.Config.DVocab)
+            if (id >= vocab)
             {
-                throw new UsageException($"{option} {id} is outside the vocabulary (d_vocab {folder.Config.DVocab}).");
+                throw new UsageException($"{option} {id} is outside the vocabulary (d_vocab {vocab}).");
             }
         }
 

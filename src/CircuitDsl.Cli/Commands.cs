@@ -19,23 +19,16 @@ internal static class Commands
         command.SetAction(parse =>
         {
             using var folder = LoadFinite(parse.GetRequiredValue(dir));
-            var batch = tokens.Read(parse, folder)!;
+            var text = new FolderTokenizer(folder);
+            var batch = tokens.Read(parse, text)!;
             var logits = FiniteLogits(folder, batch);
             if (!parse.GetValue(json))
             {
-                WriteTopPredictions(output, logits, batch, TokenInput.Labels(folder));
+                WriteTopPredictions(output, logits, batch, text.Labels());
                 return 0;
             }
 
-            using var stream = new MemoryStream();
-            using (var writer = new Utf8JsonWriter(stream))
-            {
-                writer.WriteStartObject();
-                WriteLogits(writer, logits);
-                writer.WriteEndObject();
-            }
-
-            output.WriteLine(System.Text.Encoding.UTF8.GetString(stream.ToArray()));
+            WriteJsonObject(output, writer => WriteLogits(writer, logits));
             return 0;
         });
         return command;
@@ -138,6 +131,20 @@ internal static class Commands
         }
 
         writer.WriteEndArray();
+    }
+
+    /// <summary>Writes one JSON object on one line of <paramref name="output"/>: <paramref name="members"/> writes what is inside its braces.</summary>
+    public static void WriteJsonObject(TextWriter output, Action<Utf8JsonWriter> members)
+    {
+        using var stream = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(stream))
+        {
+            writer.WriteStartObject();
+            members(writer);
+            writer.WriteEndObject();
+        }
+
+        output.WriteLine(System.Text.Encoding.UTF8.GetString(stream.ToArray()));
     }
 
     /// <summary>Writes <c>"name": value</c>, or <c>null</c> for a value that was not measured (NaN or infinite).</summary>

@@ -43,18 +43,14 @@ internal static class ComposeCommand
         {
             var specs = parse.GetRequiredValue(parts);
             var alignment = parse.GetValue(align) == "embed" ? CompositionAlignment.Embed : CompositionAlignment.None;
-            var target = Path.TrimEndingDirectorySeparator(Path.GetFullPath(parse.GetRequiredValue(outDir)));
+            var target = parse.GetRequiredValue(outDir);
             var folders = new List<ModelFolder>();
             try
             {
                 var sources = specs.Select(PartSpec.Parse).ToList();
                 foreach (var source in sources)
                 {
-                    if (Path.TrimEndingDirectorySeparator(Path.GetFullPath(source.Directory)) == target)
-                    {
-                        throw new UsageException($"--out {parse.GetRequiredValue(outDir)} is one of the parts: write the composite elsewhere.");
-                    }
-
+                    DerivedModel.RequireDistinct(source.Directory, target);
                     folders.Add(Commands.LoadFinite(source.Directory));
                 }
 
@@ -145,18 +141,7 @@ internal static class ComposeCommand
                 return new PartSpec(text, null);
             }
 
-            var heads = new List<HeadId>();
-            foreach (var item in text[(colon + 1)..].Split(','))
-            {
-                if (!HeadId.TryParse(item.Trim(), out var id, out var error))
-                {
-                    throw new UsageException($"--part {text}: '{item}' is not a head ({error}).");
-                }
-
-                heads.Add(id);
-            }
-
-            return new PartSpec(text[..colon], heads);
+            return new PartSpec(text[..colon], DerivedModel.ParseHeads($"--part {text}", text[(colon + 1)..]));
         }
 
         /// <summary>The part's weights: all of them, or only <see cref="Heads"/> (the others mean-ablated over the fitting tokens, or zeroed without them).</summary>

@@ -43,18 +43,13 @@ internal static class DemoCommand
                 }
             }
 
-            var results = new List<(Document Page, CircuitReport Report, SeedReport Seeds)>();
-            foreach (var circuit in circuits)
-            {
-                cancel.ThrowIfCancellationRequested();
-                var watch = System.Diagnostics.Stopwatch.StartNew();
-                results.Add(SpecChecks.Check(circuit, weights[circuit.Model.Type]));
-                console.MarkupLine($"  checked {Markup.Escape(circuit.Documentation.Name)} in {watch.Elapsed.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture)} s");
-            }
-
+            var (results, views) = SpecChecks.CheckAll(circuits, m => weights[m.Type],
+                (circuit, took) => console.MarkupLine(
+                    $"  checked {Markup.Escape(circuit.Documentation.Name)} in {took.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture)} s"),
+                cancel);
             var unexpected = Verdicts(console, circuits, results.Select(r => r.Seeds).ToList());
             var docs = Path.Combine(dir, "docs");
-            SpecChecks.WriteDocs(docs, [.. results.Select(r => (r.Page, r.Report))], SpecChecks.Views(circuits, m => weights[m.Type][0].Directory));
+            SpecChecks.WriteDocs(docs, [.. results.Select(r => (r.Page, r.Report))], views);
             console.MarkupLine($"docs: [link]{Markup.Escape(Path.Combine(docs, DocsSite.HtmlFileName))}[/] and {Markup.Escape(Path.Combine(docs, DocsSite.IndexFileName))}");
             return Task.FromResult(unexpected == 0 ? 0 : 1);
         });

@@ -30,9 +30,8 @@ internal static class DocsCommand
                 throw new UsageException($"no [Circuit] specs in {string.Join(", ", assemblies.Select(a => a.GetName().Name))}.");
             }
 
-            var checkedCircuits = circuits.Select(c => SpecChecks.Check(c, c.Model.BundledWeights())).Select(r => (r.Page, r.Report)).ToList();
-            var views = SpecChecks.Views(circuits, m => m.BundledWeights()[0].Directory);
-            var files = SpecChecks.WriteDocs(parse.GetRequiredValue(outDir), checkedCircuits, views);
+            var (checkedCircuits, views) = SpecChecks.CheckAll(circuits, m => m.BundledWeights());
+            var files = SpecChecks.WriteDocs(parse.GetRequiredValue(outDir), [.. checkedCircuits.Select(r => (r.Page, r.Report))], views);
             output.WriteLine($"wrote {files.Count} files to {Path.GetFullPath(parse.GetRequiredValue(outDir))}: {DocsSite.IndexFileName}, {DocsSite.HtmlFileName}, a page per circuit");
             return 0;
         });

@@ -48,7 +48,15 @@ internal static class ExtractCommand
             var extracted = Extraction.Extract(new HookedTransformer(folder.Weights), circuit, keptMlps, batch);
             ModelFolder.Save(target, extracted.Circuit.Weights);
             var predicted = batch.Length * (batch[0].Length - 1);
-            output.WriteLine(parse.GetValue(json) ? Json(extracted, predicted, target) : Text(extracted, predicted, target));
+            if (parse.GetValue(json))
+            {
+                Commands.WriteJsonObject(output, writer => Json(writer, extracted, predicted, target));
+            }
+            else
+            {
+                output.WriteLine(Text(extracted, predicted, target));
+            }
+
             return 0;
         });
         return command;
@@ -85,38 +93,30 @@ internal static class ExtractCommand
         return [.. layers];
     }
 
-    private static string Json(Extracted extracted, int predicted, string target)
+    private static void Json(Utf8JsonWriter writer, Extracted extracted, int predicted, string target)
     {
         var losses = extracted.Losses;
-        using var stream = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(stream))
+        Commands.WriteNumberOrNull(writer, "faithfulness", losses.Fraction);
+        writer.WriteNumber("loss_full", losses.Full);
+        writer.WriteNumber("loss_extracted", losses.Circuit);
+        writer.WriteNumber("loss_ablated", losses.AblateAll);
+        writer.WriteNumber("tokens", predicted);
+        writer.WriteNumber("n_heads", extracted.Circuit.Weights.Config.NHeads);
+        writer.WriteStartObject("heads");
+        foreach (var (from, to) in extracted.Circuit.HeadMap.OrderBy(kv => kv.Key.Layer).ThenBy(kv => kv.Key.Head))
         {
-            writer.WriteStartObject();
-            Commands.WriteNumberOrNull(writer, "faithfulness", losses.Fraction);
-            writer.WriteNumber("loss_full", losses.Full);
-            writer.WriteNumber("loss_extracted", losses.Circuit);
-            writer.WriteNumber("loss_ablated", losses.AblateAll);
-            writer.WriteNumber("tokens", predicted);
-            writer.WriteNumber("n_heads", extracted.Circuit.Weights.Config.NHeads);
-            writer.WriteStartObject("heads");
-            foreach (var (from, to) in extracted.Circuit.HeadMap.OrderBy(kv => kv.Key.Layer).ThenBy(kv => kv.Key.Head))
-            {
-                writer.WriteString(from.ToString(), to.ToString());
-            }
-
-            writer.WriteEndObject();
-            writer.WriteStartArray("mlps");
-            foreach (var layer in extracted.Mlps)
-            {
-                writer.WriteNumberValue(layer);
-            }
-
-            writer.WriteEndArray();
-            writer.WriteString("out", target);
-            writer.WriteEndObject();
+            writer.WriteString(from.ToString(), to.ToString());
         }
 
-        return System.Text.Encoding.UTF8.GetString(stream.ToArray());
+        writer.WriteEndObject();
+        writer.WriteStartArray("mlps");
+        foreach (var layer in extracted.Mlps)
+        {
+            writer.WriteNumberValue(layer);
+        }
+
+        writer.WriteEndArray();
+        writer.WriteString("out", target);
     }
 
     private static string Text(Extracted extracted, int predicted, string target)

@@ -51,6 +51,7 @@ internal static class PatchCommand
         command.SetAction(parse =>
         {
             using var folder = Commands.LoadFinite(parse.GetRequiredValue(dir));
+            var text = new FolderTokenizer(folder);
             var (files, texts) = ((parse.GetValue(clean), parse.GetValue(corrupted)), (parse.GetValue(cleanText), parse.GetValue(corruptedText)));
             int[][] cleanTokens, corruptedTokens;
             if (files is ({ } cleanFile, { } corruptedFile) && texts is (null, null))
@@ -60,8 +61,8 @@ internal static class PatchCommand
             else if (texts is ({ } cleanInput, { } corruptedInput) && files is (null, null))
             {
                 var bos = !parse.GetValue(noBos);
-                cleanTokens = TokenInput.Encode(folder, [(cleanInput, "--clean")], bos);
-                corruptedTokens = TokenInput.Encode(folder, [(corruptedInput, "--corrupted")], bos);
+                cleanTokens = TokenInput.Encode(text, [(cleanInput, "--clean")], bos);
+                corruptedTokens = TokenInput.Encode(text, [(corruptedInput, "--corrupted")], bos);
             }
             else
             {
@@ -76,7 +77,7 @@ internal static class PatchCommand
 
             var patching = ActivationPatching.Prepare(
                 new HookedTransformer(folder.Weights), cleanTokens, corruptedTokens,
-                TokenInput.TokenId(folder, "--answer", parse.GetRequiredValue(answer)), TokenInput.TokenId(folder, "--wrong", parse.GetRequiredValue(wrong)));
+                text.TokenId("--answer", parse.GetRequiredValue(answer)), text.TokenId("--wrong", parse.GetRequiredValue(wrong)));
             var result = patching.Sweep(Targets[name]);
             var columnName = Targets[name] == PatchedActivation.HeadOutput ? "head" : "pos";
             var columns = Enumerable.Range(0, result.Dim(1)).Select(i => $"{columnName} {i}").ToList();

@@ -52,7 +52,15 @@ internal static class RotateCommand
             var rotated = Rotation.Rotate(folder.Weights, what, parse.GetValue(seed));
             var change = Rotation.Compare(folder.Weights, rotated, batch);
             ModelFolder.Save(target, rotated);
-            output.WriteLine(parse.GetValue(json) ? Json(what, parse.GetValue(seed), change, target) : Text(what, change, target));
+            if (parse.GetValue(json))
+            {
+                Commands.WriteJsonObject(output, writer => Json(writer, what, parse.GetValue(seed), change, target));
+            }
+            else
+            {
+                output.WriteLine(Text(what, change, target));
+            }
+
             return 0;
         });
         return command;
@@ -62,29 +70,21 @@ internal static class RotateCommand
         new[] { (RotatedBases.ResidualStream, "residual_stream"), (RotatedBases.HeadBases, "head_basis"), (RotatedBases.Neurons, "neurons") }
             .Where(p => what.HasFlag(p.Item1)).Select(p => p.Item2);
 
-    private static string Json(RotatedBases what, int seed, LogitChange change, string target)
+    private static void Json(Utf8JsonWriter writer, RotatedBases what, int seed, LogitChange change, string target)
     {
-        using var stream = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(stream))
+        writer.WriteStartArray("rotated");
+        foreach (var name in Names(what))
         {
-            writer.WriteStartObject();
-            writer.WriteStartArray("rotated");
-            foreach (var name in Names(what))
-            {
-                writer.WriteStringValue(name);
-            }
-
-            writer.WriteEndArray();
-            writer.WriteNumber("seed", seed);
-            writer.WriteNumber("max_abs_logit_difference", change.MaxAbsDifference);
-            writer.WriteNumber("relative_logit_difference", change.Relative);
-            Commands.WriteNumberOrNull(writer, "loss_original", change.LossBefore);
-            Commands.WriteNumberOrNull(writer, "loss_rotated", change.LossAfter);
-            writer.WriteString("out", target);
-            writer.WriteEndObject();
+            writer.WriteStringValue(name);
         }
 
-        return System.Text.Encoding.UTF8.GetString(stream.ToArray());
+        writer.WriteEndArray();
+        writer.WriteNumber("seed", seed);
+        writer.WriteNumber("max_abs_logit_difference", change.MaxAbsDifference);
+        writer.WriteNumber("relative_logit_difference", change.Relative);
+        Commands.WriteNumberOrNull(writer, "loss_original", change.LossBefore);
+        Commands.WriteNumberOrNull(writer, "loss_rotated", change.LossAfter);
+        writer.WriteString("out", target);
     }
 
     private static string Text(RotatedBases what, LogitChange change, string target) => string.Create(CultureInfo.InvariantCulture,

@@ -72,10 +72,18 @@ internal sealed class TokenInput
     /// </summary>
     /// <exception cref="UsageException">None or more than one kind was given, a file is unreadable, the folder has no
     /// tokenizer for text, or the tokens do not fit the model.</exception>
-    public int[][]? Read(ParseResult parse, ModelFolder folder)
+    public int[][]? Read(ParseResult parse, ModelFolder folder) => Read(parse, new FolderTokenizer(folder));
+
+    /// <summary>
+    /// As <see cref="Read(ParseResult, ModelFolder)"/>, with the tokenizer a command keeps for its other uses (labels,
+    /// token flags).
+    /// </summary>
+    /// <exception cref="UsageException">As <see cref="Read(ParseResult, ModelFolder)"/>.</exception>
+    public int[][]? Read(ParseResult parse, FolderTokenizer text)
     {
         ArgumentNullException.ThrowIfNull(parse);
-        ArgumentNullException.ThrowIfNull(folder);
+        ArgumentNullException.ThrowIfNull(text);
+        var folder = text.Folder;
         var tokensFile = parse.GetValue(Tokens);
         var texts = (parse.GetValue(Text) ?? []).Select(t => (Text: t, Source: "--text")).ToList();
         foreach (var file in parse.GetValue(TextFile) ?? [])
@@ -98,19 +106,19 @@ internal sealed class TokenInput
             return _required ? throw new UsageException("give the tokens to run on: --tokens FILE, --text TEXT or --text-file FILE.") : null;
         }
 
-        return Encode(folder, texts, !parse.GetValue(NoPrependBos));
+        return Encode(text, texts, !parse.GetValue(NoPrependBos));
     }
 
     /// <summary>
-    /// Encodes each text (one sequence each) with <paramref name="folder"/>'s tokenizer and checks the batch against
-    /// its config; <c>Source</c> names the text in errors (a file, or the flag it came from).
+    /// Encodes each text (one sequence each) with the folder's tokenizer and checks the batch against the folder's
+    /// config; <c>Source</c> names the text in errors (a file, or the flag it came from).
     /// </summary>
     /// <exception cref="UsageException">The folder has no tokenizer, or the encoded batch does not fit the model.</exception>
-    public static int[][] Encode(ModelFolder folder, IReadOnlyList<(string Text, string Source)> texts, bool prependBos)
+    public static int[][] Encode(FolderTokenizer text, IReadOnlyList<(string Text, string Source)> texts, bool prependBos)
     {
-        ArgumentNullException.ThrowIfNull(folder);
+        ArgumentNullException.ThrowIfNull(text);
         ArgumentNullException.ThrowIfNull(texts);
-        var tokenizer = RequireTokenizer(folder);
+        var tokenizer = text.Require();
         var batch = new int[texts.Count][];
         for (var i = 0; i < texts.Count; i++)
         {
@@ -140,7 +148,7 @@ internal sealed class TokenInput
 
         try
         {
-            Model.Tokens.Validate(batch, folder.Config);
+            Model.Tokens.Validate(batch, text.Folder.Config);
         }
         catch (ArgumentException e)
         {
@@ -149,33 +157,6 @@ internal sealed class TokenInput
 
         return batch;
     }
-
-    /// <summary><paramref name="folder"/>'s tokenizer, or a usage error saying how to give the folder one.</summary>
-    /// <exception cref="UsageException">The folder has no tokenizer.</exception>
-    public static Tokenizer RequireTokenizer(ModelFolder folder) =>
-        Tokenizer.FromFolder(folder.Directory) ?? throw new UsageException(
-            $"{folder.Directory}: the model folder has no tokenizer for text (add tokenizer.json, vocab.json + merges.txt, or \"tokenizer_name\": \"gpt2\" in config.json); give --tokens instead.");
-
-    /// <summary>
-    /// How reports label token ids of <paramref name="folder"/>'s model: the token's text (quoted, escaped) and id
-    /// when the folder has a tokenizer, the id alone when it has none.
-    /// </summary>
-    public static Func<int, string> Labels(ModelFolder folder)
-    {
-        ArgumentNullException.ThrowIfNull(folder);
-        if (Tokenizer.FromFolder(folder.Directory) is not { } tokenizer)
-        {
-            return id => id.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        }
-
-        return id => $"{Quote(tokenizer.ToStrTokens([id])[0])} {id}";
-    }
-
-    private static string Quote(string token) =>
-        System.Text.Json.JsonSerializer.Serialize(token, new System.Text.Json.JsonSerializerOptions
-        {
-            Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-        });
 
     /// <summary>Reads a UTF-8 text file of at most <see cref="MaxTextFileBytes"/>.</summary>
     /// <exception cref="UsageException">The file is missing, too large, unreadable or not UTF-8.</exception>
@@ -204,26 +185,5 @@ internal sealed class TokenInput
         {
             throw new UsageException($"{path}: cannot read the text file: {e.Message}");
         }
-    }
-
-    /// <summary>
-    /// A token given on the command line (<paramref name="option"/>, e.g. <c>--answer</c>) as its id, or as a text that
-    /// <paramref name="folder"/>'s tokenizer makes one token (<c>" Mary"</c>). Whether an id is in the vocabulary is
-    /// the caller's check.
-    /// </summary>
-    /// <exception cref="UsageException">The text is not one token, or the folder has no tokenizer.</exception>
-    public static int TokenId(ModelFolder folder, string option, string value)
-    {
-        ArgumentNullException.ThrowIfNull(folder);
-        ArgumentNullException.ThrowIfNull(value);
-        if (int.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var id))
-        {
-            return id;
-        }
-
-        var ids = RequireTokenizer(folder).Encode(value, prependBos: false);
-        return ids.Length == 1
-            ? ids[0]
-            : throw new UsageException($"{option} \"{value}\" is {ids.Length} tokens, not one; give a token id or a text that is one token.");
     }
 }

@@ -28,7 +28,8 @@ internal static class ViewCommand
         {
             var path = parse.GetRequiredValue(dir);
             using var folder = Commands.LoadFinite(path);
-            var batch = tokens.Read(parse, folder)!;
+            var text = new FolderTokenizer(folder);
+            var batch = tokens.Read(parse, text)!;
             var index = parse.GetValue(sequence);
             if ((uint)index >= (uint)batch.Length)
             {
@@ -38,7 +39,7 @@ internal static class ViewCommand
             var data = Exploration.Compute(folder.Weights, batch[index]);
             var file = parse.GetRequiredValue(outPath);
             var title = $"{Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(path)))}: sequence {index}";
-            File.WriteAllText(file, ExplorerPage.Render(title, data, TokenInput.Labels(folder)));
+            File.WriteAllText(file, ExplorerPage.Render(title, data, text.Labels()));
             output.WriteLine($"wrote {file}");
             return 0;
         });

@@ -1,6 +1,6 @@
 namespace CircuitDsl.Cli.Application;
 
-/// <summary>What commands that write a new model folder from an existing one (<c>extract</c>, <c>rotate</c>) share.</summary>
+/// <summary>What commands that write a new model folder from an existing one (<c>extract</c>, <c>rotate</c>, <c>compose</c>) share.</summary>
 public static class DerivedModel
 {
     /// <summary>Refuses an output folder that is the input folder: the new model would overwrite the one it is read from.</summary>

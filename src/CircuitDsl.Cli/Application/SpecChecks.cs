@@ -9,12 +9,43 @@ namespace CircuitDsl.Cli.Application;
 internal static class SpecChecks
 {
     /// <summary>
-    /// Loads the circuit's model from each seed's weights, checks every hypothesis on each, and builds its page: the
-    /// claims across seeds, and the first seed's pictures.
+    /// Checks each circuit (<see cref="Check"/>) and gathers the interactive view of each model with attention layers
+    /// among their models, on the first sequence of its detection batch, from the first seed's model already loaded for
+    /// the check; <paramref name="checkedOne"/> hears of each circuit checked and how long it took.
     /// </summary>
-    public static (Document Page, CircuitReport Report, SeedReport Seeds) Check(CircuitEntry circuit, IReadOnlyList<SeedWeights> weights)
+    public static (IReadOnlyList<(Document Page, CircuitReport Report, SeedReport Seeds)> Circuits, IReadOnlyList<(string Model, Exploration View)> Views)
+        CheckAll(IReadOnlyList<CircuitEntry> circuits, Func<ModelEntry, IReadOnlyList<SeedWeights>> weights,
+            Action<CircuitEntry, TimeSpan>? checkedOne = null, CancellationToken cancel = default)
     {
-        // The first seed's model stays loaded until every seed is checked: its analysis draws the page's pictures.
+        var results = new List<(Document, CircuitReport, SeedReport)>();
+        var views = new List<(string, Exploration)>();
+        var viewed = new HashSet<Type>();
+        foreach (var circuit in circuits)
+        {
+            cancel.ThrowIfCancellationRequested();
+            var watch = System.Diagnostics.Stopwatch.StartNew();
+            var (page, report, seeds, view) = Check(circuit, weights(circuit.Model), withView: viewed.Add(circuit.Model.Type));
+            results.Add((page, report, seeds));
+            if (view is not null)
+            {
+                views.Add((circuit.Model.Name, view));
+            }
+
+            checkedOne?.Invoke(circuit, watch.Elapsed);
+        }
+
+        return (results, views);
+    }
+
+    /// <summary>
+    /// Loads the circuit's model from each seed's weights, checks every hypothesis on each, and builds its page: the
+    /// claims across seeds, and the first seed's pictures; <paramref name="withView"/>, also the first seed's
+    /// interactive view when the model has attention layers.
+    /// </summary>
+    private static (Document Page, CircuitReport Report, SeedReport Seeds, Exploration? View) Check(
+        CircuitEntry circuit, IReadOnlyList<SeedWeights> weights, bool withView)
+    {
+        // The first seed's model stays loaded until every seed is checked: its analysis draws the page's pictures and view.
         using var first = circuit.Model.Load(weights[0].Directory);
         var reports = new List<CircuitReport> { circuit.CheckAll(first) };
         foreach (var (_, directory) in weights.Skip(1))
@@ -25,26 +56,10 @@ internal static class SpecChecks
 
         var seeds = new SeedReport(circuit.Documentation, [.. weights.Select(w => w.Seed)], reports);
         var page = CircuitPage.Build(circuit.Documentation, reports[0], first.Analysis, circuit.Model.Rows(weights[0].Directory), seeds);
-        return (page, reports[0], seeds);
-    }
-
-    /// <summary>
-    /// The interactive view of each model with attention layers among <paramref name="circuits"/>' models, on the first
-    /// sequence of its detection batch; <paramref name="weights"/> names each model's weights folder.
-    /// </summary>
-    public static IReadOnlyList<(string Model, Exploration View)> Views(IEnumerable<CircuitEntry> circuits, Func<ModelEntry, string> weights)
-    {
-        var views = new List<(string, Exploration)>();
-        foreach (var entry in circuits.Select(c => c.Model).DistinctBy(m => m.Type))
-        {
-            using var model = entry.Load(weights(entry));
-            if (model.Analysis.Config.NLayers > 0)
-            {
-                views.Add((entry.Name, Exploration.Compute(model.Analysis.Weights, model.Analysis.DetectionBatch[0])));
-            }
-        }
-
-        return views;
+        var view = withView && first.Analysis.Config.NLayers > 0
+            ? Exploration.Compute(first.Analysis.Weights, first.Analysis.DetectionBatch[0])
+            : null;
+        return (page, reports[0], seeds, view);
     }
 
     /// <summary>Writes the docs site for checked circuits and the models' views; returns the files written.</summary>

@@ -32,14 +32,13 @@ public sealed record Exploration(
         }
 
         int n = tokens.Length, layers = c.NLayers, heads = c.NHeads;
-        var (_, cache) = new HookedTransformer(weights).RunWithCache(batch, name => name.EndsWith(".attn.hook_pattern", StringComparison.Ordinal));
+        var decomposition = ResidualDecomposition.Compute(weights, batch, cachePatterns: true);
         var patterns = new Tensor(layers, heads, n, n);
         for (var l = 0; l < layers; l++)
         {
-            cache.Pattern(l).Span.CopyTo(patterns[l].Span);
+            decomposition.Pattern(l).Span.CopyTo(patterns[l].Span);
         }
 
-        var decomposition = ResidualDecomposition.Compute(weights, batch);
         var lens = decomposition.LogitLens();
         var top = new int[lens.Count, n];
         var logProb = new Tensor(lens.Count, n - 1);

@@ -49,7 +49,13 @@ public sealed class ResidualDecomposition
 
     /// <summary>Runs <paramref name="weights"/> on <paramref name="tokens"/> once, caching what the analyses read.</summary>
     /// <exception cref="ArgumentException">The tokens are empty, ragged, too long, or outside the vocabulary.</exception>
-    public static ResidualDecomposition Compute(TransformerWeights weights, int[][] tokens)
+    public static ResidualDecomposition Compute(TransformerWeights weights, int[][] tokens) => Compute(weights, tokens, cachePatterns: false);
+
+    /// <summary>
+    /// As <see cref="Compute(TransformerWeights, int[][])"/>; with <paramref name="cachePatterns"/> the same pass also
+    /// keeps every layer's attention patterns, for <see cref="Pattern"/>.
+    /// </summary>
+    internal static ResidualDecomposition Compute(TransformerWeights weights, int[][] tokens, bool cachePatterns)
     {
         ArgumentNullException.ThrowIfNull(weights);
         ArgumentNullException.ThrowIfNull(tokens);
@@ -57,7 +63,8 @@ public sealed class ResidualDecomposition
             name is HookNames.Embed or HookNames.PosEmbed
             || name.EndsWith("hook_resid_pre", StringComparison.Ordinal) || name.EndsWith("hook_resid_mid", StringComparison.Ordinal)
             || name.EndsWith("hook_attn_out", StringComparison.Ordinal) || name.EndsWith("hook_mlp_out", StringComparison.Ordinal)
-            || name.EndsWith("attn.hook_result", StringComparison.Ordinal));
+            || name.EndsWith("attn.hook_result", StringComparison.Ordinal)
+            || (cachePatterns && name.EndsWith("attn.hook_pattern", StringComparison.Ordinal)));
         for (var l = 0; l < weights.Config.NLayers; l++)
         {
             pass.Block(l);
@@ -66,6 +73,12 @@ public sealed class ResidualDecomposition
         var logits = pass.Unembed();
         return new ResidualDecomposition(weights, [.. tokens.Select(t => t.ToArray())], pass.Cache, pass.Residual, logits);
     }
+
+    /// <summary>
+    /// Layer <paramref name="layer"/>'s attention patterns <c>[batch, n_heads, query_pos, key_pos]</c> from this pass;
+    /// only when it was computed with <c>cachePatterns</c>.
+    /// </summary>
+    internal Tensor Pattern(int layer) => _cache.Pattern(layer);
 
     /// <summary>
     /// The residual stream entering block <paramref name="layer"/> (the final one, before <c>ln_final</c>, when null or

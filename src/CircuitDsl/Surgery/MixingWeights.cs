@@ -34,7 +34,7 @@ public sealed record MixingWeights(IReadOnlyList<double> Alpha, double UnitLoss,
 
         var problem = new Problem(components, tokens, parts[0].Config.DVocab);
         var alpha = Enumerable.Repeat(1.0, parts.Count).ToArray();
-        var unitLoss = problem.Loss(alpha, out _, out _);
+        var unitLoss = problem.Loss(alpha);
         var loss = unitLoss;
         for (var iteration = 0; iteration < MaxIterations; iteration++)
         {
@@ -52,7 +52,7 @@ public sealed record MixingWeights(IReadOnlyList<double> Alpha, double UnitLoss,
             do
             {
                 candidate = alpha.Zip(step, (a, s) => a + (t * s)).ToArray();
-                candidateLoss = problem.Loss(candidate, out _, out _);
+                candidateLoss = problem.Loss(candidate);
                 t /= 2;
             }
             while (candidateLoss > loss + (1e-4 * 2 * t * descent) && t > 1e-10);
@@ -78,15 +78,24 @@ public sealed record MixingWeights(IReadOnlyList<double> Alpha, double UnitLoss,
         return (-h.Solve(g)).ToArray();
     }
 
-    /// <summary>The loss of <c>Σ_p α_p C_p</c>, with its gradient and Hessian in <c>α</c>.</summary>
+    /// <summary>The loss of <c>Σ_p α_p C_p</c>, alone or with its gradient and Hessian in <c>α</c>.</summary>
     private sealed class Problem(float[][] components, int[][] tokens, int vocab)
     {
+        /// <summary>The loss alone, as the line search needs it.</summary>
+        public double Loss(double[] alpha) => Evaluate(alpha, null, null);
+
+        /// <summary>The loss, its gradient and its Hessian, for a Newton step.</summary>
         public double Loss(double[] alpha, out double[] gradient, out double[,] hessian)
+        {
+            gradient = new double[components.Length];
+            hessian = new double[components.Length, components.Length];
+            return Evaluate(alpha, gradient, hessian);
+        }
+
+        private double Evaluate(double[] alpha, double[]? gradient, double[,]? hessian)
         {
             var parts = components.Length;
             int positions = tokens[0].Length;
-            gradient = new double[parts];
-            hessian = new double[parts, parts];
             var logits = new double[vocab];
             var mean = new double[parts];
             double total = 0;
@@ -124,6 +133,12 @@ public sealed record MixingWeights(IReadOnlyList<double> Alpha, double UnitLoss,
                     }
 
                     total += max + Math.Log(z) - targetLogit;
+                    rows++;
+                    if (gradient is null || hessian is null)
+                    {
+                        continue;
+                    }
+
                     Array.Clear(mean);
                     for (var v = 0; v < vocab; v++)
                     {
@@ -151,9 +166,12 @@ public sealed record MixingWeights(IReadOnlyList<double> Alpha, double UnitLoss,
                     {
                         gradient[p] += mean[p] - components[p][offset + target];
                     }
-
-                    rows++;
                 }
+            }
+
+            if (gradient is null || hessian is null)
+            {
+                return total / rows;
             }
 
             for (var p = 0; p < parts; p++)

@@ -87,21 +87,28 @@ public sealed class ResidualDecompositionTests
     public void A_heads_attribution_is_its_result_through_the_frozen_final_LayerNorm_dotted_with_the_unembedding()
     {
         var w = RandomWeights.Architecture(Normalization.LN, attnOnly: false, shortformer: false, layers: 2, seed: 5);
-        var (_, cache) = new HookedTransformer(w).RunWithCache(Tokens, n => n.EndsWith("hook_result", StringComparison.Ordinal));
+        var (_, cache) = new HookedTransformer(w).RunWithCache(Tokens,
+            n => n.EndsWith("hook_result", StringComparison.Ordinal) || n == HookNames.ResidPost(1));
         var d = ResidualDecomposition.Compute(w, Tokens);
 
-        var normalized = d.ApplyFinalLayerNorm(cache[HookNames.Result(1)].Select(2, 0));
-        var logits = Gemm.MatMul(normalized.Reshape(Tokens.Length * Tokens[0].Length, 8), w.W_U).Reshape(Tokens.Length, Tokens[0].Length, 11);
-
         var attribution = d.Attribute(3, 5).Heads[1][0];
+        var (result, final) = (cache[HookNames.Result(1)].Select(2, 0), cache[HookNames.ResidPost(1)]);
         for (var b = 0; b < Tokens.Length; b++)
         {
             for (var p = 0; p < Tokens[0].Length; p++)
             {
-                attribution[b, p].Should().BeApproximately(logits[b, p, 3] - logits[b, p, 5], 1e-5f);
+                // LayerNorm by hand: the head's result centred, divided by the final residual stream's standard deviation
+                // (eps 1e-5), times ln_final's weight, dotted with the difference of the two tokens' unembeddings.
+                var (x, r) = (Row(final, b, p), Row(result, b, p));
+                var sigma = Math.Sqrt(x.Select(v => (v - x.Average()) * (v - x.Average())).Average() + 1e-5);
+                var expected = Enumerable.Range(0, r.Length)
+                    .Sum(i => (r[i] - r.Average()) / sigma * w.LnFinalW!.Span[i] * (w.W_U[i, 3] - w.W_U[i, 5]));
+                ((double)attribution[b, p]).Should().BeApproximately(expected, 1e-5);
             }
         }
     }
+
+    private static double[] Row(Tensor t, int b, int p) => [.. Enumerable.Range(0, t.Dim(2)).Select(i => (double)t[b, p, i])];
 
     [Fact]
     public void Bad_layers_tokens_and_one_token_sequences_are_refused()

@@ -1,4 +1,5 @@
 using CircuitDsl.Circuits;
+using CircuitDsl.Model;
 using CircuitDsl.Reports;
 using CircuitDsl.Tasks;
 using CircuitDsl.Tests.Model;
@@ -111,13 +112,35 @@ public sealed class SeedsTests
     [Fact]
     public void A_claim_about_a_role_head_measures_the_resolved_head_and_names_both()
     {
-        var analysis = new ModelAnalysis(HandBuilt.PreviousTokenCopier(vocab: 12, ctx: 9, logitScale: 4f), WeightProcessingOptions.None);
+        // Head 1 is the hand-built previous-token head; head 0 has zero weights, so it attends uniformly.
+        var analysis = new ModelAnalysis(PreviousTokenHeadBesideAUniformOne(vocab: 12, ctx: 9), WeightProcessingOptions.None);
 
         var byRole = Hypotheses.PreviousTokenHead(analysis, "P", "", new HeadId(0, HeadRole.PreviousToken), 0.9, Bound.AtLeast);
-        var byIndex = Hypotheses.PreviousTokenHead(analysis, "P", "", new HeadId(0, 0), 0.9, Bound.AtLeast);
+        var uniform = Hypotheses.PreviousTokenHead(analysis, "P", "", new HeadId(0, 0), 0.9, Bound.AtLeast);
 
-        byRole.Measured.Should().Be(byIndex.Measured);
-        byRole.Unit.Should().Be("previous-token score of 0.0 (0.previous-token)");
+        analysis.Resolve(new HeadId(0, HeadRole.PreviousToken)).Should().Be(new HeadId(0, 1));
+        byRole.Measured.Should().BeApproximately(1, 1e-6, "the hand-built head puts all its attention on the previous token");
+        byRole.Unit.Should().Be("previous-token score of 0.1 (0.previous-token)");
+        // A uniform head gives query i (i ≥ 1) a share 1/(i+1) of its attention on the previous token.
+        var n = analysis.DetectionBatch[0].Length;
+        uniform.Measured.Should().BeApproximately(Enumerable.Range(1, n - 1).Average(i => 1.0 / (i + 1)), 1e-6);
+    }
+
+    /// <summary><see cref="HandBuilt.PreviousTokenCopier"/>'s head as head 1 of two, head 0 all zeros.</summary>
+    private static TransformerWeights PreviousTokenHeadBesideAUniformOne(int vocab, int ctx)
+    {
+        var one = HandBuilt.PreviousTokenCopier(vocab, ctx, logitScale: 4f);
+        var two = TransformerWeights.Zeros(one.Config with { NHeads = 2 });
+        one.W_E.Span.CopyTo(two.W_E.Span);
+        one.W_pos.Span.CopyTo(two.W_pos.Span);
+        one.W_U.Span.CopyTo(two.W_U.Span);
+        var (from, to) = (one.Blocks[0], two.Blocks[0]);
+        foreach (var (a, b) in new[] { (from.W_Q, to.W_Q), (from.W_K, to.W_K), (from.W_V, to.W_V), (from.W_O, to.W_O) })
+        {
+            a[0].Span.CopyTo(b[1].Span);
+        }
+
+        return two;
     }
 
     [Fact]

@@ -79,21 +79,68 @@ public sealed class CircuitPageTests : IDisposable
     [Fact]
     public void The_pictures_draw_the_runtime_analyses_numbers()
     {
-        var (_, _, analysis) = Checked();
+        var (spec, report, analysis) = Checked();
+        DocsSite.Write(_dir, "Circuits", [(CircuitPage.Build(spec, report, analysis), report)]);
+        XElement Picture(string name) => XElement.Parse(File.ReadAllText(Path.Combine(_dir, "img", $"fixture-circuit-{name}.svg")));
 
-        // The term-importance chart's last order and the logit lens's last layer are both the model's own loss.
-        var importance = analysis.Paths().Decomposition.Importance();
-        var lens = analysis.Residual.LogitLens();
+        // The term-importance chart draws each order's loss, and the logit lens each layer's; the last point of both is
+        // the model's own loss, computed here from the forward pass.
         var batch = analysis.DetectionBatch;
         var loss = Losses.NextTokenCrossEntropy(analysis.Model.Forward(batch), batch);
-        importance[^1].Loss.Should().BeApproximately(loss, 1e-4);
-        lens[^1].MeanLoss.Should().BeApproximately(loss, 1e-4);
-        // Each head's mean attribution is its result's dot product with the next token's unembedding, averaged: summed
-        // with the other components and the constant it is the mean next-token logit.
+        var importance = analysis.Paths().Decomposition.Importance();
+        var (orders, losses, tolerance) = DrawnPoints(Picture("importance"), "terms of order ≤ k");
+        orders.Should().Equal(importance.Select(i => (double)i.Order));
+        losses.Should().Equal(importance.Select(i => i.Loss), (drawn, measured) => Math.Abs(drawn - measured) <= tolerance);
+        losses[^1].Should().BeApproximately(loss, 1e-4 + tolerance);
+
+        var lens = analysis.Residual.LogitLens();
+        (var layers, losses, tolerance) = DrawnPoints(Picture("lens"), "loss of the next token");
+        layers.Should().Equal(Enumerable.Range(0, lens.Count).Select(l => (double)l));
+        losses.Should().Equal(lens.Select(l => l.MeanLoss), (drawn, measured) => Math.Abs(drawn - measured) <= tolerance);
+        losses[^1].Should().BeApproximately(loss, 1e-4 + tolerance);
+
+        // The attribution heatmap's cells name each head's mean attribution; summed with the other components and the
+        // constant, those means are the mean next-token logit.
         var attribution = analysis.Residual.Attribute();
         var means = attribution.MeanByHead();
+        var cells = Picture("attribution").Descendants().Where(e => e.Name.LocalName == "rect" && (string?)e.Attribute("class") == "cell")
+            .Select(e => e.Elements().Single(t => t.Name.LocalName == "title").Value).ToList();
+        cells.Should().Equal(Enumerable.Range(0, analysis.Config.NLayers).SelectMany(l => Enumerable.Range(0, analysis.Config.NHeads)
+            .Select(h => $"layer {l} × head {h}: {Fmt.Trimmed(means[l, h])}")));
         var total = means.Cast<double>().Sum() + attribution.Components.Sum(c => Mean(c.Value)) + Mean(attribution.Constant);
         total.Should().BeApproximately(Mean(attribution.Logit), 1e-3);
+    }
+
+    /// <summary>
+    /// The (x, y) values a line chart draws for one series, read back from its path through the axes' tick labels, and
+    /// how far a value can be from the one drawn (the coordinates are written to 3 decimals).
+    /// </summary>
+    private static (List<double> X, List<double> Y, double Tolerance) DrawnPoints(XElement svg, string series)
+    {
+        static double Number(XElement e) => double.Parse(e.Value.Replace('−', '-'), System.Globalization.CultureInfo.InvariantCulture);
+        static double Attribute(XElement e, string name) => double.Parse((string)e.Attribute(name)!, System.Globalization.CultureInfo.InvariantCulture);
+        static Func<double, double> Axis(List<(double Pixel, double Value)> ticks)
+        {
+            var (first, last) = (ticks[0], ticks[^1]);
+            return pixel => first.Value + (pixel - first.Pixel) * (last.Value - first.Value) / (last.Pixel - first.Pixel);
+        }
+
+        var labels = svg.Descendants().Single(e => e.Name.LocalName == "g" && (string?)e.Attribute("class") == "axes")
+            .Elements().Where(e => e.Name.LocalName == "text" && e.Attribute("class") is null).ToList();
+        // A y tick's label stands 3.5 below its grid line, right-aligned; an x tick's is centred under its tick.
+        var yTicks = labels.Where(e => (string?)e.Attribute("text-anchor") == "end").Select(e => (Attribute(e, "y") - 3.5, Number(e))).ToList();
+        var xTicks = labels.Where(e => (string?)e.Attribute("text-anchor") == "middle").Select(e => (Attribute(e, "x"), Number(e))).ToList();
+        yTicks.Should().HaveCountGreaterThan(1);
+        xTicks.Should().HaveCountGreaterThan(1);
+        var (x, y) = (Axis(xTicks), Axis(yTicks));
+
+        var path = svg.Descendants().Single(e => e.Name.LocalName == "path" && (string?)e.Attribute("class") == "series"
+            && e.Elements().Any(t => t.Name.LocalName == "title" && t.Value == series));
+        var points = ((string)path.Attribute("d")!).Split(' ').Select(p => p[1..].Split(','))
+            .Select(p => (X: x(double.Parse(p[0], System.Globalization.CultureInfo.InvariantCulture)), Y: y(double.Parse(p[1], System.Globalization.CultureInfo.InvariantCulture))))
+            .ToList();
+        var tolerance = 2e-3 * Math.Abs((y(1) - y(0)));
+        return ([.. points.Select(p => Math.Round(p.X, 3))], [.. points.Select(p => p.Y)], tolerance);
     }
 
     private static double Mean(Tensor t)

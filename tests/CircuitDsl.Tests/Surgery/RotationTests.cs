@@ -83,13 +83,18 @@ public sealed class RotationTests
     }
 
     [Fact]
-    public void Without_LayerNorm_any_rotation_of_the_residual_stream_leaves_the_logits_unchanged()
+    public void Rotating_the_residual_stream_back_by_the_transpose_restores_every_weight()
     {
+        // Without LayerNorm nothing is folded, so the rotation is its own record: Rᵀ undoes R on every writer and reader.
+        // (That an unconstrained rotation leaves such a model's logits unchanged is the Normalization.None rows above.)
         var w = RandomWeights.Architecture(Normalization.None, attnOnly: false, shortformer: false, layers: 2, seed: 21);
+        var r = Rotation.RandomOrthogonal(w.Config.DModel, new Random(4));
 
-        var change = Rotation.Compare(w, Rotation.RotateResidualStream(w, Rotation.RandomOrthogonal(w.Config.DModel, new Random(4))), Tokens);
+        var rotated = Rotation.RotateResidualStream(w, r);
+        var back = Rotation.RotateResidualStream(rotated, r.Transpose());
 
-        change.Relative.Should().BeLessThan(1e-5);
+        Moved(w, rotated).Should().BeGreaterThan(0.05);
+        Moved(w, back).Should().BeLessThan(1e-5);
     }
 
     [Fact]

@@ -83,7 +83,7 @@ internal static class AttributeCommand
                     $"logit difference {label(answerId)} − {label(wrongId)} at the last position, mean over {batch.Length} sequence(s): {logit:F4}")
                 : string.Create(CultureInfo.InvariantCulture,
                     $"logit of the actual next token, mean over {batch.Length} × {batch[0].Length - 1} predicting positions: {logit:F4}"));
-            Tables(Commands.Console(output), heads, components, constant);
+            Tables(Commands.Console(output, Commands.TableWidth(heads.GetLength(1))), heads, components, constant);
             return 0;
         });
         return command;

@@ -214,13 +214,26 @@ internal static class Commands
         return [.. top];
     }
 
-    /// <summary>A Spectre console that writes to <paramref name="output"/> (colour only on a real terminal).</summary>
-    public static IAnsiConsole Console(TextWriter output) => AnsiConsole.Create(new AnsiConsoleSettings
+    /// <summary>
+    /// A Spectre console that writes to <paramref name="output"/> (colour only on a real terminal), at least
+    /// <paramref name="minWidth"/> characters wide.
+    /// </summary>
+    public static IAnsiConsole Console(TextWriter output, int minWidth = 0)
     {
-        Out = new AnsiConsoleOutput(output),
-        Ansi = output == System.Console.Out && !System.Console.IsOutputRedirected ? AnsiSupport.Detect : AnsiSupport.No,
-        ColorSystem = ColorSystemSupport.Detect,
-    });
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(output),
+            Ansi = output == System.Console.Out && !System.Console.IsOutputRedirected ? AnsiSupport.Detect : AnsiSupport.No,
+            ColorSystem = ColorSystemSupport.Detect,
+        });
+
+        // A table with a column per head or position is read whole: past the terminal's edge, not wrapped inside its cells.
+        console.Profile.Width = Math.Max(console.Profile.Width, minWidth);
+        return console;
+    }
+
+    /// <summary>The width a table needs whose <paramref name="columns"/> number columns are at most 8 characters wide, plus its label column.</summary>
+    public static int TableWidth(int columns) => 16 + (columns * 9);
 
     public static Argument<string> ModelDirectory() => new("DIR") { Description = "A model folder: config.json and model.safetensors or model.pth." };
 

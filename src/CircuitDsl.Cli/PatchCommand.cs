@@ -112,7 +112,7 @@ internal static class PatchCommand
                 table.AddRow([l.ToString(CultureInfo.InvariantCulture), .. Enumerable.Range(0, result.Dim(1)).Select(j => result[l, j].ToString("F3", CultureInfo.InvariantCulture))]);
             }
 
-            Commands.Console(output).Write(table);
+            Commands.Console(output, Commands.TableWidth(result.Dim(1))).Write(table);
             return 0;
         });
         return command;

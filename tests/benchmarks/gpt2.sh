@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
-# GPT-2 small, whole commands: `circuitdsl loss | lens | paths --order 1 | inspect | patch` on a Hugging Face GPT-2 folder of
+# GPT-2 small, whole commands: `circuitdsl loss | lens | attribute | paths --order 1 | inspect | patch` on a Hugging Face GPT-2 folder of
 # GPT-2 small's shape (124M parameters, seeded random weights, a 498 MB model.safetensors written by
 # tests/CircuitDsl.Tests/Fixtures/Gpt2/make_fixtures.py --gpt2-small; never committed), against PyTorch doing the same
 # work (tests/benchmarks/gpt2_torch.py), each run as its own process under GNU time: wall seconds, CPU seconds (user +
 # system: the measure that holds on a loaded machine) and peak resident memory, the latter also as a multiple of the
 # weights file. Our side takes text (tokenized with the built-in GPT-2 tokenizer, whose loading it pays for); PyTorch
 # gets the same token ids.
-# Usage: tests/benchmarks/gpt2.sh [rounds=3] [rows=loss,lens,paths1,inspect,patch]
+# Usage: tests/benchmarks/gpt2.sh [rounds=3] [rows=loss,lens,attribute,paths1,inspect,patch]
 #        (CIRCUITDSL_GPT2_DIR, default /tmp/circuitdsl-gpt2; CIRCUITDSL_CLI=path/to/CircuitDsl.Cli.dll for another build)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROUNDS=${1:-3}
-ONLY=${2:-loss,lens,paths1,inspect,patch}
+ONLY=${2:-loss,lens,attribute,paths1,inspect,patch}
 DIR=${CIRCUITDSL_GPT2_DIR:-/tmp/circuitdsl-gpt2}
 PY=/usr/bin/python3
 # PyTorch's side runs its OpenMP threads passive, its best setting on this 2-core machine (as commands.sh does).
@@ -47,6 +47,8 @@ for round in $(seq 1 "$ROUNDS"); do
   measure torch loss "${TORCH[@]}" loss "$DIR" "$IDS"
   measure ours lens "${CLI[@]}" lens "$DIR" --text "$TEXT"
   measure torch lens "${TORCH[@]}" lens "$DIR" "$IDS"
+  measure ours attribute "${CLI[@]}" attribute "$DIR" --text "$TEXT" --answer " Mary" --wrong " John" --json
+  measure torch attribute "${TORCH[@]}" attribute "$DIR" "$IDS"
   measure ours paths1 "${CLI[@]}" paths "$DIR" --text "$TEXT" --order 1
   measure torch paths1 "${TORCH[@]}" paths1 "$DIR" "$IDS"
   measure ours inspect "${CLI[@]}" inspect "$DIR" --json

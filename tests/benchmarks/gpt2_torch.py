@@ -8,6 +8,8 @@ and checked finite. Then:
     loss    the forward pass with GPT-2's MLPs and the mean next-token cross-entropy
     lens    the residual stream before each block and after the last, each through the final LayerNorm (with the
             final position's frozen scale, and with its own) and the unembedding: mean log-probability of the next token
+    attribute  direct logit attribution of " Mary" over " John" at the last position: every head's result and every
+            other component through the final LayerNorm's frozen scale (checked to sum to the model's logit difference)
     paths1  the order-1 path expansion as `paths --order 1` prints it: every source (embed, pos_embed, each layer's
             attention bias and MLP output) alone and through each later head, with frozen LayerNorm scales and patterns;
             each term's norm, share and mean next-token logit without its logits, the rest, and term importance
@@ -137,6 +139,34 @@ def lens(cfg, w, tokens):
     return total
 
 
+def attribute(cfg, w, tokens):
+    """Direct logit attribution of " Mary" (5335) over " John" (1757) at the last position: every head's result and
+    every other component of the final residual stream through the final LayerNorm's frozen scale; returns their sum
+    with the constant, which is the model's own logit difference."""
+    cache = {}
+    logits = forward(cfg, w, tokens, cache)
+    direction = w["unembed.W_U"][:, 5335] - w["unembed.W_U"][:, 1757]
+    last = cache["scale_final"][:, -1]  # [b, 1]
+
+    def read(x):  # x [..., b, d] at the last position
+        return (((x - x.mean(-1, keepdim=True)) / last * w["ln_final.w"]) @ direction).mean(-1)
+
+    n = tokens.shape[1]
+    heads, others = [], [read(w["embed.W_E"][tokens[:, -1]]), read(w["pos_embed.W_pos"][n - 1].expand(tokens.shape[0], -1))]
+    for l in range(cfg["n_layers"]):
+        p = f"blocks.{l}."
+        x = ln(cache[p + "resid_pre"], w[p + "ln1.w"], w[p + "ln1.b"])
+        v = torch.einsum("bpd,hde->bhpe", x, w[p + "attn.W_V"]) + w[p + "attn.b_V"][:, None]
+        z = (cache[p + "pattern"] @ v)[:, :, -1]  # [b, h, e]
+        heads.append(read(torch.einsum("bhe,hed->hbd", z, w[p + "attn.W_O"])))
+        others += [read(w[p + "attn.b_O"].expand(tokens.shape[0], -1)), read(cache[p + "mlp_out"][:, -1])]
+    constant = (w["ln_final.b"] @ w["unembed.W_U"] + w["unembed.b_U"])[[5335, 1757]]
+    total = torch.stack(heads).sum() + torch.stack(others).sum() + constant[0] - constant[1]
+    actual = (logits[:, -1, 5335] - logits[:, -1, 1757]).mean()
+    assert abs(total.item() - actual.item()) < 1e-3 * max(1.0, abs(actual.item())), (total.item(), actual.item())
+    return round(actual.item(), 4)
+
+
 def paths1(cfg, w, tokens):
     """`circuitdsl paths DIR --order 1` (tables): the frozen pass, then bench_torch's `paths_table` (the same algorithm
     as PathExpansion: Gram-matrix norms, per-head quadratic forms, next-token columns, losses by row blocks); prints the
@@ -185,5 +215,5 @@ if __name__ == "__main__":
         corrupted = torch.tensor([[int(t) for t in sys.argv[4].split(",")]])
         result = patch(config, weights, batch, corrupted, int(sys.argv[5]), int(sys.argv[6]))
     else:
-        result = {"loss": loss, "lens": lens, "paths1": paths1, "inspect": inspect}[workload](config, weights, batch)
+        result = {"loss": loss, "lens": lens, "attribute": attribute, "paths1": paths1, "inspect": inspect}[workload](config, weights, batch)
     print(f"{workload}\t{time.perf_counter() - start:.3f}\t{result}")

@@ -99,8 +99,9 @@ internal static class PatchCommand
                 return 0;
             }
 
+            var label = text.Labels();
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"logit difference {patching.Answer} − {patching.Wrong} at the last position: clean {patching.CleanMetric:F4}, corrupted {patching.CorruptedMetric:F4}; patched runs normalised so clean = 1, corrupted = 0"));
+                $"logit difference {label(patching.Answer)} − {label(patching.Wrong)} at the last position: clean {patching.CleanMetric:F4}, corrupted {patching.CorruptedMetric:F4}; patched runs normalised so clean = 1, corrupted = 0"));
             var table = new Spectre.Console.Table().Border(TableBorder.Rounded).AddColumn($"layer \\ {columnName}");
             for (var j = 0; j < result.Dim(1); j++)
             {

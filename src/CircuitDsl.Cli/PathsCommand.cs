@@ -24,9 +24,13 @@ internal static class PathsCommand
         };
         var json = Commands.JsonOption(
             "Print {\"order\", \"terms\": [{\"source\", \"heads\", \"logits\"}], \"importance\": [{\"order\", \"loss\"}]}; without it, tables.");
+        var top = new Option<int?>("--top")
+        {
+            Description = "In the table, list only the N terms with the largest shares (default: every term); the JSON always has every term.",
+        };
         var command = new Command("paths", "Split the logits exactly into one term per path (source, then heads) and rank them.")
         {
-            dir, order, json,
+            dir, order, top, json,
         };
         var tokens = TokenInput.AddTo(command, required: true);
         command.SetAction(parse =>
@@ -35,6 +39,12 @@ internal static class PathsCommand
             if (maxOrder < 0)
             {
                 throw new UsageException($"--order must be 0 or more (got {maxOrder}).");
+            }
+
+            var shown = parse.GetValue(top);
+            if (shown < 1)
+            {
+                throw new UsageException($"--top must be 1 or more (got {shown}).");
             }
 
             using var folder = Commands.LoadFinite(parse.GetRequiredValue(dir));
@@ -60,7 +70,7 @@ internal static class PathsCommand
             }
             else
             {
-                Tables(Commands.Console(output), expansion.Shares(maxOrder), maxOrder, importance);
+                Tables(Commands.Console(output), expansion.Shares(maxOrder), maxOrder, shown, importance);
             }
 
             return 0;
@@ -126,15 +136,15 @@ internal static class PathsCommand
     }
 
     /// <summary>
-    /// For people: the terms by share, largest first, with each one's mean contribution to the next token's logit, then
-    /// the loss of each order's partial sum.
+    /// For people: the terms by share, largest first (the first <paramref name="top"/> when given), with each one's mean
+    /// contribution to the next token's logit, then the loss of each order's partial sum.
     /// </summary>
-    private static void Tables(IAnsiConsole console, IReadOnlyList<TermShare> shares, int? maxOrder, IReadOnlyList<OrderLoss> importance)
+    private static void Tables(IAnsiConsole console, IReadOnlyList<TermShare> shares, int? maxOrder, int? top, IReadOnlyList<OrderLoss> importance)
     {
         var terms = new Table().Border(TableBorder.Rounded).AddColumn("rank").AddColumn("path").AddColumn("order")
             .AddColumn("norm").AddColumn("share").AddColumn("next-token logit");
         var rank = 1;
-        foreach (var share in shares.OrderByDescending(s => s.Share))
+        foreach (var share in shares.OrderByDescending(s => s.Share).Take(top ?? shares.Count))
         {
             var order = share.Id is { } id ? id.Order.ToString(CultureInfo.InvariantCulture) : $"> {maxOrder}";
             terms.AddRow(
@@ -147,6 +157,11 @@ internal static class PathsCommand
         }
 
         console.Write(terms);
+        if (top < shares.Count)
+        {
+            console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"the {top} largest of {shares.Count} terms; --top lists more"));
+        }
+
         var losses = new Table().Border(TableBorder.Rounded).AddColumn("terms of order ≤").AddColumn("loss (nats/token)");
         foreach (var loss in importance)
         {

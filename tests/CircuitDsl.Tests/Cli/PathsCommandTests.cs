@@ -161,6 +161,27 @@ public sealed class PathsCommandTests : IDisposable
         stdout.Should().Contain("next-token logit");
     }
 
+    [Fact]
+    public void Top_lists_only_the_largest_shares_the_same_rows_as_the_whole_table()
+    {
+        var (_, all, _) = CliRunner.Run("paths", ModelDir, "--tokens", TokensPath, "--order", "1");
+        var (code, top, _) = CliRunner.Run("paths", ModelDir, "--tokens", TokensPath, "--order", "1", "--top", "2");
+
+        code.Should().Be(0);
+        // The ranked rows' cells (rank, path, order, norm, share, next-token logit), padding aside.
+        static List<string> Ranked(string table) =>
+            [.. table.Split('\n').Select(l => l.Split('│', StringSplitOptions.TrimEntries))
+                .Where(cells => cells.Length == 8 && int.TryParse(cells[1], out _)).Select(cells => string.Join(" | ", cells))];
+        var rows = Ranked(all);
+        rows.Count.Should().BeGreaterThan(3);
+        Ranked(top).Should().Equal(rows.Take(2));
+        top.Should().Contain($"the 2 largest of {rows.Count} terms").And.Contain("loss (nats/token)");
+
+        var (refused, _, stderr) = CliRunner.Run("paths", ModelDir, "--tokens", TokensPath, "--top", "0");
+        refused.Should().Be(2);
+        stderr.Should().Contain("--top must be 1 or more (got 0).");
+    }
+
     [Theory]
     [InlineData("[[1, 99]]", "outside the vocabulary")]
     [InlineData("[[1, 2], [3]]", "Sequence 1 has 1 tokens; sequence 0 has 2")]

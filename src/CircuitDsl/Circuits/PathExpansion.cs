@@ -666,9 +666,17 @@ public sealed class PathExpansion
             z ??= HeadZeros();
             for (var s = 0; s < Batch; s++)
             {
-                var a = _patterns[head.Layer][s][head.Head];
-                Gemm.Sgemm(false, false, Positions, c.DHead, Positions, 1f, a.Span, Positions, v.Span[(s * Positions * c.DHead)..], c.DHead,
-                    0f, z.Span[(s * Positions * c.DHead)..], c.DHead);
+                var a = _patterns[head.Layer][s][head.Head].Span;
+                var sequenceValues = v.Span[(s * Positions * c.DHead)..];
+                var mixed = z.Span[(s * Positions * c.DHead)..];
+
+                // The pattern is causal (zero after the diagonal): query rows [r0, r0 + rows) mix only the keys up to their last.
+                for (var r0 = 0; r0 < Positions; r0 += ForwardKernels.RowBlock)
+                {
+                    var rows = Math.Min(ForwardKernels.RowBlock, Positions - r0);
+                    Gemm.Sgemm(false, false, rows, c.DHead, r0 + rows, 1f, a[(r0 * Positions)..], Positions, sequenceValues, c.DHead,
+                        0f, mixed[(r0 * c.DHead)..], c.DHead);
+                }
             }
 
             return z;

@@ -71,11 +71,12 @@ public sealed class PathExpansion
         RequireListable(Config, maxOrder);
         var q = _quadratic.Value;
         var sizes = new List<(PathId? Id, double Square, double Next)>();
+        var buffers = new WalkBuffers(_frozen);
         foreach (var source in Sources(Config).Where(s => s.Kind != PathSourceKind.UnembedBias))
         {
-            Walk(new PathId(source), Value.Of(_frozen.SourceResidual(source)), maxOrder, exactOrder: null, (id, value) =>
+            Walk(new PathId(source), Value.Of(_frozen.SourceResidual(source)), maxOrder, exactOrder: null, buffers, (id, value) =>
             {
-                var (square, next) = value.Z is { } z ? q.OfHead(z, value.Head) : q.OfResidual(value.Residual);
+                var (square, next) = value.Z is { } z ? q.OfHead(z, value.Head, buffers.Products) : q.OfResidual(value.Residual);
                 sizes.Add((id, square, next));
             });
         }
@@ -167,11 +168,12 @@ public sealed class PathExpansion
     {
         ArgumentNullException.ThrowIfNull(visit);
         RequireListable(Config, maxOrder);
+        var buffers = new WalkBuffers(_frozen);
         for (var order = 0; order <= Math.Min(maxOrder ?? Config.NLayers, Config.NLayers); order++)
         {
             foreach (var source in Sources(Config).Where(s => s.Kind != PathSourceKind.UnembedBias))
             {
-                Walk(new PathId(source), Value.Of(_frozen.SourceResidual(source)), maxOrder, order, (id, value) => visit(id, _frozen.Unembed(value.Residual)));
+                Walk(new PathId(source), Value.Of(_frozen.SourceResidual(source)), maxOrder, order, buffers, (id, value) => visit(id, _frozen.Unembed(value.Residual)));
             }
 
             if (order == 0)
@@ -227,9 +229,11 @@ public sealed class PathExpansion
 
     /// <summary>
     /// Depth first from <paramref name="path"/>, whose value is <paramref name="value"/>: visits each path of order at
-    /// most <paramref name="maxOrder"/> (exactly <paramref name="exactOrder"/> when given), each prefix made once.
+    /// most <paramref name="maxOrder"/> (exactly <paramref name="exactOrder"/> when given), each prefix made once. A
+    /// path's value lives in <paramref name="buffers"/>' slot for its order until its next sibling's overwrites it, so
+    /// <paramref name="visit"/> must not keep it.
     /// </summary>
-    private void Walk(PathId path, Value value, int? maxOrder, int? exactOrder, Action<PathId, Value> visit)
+    private void Walk(PathId path, Value value, int? maxOrder, int? exactOrder, WalkBuffers buffers, Action<PathId, Value> visit)
     {
         if (exactOrder is null || path.Order == exactOrder)
         {
@@ -248,7 +252,9 @@ public sealed class PathExpansion
             for (var h = 0; h < Config.NHeads; h++)
             {
                 var head = new HeadId(layer, h);
-                Walk(new PathId(path.Source, path.Heads.Append(head)), Value.Through(_frozen, _frozen.Mix(normalized, head), head), maxOrder, exactOrder, visit);
+                var order = path.Order + 1;
+                var z = _frozen.Mix(normalized, head, buffers.Z[order - 1], buffers.Values);
+                Walk(new PathId(path.Source, path.Heads.Append(head)), Value.Through(_frozen, z, head, buffers.Residuals[order - 1]), maxOrder, exactOrder, buffers, visit);
             }
         }
     }
@@ -335,14 +341,16 @@ public sealed class PathExpansion
     private sealed class Value
     {
         private readonly Frozen? _frozen;
+        private readonly Tensor? _residualBuffer;
         private Tensor? _residual;
 
-        private Value(Frozen? frozen, Tensor? residual, Tensor? z, HeadId head)
+        private Value(Frozen? frozen, Tensor? residual, Tensor? z, HeadId head, Tensor? residualBuffer)
         {
             _frozen = frozen;
             _residual = residual;
             Z = z;
             Head = head;
+            _residualBuffer = residualBuffer;
         }
 
         /// <summary>The last head's <c>A · N(r) W_V</c> <c>[rows, d_head]</c>; null for a path of order 0.</summary>
@@ -351,11 +359,29 @@ public sealed class PathExpansion
         /// <summary>The last head (for a path of order 1 or more).</summary>
         public HeadId Head { get; }
 
-        public Tensor Residual => _residual ??= _frozen!.Out(Z!, Head);
+        public Tensor Residual => _residual ??= _frozen!.Out(Z!, Head, _residualBuffer);
 
-        public static Value Of(Tensor residual) => new(null, residual, null, default);
+        public static Value Of(Tensor residual) => new(null, residual, null, default, null);
 
-        public static Value Through(Frozen frozen, Tensor z, HeadId head) => new(frozen, null, z, head);
+        /// <summary>A head's value from its <paramref name="z"/>; its residual, when read, is written into <paramref name="residualBuffer"/>.</summary>
+        public static Value Through(Frozen frozen, Tensor z, HeadId head, Tensor residualBuffer) => new(frozen, null, z, head, residualBuffer);
+    }
+
+    /// <summary>
+    /// The depth-first walk's reused storage: per path order <c>1 … n_layers</c> a <c>z</c> <c>[rows, d_head]</c> and a
+    /// residual <c>[rows, d_model]</c> (only the current path's are alive), the values <c>N(r) W_V</c> of the head
+    /// being mixed and a norm's product. Reusing them spares the walk a fresh, zeroed allocation per head.
+    /// </summary>
+    private sealed class WalkBuffers(Frozen frozen)
+    {
+        public Tensor[] Z { get; } = [.. Enumerable.Range(0, frozen.Config.NLayers).Select(_ => frozen.HeadZeros())];
+
+        public Tensor[] Residuals { get; } = [.. Enumerable.Range(0, frozen.Config.NLayers).Select(_ => frozen.Zeros())];
+
+        public Tensor Values { get; } = frozen.HeadZeros();
+
+        /// <summary>Scratch for a norm's <c>z M_h</c>.</summary>
+        public Tensor Products { get; } = frozen.HeadZeros();
     }
 
     /// <summary>
@@ -405,12 +431,15 @@ public sealed class PathExpansion
             return (RowDots(u, ug, _dm, scales: null), NextSum(u, _next, _dm, scales: null));
         }
 
-        /// <summary>The same for a path whose last head is <paramref name="head"/>, from its <c>z</c> <c>[rows, d_head]</c>.</summary>
-        public (double Square, double Next) OfHead(Tensor z, HeadId head)
+        /// <summary>
+        /// The same for a path whose last head is <paramref name="head"/>, from its <c>z</c> <c>[rows, d_head]</c>;
+        /// <paramref name="zm"/> (the same shape) is scratch.
+        /// </summary>
+        public (double Square, double Next) OfHead(Tensor z, HeadId head, Tensor zm)
         {
             var (m, q) = Head(head);
             var dh = z.Dim(1);
-            var zm = Gemm.MatMul(z, m);
+            Gemm.MatMul(z, m, zm);
             var scales = _frozen.FinalScales;
             return (RowDots(z, zm, dh, scales, squared: true), NextSum(z, q, dh, scales));
         }
@@ -555,6 +584,9 @@ public sealed class PathExpansion
 
         public Tensor Zeros() => new(Rows, Config.DModel);
 
+        /// <summary>A zero <c>[rows, d_head]</c>.</summary>
+        public Tensor HeadZeros() => new(Rows, Config.DHead);
+
         /// <summary>A source's contribution to the residual stream <c>[rows, d_model]</c>.</summary>
         public Tensor SourceResidual(PathSource source)
         {
@@ -623,25 +655,43 @@ public sealed class PathExpansion
 
         /// <summary>
         /// <c>z = A^{l,h} · N_l(r) W_V^h</c> per sequence <c>[rows, d_head]</c>, given <c>N_l(r)</c>
-        /// (<see cref="NormalizeForAttention"/>): no biases (they are sources).
+        /// (<see cref="NormalizeForAttention"/>): no biases (they are sources). Written into <paramref name="z"/>, with
+        /// <paramref name="values"/> as scratch for <c>N_l(r) W_V^h</c> (both <c>[rows, d_head]</c>), when given.
         /// </summary>
-        public Tensor Mix(Tensor normalized, HeadId head)
+        public Tensor Mix(Tensor normalized, HeadId head, Tensor? z = null, Tensor? values = null)
         {
             var c = Config;
-            var v = Gemm.MatMul(normalized, Weights.Blocks[head.Layer].W_V[head.Head]);
-            var z = new Tensor(Rows, c.DHead);
+            var v = values ?? HeadZeros();
+            Gemm.MatMul(normalized, Weights.Blocks[head.Layer].W_V[head.Head], v);
+            z ??= HeadZeros();
             for (var s = 0; s < Batch; s++)
             {
-                var a = _patterns[head.Layer][s][head.Head];
-                Gemm.Sgemm(false, false, Positions, c.DHead, Positions, 1f, a.Span, Positions, v.Span[(s * Positions * c.DHead)..], c.DHead,
-                    0f, z.Span[(s * Positions * c.DHead)..], c.DHead);
+                var a = _patterns[head.Layer][s][head.Head].Span;
+                var sequenceValues = v.Span[(s * Positions * c.DHead)..];
+                var mixed = z.Span[(s * Positions * c.DHead)..];
+
+                // The pattern is causal (zero after the diagonal): query rows [r0, r0 + rows) mix only the keys up to their last.
+                for (var r0 = 0; r0 < Positions; r0 += ForwardKernels.RowBlock)
+                {
+                    var rows = Math.Min(ForwardKernels.RowBlock, Positions - r0);
+                    Gemm.Sgemm(false, false, rows, c.DHead, r0 + rows, 1f, a[(r0 * Positions)..], Positions, sequenceValues, c.DHead,
+                        0f, mixed[(r0 * c.DHead)..], c.DHead);
+                }
             }
 
             return z;
         }
 
-        /// <summary><c>z W_O^h</c> <c>[rows, d_model]</c>: what head <paramref name="head"/> writes to the residual stream from its <c>z</c>.</summary>
-        public Tensor Out(Tensor z, HeadId head) => Gemm.MatMul(z, Weights.Blocks[head.Layer].W_O[head.Head]);
+        /// <summary>
+        /// <c>z W_O^h</c> <c>[rows, d_model]</c>: what head <paramref name="head"/> writes to the residual stream from its
+        /// <c>z</c>, into <paramref name="residual"/> when given.
+        /// </summary>
+        public Tensor Out(Tensor z, HeadId head, Tensor? residual = null)
+        {
+            residual ??= Zeros();
+            Gemm.MatMul(z, Weights.Blocks[head.Layer].W_O[head.Head], residual);
+            return residual;
+        }
 
         /// <summary>
         /// Every order's residual sum at the final LayerNorm <c>[n_layers + 1][rows, d_model]</c>, by the recursion: a
@@ -662,6 +712,7 @@ public sealed class PathExpansion
                 byOrder[k] = Zeros();
             }
 
+            var (values, z, written) = (HeadZeros(), HeadZeros(), Zeros());
             for (var l = 0; l < c.NLayers; l++)
             {
                 // Orders above l are still zero at layer l's input; from the highest down, so each reads its input.
@@ -671,7 +722,7 @@ public sealed class PathExpansion
                     for (var h = 0; h < c.NHeads; h++)
                     {
                         var head = new HeadId(l, h);
-                        Accumulate(byOrder[k + 1], Out(Mix(normalized, head), head));
+                        Accumulate(byOrder[k + 1], Out(Mix(normalized, head, z, values), head, written));
                     }
                 }
 

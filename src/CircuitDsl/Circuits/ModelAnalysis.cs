@@ -49,12 +49,7 @@ public sealed class ModelAnalysis
         _onDefaultBatch = detectionBatch is null;
         _composition = new Lazy<CompositionTable>(() => CompositionScores.Compute(Weights));
         _copying = new Lazy<CopyingTable>(() => CopyingScores.Compute(Weights));
-        _detectors = new Lazy<DetectorScores>(RunDetectors);
-        _firstSequencePatterns = [.. Enumerable.Range(0, Config.NLayers).Select(l => new Lazy<Tensor>(() => FirstSequencePatterns(l)))];
-        _pathShares = new Lazy<IReadOnlyList<TermShare>>(() => Unmeasurable is null && PathOrder is { } order
-            ? PathExpansion.Compute(Weights, [DetectionBatch[0]]).Shares(order)
-            : []);
-        _residual = new Lazy<ResidualDecomposition>(() => ResidualDecomposition.Compute(Weights, DetectionBatch));
+        (_detectors, _firstSequencePatterns, _pathShares, _residual) = OnBatch();
     }
 
     /// <summary>
@@ -72,13 +67,18 @@ public sealed class ModelAnalysis
         DetectionBatch = detectionBatch;
         _composition = parent._composition;
         _copying = parent._copying;
-        _detectors = new Lazy<DetectorScores>(RunDetectors);
-        _firstSequencePatterns = [.. Enumerable.Range(0, Config.NLayers).Select(l => new Lazy<Tensor>(() => FirstSequencePatterns(l)))];
-        _pathShares = new Lazy<IReadOnlyList<TermShare>>(() => Unmeasurable is null && PathOrder is { } order
-            ? PathDecomposition.Compute(Weights, [DetectionBatch[0]], order).Shares()
-            : []);
-        _residual = new Lazy<ResidualDecomposition>(() => ResidualDecomposition.Compute(Weights, DetectionBatch));
+        (_detectors, _firstSequencePatterns, _pathShares, _residual) = OnBatch();
     }
+
+    /// <summary>What is measured on <see cref="DetectionBatch"/>, each on first use: the one definition both constructors share.</summary>
+    private (Lazy<DetectorScores>, Lazy<Tensor>[], Lazy<IReadOnlyList<TermShare>>, Lazy<ResidualDecomposition>) OnBatch() =>
+    (
+        new Lazy<DetectorScores>(RunDetectors),
+        [.. Enumerable.Range(0, Config.NLayers).Select(l => new Lazy<Tensor>(() => FirstSequencePatterns(l)))],
+        new Lazy<IReadOnlyList<TermShare>>(() => Unmeasurable is null && PathOrder is { } order
+            ? PathExpansion.Compute(Weights, [DetectionBatch[0]]).Shares(order)
+            : []),
+        new Lazy<ResidualDecomposition>(() => ResidualDecomposition.Compute(Weights, DetectionBatch)));
 
     /// <summary>The model's name, as reports print it.</summary>
     public string ModelName { get; }

@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using CircuitDsl.Model;
 using CircuitDsl.Tensors;
 
@@ -189,12 +190,7 @@ public sealed class PathDecomposition
         }
 
         var without = Logits.Clone();
-        var target = without.Span;
-        var term = termLogits.Span;
-        for (var i = 0; i < target.Length; i++)
-        {
-            target[i] -= term[i];
-        }
+        TensorPrimitives.Subtract(without.Span, termLogits.Span, without.Span);
 
         return LossOf(without) - LossOf(Logits);
     }

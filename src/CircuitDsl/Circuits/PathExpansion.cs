@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using CircuitDsl.Model;
 using CircuitDsl.Tensors;
 
@@ -317,25 +318,9 @@ public sealed class PathExpansion
     private double LossOfResidual(Tensor residual, Tensor bias) =>
         Losses.NextTokenCrossEntropy(_frozen.NormalizeFinal(residual), _frozen.Tokens, _frozen.Weights.W_U, bias);
 
-    private static void Accumulate(Tensor target, Tensor source)
-    {
-        var t = target.Span;
-        var s = source.Span;
-        for (var i = 0; i < t.Length; i++)
-        {
-            t[i] += s[i];
-        }
-    }
+    private static void Accumulate(Tensor target, Tensor source) => TensorPrimitives.Add(target.Span, source.Span, target.Span);
 
-    private static void Subtract(Tensor target, Tensor source)
-    {
-        var t = target.Span;
-        var s = source.Span;
-        for (var i = 0; i < t.Length; i++)
-        {
-            t[i] -= s[i];
-        }
-    }
+    private static void Subtract(Tensor target, Tensor source) => TensorPrimitives.Subtract(target.Span, source.Span, target.Span);
 
     /// <summary>A path's value: its residual contribution, or, after a head, that head's mixed values <c>z</c> (the residual <c>z W_O</c> made when read).</summary>
     private sealed class Value

@@ -30,7 +30,8 @@ public interface IGemmBackend
 /// backend (OpenBLAS today, TorchSharp/CUDA where available) changes one place.
 /// </summary>
 /// <remarks>
-/// The default backend is chosen on first use: OpenBLAS when its library loads, the managed kernel otherwise.
+/// The default backend is chosen on first use: OpenBLAS when its library loads and runs kernels as wide as the
+/// processor's vectors, the managed kernel otherwise (see <see cref="OpenBlasGemm.NarrowerThanProcessor"/>).
 /// The environment variable <c>CIRCUITDSL_GEMM</c> (<c>managed</c> or <c>openblas</c>) overrides the choice;
 /// asking for <c>openblas</c> on a machine without it is an error, not a silent fallback.
 /// </remarks>
@@ -78,7 +79,8 @@ public static class Gemm
 
     /// <summary>
     /// The backend for a <c>CIRCUITDSL_GEMM</c> setting: <c>managed</c>, <c>openblas</c>, or null/empty for
-    /// OpenBLAS when it loads and the managed kernel otherwise. Case and surrounding spaces are ignored.
+    /// OpenBLAS when it loads and its kernels are not narrower than the processor's vectors
+    /// (<see cref="OpenBlasGemm.NarrowerThanProcessor"/>), the managed kernel otherwise. Case and surrounding spaces are ignored.
     /// </summary>
     /// <exception cref="InvalidOperationException">The setting is unknown, or is <c>openblas</c> and OpenBLAS cannot load.</exception>
     public static IGemmBackend SelectBackend(string? setting)
@@ -87,7 +89,7 @@ public static class Gemm
         switch (choice)
         {
             case null or "":
-                return OpenBlasGemm.IsAvailable ? new OpenBlasGemm() : new ManagedGemm();
+                return OpenBlasGemm.IsAvailable && !OpenBlasGemm.NarrowerThanProcessor ? new OpenBlasGemm() : new ManagedGemm();
             case "managed":
                 return new ManagedGemm();
             case "openblas":

@@ -13,12 +13,23 @@ public sealed class GemmSeamTests
     }
 
     [Fact]
-    public void Unset_selects_openblas_exactly_when_it_loads()
+    public void Unset_selects_openblas_exactly_when_it_loads_with_kernels_as_wide_as_the_processor()
     {
-        var expected = OpenBlasGemm.IsAvailable ? typeof(OpenBlasGemm) : typeof(ManagedGemm);
+        var expected = OpenBlasGemm.IsAvailable && !OpenBlasGemm.NarrowerThanProcessor ? typeof(OpenBlasGemm) : typeof(ManagedGemm);
         Gemm.SelectBackend(null).Should().BeOfType(expected);
         Gemm.SelectBackend("").Should().BeOfType(expected);
     }
+
+    [Theory]
+    [InlineData("Haswell", true, true)] // OPENBLAS_CORETYPE=Haswell on an AVX-512 processor
+    [InlineData("Zen", true, true)]
+    [InlineData("Cooperlake", true, false)]
+    [InlineData("SkylakeX", true, false)]
+    [InlineData("sapphirerapids", true, false)]
+    [InlineData("Haswell", false, false)] // an AVX2 processor: its own kernels
+    [InlineData(null, true, false)] // an OpenBLAS that does not name its kernels
+    public void OpenBLAS_is_narrower_only_with_kernels_below_a_512_bit_processor(string? core, bool vector512, bool narrower) =>
+        OpenBlasGemm.NarrowerThan(core, vector512).Should().Be(narrower);
 
     [Fact]
     public void Setting_openblas_selects_it_or_fails_naming_the_variable()

@@ -17,28 +17,50 @@ internal static class FiniteScan
 
     /// <summary>
     /// The first NaN or infinity in <paramref name="weights"/>, in state-dict order, as a sentence naming the tensor and
-    /// the flat index of the element; null when every weight is finite.
+    /// the flat index of the element; null when every weight is finite. The chunks are checked on every core; the
+    /// first bad one in state-dict order is the one named, however the threads interleave.
     /// </summary>
     public static string? FindNonFinite(TransformerWeights weights)
     {
+        var chunks = new List<(string Name, Memory<float> Memory, int Start)>();
         foreach (var (name, tensor) in weights.ToStateDict())
         {
             var memory = tensor.Memory;
             for (var start = 0; start < memory.Length; start += Chunk)
             {
-                var part = memory.Slice(start, Math.Min(Chunk, memory.Length - start));
-                var span = part.Span;
-                if (!TensorPrimitives.IsFiniteAll<float>(span))
-                {
-                    var i = FirstNonFinite(span);
-                    return $"tensor '{name}' contains {span[i]} at flat index {start + i}; no score on these weights means anything.";
-                }
-
-                Tensors.ResidentPages.Release(part);
+                chunks.Add((name, memory.Slice(start, Math.Min(Chunk, memory.Length - start)), start));
             }
         }
 
-        return null;
+        // Break (not Stop): every chunk before a bad one is still checked, so the lowest bad chunk is the first.
+        var scan = Parallel.For(0, chunks.Count, (c, loop) =>
+        {
+            var part = chunks[c].Memory;
+            if (!TensorPrimitives.IsFiniteAll<float>(part.Span))
+            {
+                loop.Break();
+                return;
+            }
+
+            Tensors.ResidentPages.Release(part);
+        });
+        if (scan.LowestBreakIteration is not { } bad)
+        {
+            // A page fault maps the file's pages around the faulting one too, so one thread's reads can map again pages
+            // of a chunk another thread has just released: one more pass releases those (a page already gone costs a
+            // look at the page map, not a read).
+            foreach (var (_, memory, _) in chunks)
+            {
+                Tensors.ResidentPages.Release(memory);
+            }
+
+            return null;
+        }
+
+        var (badName, badPart, badStart) = chunks[(int)bad];
+        var span = badPart.Span;
+        var i = FirstNonFinite(span);
+        return $"tensor '{badName}' contains {span[i]} at flat index {badStart + i}; no score on these weights means anything.";
     }
 
     private static int FirstNonFinite(ReadOnlySpan<float> span)

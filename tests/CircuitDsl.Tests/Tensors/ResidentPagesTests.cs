@@ -134,6 +134,29 @@ public sealed class ResidentPagesTests : IDisposable
             .Be($"tensor 'embed.W_E' contains {float.NegativeInfinity} at flat index {Index}; no score on these weights means anything.");
     }
 
+    [Fact]
+    public void The_finiteness_scan_names_the_first_of_several_non_finite_weights_in_state_dict_order()
+    {
+        // The chunks are checked in parallel: whichever thread finds one first, the earliest in state-dict order is named.
+        var dir = _temp.File("several");
+        var weights = RandomWeights.Create(RandomWeights.Config(layers: 2, dModel: 512, dHead: 16, vocab: 4100, ctx: 8), seed: 4);
+        weights.W_U.Span[3] = float.NaN;
+        weights.Blocks[1].W_Q.Span[9] = float.PositiveInfinity;
+        weights.W_E.Span[(2 << 20) + 5] = float.NegativeInfinity;
+        ModelFolder.Save(dir, weights);
+        using (var folder = ModelFolder.Load(dir))
+        {
+            ModelAnalysis.FindNonFinite(folder.Weights).Should().StartWith($"tensor 'embed.W_E' contains {float.NegativeInfinity} at flat index {(2 << 20) + 5};");
+        }
+
+        weights.W_E.Span[(2 << 20) + 5] = 0f;
+        ModelFolder.Save(dir, weights);
+        using (var folder = ModelFolder.Load(dir))
+        {
+            ModelAnalysis.FindNonFinite(folder.Weights).Should().StartWith($"tensor 'blocks.1.attn.W_Q' contains {float.PositiveInfinity} at flat index 9;");
+        }
+    }
+
     /// <summary>A safetensors file of one <c>[Rows, Width]</c> matrix of distinct floats, and the floats.</summary>
     private (string Path, float[] Values) WriteMatrix()
     {

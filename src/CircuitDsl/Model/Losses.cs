@@ -260,7 +260,17 @@ public static class Losses
     /// </summary>
     /// <exception cref="ArgumentException">The sequences have one token.</exception>
     /// <exception cref="NonFiniteLogitException">A predicting position has a NaN or infinite logit that makes its loss not finite.</exception>
-    internal static double NextTokenCrossEntropy(Tensor x, int[][] tokens, Tensor unembed, Tensor bias)
+    internal static double NextTokenCrossEntropy(Tensor x, int[][] tokens, Tensor unembed, Tensor bias) =>
+        Mean(NextTokenLosses(x, tokens, unembed, bias));
+
+    /// <summary>
+    /// The loss at each predicting position of <see cref="NextTokenCrossEntropy(Tensor, int[][], Tensor, Tensor)"/>, in
+    /// order (positions 0…n−2 of each sequence): what the logit lens averages per layer over a stack of layers
+    /// (<see cref="Circuits.ResidualDecomposition.LogitLensMeans(bool, bool)"/>).
+    /// </summary>
+    /// <exception cref="ArgumentException">The sequences have one token.</exception>
+    /// <exception cref="NonFiniteLogitException">A predicting position has a NaN or infinite logit that makes its loss not finite.</exception>
+    internal static double[] NextTokenLosses(Tensor x, int[][] tokens, Tensor unembed, Tensor bias)
     {
         var n = tokens[0].Length;
         if (n < 2)
@@ -274,7 +284,7 @@ public static class Losses
             throw first;
         }
 
-        return Mean(values);
+        return values;
     }
 
     /// <summary>

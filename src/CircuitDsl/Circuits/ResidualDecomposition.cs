@@ -219,9 +219,10 @@ public sealed class ResidualDecomposition
     /// <summary>
     /// The logit lens's mean losses: for each <see cref="Accumulated"/> residual stream, the <see cref="LensLayer.MeanLoss"/>
     /// that <see cref="LogitLens"/> gives it with the frozen final scale and with its own, without any logits tensor.
-    /// Every stream's normalised rows (its own-scale rows only where they differ: with LayerNorm, before
-    /// <c>final_post</c>) are stacked and unembedded a block of rows at a time by the fused next-token reduction, which
-    /// reads <c>W_U</c> once per block rather than once per layer and scale.
+    /// Every stream's rows through the frozen final LayerNorm are stacked and unembedded a block of rows at a time by the
+    /// fused next-token reduction, which reads <c>W_U</c> once per block rather than once per layer and scale; a row
+    /// normalised by its own scale is the same row times <c>σ_f / σ</c>, so each product is reduced twice, as it is and
+    /// rescaled.
     /// </summary>
     /// <exception cref="InvalidOperationException">The sequences have one token, so nothing is predicted.</exception>
     /// <exception cref="NonFiniteLogitException">
@@ -237,34 +238,35 @@ public sealed class ResidualDecomposition
 
         var bias = includeBias ? FrozenLayerNorm.UnembedConstant(_weights) : new Tensor(Config.DVocab);
         var streams = Accumulated(includeMid: includeMid);
-        List<(int Stream, bool Own)> parts = [(streams.Count - 1, false)];
-        for (var i = 0; i < streams.Count - 1; i++)
-        {
-            parts.Add((i, false));
-            if (Config.HasLayerNorm)
-            {
-                parts.Add((i, true));
-            }
-        }
+        int[] order = [streams.Count - 1, .. Enumerable.Range(0, streams.Count - 1)];
 
-        // Parts go to the reduction together until their rows fill a row block per core, so a short prompt is one call
-        // (one pass over W_U) and a long batch stays a layer at a time.
+        // Streams go to the reduction together until their rows fill a row block per core, so a short prompt is one call
+        // (one pass over W_U) and a long batch stays a stream at a time.
         int rows = Batch * Positions, dm = Config.DModel, predicting = Batch * (Positions - 1);
-        var means = new double[parts.Count];
-        for (var first = 0; first < parts.Count;)
+        var result = new LensMean[streams.Count];
+        for (var first = 0; first < order.Length;)
         {
-            var count = Math.Clamp(Losses.RowBlock * Environment.ProcessorCount / predicting, 1, parts.Count - first);
+            var count = Math.Clamp(Losses.RowBlock * Environment.ProcessorCount / predicting, 1, order.Length - first);
             var x = new Tensor(count * rows, dm);
+            var rescale = Config.HasLayerNorm ? new float[count * rows] : null;
             for (var k = 0; k < count; k++)
             {
-                var (stream, own) = parts[first + k];
-                LensInput(streams[stream].Value, own).Span.CopyTo(x.Span.Slice(k * rows * dm, rows * dm));
+                var residual = streams[order[first + k]].Value;
+                LensInput(residual, ownScale: false).Span.CopyTo(x.Span.Slice(k * rows * dm, rows * dm));
+                if (rescale is not null)
+                {
+                    var own = FrozenLayerNorm.InverseScales(Config, residual);
+                    for (var row = 0; row < rows; row++)
+                    {
+                        rescale[(k * rows) + row] = own[row] / _finalInverseScale[row];
+                    }
+                }
             }
 
             double[] losses;
             try
             {
-                losses = Losses.NextTokenLosses(x, [.. Enumerable.Repeat(Tokens, count).SelectMany(t => t)], _weights.W_U, bias);
+                losses = Losses.NextTokenLosses(x, [.. Enumerable.Repeat(Tokens, count).SelectMany(t => t)], _weights.W_U, bias, rescale);
             }
             catch (NonFiniteLogitException e)
             {
@@ -273,28 +275,27 @@ public sealed class ResidualDecomposition
 
             for (var k = 0; k < count; k++)
             {
-                double sum = 0;
-                foreach (var loss in losses.AsSpan(k * predicting, predicting))
-                {
-                    sum += loss;
-                }
-
-                means[first + k] = sum / predicting;
+                var stream = order[first + k];
+                var frozen = Mean(losses.AsSpan(k * predicting, predicting));
+                result[stream] = new LensMean(streams[stream].Label, frozen,
+                    rescale is null ? frozen : Mean(losses.AsSpan((count + k) * predicting, predicting)));
             }
 
             first += count;
         }
 
-        var result = new LensMean[streams.Count];
-        for (var k = 0; k < parts.Count; k++)
-        {
-            var (stream, own) = parts[k];
-            result[stream] = own
-                ? result[stream] with { MeanLossOwnScale = means[k] }
-                : new LensMean(streams[stream].Label, means[k], means[k]);
-        }
-
         return result;
+
+        static double Mean(ReadOnlySpan<double> values)
+        {
+            double sum = 0;
+            foreach (var v in values)
+            {
+                sum += v;
+            }
+
+            return sum / values.Length;
+        }
     }
 
     /// <summary>

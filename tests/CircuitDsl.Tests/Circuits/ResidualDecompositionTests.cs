@@ -77,6 +77,18 @@ public sealed class ResidualDecompositionTests
         ShouldStreamTheMaterialisedLens(w, tokens);
     }
 
+    [Fact]
+    public void The_streamed_logit_lens_keeps_huge_logits_finite_and_exact()
+    {
+        // W_U and b_U scaled by 10^4: logits of 10^3–10^4 in every lens layer, whose exponentials overflow without the max shift.
+        var w = RandomWeights.Architecture(Normalization.LN, attnOnly: false, shortformer: false, layers: 2, seed: 12);
+        System.Numerics.Tensors.TensorPrimitives.Multiply(w.W_U.Span, 1e4f, w.W_U.Span);
+        System.Numerics.Tensors.TensorPrimitives.Multiply(w.b_U.Span, 1e4f, w.b_U.Span);
+
+        ShouldStreamTheMaterialisedLens(w, Tokens);
+        ResidualDecomposition.LogitLensMeans(w, Tokens).Should().OnlyContain(m => m.MeanLoss > 100 && double.IsFinite(m.MeanLossOwnScale));
+    }
+
     /// <summary>
     /// <see cref="ResidualDecomposition.LogitLensMeans(bool, bool)"/>, from a full decomposition and from the lens's own
     /// pass, equals the mean over predicting positions of <c>logsumexp(row) − row[next]</c> computed in double on

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using CircuitDsl.Circuits;
 using CircuitDsl.Cli.Application;
+using CircuitDsl.Model;
 using Spectre.Console;
 
 namespace CircuitDsl.Cli;
@@ -27,34 +28,35 @@ internal static class LensCommand
         {
             using var folder = Commands.LoadFinite(parse.GetRequiredValue(dir));
             var batch = tokens.Read(parse, folder)!;
-            var decomposition = ResidualDecomposition.Compute(folder.Weights, batch);
-            Commands.RequireFinite(folder, decomposition.Logits);
-            IReadOnlyList<LensLayer> frozen, own;
+            IReadOnlyList<LensMean> layers;
             try
             {
-                frozen = decomposition.LogitLens();
-                own = decomposition.LogitLens(recomputeScale: true);
+                layers = ResidualDecomposition.LogitLensMeans(folder.Weights, batch);
             }
             catch (InvalidOperationException e)
             {
                 throw new UsageException(e.Message);
+            }
+            catch (NonFiniteLogitException e)
+            {
+                throw Commands.Overflow(folder, e.Sequence, e.Position, e.Token, e.Value);
             }
 
             if (parse.GetValue(json))
             {
                 output.WriteLine(JsonSerializer.Serialize(new
                 {
-                    layers = frozen.Zip(own, (f, o) => new { layer = f.Label, log_prob = -f.MeanLoss, log_prob_own_scale = -o.MeanLoss }),
+                    layers = layers.Select(l => new { layer = l.Label, log_prob = -l.MeanLoss, log_prob_own_scale = -l.MeanLossOwnScale }),
                 }));
                 return 0;
             }
 
             var table = new Table().Border(TableBorder.Rounded).AddColumn("residual stream")
                 .AddColumn("log p(next), final σ").AddColumn("log p(next), own σ");
-            foreach (var (f, o) in frozen.Zip(own))
+            foreach (var l in layers)
             {
-                table.AddRow(Markup.Escape(f.Label), (-f.MeanLoss).ToString("F4", CultureInfo.InvariantCulture),
-                    (-o.MeanLoss).ToString("F4", CultureInfo.InvariantCulture));
+                table.AddRow(Markup.Escape(l.Label), (-l.MeanLoss).ToString("F4", CultureInfo.InvariantCulture),
+                    (-l.MeanLossOwnScale).ToString("F4", CultureInfo.InvariantCulture));
             }
 
             Commands.Console(output).Write(table);

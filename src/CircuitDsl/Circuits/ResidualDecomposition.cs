@@ -20,26 +20,29 @@ namespace CircuitDsl.Circuits;
 /// </remarks>
 public sealed class ResidualDecomposition
 {
+    private const string OneToken = "Sequences of one token predict nothing: the logit lens needs at least two.";
+
     private readonly TransformerWeights _weights;
     private readonly ActivationCache _cache;
     private readonly Tensor _finalResidual;
     private readonly float[] _finalInverseScale;
+    private readonly Lazy<Tensor> _logits;
 
-    private ResidualDecomposition(TransformerWeights weights, int[][] tokens, ActivationCache cache, Tensor finalResidual, Tensor logits)
+    private ResidualDecomposition(TransformerWeights weights, int[][] tokens, ForwardPass pass)
     {
         _weights = weights;
         Tokens = tokens;
-        _cache = cache;
-        _finalResidual = finalResidual;
-        _finalInverseScale = FrozenLayerNorm.InverseScales(weights.Config, finalResidual);
-        Logits = logits;
+        _cache = pass.Cache;
+        _finalResidual = pass.Residual;
+        _finalInverseScale = FrozenLayerNorm.InverseScales(weights.Config, _finalResidual);
+        _logits = new Lazy<Tensor>(pass.Unembed);
     }
 
     /// <summary>The tokens <c>[batch][pos]</c>.</summary>
     public int[][] Tokens { get; }
 
-    /// <summary>The model's logits <c>[batch, pos, d_vocab]</c> from the forward pass.</summary>
-    public Tensor Logits { get; }
+    /// <summary>The model's logits <c>[batch, pos, d_vocab]</c> from the forward pass, unembedded when first read.</summary>
+    public Tensor Logits => _logits.Value;
 
     private ModelConfig Config => _weights.Config;
 
@@ -55,23 +58,44 @@ public sealed class ResidualDecomposition
     /// As <see cref="Compute(TransformerWeights, int[][])"/>; with <paramref name="cachePatterns"/> the same pass also
     /// keeps every layer's attention patterns, for <see cref="Pattern"/>.
     /// </summary>
-    internal static ResidualDecomposition Compute(TransformerWeights weights, int[][] tokens, bool cachePatterns)
-    {
-        ArgumentNullException.ThrowIfNull(weights);
-        ArgumentNullException.ThrowIfNull(tokens);
-        var pass = new HookedTransformer(weights).Begin(tokens, cacheNames: name =>
+    internal static ResidualDecomposition Compute(TransformerWeights weights, int[][] tokens, bool cachePatterns) =>
+        Compute(weights, tokens, name =>
             name is HookNames.Embed or HookNames.PosEmbed
             || name.EndsWith("hook_resid_pre", StringComparison.Ordinal) || name.EndsWith("hook_resid_mid", StringComparison.Ordinal)
             || name.EndsWith("hook_attn_out", StringComparison.Ordinal) || name.EndsWith("hook_mlp_out", StringComparison.Ordinal)
             || name.EndsWith("attn.hook_result", StringComparison.Ordinal)
             || (cachePatterns && name.EndsWith("attn.hook_pattern", StringComparison.Ordinal)));
+
+    /// <summary>
+    /// The logit lens's mean losses (<see cref="LogitLensMeans(bool, bool)"/>) of <paramref name="weights"/> on
+    /// <paramref name="tokens"/>, from a forward pass that keeps only the accumulated residual streams: neither the
+    /// model's logits nor any lens layer's are made, so memory follows <c>layers × positions × d_model</c>, not the
+    /// vocabulary.
+    /// </summary>
+    /// <exception cref="ArgumentException">The tokens are empty, ragged, too long, or outside the vocabulary.</exception>
+    /// <exception cref="InvalidOperationException">The sequences have one token, so nothing is predicted.</exception>
+    /// <exception cref="NonFiniteLogitException">A lens layer has a NaN or infinite logit that makes a loss not finite.</exception>
+    public static IReadOnlyList<LensMean> LogitLensMeans(TransformerWeights weights, int[][] tokens, bool includeMid = false, bool includeBias = true)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        ArgumentNullException.ThrowIfNull(tokens);
+        return Compute(weights, tokens, name => name.EndsWith("hook_resid_pre", StringComparison.Ordinal)
+                || (includeMid && name.EndsWith("hook_resid_mid", StringComparison.Ordinal)))
+            .LogitLensMeans(includeMid, includeBias);
+    }
+
+    /// <summary>Runs every block of <paramref name="weights"/> on <paramref name="tokens"/>, caching <paramref name="cacheNames"/>.</summary>
+    private static ResidualDecomposition Compute(TransformerWeights weights, int[][] tokens, Func<string, bool> cacheNames)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        ArgumentNullException.ThrowIfNull(tokens);
+        var pass = new HookedTransformer(weights).Begin(tokens, cacheNames: cacheNames);
         for (var l = 0; l < weights.Config.NLayers; l++)
         {
             pass.Block(l);
         }
 
-        var logits = pass.Unembed();
-        return new ResidualDecomposition(weights, [.. tokens.Select(t => t.ToArray())], pass.Cache, pass.Residual, logits);
+        return new ResidualDecomposition(weights, [.. tokens.Select(t => t.ToArray())], pass);
     }
 
     /// <summary>
@@ -167,16 +191,14 @@ public sealed class ResidualDecomposition
     {
         if (Positions < 2)
         {
-            throw new InvalidOperationException("Sequences of one token predict nothing: the logit lens needs at least two.");
+            throw new InvalidOperationException(OneToken);
         }
 
         var constant = includeBias ? FrozenLayerNorm.UnembedConstant(_weights) : null;
         var layers = new List<LensLayer>();
         foreach (var (label, residual) in Accumulated(includeMid: includeMid))
         {
-            var scales = recomputeScale ? FrozenLayerNorm.InverseScales(Config, residual) : _finalInverseScale;
-            var normalized = FrozenLayerNorm.Apply(Config, residual, scales, _weights.LnFinalW).Reshape(Batch * Positions, Config.DModel);
-            var logits = Gemm.MatMul(normalized, _weights.W_U);
+            var logits = Gemm.MatMul(LensInput(residual, recomputeScale).Reshape(Batch * Positions, Config.DModel), _weights.W_U);
             if (constant is not null)
             {
                 var span = logits.Span;
@@ -193,6 +215,95 @@ public sealed class ResidualDecomposition
 
         return layers;
     }
+
+    /// <summary>
+    /// The logit lens's mean losses: for each <see cref="Accumulated"/> residual stream, the <see cref="LensLayer.MeanLoss"/>
+    /// that <see cref="LogitLens"/> gives it with the frozen final scale and with its own, without any logits tensor.
+    /// Every stream's rows through the frozen final LayerNorm are stacked and unembedded a block of rows at a time by the
+    /// fused next-token reduction, which reads <c>W_U</c> once per block rather than once per layer and scale; a row
+    /// normalised by its own scale is the same row times <c>σ_f / σ</c>, so each product is reduced twice, as it is and
+    /// rescaled.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The sequences have one token, so nothing is predicted.</exception>
+    /// <exception cref="NonFiniteLogitException">
+    /// A lens layer has a NaN or infinite logit that makes a loss not finite; <c>final_post</c> with the bias, the model's
+    /// own logits, is reduced first, so an overflowing forward pass is named as <see cref="Losses"/> names it.
+    /// </exception>
+    public IReadOnlyList<LensMean> LogitLensMeans(bool includeMid = false, bool includeBias = true)
+    {
+        if (Positions < 2)
+        {
+            throw new InvalidOperationException(OneToken);
+        }
+
+        var bias = includeBias ? FrozenLayerNorm.UnembedConstant(_weights) : new Tensor(Config.DVocab);
+        var streams = Accumulated(includeMid: includeMid);
+        int[] order = [streams.Count - 1, .. Enumerable.Range(0, streams.Count - 1)];
+
+        // Streams go to the reduction together until their rows fill a row block per core, so a short prompt is one call
+        // (one pass over W_U) and a long batch stays a stream at a time.
+        int rows = Batch * Positions, dm = Config.DModel, predicting = Batch * (Positions - 1);
+        var result = new LensMean[streams.Count];
+        for (var first = 0; first < order.Length;)
+        {
+            var count = Math.Clamp(Losses.RowBlock * Environment.ProcessorCount / predicting, 1, order.Length - first);
+            var x = new Tensor(count * rows, dm);
+            var rescale = Config.HasLayerNorm ? new float[count * rows] : null;
+            for (var k = 0; k < count; k++)
+            {
+                var residual = streams[order[first + k]].Value;
+                LensInput(residual, ownScale: false).Span.CopyTo(x.Span.Slice(k * rows * dm, rows * dm));
+                if (rescale is not null)
+                {
+                    var own = FrozenLayerNorm.InverseScales(Config, residual);
+                    for (var row = 0; row < rows; row++)
+                    {
+                        rescale[(k * rows) + row] = own[row] / _finalInverseScale[row];
+                    }
+                }
+            }
+
+            double[] losses;
+            try
+            {
+                losses = Losses.NextTokenLosses(x, [.. Enumerable.Repeat(Tokens, count).SelectMany(t => t)], _weights.W_U, bias, rescale);
+            }
+            catch (NonFiniteLogitException e)
+            {
+                throw new NonFiniteLogitException(e.Sequence % Batch, e.Position, e.Token, e.Value);
+            }
+
+            for (var k = 0; k < count; k++)
+            {
+                var stream = order[first + k];
+                var frozen = Mean(losses.AsSpan(k * predicting, predicting));
+                result[stream] = new LensMean(streams[stream].Label, frozen,
+                    rescale is null ? frozen : Mean(losses.AsSpan((count + k) * predicting, predicting)));
+            }
+
+            first += count;
+        }
+
+        return result;
+
+        static double Mean(ReadOnlySpan<double> values)
+        {
+            double sum = 0;
+            foreach (var v in values)
+            {
+                sum += v;
+            }
+
+            return sum / values.Length;
+        }
+    }
+
+    /// <summary>
+    /// What the logit lens unembeds of an accumulated residual stream <c>[batch, pos, d_model]</c>: the final LayerNorm's
+    /// linear part with the scale frozen at the final stream's, or with <paramref name="ownScale"/> its own.
+    /// </summary>
+    private Tensor LensInput(Tensor residual, bool ownScale) =>
+        FrozenLayerNorm.Apply(Config, residual, ownScale ? FrozenLayerNorm.InverseScales(Config, residual) : _finalInverseScale, _weights.LnFinalW);
 
     /// <summary>
     /// Direct logit attribution to the actual next token: at each predicting position <c>p &lt; n − 1</c>, each
@@ -335,6 +446,12 @@ public sealed record LensLayer(string Label, Tensor Logits, Tensor Loss)
         }
     }
 }
+
+/// <summary>One layer of the logit lens reduced to its mean losses (<see cref="ResidualDecomposition.LogitLensMeans(bool, bool)"/>).</summary>
+/// <param name="Label">The accumulated residual stream's label: <c>{l}_pre</c>, <c>{l}_mid</c> or <c>final_post</c>.</param>
+/// <param name="MeanLoss">Minus the mean log-probability of the correct next token with the final LayerNorm's scale frozen at the final stream's.</param>
+/// <param name="MeanLossOwnScale">The same with the stream normalised by its own scale (<c>ln_final</c> itself).</param>
+public sealed record LensMean(string Label, double MeanLoss, double MeanLossOwnScale);
 
 /// <summary>
 /// Direct logit attribution (<see cref="ResidualDecomposition.Attribute()"/>): what every component of the final

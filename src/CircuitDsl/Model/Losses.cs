@@ -260,7 +260,19 @@ public static class Losses
     /// </summary>
     /// <exception cref="ArgumentException">The sequences have one token.</exception>
     /// <exception cref="NonFiniteLogitException">A predicting position has a NaN or infinite logit that makes its loss not finite.</exception>
-    internal static double NextTokenCrossEntropy(Tensor x, int[][] tokens, Tensor unembed, Tensor bias)
+    internal static double NextTokenCrossEntropy(Tensor x, int[][] tokens, Tensor unembed, Tensor bias) =>
+        Mean(NextTokenLosses(x, tokens, unembed, bias));
+
+    /// <summary>
+    /// The loss at each predicting position of <see cref="NextTokenCrossEntropy(Tensor, int[][], Tensor, Tensor)"/>, in
+    /// order (positions 0…n−2 of each sequence); with <paramref name="rescale"/> (a factor per row of
+    /// <paramref name="x"/>), followed by the losses under the logits <c>s ⊙ (x W_U) + bias</c> from the same product:
+    /// what the logit lens averages per layer over a stack of layers, with the final LayerNorm's frozen scale and, the
+    /// same rows rescaled, with each row's own (<see cref="Circuits.ResidualDecomposition.LogitLensMeans(bool, bool)"/>).
+    /// </summary>
+    /// <exception cref="ArgumentException">The sequences have one token.</exception>
+    /// <exception cref="NonFiniteLogitException">A predicting position has a NaN or infinite logit that makes its loss not finite.</exception>
+    internal static double[] NextTokenLosses(Tensor x, int[][] tokens, Tensor unembed, Tensor bias, float[]? rescale = null)
     {
         var n = tokens[0].Length;
         if (n < 2)
@@ -268,25 +280,28 @@ public static class Losses
             throw new ArgumentException(OneToken, nameof(tokens));
         }
 
-        var values = new double[tokens.Length * (n - 1)];
-        if (ReduceRows(unembed, bias, x, tokens, 0, RowBlock, values, SummaryLoss) is { } first)
+        var values = new double[tokens.Length * (n - 1) * (rescale is null ? 1 : 2)];
+        if (ReduceRows(unembed, bias, x, tokens, 0, RowBlock, values, SummaryLoss, rescale) is { } first)
         {
             throw first;
         }
 
-        return Mean(values);
+        return values;
     }
 
     /// <summary>
     /// <see cref="ReduceNextTokenRows"/> for the sequences <paramref name="tokens"/> (the batch's from
     /// <paramref name="firstSequence"/> on), whose final residual stream is <paramref name="x"/>, with the logits
     /// <c>x <paramref name="unembed"/> + <paramref name="bias"/></c>; returns the exception of their first non-finite
-    /// row, if any.
+    /// row, if any. With <paramref name="rescale"/> (a factor per row of <paramref name="x"/>), each row's product is
+    /// also reduced as <c>s · (x W_U) + bias</c>, whose values fill the second half of <paramref name="values"/>.
     /// </summary>
     private static NonFiniteLogitException? ReduceRows(
-        Tensor unembed, Tensor bias, Tensor x, int[][] tokens, int firstSequence, int rowBlock, double[] values, Func<RowSummary, double> reduce)
+        Tensor unembed, Tensor bias, Tensor x, int[][] tokens, int firstSequence, int rowBlock, double[] values, Func<RowSummary, double> reduce,
+        float[]? rescale = null)
     {
         int n = tokens[0].Length, predicting = tokens.Length * (n - 1), offset = firstSequence * (n - 1);
+        int variants = rescale is null ? 1 : 2, half = values.Length / variants;
         int dm = unembed.Dim(0), vocab = unembed.Dim(1), blocks = ((predicting - 1) / rowBlock) + 1;
         NonFiniteLogitException? first = null;
         var gate = new object();
@@ -302,35 +317,58 @@ public static class Losses
                 int b = (r0 + i) / (n - 1), p = (r0 + i) % (n - 1);
                 residual.Slice(((b * n) + p) * dm, dm).CopyTo(buffers.Input.AsSpan(i * dm, dm));
                 buffers.Start(i, tokens[b][p + 1]);
+                if (rescale is not null)
+                {
+                    buffers.Start(buffers.Rows + i, tokens[b][p + 1]);
+                    buffers.Scale[i] = rescale[(b * n) + p];
+                }
             }
 
             for (var j0 = 0; j0 < vocab; j0 += VocabChunk)
             {
                 var width = Math.Min(VocabChunk, vocab - j0);
                 var chunk = buffers.Logits.AsSpan(0, rows * width);
-                ForwardKernels.FillRows(bias.Span.Slice(j0, width), chunk);
+                var biasChunk = bias.Span.Slice(j0, width);
+                if (rescale is null)
+                {
+                    ForwardKernels.FillRows(biasChunk, chunk);
+                }
+
                 gemm.Sgemm(false, false, rows, width, dm, 1f, buffers.Input.AsSpan(0, rows * dm), dm,
-                    unembed.Span[j0..], vocab, 1f, chunk, width);
+                    unembed.Span[j0..], vocab, rescale is null ? 1f : 0f, chunk, width);
                 for (var i = 0; i < rows; i++)
                 {
-                    buffers.Add(i, j0, chunk.Slice(i * width, width));
+                    var row = chunk.Slice(i * width, width);
+                    if (rescale is null)
+                    {
+                        buffers.Add(i, j0, row);
+                        continue;
+                    }
+
+                    // The product once, read twice: + bias, and rescaled + bias.
+                    var logits = buffers.Scratch.AsSpan(0, width);
+                    TensorPrimitives.Add(row, biasChunk, logits);
+                    buffers.Add(i, j0, logits);
+                    TensorPrimitives.MultiplyAdd(row, buffers.Scale[i], biasChunk, logits);
+                    buffers.Add(buffers.Rows + i, j0, logits);
                 }
             }
 
-            for (var i = 0; i < rows; i++)
+            for (var k = 0; k < rows * variants; k++)
             {
-                int r = r0 + i, b = r / (n - 1), p = r % (n - 1);
-                var (token, value) = buffers.NonFinite(i);
+                int i = k / variants, r = r0 + i, b = r / (n - 1), p = r % (n - 1), slot = (k % variants * half) + offset + r;
+                var summary = (k % variants * buffers.Rows) + i;
+                var (token, value) = buffers.NonFinite(summary);
                 if (token < 0)
                 {
-                    values[offset + r] = reduce(buffers.Summary(i));
-                    if (double.IsFinite(values[offset + r]))
+                    values[slot] = reduce(buffers.Summary(summary));
+                    if (double.IsFinite(values[slot]))
                     {
                         continue;
                     }
 
                     // Finite logits (|v| ≤ float.MaxValue) give a finite value in double: the next token's logit is −∞.
-                    (token, value) = (buffers.TargetToken[i], buffers.Target[i]);
+                    (token, value) = (buffers.TargetToken[summary], buffers.Target[summary]);
                 }
 
                 lock (gate)
@@ -348,7 +386,7 @@ public static class Losses
         var work = (long)predicting * dm * vocab;
         if (blocks == 1 || work < 1 << 20 || Environment.ProcessorCount == 1)
         {
-            var buffers = new BlockBuffers(Math.Min(rowBlock, predicting), dm, Math.Min(VocabChunk, vocab));
+            var buffers = new BlockBuffers(Math.Min(rowBlock, predicting), dm, Math.Min(VocabChunk, vocab), variants);
             for (var block = 0; block < blocks; block++)
             {
                 Block(Gemm.Backend, block, buffers);
@@ -358,7 +396,7 @@ public static class Losses
         {
             // Each block multiplies on one thread (Gemm.Serial), so the threads are not oversubscribed; buffers per thread.
             var options = new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount };
-            Parallel.For(0, blocks, options, () => new BlockBuffers(rowBlock, dm, Math.Min(VocabChunk, vocab)), (block, _, buffers) =>
+            Parallel.For(0, blocks, options, () => new BlockBuffers(rowBlock, dm, Math.Min(VocabChunk, vocab), variants), (block, _, buffers) =>
             {
                 Block(Gemm.Serial, block, buffers);
                 return buffers;
@@ -368,22 +406,32 @@ public static class Losses
         return first;
     }
 
-    /// <summary>One thread's row block: its residual rows, one vocabulary chunk of their logits, and each row's running reduction.</summary>
-    private sealed class BlockBuffers(int rows, int dm, int chunk)
+    /// <summary>
+    /// One thread's row block: its residual rows, one vocabulary chunk of their logits, and each row's running reduction;
+    /// with two <paramref name="variants"/>, a second reduction per row (at <see cref="Rows"/> + row) of the rescaled
+    /// logits, made in <see cref="Scratch"/>.
+    /// </summary>
+    private sealed class BlockBuffers(int rows, int dm, int chunk, int variants)
     {
-        private readonly float[] _max = new float[rows];
-        private readonly double[] _sum = new double[rows];
-        private readonly int[] _argMax = new int[rows];
-        private readonly int[] _bad = new int[rows];
-        private readonly float[] _badValue = new float[rows];
+        private readonly float[] _max = new float[rows * variants];
+        private readonly double[] _sum = new double[rows * variants];
+        private readonly int[] _argMax = new int[rows * variants];
+        private readonly int[] _bad = new int[rows * variants];
+        private readonly float[] _badValue = new float[rows * variants];
+
+        public int Rows => rows;
 
         public float[] Input { get; } = new float[rows * dm];
 
         public float[] Logits { get; } = new float[rows * chunk];
 
-        public float[] Target { get; } = new float[rows];
+        public float[] Scratch { get; } = new float[variants > 1 ? chunk : 0];
 
-        public int[] TargetToken { get; } = new int[rows];
+        public float[] Scale { get; } = new float[variants > 1 ? rows : 0];
+
+        public float[] Target { get; } = new float[rows * variants];
+
+        public int[] TargetToken { get; } = new int[rows * variants];
 
         public void Start(int i, int target)
         {

@@ -57,6 +57,86 @@ public sealed class ResidualDecompositionTests
 
     [Theory]
     [MemberData(nameof(Architectures))]
+    public void The_streamed_logit_lens_gives_the_float64_log_softmax_of_the_materialised_lens_logits(
+        Normalization norm, bool attnOnly, bool shortformer, int layers)
+    {
+        var w = RandomWeights.Architecture(norm, attnOnly, shortformer, layers, seed: 90 + layers);
+
+        ShouldStreamTheMaterialisedLens(w, Tokens);
+    }
+
+    [Fact]
+    public void The_streamed_logit_lens_holds_over_many_row_blocks_and_vocabulary_chunks()
+    {
+        // 2 × 700 positions (1398 predicting rows: more than a row block per core, so each layer and scale is reduced on
+        // its own, in parallel) and 2500 tokens (two vocabulary chunks).
+        var w = RandomWeights.Create(RandomWeights.Config(layers: 2, vocab: 2500, ctx: 700, norm: Normalization.LN, attnOnly: false), seed: 9);
+        var rng = new Random(3);
+        int[][] tokens = [.. Enumerable.Range(0, 2).Select(_ => Enumerable.Range(0, 700).Select(_ => rng.Next(2500)).ToArray())];
+
+        ShouldStreamTheMaterialisedLens(w, tokens);
+    }
+
+    [Fact]
+    public void The_streamed_logit_lens_keeps_huge_logits_finite_and_exact()
+    {
+        // W_U and b_U scaled by 10^4: logits of 10^3–10^4 in every lens layer, whose exponentials overflow without the max shift.
+        var w = RandomWeights.Architecture(Normalization.LN, attnOnly: false, shortformer: false, layers: 2, seed: 12);
+        System.Numerics.Tensors.TensorPrimitives.Multiply(w.W_U.Span, 1e4f, w.W_U.Span);
+        System.Numerics.Tensors.TensorPrimitives.Multiply(w.b_U.Span, 1e4f, w.b_U.Span);
+
+        ShouldStreamTheMaterialisedLens(w, Tokens);
+        ResidualDecomposition.LogitLensMeans(w, Tokens).Should().OnlyContain(m => m.MeanLoss > 100 && double.IsFinite(m.MeanLossOwnScale));
+    }
+
+    /// <summary>
+    /// <see cref="ResidualDecomposition.LogitLensMeans(bool, bool)"/>, from a full decomposition and from the lens's own
+    /// pass, equals the mean over predicting positions of <c>logsumexp(row) − row[next]</c> computed in double on
+    /// <see cref="ResidualDecomposition.LogitLens"/>'s logits, with both scales and with and without the bias, to 1e-6
+    /// relative.
+    /// </summary>
+    private static void ShouldStreamTheMaterialisedLens(TransformerWeights w, int[][] tokens)
+    {
+        var d = ResidualDecomposition.Compute(w, tokens);
+        foreach (var bias in new[] { true, false })
+        {
+            var frozen = d.LogitLens(includeMid: true, includeBias: bias);
+            var own = d.LogitLens(includeMid: true, includeBias: bias, recomputeScale: true);
+            foreach (var means in new[] { d.LogitLensMeans(includeMid: true, includeBias: bias),
+                         ResidualDecomposition.LogitLensMeans(w, tokens, includeMid: true, includeBias: bias) })
+            {
+                means.Select(m => m.Label).Should().Equal(frozen.Select(l => l.Label));
+                for (var i = 0; i < means.Count; i++)
+                {
+                    var (expected, expectedOwn) = (Float64MeanLoss(frozen[i].Logits, tokens), Float64MeanLoss(own[i].Logits, tokens));
+                    means[i].MeanLoss.Should().BeApproximately(expected, 1e-6 * Math.Abs(expected), $"{means[i].Label}, frozen scale, bias {bias}");
+                    means[i].MeanLossOwnScale.Should().BeApproximately(expectedOwn, 1e-6 * Math.Abs(expectedOwn), $"{means[i].Label}, own scale, bias {bias}");
+                }
+            }
+        }
+    }
+
+    /// <summary>The mean next-token cross-entropy of <paramref name="logits"/>, a float64 log-softmax per row.</summary>
+    private static double Float64MeanLoss(Tensor logits, int[][] tokens)
+    {
+        double sum = 0;
+        var count = 0;
+        for (var b = 0; b < tokens.Length; b++)
+        {
+            for (var p = 0; p + 1 < tokens[b].Length; p++)
+            {
+                var row = logits[b][p].Span.ToArray().Select(v => (double)v).ToArray();
+                var max = row.Max();
+                sum += max + Math.Log(row.Sum(v => Math.Exp(v - max))) - row[tokens[b][p + 1]];
+                count++;
+            }
+        }
+
+        return sum / count;
+    }
+
+    [Theory]
+    [MemberData(nameof(Architectures))]
     public void Direct_logit_attribution_sums_to_the_next_tokens_logit_and_to_a_logit_difference(
         Normalization norm, bool attnOnly, bool shortformer, int layers)
     {
@@ -122,6 +202,8 @@ public sealed class ResidualDecompositionTests
         FluentActions.Invoking(() => d.Attribute(11, 0)).Should().Throw<ArgumentOutOfRangeException>();
         FluentActions.Invoking(() => d.ApplyFinalLayerNorm(new Tensor(2, 5, 8))).Should().Throw<ArgumentException>();
         FluentActions.Invoking(() => single.LogitLens()).Should().Throw<InvalidOperationException>();
+        FluentActions.Invoking(() => single.LogitLensMeans()).Should().Throw<InvalidOperationException>();
+        FluentActions.Invoking(() => ResidualDecomposition.LogitLensMeans(w, [[3], [4]])).Should().Throw<InvalidOperationException>();
         FluentActions.Invoking(() => single.Attribute()).Should().Throw<InvalidOperationException>();
         single.Attribute(1, 2).Logit.Shape.ToArray().Should().Equal(2, 1);
     }

@@ -30,8 +30,13 @@ public sealed class TorchLensTests
 
         var lens = d.LogitLens(includeMid: true);
         ShouldMatch(lens.Select(l => l.Logits), expected.GetProperty("lens_logits"), "logit lens");
-        ShouldMatchLosses(lens, expected.GetProperty("lens_losses"));
-        ShouldMatchLosses(d.LogitLens(includeMid: true, recomputeScale: true), expected.GetProperty("recomputed_lens_losses"));
+        ShouldMatchLosses(lens.Select(l => (l.Label, l.MeanLoss)), expected.GetProperty("lens_losses"));
+        ShouldMatchLosses(d.LogitLens(includeMid: true, recomputeScale: true).Select(l => (l.Label, l.MeanLoss)),
+            expected.GetProperty("recomputed_lens_losses"));
+
+        var means = d.LogitLensMeans(includeMid: true);
+        ShouldMatchLosses(means.Select(m => (m.Label, m.MeanLoss)), expected.GetProperty("lens_losses"));
+        ShouldMatchLosses(means.Select(m => (m.Label, m.MeanLossOwnScale)), expected.GetProperty("recomputed_lens_losses"));
     }
 
     [Fact]
@@ -74,13 +79,14 @@ public sealed class TorchLensTests
         }
     }
 
-    private static void ShouldMatchLosses(IReadOnlyList<LensLayer> lens, JsonElement expected)
+    private static void ShouldMatchLosses(IEnumerable<(string Label, double MeanLoss)> lens, JsonElement expected)
     {
         var losses = expected.EnumerateArray().Select(x => x.GetDouble()).ToArray();
-        lens.Select(l => l.MeanLoss).Should().HaveCount(losses.Length);
+        var ours = lens.ToList();
+        ours.Should().HaveCount(losses.Length);
         for (var i = 0; i < losses.Length; i++)
         {
-            lens[i].MeanLoss.Should().BeApproximately(losses[i], 1e-4, lens[i].Label);
+            ours[i].MeanLoss.Should().BeApproximately(losses[i], 1e-4, ours[i].Label);
         }
     }
 

@@ -23,6 +23,7 @@ public sealed class LensCommandTests : IDisposable
         File.WriteAllText(TokensPath, JsonSerializer.Serialize(tokens));
         using var folder = ModelFolder.Load(ModelDir);
         var d = ResidualDecomposition.Compute(folder.Weights, tokens);
+        var means = ResidualDecomposition.LogitLensMeans(folder.Weights, tokens);
         var frozen = d.LogitLens();
         var own = d.LogitLens(recomputeScale: true);
 
@@ -33,8 +34,10 @@ public sealed class LensCommandTests : IDisposable
         layers.Select(l => l.GetProperty("layer").GetString()).Should().Equal("0_pre", "1_pre", "2_pre", "final_post");
         for (var i = 0; i < layers.Count; i++)
         {
-            layers[i].GetProperty("log_prob").GetDouble().Should().BeApproximately(-frozen[i].MeanLoss, 1e-9);
-            layers[i].GetProperty("log_prob_own_scale").GetDouble().Should().BeApproximately(-own[i].MeanLoss, 1e-9);
+            layers[i].GetProperty("log_prob").GetDouble().Should().BeApproximately(-means[i].MeanLoss, 1e-9);
+            layers[i].GetProperty("log_prob_own_scale").GetDouble().Should().BeApproximately(-means[i].MeanLossOwnScale, 1e-9);
+            layers[i].GetProperty("log_prob").GetDouble().Should().BeApproximately(-frozen[i].MeanLoss, 1e-6 * Math.Abs(frozen[i].MeanLoss));
+            layers[i].GetProperty("log_prob_own_scale").GetDouble().Should().BeApproximately(-own[i].MeanLoss, 1e-6 * Math.Abs(own[i].MeanLoss));
         }
 
         layers[^1].GetProperty("log_prob").GetDouble().Should().BeApproximately(-Losses.NextTokenCrossEntropy(d.Logits, tokens), 1e-4);

@@ -67,7 +67,7 @@ public sealed class WrongWeightsTests : IDisposable
         var dir = WriteFolder(d => d["unembed.W_U"].Span.Fill(3e38f));
         var tokens = Tokens("[[1, 2, 3]]");
 
-        foreach (var command in new[] { "loss", "logits" })
+        foreach (var command in new[] { "loss", "logits", "lens" })
         {
             OneLineError(command, dir, "--tokens", tokens, "--json").Should().Contain(Path.Combine(dir, ModelFolder.SafetensorsFileName))
                 .And.Contain("the weights are finite but the forward pass overflows: the logit of token 0 at sequence 0, position 0 is ");

@@ -117,10 +117,12 @@ class Model:
             cache[name + ".hook_normalized"] = x
         return x
 
-    def run(self, tokens, cache=None, stop_at_layer=None, pattern_hook=None, until_patterns=False, start=None):
+    def run(self, tokens, cache=None, stop_at_layer=None, pattern_hook=None, until_patterns=False, start=None, last_position=False):
         """The logits; with stop_at_layer, the residual stream entering that block; with until_patterns, nothing after
         the last block's patterns (as ModelAnalysis's detection: ForwardPass.PatternsOnly); with start = (layer,
-        resid), from that block on with that residual stream entering it (ForwardPass.StartAt)."""
+        resid), from that block on with that residual stream entering it (ForwardPass.StartAt); with last_position,
+        the last block's queries and everything after them at the last position only, [b, 1, d] after the blocks
+        (ForwardPass.FinalResidualAtLastPosition)."""
         cfg, w = self.cfg, self.w
         b, n = tokens.shape
         shortformer = cfg["positional_embedding_type"] == "shortformer"
@@ -142,10 +144,12 @@ class Model:
                 cache[p + "hook_resid_pre"] = resid
             x = self.ln(resid, p + "ln1", cache)
             qk_in = x + pos if shortformer else x
-            q = torch.einsum("bpd,hde->bphe", qk_in, w[p + "attn.W_Q"]) + w[p + "attn.b_Q"]
+            last = last_position and l == cfg["n_layers"] - 1
+            q = torch.einsum("bpd,hde->bphe", qk_in[:, -1:] if last else qk_in, w[p + "attn.W_Q"]) + w[p + "attn.b_Q"]
             k = torch.einsum("bpd,hde->bphe", qk_in, w[p + "attn.W_K"]) + w[p + "attn.b_K"]
             scores = torch.einsum("bqhe,bkhe->bhqk", q, k) / math.sqrt(cfg["d_head"])
-            scores = scores.masked_fill(mask, float("-inf"))
+            if not last:  # the last query sees every key
+                scores = scores.masked_fill(mask, float("-inf"))
             pattern = scores.softmax(-1)
             if pattern_hook is not None:
                 pattern_hook(l, pattern)
@@ -161,7 +165,7 @@ class Model:
                               p + "hook_attn_out": attn_out})
             else:
                 attn_out = torch.einsum("bqhe,hed->bqd", z, w[p + "attn.W_O"]) + w[p + "attn.b_O"]
-            resid = resid + attn_out
+            resid = (resid[:, -1:] if last else resid) + attn_out
             if cache is not None:
                 cache[p + "hook_resid_post"] = resid
         if stop_at_layer is not None:
@@ -462,7 +466,7 @@ def resid_pre_sweep(resid_pre, run_from, final_ln, w, answer, wrong, metrics, ro
     """ActivationPatching.Sweep(ResidPre): resid_pre[name][l] is layer l's [b, n, d] residual stream entering it on the
     clean and the corrupted run. At each layer, positions whose clean and corrupted values are equal score 0; the others
     run in batches of copies of the corrupted stream (at most `rows` rows a batch), each copy with its own position
-    patched, through run_from(layer, resid) (the remaining blocks), and the metric is the last position's logit
+    patched, through run_from(layer, resid) (the remaining blocks, the last one at least at the last position), and the metric is the last position's logit
     difference from two columns of W_U in double after final_ln, normalised by the clean and corrupted metrics."""
     clean, corrupted = resid_pre["clean"], resid_pre["corrupted"]
     b, n, _ = corrupted[0].shape
@@ -499,7 +503,7 @@ def command_patch(folder, clean_file, corrupted_file, answer, wrong):
 
     def run_from(layer, resid):
         copies = corrupted.repeat(resid.shape[0] // corrupted.shape[0], 1)
-        return model.run(copies, stop_at_layer=cfg["n_layers"], start=(layer, resid))
+        return model.run(copies, stop_at_layer=cfg["n_layers"], start=(layer, resid), last_position=True)
 
     print(resid_pre_sweep(resid_pre, run_from, lambda x: model.ln(x, "ln_final", None), w, answer, wrong, metrics))
 

@@ -160,6 +160,21 @@ internal static class ForwardKernels
     }
 
     /// <summary>
+    /// The attention of one query row <paramref name="q"/> of one head on the first <paramref name="keys"/> keys (a
+    /// sequence's last query, which the causal mask lets see them all): <c>z = softmax(q kᵀ / sqrt(d_head)) · v</c>, with
+    /// <paramref name="pattern"/> (<paramref name="keys"/> floats) as room for the pattern row. <paramref name="k"/>,
+    /// <paramref name="v"/> start at the head's first element of the sequence, a row every <paramref name="stride"/>.
+    /// </summary>
+    public static void AttentionRow(
+        IGemmBackend gemm, ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, Span<float> z, int stride, int dHead,
+        int keys, Span<float> pattern)
+    {
+        gemm.Sgemm(false, true, 1, keys, dHead, 1f / MathF.Sqrt(dHead), q, stride, k, stride, 0f, pattern, keys);
+        Ops.SoftmaxRows(pattern, keys);
+        gemm.Sgemm(false, false, 1, dHead, keys, 1f, pattern, keys, v, stride, 0f, z, stride);
+    }
+
+    /// <summary>
     /// The attention scores <c>q kᵀ / sqrt(d_head)</c> of query rows <c>[r0, r0 + rows)</c> against keys
     /// <c>0 … r0 + rows − 1</c> into <paramref name="scores"/> (row <c>i</c> at <c>i · ld</c>); the keys after that are
     /// not written. <paramref name="q"/> and <paramref name="k"/> start at the head's first element of the sequence,

@@ -195,7 +195,9 @@ public sealed class ActivationPatching
     /// batch, starting at block <paramref name="layer"/> from the corrupted run's cached residual stream (the blocks
     /// before it are the corrupted run's), with its own position patched; the metric is read from the final residual
     /// stream's last position and two columns of <c>W_U</c> (<see cref="Losses.LogitDifference"/>), so no logits are
-    /// made. Copies are batched at most <see cref="SweepRows"/> positions' worth at a time.
+    /// made, and the last block runs its queries and everything after them only there
+    /// (<see cref="ForwardPass.FinalResidualAtLastPosition"/>). Copies are batched at most <see cref="SweepRows"/>
+    /// positions' worth at a time.
     /// </summary>
     private void SweepPositions(PatchedActivation what, int layer, Span<float> row)
     {
@@ -247,18 +249,18 @@ public sealed class ActivationPatching
             });
             var pass = _model.Begin(tokens, hooks);
             pass.StartAt(layer, start);
-            for (var l = layer; l < _model.Config.NLayers; l++)
+            for (var l = layer; l < _model.Config.NLayers - 1; l++)
             {
                 pass.Block(l);
             }
 
-            var differences = Losses.LogitDifferences(_model.Weights, pass.FinalResidual().Span, Answer, Wrong);
+            var differences = Losses.LogitDifferences(_model.Weights, pass.FinalResidualAtLastPosition().Span, Answer, Wrong);
             for (var j = 0; j < positions.Count; j++)
             {
                 var sum = 0.0;
                 for (var b = 0; b < batch; b++)
                 {
-                    sum += differences[((((j * batch) + b) * n) + n - 1)];
+                    sum += differences[(j * batch) + b];
                 }
 
                 row[positions[j]] = (float)Normalise(sum / batch);

@@ -86,7 +86,7 @@ public sealed class ForwardPass
     }
 
     /// <summary>
-    /// Runs the last block, which must be the next one, and the final LayerNorm (if any) for the last position of each
+    /// Runs the last block (the model has one), which must be the next one, and the final LayerNorm (if any) for the last position of each
     /// sequence: the residual stream the unembedding reads there, <c>[batch, 1, d_model]</c>. The last block's keys and
     /// values are made at every position, its queries, attention, output and MLP only at the last one, which is all a
     /// metric read at the last position depends on. When a hook or the cache wants an activation of the last block

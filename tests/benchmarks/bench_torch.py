@@ -120,7 +120,7 @@ class Model:
     def run(self, tokens, cache=None, stop_at_layer=None, pattern_hook=None, until_patterns=False, start=None, last_position=False):
         """The logits; with stop_at_layer, the residual stream entering that block; with until_patterns, nothing after
         the last block's patterns (as ModelAnalysis's detection: ForwardPass.PatternsOnly); with start = (layer,
-        resid), from that block on with that residual stream entering it (ForwardPass.StartAt); with last_position,
+        resid), from that block on with that residual stream entering it (HookedTransformer.BeginAt); with last_position,
         the last block's queries and everything after them at the last position only, [b, 1, d] after the blocks
         (ForwardPass.FinalResidualAtLastPosition)."""
         cfg, w = self.cfg, self.w
@@ -462,6 +462,13 @@ def command_loss(folder, tokens_file):
     print(json.dumps({"loss": loss.item(), "tokens": tokens[:, 1:].numel()}))
 
 
+def logit_difference(x, w, answer, wrong):
+    """logit[answer] - logit[wrong] for rows x [..., d_model] of the final residual stream (after the final LayerNorm),
+    in double from two columns of W_U (Losses.LogitDifferences): no logits are made."""
+    direction = w["unembed.W_U"][:, answer].double() - w["unembed.W_U"][:, wrong].double()
+    return x.double() @ direction + (w["unembed.b_U"][answer].double() - w["unembed.b_U"][wrong].double())
+
+
 def resid_pre_sweep(resid_pre, run_from, final_ln, w, answer, wrong, metrics, rows=4096):
     """ActivationPatching.Sweep(ResidPre): resid_pre[name][l] is layer l's [b, n, d] residual stream entering it on the
     clean and the corrupted run. At each layer, positions whose clean and corrupted values are equal score 0; the others
@@ -470,8 +477,6 @@ def resid_pre_sweep(resid_pre, run_from, final_ln, w, answer, wrong, metrics, ro
     difference from two columns of W_U in double after final_ln, normalised by the clean and corrupted metrics."""
     clean, corrupted = resid_pre["clean"], resid_pre["corrupted"]
     b, n, _ = corrupted[0].shape
-    direction = w["unembed.W_U"][:, answer].double() - w["unembed.W_U"][:, wrong].double()
-    bias = w["unembed.b_U"][answer].double() - w["unembed.b_U"][wrong].double()
     out = torch.zeros(len(corrupted), n, dtype=torch.float64)
     chunk = max(1, rows // (b * n))
     for l, (src, dst) in enumerate(zip(clean, corrupted)):
@@ -482,22 +487,23 @@ def resid_pre_sweep(resid_pre, run_from, final_ln, w, answer, wrong, metrics, ro
             for j, p in enumerate(positions):
                 resid[j * b:(j + 1) * b, p] = src[:, p]
             x = final_ln(run_from(l, resid)[:, -1])
-            metric = (x.double() @ direction + bias).reshape(len(positions), b).mean(1)
+            metric = logit_difference(x, w, answer, wrong).reshape(len(positions), b).mean(1)
             out[l, positions] = (metric - metrics["corrupted"]) / (metrics["clean"] - metrics["corrupted"])
     return json.dumps({"what": "resid_pre", "metric": metrics, "patched": out.tolist()})
 
 
 def command_patch(folder, clean_file, corrupted_file, answer, wrong):
     """`circuitdsl patch DIR --clean-tokens … --corrupted-tokens … --answer A --wrong B --json` (resid_pre, the weights
-    as stored): the clean and corrupted runs cached, their metrics from the logits, then resid_pre_sweep."""
+    as stored): the clean and corrupted runs cached, their metrics from the last position's final residual stream
+    (logit_difference, no logits), then resid_pre_sweep."""
     cfg, w = load_finite(folder)
     model = Model(cfg, w)
     answer, wrong = int(answer), int(wrong)
     resid_pre, metrics = {}, {}
     for name, tokens in (("clean", read_tokens(clean_file)), ("corrupted", read_tokens(corrupted_file))):
         cache = {}
-        logits = model.run(tokens, cache=cache)
-        metrics[name] = (logits[:, -1, answer].double() - logits[:, -1, wrong].double()).mean().item()
+        resid = model.run(tokens, cache=cache, stop_at_layer=cfg["n_layers"])
+        metrics[name] = logit_difference(model.ln(resid[:, -1], "ln_final", None), w, answer, wrong).mean().item()
         resid_pre[name] = [cache[f"blocks.{l}.hook_resid_pre"] for l in range(cfg["n_layers"])]
     corrupted = read_tokens(corrupted_file)
 

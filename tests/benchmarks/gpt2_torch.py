@@ -31,7 +31,7 @@ import time
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_torch import composition, copying, detection_batch, detector_scores, load_safetensors, paths_table, process_in_place, resid_pre_sweep  # noqa: E402
+from bench_torch import composition, copying, detection_batch, detector_scores, load_safetensors, logit_difference, paths_table, process_in_place, resid_pre_sweep  # noqa: E402
 
 torch.set_num_threads(2)
 torch.set_grad_enabled(False)
@@ -199,12 +199,12 @@ def inspect(cfg, w, tokens):
 def patch(cfg, w, clean, corrupted, answer, wrong):
     """`circuitdsl patch --what resid_pre`'s sweep, by its algorithm (bench_torch.resid_pre_sweep: each layer's
     differing positions as batches of copies of the corrupted stream entering it, through the remaining blocks, the
-    metric from two columns of W_U in double); the clean and corrupted metrics from the logits."""
+    metric from two columns of W_U in double); the clean and corrupted metrics the same way from their runs."""
     resid_pre, metrics = {}, {}
     for name, tokens in (("clean", clean), ("corrupted", corrupted)):
         cache = {}
-        logits = forward(cfg, w, tokens, cache)
-        metrics[name] = (logits[:, -1, answer].double() - logits[:, -1, wrong].double()).mean().item()
+        resid = forward(cfg, w, tokens, cache, blocks_only=True)
+        metrics[name] = logit_difference(ln(resid[:, -1], w["ln_final.w"], w["ln_final.b"]), w, answer, wrong).mean().item()
         resid_pre[name] = [cache[f"blocks.{l}.resid_pre"] for l in range(cfg["n_layers"])]
     run_from = lambda layer, resid: run_blocks(cfg, w, resid, range(layer, cfg["n_layers"]), last_position=True)
     return resid_pre_sweep(resid_pre, run_from, lambda x: ln(x, w["ln_final.w"], w["ln_final.b"]), w, answer, wrong, metrics)

@@ -63,6 +63,32 @@ public sealed class ForwardPass
         Residual = Config.IsShortformer ? embed : Add(embed, _posEmbed);
     }
 
+    /// <summary>
+    /// Starts a pass at block <paramref name="layer"/> instead of block 0: <paramref name="residual"/>
+    /// <c>[batch, pos, d_model]</c> is the residual stream entering it (a cached <c>hook_resid_pre</c>, possibly
+    /// patched). No tokens are embedded and no hook point before the block runs; the blocks before it do not run.
+    /// </summary>
+    internal ForwardPass(TransformerWeights weights, int layer, Tensor residual, HookSet? hooks)
+    {
+        var config = weights.Config;
+        if (layer < 0 || layer >= config.NLayers || residual.Rank != 3 || residual.Dim(0) < 1 || residual.Dim(1) < 1
+            || residual.Dim(1) > config.NCtx || residual.Dim(2) != config.DModel)
+        {
+            throw new ArgumentException(
+                $"A pass starts at a block of the model's {config.NLayers} from a [batch, pos ≤ {config.NCtx}, {config.DModel}] residual "
+                + $"stream, not at block {layer} from {Tensor.FormatShape(residual.Shape)}.", nameof(residual));
+        }
+
+        _weights = weights;
+        _hooks = hooks;
+        Batch = residual.Dim(0);
+        Positions = residual.Dim(1);
+        _posEmbed = new Tensor(Batch, Positions, config.DModel);
+        ForwardKernels.PositionRows(weights, Batch, Positions, _posEmbed.Span);
+        _nextLayer = layer;
+        Residual = residual;
+    }
+
     /// <summary>The architecture.</summary>
     public ModelConfig Config => _weights.Config;
 
@@ -86,24 +112,36 @@ public sealed class ForwardPass
     }
 
     /// <summary>
-    /// Runs the last block (the model has one), which must be the next one, and the final LayerNorm (if any) for the last position of each
-    /// sequence: the residual stream the unembedding reads there, <c>[batch, 1, d_model]</c>. The last block's keys and
-    /// values are made at every position, its queries, attention, output and MLP only at the last one, which is all a
-    /// metric read at the last position depends on. When a hook or the cache wants an activation of the last block
-    /// (other than its <c>hook_resid_pre</c>) or the final LayerNorm, the block runs whole, so they see every position.
+    /// Runs the blocks not run yet and the final LayerNorm (if any) for the last position of each sequence: the residual
+    /// stream the unembedding reads there, <c>[batch, 1, d_model]</c>. The last block makes its keys and values at every
+    /// position but its queries, attention, output and MLP only at the last one, which is all a metric read at the last
+    /// position depends on. When a hook or the cache wants an activation of the last block (other than its
+    /// <c>hook_resid_pre</c>) or the final LayerNorm, that block runs whole, so they see every position.
     /// </summary>
     internal Tensor FinalResidualAtLastPosition()
     {
-        var layer = Config.NLayers - 1;
-        var blockPrefix = $"blocks.{layer}.";
-        var wholeBlock = _cacheNames is not null || _hooks?.Names.Any(name => name == HookNames.FinalNormalized
-            || (name.StartsWith(blockPrefix, StringComparison.Ordinal) && name != HookNames.ResidPre(layer))) == true;
-        CheckNext(layer);
-        var residual = RunBlock(layer, lastPosition: !wholeBlock);
-        if (wholeBlock)
+        var last = Config.NLayers - 1;
+        if (_stoppedAtPatterns)
         {
-            Residual = residual;
-            residual = LastPositions(residual.Span);
+            throw new InvalidOperationException($"The pass stopped at block {_nextLayer - 1}'s patterns.");
+        }
+
+        var wholeBlock = _cacheNames is not null || _hooks?.Names.Any(name => name == HookNames.FinalNormalized
+            || (name.StartsWith($"blocks.{last}.", StringComparison.Ordinal) && name != HookNames.ResidPre(last))) == true;
+        while (_nextLayer < last || (wholeBlock && _nextLayer == last))
+        {
+            Block(_nextLayer);
+        }
+
+        Tensor residual;
+        if (_nextLayer == last)
+        {
+            CheckNext(last);
+            residual = RunBlock(last, lastPosition: true);
+        }
+        else
+        {
+            residual = LastPositions(Residual.Span);
         }
 
         return Normalize(residual, _weights.LnFinalW, _weights.LnFinalB, HookNames.FinalNormalized);
@@ -149,28 +187,6 @@ public sealed class ForwardPass
         var w = _weights.Blocks[layer];
         var (q, k) = QueriesAndKeys(layer, w, Normalize(Residual, w.Ln1W, w.Ln1B, HookNames.Ln1Normalized(layer)));
         FusedAttention(layer, q, k, v: null, z: null);
-    }
-
-    /// <summary>
-    /// Starts the pass at block <paramref name="layer"/> instead of block 0: <paramref name="residual"/>
-    /// <c>[batch, pos, d_model]</c> is the residual stream entering it (a cached <c>hook_resid_pre</c> of the same
-    /// tokens, so the blocks before it would compute exactly that), and the blocks before it do not run.
-    /// </summary>
-    internal void StartAt(int layer, Tensor residual)
-    {
-        if (_nextLayer != 0 || _stoppedAtPatterns || layer < 0 || layer >= Config.NLayers)
-        {
-            throw new InvalidOperationException($"A pass can start at block {layer} only before any block has run, inside the model.");
-        }
-
-        if (!residual.Shape.SequenceEqual(Residual.Shape))
-        {
-            throw new ArgumentException(
-                $"The residual stream {Tensor.FormatShape(residual.Shape)} does not fit the pass's {Tensor.FormatShape(Residual.Shape)}.", nameof(residual));
-        }
-
-        _nextLayer = layer;
-        Residual = residual;
     }
 
     private void CheckNext(int layer)

@@ -88,10 +88,9 @@ public sealed class ActivationPatching
         }
 
         // The metrics come from unhooked runs, which a patch that copies nothing, or everything, reproduces to the bit.
-        var (cleanLogits, cleanCache) = model.RunWithCache(clean, IsPatchedFrom);
-        var (corruptedLogits, corruptedCache) = model.RunWithCache(corrupted, IsPatchedFrom);
-        double cleanMetric = LogitDifference(cleanLogits, answer, wrong);
-        double corruptedMetric = LogitDifference(corruptedLogits, answer, wrong);
+        var (cleanPass, corruptedPass) = (model.Begin(clean, cacheNames: IsPatchedFrom), model.Begin(corrupted, cacheNames: IsPatchedFrom));
+        double cleanMetric = Metric(model, cleanPass, answer, wrong), corruptedMetric = Metric(model, corruptedPass, answer, wrong);
+        var (cleanCache, corruptedCache) = (cleanPass.Cache, corruptedPass.Cache);
         if (!double.IsFinite(cleanMetric) || !double.IsFinite(corruptedMetric) || cleanMetric == corruptedMetric)
         {
             throw new ArgumentException(
@@ -102,25 +101,18 @@ public sealed class ActivationPatching
         return new ActivationPatching(model, corrupted, cleanCache, corruptedCache, answer, wrong, cleanMetric, corruptedMetric);
     }
 
-    /// <summary>The mean over sequences of <c>logits[b, last, answer] − logits[b, last, wrong]</c>, in double precision.</summary>
-    public static double LogitDifference(Tensor logits, int answer, int wrong)
-    {
-        ArgumentNullException.ThrowIfNull(logits);
-        logits.RequireRank(3);
-        int batch = logits.Dim(0), positions = logits.Dim(1), vocab = logits.Dim(2);
-        var sum = 0.0;
-        for (var b = 0; b < batch; b++)
-        {
-            var row = logits.Span.Slice(((b * positions) + positions - 1) * vocab, vocab);
-            sum += (double)row[answer] - row[wrong];
-        }
+    /// <summary>
+    /// The raw metric of <paramref name="pass"/> run to the end: the mean over sequences of <c>logit[answer] −
+    /// logit[wrong]</c> at the last position, from the final residual stream there and two columns of <c>W_U</c> in
+    /// double precision (<see cref="Losses.LogitDifferences"/>), so no logits are made.
+    /// </summary>
+    private static double Metric(HookedTransformer model, ForwardPass pass, int answer, int wrong) =>
+        Losses.LogitDifferences(model.Weights, pass.FinalResidualAtLastPosition().Span, answer, wrong).Average();
 
-        return sum / batch;
-    }
+    /// <summary>The normalised metric of one patched corrupted run.</summary>
+    private double PatchedMetric(HookSet hooks) => Normalise(Metric(_model, _model.Begin(_corrupted, hooks), Answer, Wrong));
 
-    /// <summary>The normalised metric of <paramref name="logits"/>: 1 at the clean run's value, 0 at the corrupted run's.</summary>
-    public double Normalise(Tensor logits) => Normalise(LogitDifference(logits, Answer, Wrong));
-
+    /// <summary>The normalised <paramref name="metric"/>: 1 at the clean run's value, 0 at the corrupted run's.</summary>
     private double Normalise(double metric)
     {
         var value = (metric - CorruptedMetric) / (CleanMetric - CorruptedMetric);
@@ -230,11 +222,9 @@ public sealed class ActivationPatching
         {
             var positions = differing.GetRange(first, Math.Min(chunk, differing.Count - first));
             var copies = positions.Count * batch;
-            var tokens = new int[copies][];
             var start = new Tensor(copies, n, _model.Config.DModel);
             for (var i = 0; i < copies; i++)
             {
-                tokens[i] = _corrupted[i % batch];
                 residPre.Span.Slice((i % batch) * n * _model.Config.DModel, n * _model.Config.DModel)
                     .CopyTo(start.Span.Slice(i * n * _model.Config.DModel));
             }
@@ -247,14 +237,7 @@ public sealed class ActivationPatching
                     clean.Span.Slice(offset, width).CopyTo(activation.Span.Slice((((i * n) + positions[i / batch]) * width), width));
                 }
             });
-            var pass = _model.Begin(tokens, hooks);
-            pass.StartAt(layer, start);
-            for (var l = layer; l < _model.Config.NLayers - 1; l++)
-            {
-                pass.Block(l);
-            }
-
-            var differences = Losses.LogitDifferences(_model.Weights, pass.FinalResidualAtLastPosition().Span, Answer, Wrong);
+            var differences = Losses.LogitDifferences(_model.Weights, _model.BeginAt(layer, start, hooks).FinalResidualAtLastPosition().Span, Answer, Wrong);
             for (var j = 0; j < positions.Count; j++)
             {
                 var sum = 0.0;
@@ -319,7 +302,7 @@ public sealed class ActivationPatching
             hooks.Add(name, activation => CopyPositions(source, activation, position));
         }
 
-        return Normalise(_model.Forward(_corrupted, hooks));
+        return PatchedMetric(hooks);
     }
 
     /// <summary>
@@ -395,7 +378,7 @@ public sealed class ActivationPatching
             patch.Add(inputName(layer), input => CopyHeads(source, input, heads, position: null));
         }
 
-        return Normalise(_model.Forward(_corrupted, patch));
+        return PatchedMetric(patch);
     }
 
     /// <summary>

@@ -11,9 +11,9 @@ namespace CircuitDsl.Patching;
 /// heads to receiver heads' queries, keys or values.
 /// </summary>
 /// <remarks>
-/// Each single patch (<see cref="Patch"/>) is one forward pass of the corrupted batch with one hook, so a patch that
-/// changes nothing reproduces the corrupted logits bit for bit and patching every position of <c>resid_pre</c> at layer 0
-/// the clean ones. A sweep over positions runs each layer's positions as one batch from that layer on (see
+/// Each single patch (<see cref="Patch"/>) is one forward pass of the corrupted batch with one hook, its metric read as
+/// the clean and corrupted runs' are, so a patch that changes nothing scores exactly 0 and patching every position of
+/// <c>resid_pre</c> at layer 0 exactly 1. A sweep over positions runs each layer's positions as one batch from that layer on (see
 /// <see cref="Sweep"/>): the same numbers to float rounding, and exactly 0 where the patch copies equal values.
 /// </remarks>
 public sealed class ActivationPatching
@@ -185,9 +185,8 @@ public sealed class ActivationPatching
     /// turn, into <paramref name="row"/>. A position whose clean and corrupted activations are equal in every sequence is
     /// the corrupted run itself (0) and does not run. The others run as one batch: each position's copy of the corrupted
     /// batch, starting at block <paramref name="layer"/> from the corrupted run's cached residual stream (the blocks
-    /// before it are the corrupted run's), with its own position patched; the metric is read from the final residual
-    /// stream's last position and two columns of <c>W_U</c> (<see cref="Losses.LogitDifference"/>), so no logits are
-    /// made, and the last block runs its queries and everything after them only there
+    /// before it are the corrupted run's), with its own position patched; the metric is read as <see cref="Metric"/>
+    /// reads it, per copy, and the last block runs its queries and everything after them only at the last position
     /// (<see cref="ForwardPass.FinalResidualAtLastPosition"/>). Copies are batched at most <see cref="SweepRows"/>
     /// positions' worth at a time.
     /// </summary>

@@ -117,10 +117,12 @@ class Model:
             cache[name + ".hook_normalized"] = x
         return x
 
-    def run(self, tokens, cache=None, stop_at_layer=None, pattern_hook=None, until_patterns=False, start=None):
+    def run(self, tokens, cache=None, stop_at_layer=None, pattern_hook=None, until_patterns=False, start=None, last_position=False):
         """The logits; with stop_at_layer, the residual stream entering that block; with until_patterns, nothing after
         the last block's patterns (as ModelAnalysis's detection: ForwardPass.PatternsOnly); with start = (layer,
-        resid), from that block on with that residual stream entering it (ForwardPass.StartAt)."""
+        resid), from that block on with that residual stream entering it (HookedTransformer.BeginAt); with last_position,
+        the last block's queries and everything after them at the last position only, [b, 1, d] after the blocks
+        (ForwardPass.FinalResidualAtLastPosition)."""
         cfg, w = self.cfg, self.w
         b, n = tokens.shape
         shortformer = cfg["positional_embedding_type"] == "shortformer"
@@ -142,10 +144,12 @@ class Model:
                 cache[p + "hook_resid_pre"] = resid
             x = self.ln(resid, p + "ln1", cache)
             qk_in = x + pos if shortformer else x
-            q = torch.einsum("bpd,hde->bphe", qk_in, w[p + "attn.W_Q"]) + w[p + "attn.b_Q"]
+            last = last_position and l == cfg["n_layers"] - 1
+            q = torch.einsum("bpd,hde->bphe", qk_in[:, -1:] if last else qk_in, w[p + "attn.W_Q"]) + w[p + "attn.b_Q"]
             k = torch.einsum("bpd,hde->bphe", qk_in, w[p + "attn.W_K"]) + w[p + "attn.b_K"]
             scores = torch.einsum("bqhe,bkhe->bhqk", q, k) / math.sqrt(cfg["d_head"])
-            scores = scores.masked_fill(mask, float("-inf"))
+            if not last:  # the last query sees every key
+                scores = scores.masked_fill(mask, float("-inf"))
             pattern = scores.softmax(-1)
             if pattern_hook is not None:
                 pattern_hook(l, pattern)
@@ -161,7 +165,7 @@ class Model:
                               p + "hook_attn_out": attn_out})
             else:
                 attn_out = torch.einsum("bqhe,hed->bqd", z, w[p + "attn.W_O"]) + w[p + "attn.b_O"]
-            resid = resid + attn_out
+            resid = (resid[:, -1:] if last else resid) + attn_out
             if cache is not None:
                 cache[p + "hook_resid_post"] = resid
         if stop_at_layer is not None:
@@ -458,16 +462,21 @@ def command_loss(folder, tokens_file):
     print(json.dumps({"loss": loss.item(), "tokens": tokens[:, 1:].numel()}))
 
 
+def logit_difference(x, w, answer, wrong):
+    """logit[answer] - logit[wrong] for rows x [..., d_model] of the final residual stream (after the final LayerNorm),
+    in double from two columns of W_U (Losses.LogitDifferences): no logits are made."""
+    direction = w["unembed.W_U"][:, answer].double() - w["unembed.W_U"][:, wrong].double()
+    return x.double() @ direction + (w["unembed.b_U"][answer].double() - w["unembed.b_U"][wrong].double())
+
+
 def resid_pre_sweep(resid_pre, run_from, final_ln, w, answer, wrong, metrics, rows=4096):
     """ActivationPatching.Sweep(ResidPre): resid_pre[name][l] is layer l's [b, n, d] residual stream entering it on the
     clean and the corrupted run. At each layer, positions whose clean and corrupted values are equal score 0; the others
     run in batches of copies of the corrupted stream (at most `rows` rows a batch), each copy with its own position
-    patched, through run_from(layer, resid) (the remaining blocks), and the metric is the last position's logit
+    patched, through run_from(layer, resid) (the remaining blocks, the last one at least at the last position), and the metric is the last position's logit
     difference from two columns of W_U in double after final_ln, normalised by the clean and corrupted metrics."""
     clean, corrupted = resid_pre["clean"], resid_pre["corrupted"]
     b, n, _ = corrupted[0].shape
-    direction = w["unembed.W_U"][:, answer].double() - w["unembed.W_U"][:, wrong].double()
-    bias = w["unembed.b_U"][answer].double() - w["unembed.b_U"][wrong].double()
     out = torch.zeros(len(corrupted), n, dtype=torch.float64)
     chunk = max(1, rows // (b * n))
     for l, (src, dst) in enumerate(zip(clean, corrupted)):
@@ -478,28 +487,29 @@ def resid_pre_sweep(resid_pre, run_from, final_ln, w, answer, wrong, metrics, ro
             for j, p in enumerate(positions):
                 resid[j * b:(j + 1) * b, p] = src[:, p]
             x = final_ln(run_from(l, resid)[:, -1])
-            metric = (x.double() @ direction + bias).reshape(len(positions), b).mean(1)
+            metric = logit_difference(x, w, answer, wrong).reshape(len(positions), b).mean(1)
             out[l, positions] = (metric - metrics["corrupted"]) / (metrics["clean"] - metrics["corrupted"])
     return json.dumps({"what": "resid_pre", "metric": metrics, "patched": out.tolist()})
 
 
 def command_patch(folder, clean_file, corrupted_file, answer, wrong):
     """`circuitdsl patch DIR --clean-tokens … --corrupted-tokens … --answer A --wrong B --json` (resid_pre, the weights
-    as stored): the clean and corrupted runs cached, their metrics from the logits, then resid_pre_sweep."""
+    as stored): the clean and corrupted runs cached, their metrics from the last position's final residual stream
+    (logit_difference, no logits), then resid_pre_sweep."""
     cfg, w = load_finite(folder)
     model = Model(cfg, w)
     answer, wrong = int(answer), int(wrong)
     resid_pre, metrics = {}, {}
     for name, tokens in (("clean", read_tokens(clean_file)), ("corrupted", read_tokens(corrupted_file))):
         cache = {}
-        logits = model.run(tokens, cache=cache)
-        metrics[name] = (logits[:, -1, answer].double() - logits[:, -1, wrong].double()).mean().item()
+        resid = model.run(tokens, cache=cache, stop_at_layer=cfg["n_layers"])
+        metrics[name] = logit_difference(model.ln(resid[:, -1], "ln_final", None), w, answer, wrong).mean().item()
         resid_pre[name] = [cache[f"blocks.{l}.hook_resid_pre"] for l in range(cfg["n_layers"])]
     corrupted = read_tokens(corrupted_file)
 
     def run_from(layer, resid):
         copies = corrupted.repeat(resid.shape[0] // corrupted.shape[0], 1)
-        return model.run(copies, stop_at_layer=cfg["n_layers"], start=(layer, resid))
+        return model.run(copies, stop_at_layer=cfg["n_layers"], start=(layer, resid), last_position=True)
 
     print(resid_pre_sweep(resid_pre, run_from, lambda x: model.ln(x, "ln_final", None), w, answer, wrong, metrics))
 

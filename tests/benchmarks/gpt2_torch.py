@@ -31,7 +31,7 @@ import time
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_torch import composition, copying, detection_batch, detector_scores, load_safetensors, paths_table, process_in_place, resid_pre_sweep  # noqa: E402
+from bench_torch import composition, copying, detection_batch, detector_scores, load_safetensors, logit_difference, paths_table, process_in_place, resid_pre_sweep  # noqa: E402
 
 torch.set_num_threads(2)
 torch.set_grad_enabled(False)
@@ -92,16 +92,20 @@ def forward(cfg, w, tokens, cache=None, blocks_only=False, pattern_hook=None):
     return ln(resid, w["ln_final.w"], w["ln_final.b"]) @ w["unembed.W_U"] + w["unembed.b_U"]
 
 
-def run_blocks(cfg, w, resid, layers, cache=None, pattern_hook=None):
-    """The blocks `layers` on the residual stream `resid` [b, n, d_model]."""
+def run_blocks(cfg, w, resid, layers, cache=None, pattern_hook=None, last_position=False):
+    """The blocks `layers` on the residual stream `resid` [b, n, d_model]; with last_position, the model's last block's
+    queries and everything after them at the last position only, [b, 1, d_model] after it
+    (ForwardPass.FinalResidualAtLastPosition)."""
     n = resid.shape[1]
     mask = torch.triu(torch.ones(n, n, dtype=torch.bool), 1)
     for l in layers:
         p = f"blocks.{l}."
+        last = last_position and l == cfg["n_layers"] - 1
         x = ln(resid, w[p + "ln1.w"], w[p + "ln1.b"])
-        q = torch.einsum("bpd,hde->bhpe", x, w[p + "attn.W_Q"]) + w[p + "attn.b_Q"][:, None]
+        q = torch.einsum("bpd,hde->bhpe", x[:, -1:] if last else x, w[p + "attn.W_Q"]) + w[p + "attn.b_Q"][:, None]
         k = torch.einsum("bpd,hde->bhpe", x, w[p + "attn.W_K"]) + w[p + "attn.b_K"][:, None]
-        pattern = (q @ k.transpose(-1, -2) / math.sqrt(cfg["d_head"])).masked_fill(mask, float("-inf")).softmax(-1)
+        scores = q @ k.transpose(-1, -2) / math.sqrt(cfg["d_head"])
+        pattern = (scores if last else scores.masked_fill(mask, float("-inf"))).softmax(-1)  # the last query sees every key
         if pattern_hook is not None:
             pattern_hook(pattern)
             if l == cfg["n_layers"] - 1:
@@ -110,7 +114,7 @@ def run_blocks(cfg, w, resid, layers, cache=None, pattern_hook=None):
         attn_out = torch.einsum("bhpe,hed->bpd", pattern @ v, w[p + "attn.W_O"]) + w[p + "attn.b_O"]
         if cache is not None:
             cache[p + "resid_pre"], cache[p + "scale1"], cache[p + "pattern"] = resid, scale(resid), pattern
-        resid = resid + attn_out
+        resid = (resid[:, -1:] if last else resid) + attn_out
         mlp_out = gelu_new(ln(resid, w[p + "ln2.w"], w[p + "ln2.b"]) @ w[p + "mlp.W_in"] + w[p + "mlp.b_in"]) @ w[p + "mlp.W_out"] + w[p + "mlp.b_out"]
         if cache is not None:
             cache[p + "mlp_out"] = mlp_out
@@ -195,14 +199,14 @@ def inspect(cfg, w, tokens):
 def patch(cfg, w, clean, corrupted, answer, wrong):
     """`circuitdsl patch --what resid_pre`'s sweep, by its algorithm (bench_torch.resid_pre_sweep: each layer's
     differing positions as batches of copies of the corrupted stream entering it, through the remaining blocks, the
-    metric from two columns of W_U in double); the clean and corrupted metrics from the logits."""
+    metric from two columns of W_U in double); the clean and corrupted metrics the same way from their runs."""
     resid_pre, metrics = {}, {}
     for name, tokens in (("clean", clean), ("corrupted", corrupted)):
         cache = {}
-        logits = forward(cfg, w, tokens, cache)
-        metrics[name] = (logits[:, -1, answer].double() - logits[:, -1, wrong].double()).mean().item()
+        resid = forward(cfg, w, tokens, cache, blocks_only=True)
+        metrics[name] = logit_difference(ln(resid[:, -1], w["ln_final.w"], w["ln_final.b"]), w, answer, wrong).mean().item()
         resid_pre[name] = [cache[f"blocks.{l}.resid_pre"] for l in range(cfg["n_layers"])]
-    run_from = lambda layer, resid: run_blocks(cfg, w, resid, range(layer, cfg["n_layers"]))
+    run_from = lambda layer, resid: run_blocks(cfg, w, resid, range(layer, cfg["n_layers"]), last_position=True)
     return resid_pre_sweep(resid_pre, run_from, lambda x: ln(x, w["ln_final.w"], w["ln_final.b"]), w, answer, wrong, metrics)
 
 

@@ -31,13 +31,13 @@ internal static class ForwardKernels
     public static void Embed(TransformerWeights weights, IReadOnlyList<int[]> tokens, Span<float> embed, Span<float> positions)
     {
         var d = weights.Config.DModel;
-        var wPos = weights.W_pos.Span;
         var count = 0;
         foreach (var sequence in tokens)
         {
             count += sequence.Length;
         }
 
+        PositionRows(weights, tokens.Count, tokens[0].Length, positions);
         var flat = ArrayPool<int>.Shared.Rent(count);
         try
         {
@@ -45,10 +45,7 @@ internal static class ForwardKernels
             foreach (var sequence in tokens)
             {
                 sequence.CopyTo(flat, row);
-                for (var p = 0; p < sequence.Length; p++, row++)
-                {
-                    wPos.Slice(p * d, d).CopyTo(positions.Slice(row * d, d));
-                }
+                row += sequence.Length;
             }
 
             // Through ResidentPages: a loaded model's W_E is a mapped file, of which only these tokens' rows are needed.
@@ -57,6 +54,16 @@ internal static class ForwardKernels
         finally
         {
             ArrayPool<int>.Shared.Return(flat);
+        }
+    }
+
+    /// <summary>The position embeddings of <paramref name="batch"/> sequences of <paramref name="positions"/>: <c>W_pos[p]</c> at row <c>s·T + p</c>.</summary>
+    public static void PositionRows(TransformerWeights weights, int batch, int positions, Span<float> rows)
+    {
+        var length = positions * weights.Config.DModel;
+        for (var s = 0; s < batch; s++)
+        {
+            weights.W_pos.Span[..length].CopyTo(rows.Slice(s * length, length));
         }
     }
 
@@ -157,6 +164,21 @@ internal static class ForwardKernels
             Ops.SoftmaxRows(row[..(r0 + i + 1)], r0 + i + 1);
             row[(r0 + i + 1)..].Clear();
         }
+    }
+
+    /// <summary>
+    /// The attention of one query row <paramref name="q"/> of one head on the first <paramref name="keys"/> keys (a
+    /// sequence's last query, which the causal mask lets see them all): <c>z = softmax(q kᵀ / sqrt(d_head)) · v</c>, with
+    /// <paramref name="pattern"/> (<paramref name="keys"/> floats) as room for the pattern row. <paramref name="k"/>,
+    /// <paramref name="v"/> start at the head's first element of the sequence, a row every <paramref name="stride"/>.
+    /// </summary>
+    public static void AttentionRow(
+        IGemmBackend gemm, ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, Span<float> z, int stride, int dHead,
+        int keys, Span<float> pattern)
+    {
+        gemm.Sgemm(false, true, 1, keys, dHead, 1f / MathF.Sqrt(dHead), q, stride, k, stride, 0f, pattern, keys);
+        Ops.SoftmaxRows(pattern, keys);
+        gemm.Sgemm(false, false, 1, dHead, keys, 1f, pattern, keys, v, stride, 0f, z, stride);
     }
 
     /// <summary>

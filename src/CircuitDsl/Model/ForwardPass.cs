@@ -63,6 +63,32 @@ public sealed class ForwardPass
         Residual = Config.IsShortformer ? embed : Add(embed, _posEmbed);
     }
 
+    /// <summary>
+    /// Starts a pass at block <paramref name="layer"/> instead of block 0: <paramref name="residual"/>
+    /// <c>[batch, pos, d_model]</c> is the residual stream entering it (a cached <c>hook_resid_pre</c>, possibly
+    /// patched). No tokens are embedded and no hook point before the block runs; the blocks before it do not run.
+    /// </summary>
+    internal ForwardPass(TransformerWeights weights, int layer, Tensor residual, HookSet? hooks)
+    {
+        var config = weights.Config;
+        if (layer < 0 || layer >= config.NLayers || residual.Rank != 3 || residual.Dim(0) < 1 || residual.Dim(1) < 1
+            || residual.Dim(1) > config.NCtx || residual.Dim(2) != config.DModel)
+        {
+            throw new ArgumentException(
+                $"A pass starts at a block of the model's {config.NLayers} from a [batch, pos ≤ {config.NCtx}, {config.DModel}] residual "
+                + $"stream, not at block {layer} from {Tensor.FormatShape(residual.Shape)}.", nameof(residual));
+        }
+
+        _weights = weights;
+        _hooks = hooks;
+        Batch = residual.Dim(0);
+        Positions = residual.Dim(1);
+        _posEmbed = new Tensor(Batch, Positions, config.DModel);
+        ForwardKernels.PositionRows(weights, Batch, Positions, _posEmbed.Span);
+        _nextLayer = layer;
+        Residual = residual;
+    }
+
     /// <summary>The architecture.</summary>
     public ModelConfig Config => _weights.Config;
 
@@ -78,26 +104,69 @@ public sealed class ForwardPass
     /// <summary>The activations recorded so far.</summary>
     public ActivationCache Cache { get; } = new();
 
-    private int Rows => Batch * Positions;
-
     /// <summary>Runs block <paramref name="layer"/>, which must be the next one.</summary>
     public void Block(int layer)
     {
         CheckNext(layer);
+        Residual = RunBlock(layer, lastPosition: false);
+    }
+
+    /// <summary>
+    /// Runs the blocks not run yet and the final LayerNorm (if any) for the last position of each sequence: the residual
+    /// stream the unembedding reads there, <c>[batch, 1, d_model]</c>. The last block makes its keys and values at every
+    /// position but its queries, attention, output and MLP only at the last one, which is all a metric read at the last
+    /// position depends on. When a hook or the cache wants an activation of the last block (other than its
+    /// <c>hook_resid_pre</c>) or the final LayerNorm, that block runs whole, so they see every position.
+    /// </summary>
+    internal Tensor FinalResidualAtLastPosition()
+    {
+        var last = Config.NLayers - 1;
+        if (_stoppedAtPatterns)
+        {
+            throw new InvalidOperationException($"The pass stopped at block {_nextLayer - 1}'s patterns.");
+        }
+
+        var wholeBlock = _cacheNames is not null || _hooks?.Names.Any(name => name == HookNames.FinalNormalized
+            || (name.StartsWith($"blocks.{last}.", StringComparison.Ordinal) && name != HookNames.ResidPre(last))) == true;
+        while (_nextLayer < last || (wholeBlock && _nextLayer == last))
+        {
+            Block(_nextLayer);
+        }
+
+        Tensor residual;
+        if (_nextLayer == last)
+        {
+            CheckNext(last);
+            residual = RunBlock(last, lastPosition: true);
+        }
+        else
+        {
+            residual = LastPositions(Residual.Span);
+        }
+
+        return Normalize(residual, _weights.LnFinalW, _weights.LnFinalB, HookNames.FinalNormalized);
+    }
+
+    /// <summary>
+    /// Block <paramref name="layer"/> on <see cref="Residual"/>: its <c>hook_resid_post</c>, <c>[batch, pos, d_model]</c>,
+    /// or <c>[batch, 1, d_model]</c> at the last position only (<see cref="FinalResidualAtLastPosition"/>).
+    /// </summary>
+    private Tensor RunBlock(int layer, bool lastPosition)
+    {
         var w = _weights.Blocks[layer];
         var residPre = Point(HookNames.ResidPre(layer), Residual);
         var attnIn = Normalize(residPre, w.Ln1W, w.Ln1B, HookNames.Ln1Normalized(layer));
-        var attnOut = Point(HookNames.AttnOut(layer), Attention(layer, w, attnIn));
+        var attnOut = Point(HookNames.AttnOut(layer), Attention(layer, w, attnIn, lastPosition));
+        var stream = lastPosition ? LastPositions(residPre.Span) : residPre;
         if (!Config.HasMlp)
         {
-            Residual = Point(HookNames.ResidPost(layer), Add(residPre, attnOut));
-            return;
+            return Point(HookNames.ResidPost(layer), Add(stream, attnOut));
         }
 
-        var residMid = Point(HookNames.ResidMid(layer), Add(residPre, attnOut));
+        var residMid = Point(HookNames.ResidMid(layer), Add(stream, attnOut));
         var mlpIn = Normalize(residMid, w.Ln2W, w.Ln2B, HookNames.Ln2Normalized(layer));
         var mlpOut = Point(HookNames.MlpOut(layer), Mlp(layer, w, mlpIn));
-        Residual = Point(HookNames.ResidPost(layer), Add(residMid, mlpOut));
+        return Point(HookNames.ResidPost(layer), Add(residMid, mlpOut));
     }
 
     /// <summary>
@@ -118,28 +187,6 @@ public sealed class ForwardPass
         var w = _weights.Blocks[layer];
         var (q, k) = QueriesAndKeys(layer, w, Normalize(Residual, w.Ln1W, w.Ln1B, HookNames.Ln1Normalized(layer)));
         FusedAttention(layer, q, k, v: null, z: null);
-    }
-
-    /// <summary>
-    /// Starts the pass at block <paramref name="layer"/> instead of block 0: <paramref name="residual"/>
-    /// <c>[batch, pos, d_model]</c> is the residual stream entering it (a cached <c>hook_resid_pre</c> of the same
-    /// tokens, so the blocks before it would compute exactly that), and the blocks before it do not run.
-    /// </summary>
-    internal void StartAt(int layer, Tensor residual)
-    {
-        if (_nextLayer != 0 || _stoppedAtPatterns || layer < 0 || layer >= Config.NLayers)
-        {
-            throw new InvalidOperationException($"A pass can start at block {layer} only before any block has run, inside the model.");
-        }
-
-        if (!residual.Shape.SequenceEqual(Residual.Shape))
-        {
-            throw new ArgumentException(
-                $"The residual stream {Tensor.FormatShape(residual.Shape)} does not fit the pass's {Tensor.FormatShape(Residual.Shape)}.", nameof(residual));
-        }
-
-        _nextLayer = layer;
-        Residual = residual;
     }
 
     private void CheckNext(int layer)
@@ -171,12 +218,20 @@ public sealed class ForwardPass
         return Normalize(Residual, _weights.LnFinalW, _weights.LnFinalB, HookNames.FinalNormalized);
     }
 
-    private Tensor Attention(int layer, BlockWeights w, Tensor x)
+    /// <summary>
+    /// The attention output of block <paramref name="layer"/>, <c>[batch, pos, d_model]</c>; with
+    /// <paramref name="lastPosition"/>, <c>[batch, 1, d_model]</c> from the last position's queries only.
+    /// </summary>
+    private Tensor Attention(int layer, BlockWeights w, Tensor x, bool lastPosition)
     {
-        var (q, k) = QueriesAndKeys(layer, w, x);
+        var (q, k) = QueriesAndKeys(layer, w, x, lastPosition);
         var v = Point(HookNames.V(layer), ProjectHeads(x.Span, w.W_V, w.b_V));
-        var z = new Tensor(Batch, Positions, Config.NHeads, Config.DHead);
-        if (Wants(HookNames.AttnScores(layer)) || Wants(HookNames.Pattern(layer)))
+        var z = new Tensor(q.Shape.ToArray());
+        if (lastPosition)
+        {
+            LastPositionAttention(q, k, v, z);
+        }
+        else if (Wants(HookNames.AttnScores(layer)) || Wants(HookNames.Pattern(layer)))
         {
             MaterializedAttention(layer, q, k, v, z);
         }
@@ -189,8 +244,11 @@ public sealed class ForwardPass
         return AttentionOutput(layer, w, z);
     }
 
-    /// <summary>The queries and keys <c>[batch, pos, n_heads, d_head]</c> of block <paramref name="layer"/>, hooked.</summary>
-    private (Tensor Q, Tensor K) QueriesAndKeys(int layer, BlockWeights w, Tensor x)
+    /// <summary>
+    /// The queries and keys <c>[batch, pos, n_heads, d_head]</c> of block <paramref name="layer"/>, hooked; with
+    /// <paramref name="lastPosition"/>, the queries of the last position only (<c>[batch, 1, n_heads, d_head]</c>).
+    /// </summary>
+    private (Tensor Q, Tensor K) QueriesAndKeys(int layer, BlockWeights w, Tensor x, bool lastPosition = false)
     {
         Tensor q, k;
         if (Config.IsShortformer)
@@ -200,7 +258,8 @@ public sealed class ForwardPass
             try
             {
                 TensorPrimitives.Add(x.Span, _posEmbed.Span, qkIn);
-                q = ProjectHeads(qkIn.AsSpan(0, x.Length), w.W_Q, w.b_Q);
+                var queries = qkIn.AsSpan(0, x.Length);
+                q = ProjectHeads(lastPosition ? LastPositions(queries).Span : queries, w.W_Q, w.b_Q);
                 k = ProjectHeads(qkIn.AsSpan(0, x.Length), w.W_K, w.b_K);
             }
             finally
@@ -210,7 +269,7 @@ public sealed class ForwardPass
         }
         else
         {
-            q = ProjectHeads(x.Span, w.W_Q, w.b_Q);
+            q = ProjectHeads(lastPosition ? LastPositions(x.Span).Span : x.Span, w.W_Q, w.b_Q);
             k = ProjectHeads(x.Span, w.W_K, w.b_K);
         }
 
@@ -220,15 +279,16 @@ public sealed class ForwardPass
     private Tensor AttentionOutput(int layer, BlockWeights w, Tensor z)
     {
         int heads = Config.NHeads, dh = Config.DHead, dm = Config.DModel, width = heads * dh;
-        var output = new Tensor(Batch, Positions, dm);
+        int batch = z.Dim(0), positions = z.Dim(1), rows = batch * positions;
+        var output = new Tensor(batch, positions, dm);
         var resultName = HookNames.Result(layer);
         if (Wants(resultName))
         {
             // Per-head results, as TransformerLens's use_attn_result: hooks may edit them before they are summed.
-            var result = new Tensor(Batch, Positions, heads, dm);
+            var result = new Tensor(batch, positions, heads, dm);
             for (var h = 0; h < heads; h++)
             {
-                Gemm.Sgemm(false, false, Rows, dm, dh, 1f, z.Span[(h * dh)..], width, w.W_O[h].Span, dm,
+                Gemm.Sgemm(false, false, rows, dm, dh, 1f, z.Span[(h * dh)..], width, w.W_O[h].Span, dm,
                     0f, result.Span[(h * dm)..], heads * dm);
             }
 
@@ -236,7 +296,7 @@ public sealed class ForwardPass
             var sum = output.Span;
             ForwardKernels.FillRows(w.b_O.Span, sum);
             var all = result.Span;
-            for (var r = 0; r < Rows; r++)
+            for (var r = 0; r < rows; r++)
             {
                 for (var h = 0; h < heads; h++)
                 {
@@ -251,6 +311,28 @@ public sealed class ForwardPass
         }
 
         return output;
+    }
+
+    /// <summary>
+    /// The attention of the last position's queries <paramref name="q"/> <c>[batch, 1, n_heads, d_head]</c>, which see
+    /// every key, into <paramref name="z"/> of the same shape.
+    /// </summary>
+    private void LastPositionAttention(Tensor q, Tensor k, Tensor v, Tensor z)
+    {
+        int dh = Config.DHead, width = Config.NHeads * dh, n = Positions;
+        ForEachSequenceHead((gemm, b, h) =>
+        {
+            var (row, keys) = ((b * width) + (h * dh), (b * n * width) + (h * dh));
+            var pattern = ArrayPool<float>.Shared.Rent(n);
+            try
+            {
+                ForwardKernels.AttentionRow(gemm, q.Span[row..], k.Span[keys..], v.Span[keys..], z.Span[row..], width, dh, n, pattern.AsSpan(0, n));
+            }
+            finally
+            {
+                ArrayPool<float>.Shared.Return(pattern);
+            }
+        });
     }
 
     /// <summary>
@@ -382,15 +464,15 @@ public sealed class ForwardPass
             return x;
         }
 
-        var y = new Tensor(Batch, Positions, Config.DModel);
+        var y = new Tensor(x.Shape.ToArray());
         ForwardKernels.LayerNorm(x.Span, y.Span, Config.DModel, weight, bias);
         return Point(hookName, y);
     }
 
-    /// <summary><c>x · W_h + b_h</c> for every head: <c>[batch, pos, n_heads, d_head]</c>.</summary>
+    /// <summary><c>x · W_h + b_h</c> for every head: <c>[batch, pos, n_heads, d_head]</c> (or one position).</summary>
     private Tensor ProjectHeads(ReadOnlySpan<float> x, Tensor weight, Tensor bias)
     {
-        var output = new Tensor(Batch, Positions, Config.NHeads, Config.DHead);
+        var output = new Tensor(Batch, x.Length / Batch / Config.DModel, Config.NHeads, Config.DHead);
         ForwardKernels.ProjectHeads(Gemm.Backend, x, weight, bias, output.Span);
         return output;
     }
@@ -398,9 +480,21 @@ public sealed class ForwardPass
     /// <summary><c>x · W + b</c> over the rows of <paramref name="x"/>: <c>[batch, pos, outputs]</c>.</summary>
     private Tensor Linear(Tensor x, Tensor weight, Tensor bias)
     {
-        var output = new Tensor(Batch, Positions, bias.Length);
+        var output = new Tensor(x.Dim(0), x.Dim(1), bias.Length);
         ForwardKernels.Linear(Gemm.Backend, x.Span, weight.Span, bias.Span, output.Span);
         return output;
+    }
+
+    /// <summary>The last position's rows of <paramref name="stream"/> <c>[batch, pos, d_model]</c>: <c>[batch, 1, d_model]</c>.</summary>
+    private Tensor LastPositions(ReadOnlySpan<float> stream)
+    {
+        var rows = new Tensor(Batch, 1, Config.DModel);
+        for (var b = 0; b < Batch; b++)
+        {
+            stream.Slice(((b * Positions) + Positions - 1) * Config.DModel, Config.DModel).CopyTo(rows.Span.Slice(b * Config.DModel));
+        }
+
+        return rows;
     }
 
     private static Tensor Add(Tensor a, Tensor b)

@@ -40,6 +40,12 @@ public sealed class HookedTransformer
     public ForwardPass Begin(int[][] tokens, HookSet? hooks = null, Func<string, bool>? cacheNames = null) =>
         new(Weights, tokens, hooks, cacheNames);
 
+    /// <summary>
+    /// Starts a forward pass at block <paramref name="layer"/> from the residual stream <paramref name="residual"/>
+    /// <c>[batch, pos, d_model]</c> entering it, without tokens (a patching sweep's copies of a cached run).
+    /// </summary>
+    internal ForwardPass BeginAt(int layer, Tensor residual, HookSet? hooks = null) => new(Weights, layer, residual, hooks);
+
     private (Tensor Logits, ActivationCache Cache) Run(int[][] tokens, HookSet? hooks, Func<string, bool>? cacheNames)
     {
         var pass = Begin(tokens, hooks, cacheNames);

@@ -11,9 +11,9 @@ namespace CircuitDsl.Patching;
 /// heads to receiver heads' queries, keys or values.
 /// </summary>
 /// <remarks>
-/// Each single patch (<see cref="Patch"/>) is one forward pass of the corrupted batch with one hook, so a patch that
-/// changes nothing reproduces the corrupted logits bit for bit and patching every position of <c>resid_pre</c> at layer 0
-/// the clean ones. A sweep over positions runs each layer's positions as one batch from that layer on (see
+/// Each single patch (<see cref="Patch"/>) is one forward pass of the corrupted batch with one hook, its metric read as
+/// the clean and corrupted runs' are, so a patch that changes nothing scores exactly 0 and patching every position of
+/// <c>resid_pre</c> at layer 0 exactly 1. A sweep over positions runs each layer's positions as one batch from that layer on (see
 /// <see cref="Sweep"/>): the same numbers to float rounding, and exactly 0 where the patch copies equal values.
 /// </remarks>
 public sealed class ActivationPatching
@@ -88,10 +88,9 @@ public sealed class ActivationPatching
         }
 
         // The metrics come from unhooked runs, which a patch that copies nothing, or everything, reproduces to the bit.
-        var (cleanLogits, cleanCache) = model.RunWithCache(clean, IsPatchedFrom);
-        var (corruptedLogits, corruptedCache) = model.RunWithCache(corrupted, IsPatchedFrom);
-        double cleanMetric = LogitDifference(cleanLogits, answer, wrong);
-        double corruptedMetric = LogitDifference(corruptedLogits, answer, wrong);
+        var (cleanPass, corruptedPass) = (model.Begin(clean, cacheNames: IsPatchedFrom), model.Begin(corrupted, cacheNames: IsPatchedFrom));
+        double cleanMetric = Metric(model, cleanPass, answer, wrong), corruptedMetric = Metric(model, corruptedPass, answer, wrong);
+        var (cleanCache, corruptedCache) = (cleanPass.Cache, corruptedPass.Cache);
         if (!double.IsFinite(cleanMetric) || !double.IsFinite(corruptedMetric) || cleanMetric == corruptedMetric)
         {
             throw new ArgumentException(
@@ -102,25 +101,18 @@ public sealed class ActivationPatching
         return new ActivationPatching(model, corrupted, cleanCache, corruptedCache, answer, wrong, cleanMetric, corruptedMetric);
     }
 
-    /// <summary>The mean over sequences of <c>logits[b, last, answer] − logits[b, last, wrong]</c>, in double precision.</summary>
-    public static double LogitDifference(Tensor logits, int answer, int wrong)
-    {
-        ArgumentNullException.ThrowIfNull(logits);
-        logits.RequireRank(3);
-        int batch = logits.Dim(0), positions = logits.Dim(1), vocab = logits.Dim(2);
-        var sum = 0.0;
-        for (var b = 0; b < batch; b++)
-        {
-            var row = logits.Span.Slice(((b * positions) + positions - 1) * vocab, vocab);
-            sum += (double)row[answer] - row[wrong];
-        }
+    /// <summary>
+    /// The raw metric of <paramref name="pass"/> run to the end: the mean over sequences of <c>logit[answer] −
+    /// logit[wrong]</c> at the last position, from the final residual stream there and two columns of <c>W_U</c> in
+    /// double precision (<see cref="Losses.LogitDifferences"/>), so no logits are made.
+    /// </summary>
+    private static double Metric(HookedTransformer model, ForwardPass pass, int answer, int wrong) =>
+        Losses.LogitDifferences(model.Weights, pass.FinalResidualAtLastPosition().Span, answer, wrong).Average();
 
-        return sum / batch;
-    }
+    /// <summary>The normalised metric of one patched corrupted run.</summary>
+    private double PatchedMetric(HookSet hooks) => Normalise(Metric(_model, _model.Begin(_corrupted, hooks), Answer, Wrong));
 
-    /// <summary>The normalised metric of <paramref name="logits"/>: 1 at the clean run's value, 0 at the corrupted run's.</summary>
-    public double Normalise(Tensor logits) => Normalise(LogitDifference(logits, Answer, Wrong));
-
+    /// <summary>The normalised <paramref name="metric"/>: 1 at the clean run's value, 0 at the corrupted run's.</summary>
     private double Normalise(double metric)
     {
         var value = (metric - CorruptedMetric) / (CleanMetric - CorruptedMetric);
@@ -193,9 +185,10 @@ public sealed class ActivationPatching
     /// turn, into <paramref name="row"/>. A position whose clean and corrupted activations are equal in every sequence is
     /// the corrupted run itself (0) and does not run. The others run as one batch: each position's copy of the corrupted
     /// batch, starting at block <paramref name="layer"/> from the corrupted run's cached residual stream (the blocks
-    /// before it are the corrupted run's), with its own position patched; the metric is read from the final residual
-    /// stream's last position and two columns of <c>W_U</c> (<see cref="Losses.LogitDifference"/>), so no logits are
-    /// made. Copies are batched at most <see cref="SweepRows"/> positions' worth at a time.
+    /// before it are the corrupted run's), with its own position patched; the metric is read as <see cref="Metric"/>
+    /// reads it, per copy, and the last block runs its queries and everything after them only at the last position
+    /// (<see cref="ForwardPass.FinalResidualAtLastPosition"/>). Copies are batched at most <see cref="SweepRows"/>
+    /// positions' worth at a time.
     /// </summary>
     private void SweepPositions(PatchedActivation what, int layer, Span<float> row)
     {
@@ -228,11 +221,9 @@ public sealed class ActivationPatching
         {
             var positions = differing.GetRange(first, Math.Min(chunk, differing.Count - first));
             var copies = positions.Count * batch;
-            var tokens = new int[copies][];
             var start = new Tensor(copies, n, _model.Config.DModel);
             for (var i = 0; i < copies; i++)
             {
-                tokens[i] = _corrupted[i % batch];
                 residPre.Span.Slice((i % batch) * n * _model.Config.DModel, n * _model.Config.DModel)
                     .CopyTo(start.Span.Slice(i * n * _model.Config.DModel));
             }
@@ -245,20 +236,13 @@ public sealed class ActivationPatching
                     clean.Span.Slice(offset, width).CopyTo(activation.Span.Slice((((i * n) + positions[i / batch]) * width), width));
                 }
             });
-            var pass = _model.Begin(tokens, hooks);
-            pass.StartAt(layer, start);
-            for (var l = layer; l < _model.Config.NLayers; l++)
-            {
-                pass.Block(l);
-            }
-
-            var differences = Losses.LogitDifferences(_model.Weights, pass.FinalResidual().Span, Answer, Wrong);
+            var differences = Losses.LogitDifferences(_model.Weights, _model.BeginAt(layer, start, hooks).FinalResidualAtLastPosition().Span, Answer, Wrong);
             for (var j = 0; j < positions.Count; j++)
             {
                 var sum = 0.0;
                 for (var b = 0; b < batch; b++)
                 {
-                    sum += differences[((((j * batch) + b) * n) + n - 1)];
+                    sum += differences[(j * batch) + b];
                 }
 
                 row[positions[j]] = (float)Normalise(sum / batch);
@@ -317,7 +301,7 @@ public sealed class ActivationPatching
             hooks.Add(name, activation => CopyPositions(source, activation, position));
         }
 
-        return Normalise(_model.Forward(_corrupted, hooks));
+        return PatchedMetric(hooks);
     }
 
     /// <summary>
@@ -393,7 +377,7 @@ public sealed class ActivationPatching
             patch.Add(inputName(layer), input => CopyHeads(source, input, heads, position: null));
         }
 
-        return Normalise(_model.Forward(_corrupted, patch));
+        return PatchedMetric(patch);
     }
 
     /// <summary>

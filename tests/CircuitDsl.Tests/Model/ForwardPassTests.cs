@@ -101,6 +101,41 @@ public sealed class ForwardPassTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Fixtures))]
+    public void The_last_position_alone_gives_the_whole_passs_last_position(string fixture)
+    {
+        var f = TorchFixture.Load(fixture);
+        var model = new HookedTransformer(f.Weights);
+        int batch = f.Tokens.Length, n = f.Tokens[0].Length, dm = f.Weights.Config.DModel, last = f.Weights.Config.NLayers - 1;
+        var whole = model.Begin(f.Tokens);
+        for (var l = 0; l <= last; l++)
+        {
+            whole.Block(l);
+        }
+
+        var expected = whole.FinalResidual();
+        var seen = new List<int[]>();
+        foreach (var hooks in new HookSet?[] { null, new HookSet().Add(HookNames.AttnOut(last), a => seen.Add(a.Shape.ToArray())) })
+        {
+            var final = model.Begin(f.Tokens, hooks).FinalResidualAtLastPosition();
+
+            final.Shape.ToArray().Should().Equal(batch, 1, dm);
+            for (var b = 0; b < batch; b++)
+            {
+                for (var i = 0; i < dm; i++)
+                {
+                    final[b, 0, i].Should().BeApproximately(expected[b, n - 1, i], 1e-5f, $"sequence {b}, element {i}");
+                }
+            }
+        }
+
+        if (last >= 0)
+        {
+            seen.Should().ContainSingle().Which.Should().Equal([batch, n, dm], "a hook in the last block sees every position");
+        }
+    }
+
     [Fact]
     public void Asking_for_per_head_results_does_not_change_the_logits()
     {

@@ -136,6 +136,35 @@ public static class Losses
         Mean(ReduceNextTokenRows(model, tokens, hooks, RowBlock, SummaryHit));
 
     /// <summary>
+    /// The <paramref name="count"/> most likely tokens at every position (the last too), <c>[batch][pos][rank]</c>: each
+    /// position's <paramref name="count"/> largest logits (all of them when d_vocab is smaller), largest first, the lower
+    /// token first among equal logits. Straight out of the unembedding by row blocks, as
+    /// <see cref="NextTokenCrossEntropy(HookedTransformer, int[][], HookSet?)"/>, without the <c>[batch, pos, d_vocab]</c>
+    /// tensor. The products are made on <see cref="Gemm.Backend"/>, the backend <see cref="HookedTransformer.Forward"/>
+    /// multiplies with, one row block after another: the logits are the floats it returns when the backend rounds a
+    /// block's product as it rounds the whole batch's (the managed kernel does; OpenBLAS may differ in the last bit).
+    /// </summary>
+    /// <exception cref="ArgumentException">The tokens are not a valid batch.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="count"/> is not positive.</exception>
+    /// <exception cref="NonFiniteLogitException">
+    /// A logit is NaN or infinite (the first in <c>[sequence, position, vocab]</c> order is named): the forward pass
+    /// overflowed.
+    /// </exception>
+    public static Prediction[][][] TopPredictions(HookedTransformer model, int[][] tokens, int count, HookSet? hooks = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
+        return TopPredictions(model, tokens, count, hooks, RowBlock);
+    }
+
+    /// <summary><see cref="TopPredictions(HookedTransformer, int[][], int, HookSet?)"/> unembedding <paramref name="rowBlock"/> positions at a time.</summary>
+    internal static Prediction[][][] TopPredictions(HookedTransformer model, int[][] tokens, int count, HookSet? hooks, int rowBlock)
+    {
+        var rows = ReduceModelRows(model, tokens, hooks, rowBlock, reduce: null, count).Predictions;
+        var n = tokens[0].Length;
+        return [.. Enumerable.Range(0, tokens.Length).Select(b => rows[(b * n)..((b + 1) * n)])];
+    }
+
+    /// <summary>
     /// The logit of <paramref name="token"/> minus that of <paramref name="other"/> at every position, <c>[batch, pos]</c>:
     /// the final residual stream's dot product with the difference of their unembedding columns, in double, plus the
     /// difference of their biases. Two columns of <c>W_U</c> are all it reads; no row is unembedded.
@@ -214,41 +243,50 @@ public static class Losses
 
     /// <summary>
     /// Reduces each predicting position's logits (positions 0…n−2 of each sequence, in order) with
-    /// <paramref name="reduce"/>. Without hooks the forward pass runs about <see cref="GroupPositions"/> positions at a
-    /// time (a hook may read the whole batch, so with hooks it runs once); each thread then unembeds
-    /// <paramref name="rowBlock"/> of their positions at a time, <see cref="VocabChunk"/> vocabulary entries at a time,
-    /// into a buffer it reuses, keeping each row's running maximum, its sum of exponentials (float exp, vectorised;
-    /// a double sum, rescaled when the maximum grows), its first largest logit and the next token's logit. Neither
-    /// the logits nor the residual stream of the whole batch exist at once.
+    /// <paramref name="reduce"/>, as <see cref="ReduceModelRows"/>.
     /// </summary>
     /// <exception cref="NonFiniteLogitException">
     /// A row has a NaN or +∞ logit (the first such position's first one is named), or its value is not finite because
     /// the next token's logit is −∞ (that logit is named).
     /// </exception>
-    private static double[] ReduceNextTokenRows(HookedTransformer model, int[][] tokens, HookSet? hooks, int rowBlock, Func<RowSummary, double> reduce)
+    private static double[] ReduceNextTokenRows(HookedTransformer model, int[][] tokens, HookSet? hooks, int rowBlock, Func<RowSummary, double> reduce) =>
+        ReduceModelRows(model, tokens, hooks, rowBlock, reduce, top: 0).Values;
+
+    /// <summary>
+    /// Runs the rows of <paramref name="tokens"/> that a <see cref="RowReduction"/> of <paramref name="reduce"/> and
+    /// <paramref name="top"/> reads through the model and that reduction. Without hooks the forward pass runs about
+    /// <see cref="GroupPositions"/> positions at a time (a hook may read the whole batch, so with hooks it runs once); the
+    /// rows are then unembedded <paramref name="rowBlock"/> at a time, <see cref="VocabChunk"/> vocabulary entries at a
+    /// time, into a buffer reused, keeping each row's running maximum, its sum of exponentials (float exp, vectorised;
+    /// a double sum, rescaled when the maximum grows) when it has a next token, its first largest logit, the next
+    /// token's logit and its <paramref name="top"/> largest logits. Neither the logits nor the residual stream of the
+    /// whole batch exist at once.
+    /// </summary>
+    /// <exception cref="NonFiniteLogitException">A row's first bad logit (see <see cref="RowReduction"/>), the first such row's.</exception>
+    private static RowReduction ReduceModelRows(HookedTransformer model, int[][] tokens, HookSet? hooks, int rowBlock, Func<RowSummary, double>? reduce, int top)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(tokens);
         CircuitDsl.Model.Tokens.Validate(tokens, model.Config);
         var n = tokens[0].Length;
-        if (n < 2)
+        if (reduce is not null && n < 2)
         {
             throw new ArgumentException(OneToken, nameof(tokens));
         }
 
-        var values = new double[tokens.Length * (n - 1)];
+        var reduction = new RowReduction(tokens.Length, n, reduce, top);
         var group = hooks is null ? Math.Max(1, GroupPositions / n) : tokens.Length;
         for (var s0 = 0; s0 < tokens.Length; s0 += group)
         {
             var part = tokens[s0..Math.Min(tokens.Length, s0 + group)];
             var x = FinalResidual(model, part, hooks);
-            if (ReduceRows(model.Weights.W_U, model.Weights.b_U, x, part, s0, rowBlock, values, reduce) is { } first)
+            if (ReduceRows(model.Weights.W_U, model.Weights.b_U, x, part, s0, rowBlock, reduction) is { } first)
             {
                 throw first;
             }
         }
 
-        return values;
+        return reduction;
     }
 
     /// <summary>
@@ -268,40 +306,40 @@ public static class Losses
             throw new ArgumentException(OneToken, nameof(tokens));
         }
 
-        var values = new double[tokens.Length * (n - 1)];
-        if (ReduceRows(unembed, bias, x, tokens, 0, RowBlock, values, SummaryLoss) is { } first)
+        var reduction = new RowReduction(tokens.Length, n, SummaryLoss, top: 0);
+        if (ReduceRows(unembed, bias, x, tokens, 0, RowBlock, reduction) is { } first)
         {
             throw first;
         }
 
-        return Mean(values);
+        return Mean(reduction.Values);
     }
 
     /// <summary>
-    /// <see cref="ReduceNextTokenRows"/> for the sequences <paramref name="tokens"/> (the batch's from
-    /// <paramref name="firstSequence"/> on), whose final residual stream is <paramref name="x"/>, with the logits
-    /// <c>x <paramref name="unembed"/> + <paramref name="bias"/></c>; returns the exception of their first non-finite
-    /// row, if any.
+    /// Unembeds and reduces the rows <paramref name="reduction"/> reads of the sequences <paramref name="tokens"/> (the
+    /// batch's from <paramref name="firstSequence"/> on), whose final residual stream is <paramref name="x"/>, with the
+    /// logits <c>x <paramref name="unembed"/> + <paramref name="bias"/></c>; returns the exception of their first row with
+    /// a bad logit, if any.
     /// </summary>
     private static NonFiniteLogitException? ReduceRows(
-        Tensor unembed, Tensor bias, Tensor x, int[][] tokens, int firstSequence, int rowBlock, double[] values, Func<RowSummary, double> reduce)
+        Tensor unembed, Tensor bias, Tensor x, int[][] tokens, int firstSequence, int rowBlock, RowReduction reduction)
     {
-        int n = tokens[0].Length, predicting = tokens.Length * (n - 1), offset = firstSequence * (n - 1);
-        int dm = unembed.Dim(0), vocab = unembed.Dim(1), blocks = ((predicting - 1) / rowBlock) + 1;
+        int n = tokens[0].Length, span = reduction.RowsPerSequence, count = tokens.Length * span, offset = firstSequence * span;
+        int dm = unembed.Dim(0), vocab = unembed.Dim(1), blocks = ((count - 1) / rowBlock) + 1;
         NonFiniteLogitException? first = null;
         var gate = new object();
 
-        // Predicting position r is row b·n + p of the residual stream (b = r / (n − 1), p = r mod (n − 1)): a block
-        // gathers its rows, which may span sequences, then makes and reduces their logits a vocabulary chunk at a time.
+        // Row r is position p = r mod span of sequence b = r / span, row b·n + p of the residual stream: a block gathers
+        // its rows, which may span sequences, then makes and reduces their logits a vocabulary chunk at a time.
         void Block(IGemmBackend gemm, int block, BlockBuffers buffers)
         {
-            int r0 = block * rowBlock, rows = Math.Min(rowBlock, predicting - r0);
+            int r0 = block * rowBlock, rows = Math.Min(rowBlock, count - r0);
             var residual = x.Span;
             for (var i = 0; i < rows; i++)
             {
-                int b = (r0 + i) / (n - 1), p = (r0 + i) % (n - 1);
+                int b = (r0 + i) / span, p = (r0 + i) % span;
                 residual.Slice(((b * n) + p) * dm, dm).CopyTo(buffers.Input.AsSpan(i * dm, dm));
-                buffers.Start(i, tokens[b][p + 1]);
+                buffers.Start(i, reduction.Reduce is null ? -1 : tokens[b][p + 1]);
             }
 
             for (var j0 = 0; j0 < vocab; j0 += VocabChunk)
@@ -319,12 +357,22 @@ public static class Losses
 
             for (var i = 0; i < rows; i++)
             {
-                int r = r0 + i, b = r / (n - 1), p = r % (n - 1);
+                int r = r0 + i, b = r / span, p = r % span;
                 var (token, value) = buffers.NonFinite(i);
                 if (token < 0)
                 {
-                    values[offset + r] = reduce(buffers.Summary(i));
-                    if (double.IsFinite(values[offset + r]))
+                    if (reduction.Top > 0)
+                    {
+                        reduction.Predictions[offset + r] = buffers.Top(i);
+                    }
+
+                    if (reduction.Reduce is null)
+                    {
+                        continue;
+                    }
+
+                    reduction.Values[offset + r] = reduction.Reduce(buffers.Summary(i));
+                    if (double.IsFinite(reduction.Values[offset + r]))
                     {
                         continue;
                     }
@@ -335,7 +383,7 @@ public static class Losses
 
                 lock (gate)
                 {
-                    if (first is null || ((first.Sequence - firstSequence) * (n - 1)) + first.Position > r)
+                    if (first is null || ((first.Sequence - firstSequence) * span) + first.Position > r)
                     {
                         first = new NonFiniteLogitException(firstSequence + b, p, token, value);
                     }
@@ -345,10 +393,14 @@ public static class Losses
             }
         }
 
-        var work = (long)predicting * dm * vocab;
-        if (blocks == 1 || work < 1 << 20 || Environment.ProcessorCount == 1)
+        var work = (long)count * dm * vocab;
+        if (reduction.Reduce is null || blocks == 1 || work < 1 << 20 || Environment.ProcessorCount == 1)
         {
-            var buffers = new BlockBuffers(Math.Min(rowBlock, predicting), dm, Math.Min(VocabChunk, vocab));
+            // Top predictions print logits: they are made on the backend HookedTransformer.Forward multiplies with (on
+            // every core), a block after another, so they round as its logits do up to how the backend splits a product
+            // (OpenBLAS's last bits depend on the product's shape). On this machine kind that backend also multiplies
+            // ~9× more per CPU second than the managed kernel Gemm.Serial runs.
+            var buffers = new BlockBuffers(Math.Min(rowBlock, count), dm, Math.Min(VocabChunk, vocab), reduction);
             for (var block = 0; block < blocks; block++)
             {
                 Block(Gemm.Backend, block, buffers);
@@ -358,7 +410,7 @@ public static class Losses
         {
             // Each block multiplies on one thread (Gemm.Serial), so the threads are not oversubscribed; buffers per thread.
             var options = new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount };
-            Parallel.For(0, blocks, options, () => new BlockBuffers(rowBlock, dm, Math.Min(VocabChunk, vocab)), (block, _, buffers) =>
+            Parallel.For(0, blocks, options, () => new BlockBuffers(rowBlock, dm, Math.Min(VocabChunk, vocab), reduction), (block, _, buffers) =>
             {
                 Block(Gemm.Serial, block, buffers);
                 return buffers;
@@ -368,14 +420,42 @@ public static class Losses
         return first;
     }
 
+    /// <summary>
+    /// What a row-block reduction reads and keeps, and what it has kept. With <see cref="Reduce"/> (the next-token
+    /// reductions) its rows are the predicting positions 0…n−2 of each sequence, each with the token that comes next, a
+    /// NaN or +∞ logit is bad (a −∞ one is a probability of 0), and each row's value is kept in <see cref="Values"/>.
+    /// Without it its rows are every position 0…n−1 and any logit that is not finite is bad, as in the materialised
+    /// logits the forward pass returns. With <see cref="Top"/> each row's largest logits are kept in
+    /// <see cref="Predictions"/>.
+    /// </summary>
+    private sealed class RowReduction(int sequences, int n, Func<RowSummary, double>? reduce, int top)
+    {
+        /// <summary>A next-token row's value from its summary; null for the rows of every position.</summary>
+        public Func<RowSummary, double>? Reduce { get; } = reduce;
+
+        /// <summary>How many of each row's largest logits to keep (none when 0).</summary>
+        public int Top { get; } = top;
+
+        public int RowsPerSequence { get; } = reduce is null ? n : n - 1;
+
+        /// <summary>Each row's value, <c>[sequence · RowsPerSequence + position]</c>.</summary>
+        public double[] Values { get; } = new double[reduce is null ? 0 : sequences * (n - 1)];
+
+        /// <summary>Each row's largest logits, largest first (see <see cref="TopPredictions(HookedTransformer, int[][], int, HookSet?)"/>).</summary>
+        public Prediction[][] Predictions { get; } = new Prediction[top == 0 ? 0 : sequences * (reduce is null ? n : n - 1)][];
+    }
+
     /// <summary>One thread's row block: its residual rows, one vocabulary chunk of their logits, and each row's running reduction.</summary>
-    private sealed class BlockBuffers(int rows, int dm, int chunk)
+    private sealed class BlockBuffers(int rows, int dm, int chunk, RowReduction reduction)
     {
         private readonly float[] _max = new float[rows];
         private readonly double[] _sum = new double[rows];
         private readonly int[] _argMax = new int[rows];
         private readonly int[] _bad = new int[rows];
         private readonly float[] _badValue = new float[rows];
+        private readonly int[] _topCount = new int[rows];
+        private readonly int[] _topTokens = new int[rows * reduction.Top];
+        private readonly float[] _topLogits = new float[rows * reduction.Top];
 
         public float[] Input { get; } = new float[rows * dm];
 
@@ -385,9 +465,10 @@ public static class Losses
 
         public int[] TargetToken { get; } = new int[rows];
 
+        /// <summary>Starts row <paramref name="i"/>, whose next token is <paramref name="target"/> (−1 for none).</summary>
         public void Start(int i, int target)
         {
-            (_max[i], _sum[i], _argMax[i], _bad[i], TargetToken[i], Target[i]) = (float.NegativeInfinity, 0, 0, -1, target, float.NaN);
+            (_max[i], _sum[i], _argMax[i], _bad[i], TargetToken[i], Target[i], _topCount[i]) = (float.NegativeInfinity, 0, 0, -1, target, float.NaN, 0);
         }
 
         /// <summary>Folds the logits of vocabulary entries <c>[j0, j0 + logits.Length)</c> into row <paramref name="i"/>'s reduction.</summary>
@@ -404,12 +485,13 @@ public static class Losses
                 Target[i] = logits[target];
             }
 
+            // IndexOfMax finds a NaN before anything else: a finite maximum means no NaN and no +∞.
             var top = TensorPrimitives.IndexOfMax(logits);
             var max = logits[top];
-            if (float.IsNaN(max) || float.IsPositiveInfinity(max))
+            if (IsBad(max) || (reduction.Reduce is null && float.IsNegativeInfinity(TensorPrimitives.Min(logits))))
             {
                 var k = 0;
-                while (!float.IsNaN(logits[k]) && !float.IsPositiveInfinity(logits[k]))
+                while (!IsBad(logits[k]))
                 {
                     k++;
                 }
@@ -429,13 +511,72 @@ public static class Losses
                 (_max[i], _argMax[i]) = (max, j0 + top);
             }
 
-            _sum[i] += SumExp(logits, _max[i]);
+            if (reduction.Reduce is not null)
+            {
+                _sum[i] += SumExp(logits, _max[i]);
+            }
+
+            if (reduction.Top > 0)
+            {
+                KeepTop(i, j0, logits, max);
+            }
         }
 
-        /// <summary>The first NaN or +∞ logit of row <paramref name="i"/> (token −1 when there is none).</summary>
+        /// <summary>The first bad logit of row <paramref name="i"/> (token −1 when there is none).</summary>
         public (int Token, float Value) NonFinite(int i) => (_bad[i], _badValue[i]);
 
         public RowSummary Summary(int i) => new(_max[i] + Math.Log(_sum[i]), Target[i], _argMax[i], TargetToken[i]);
+
+        /// <summary>Row <paramref name="i"/>'s largest logits kept, largest first.</summary>
+        public Prediction[] Top(int i)
+        {
+            var kept = new Prediction[_topCount[i]];
+            for (var t = 0; t < kept.Length; t++)
+            {
+                kept[t] = new Prediction(_topTokens[(i * reduction.Top) + t], _topLogits[(i * reduction.Top) + t]);
+            }
+
+            return kept;
+        }
+
+        /// <summary>A NaN or +∞ logit; for the rows of every position, any logit that is not finite.</summary>
+        private bool IsBad(float v) => reduction.Reduce is null ? !float.IsFinite(v) : float.IsNaN(v) || float.IsPositiveInfinity(v);
+
+        /// <summary>
+        /// Folds a chunk whose largest logit is <paramref name="max"/> into row <paramref name="i"/>'s largest logits, in
+        /// token order: a logit is kept when fewer are kept or it is larger than the smallest kept, after every kept
+        /// logit it is not larger than (so the lower token comes first among equals), and the smallest kept makes room.
+        /// </summary>
+        private void KeepTop(int i, int j0, ReadOnlySpan<float> logits, float max)
+        {
+            var k = reduction.Top;
+            var tokens = _topTokens.AsSpan(i * k, k);
+            var kept = _topLogits.AsSpan(i * k, k);
+            ref var count = ref _topCount[i];
+            if (count == k && !(max > kept[k - 1]))
+            {
+                return;
+            }
+
+            for (var v = 0; v < logits.Length; v++)
+            {
+                var value = logits[v];
+                if (count == k && !(value > kept[k - 1]))
+                {
+                    continue;
+                }
+
+                var at = Math.Min(count, k - 1);
+                while (at > 0 && value > kept[at - 1])
+                {
+                    (kept[at], tokens[at]) = (kept[at - 1], tokens[at - 1]);
+                    at--;
+                }
+
+                (kept[at], tokens[at]) = (value, j0 + v);
+                count = Math.Min(count + 1, k);
+            }
+        }
     }
 
     private static double Mean(double[] values)

@@ -401,7 +401,7 @@ public static class Losses
             // (OpenBLAS's last bits depend on the product's shape). On this machine kind that backend also multiplies
             // ~9× more per CPU second than the managed kernel Gemm.Serial runs.
             var buffers = new BlockBuffers(Math.Min(rowBlock, count), dm, Math.Min(VocabChunk, vocab), reduction);
-            for (var block = 0; block < blocks; block++)
+            for (var block = 0; block < blocks && first is null; block++)
             {
                 Block(Gemm.Backend, block, buffers);
             }

@@ -331,7 +331,9 @@ public static class Losses
 
         // Row r is position p = r mod span of sequence b = r / span, row b·n + p of the residual stream: a block gathers
         // its rows, which may span sequences, then makes and reduces their logits a vocabulary chunk at a time.
-        void Block(IGemmBackend gemm, int block, BlockBuffers buffers)
+        // Blocks that follow one another (their products on every core) reduce each chunk's rows on every core too.
+        var cores = Environment.ProcessorCount;
+        void Block(IGemmBackend gemm, int block, BlockBuffers buffers, bool rowsInParallel)
         {
             int r0 = block * rowBlock, rows = Math.Min(rowBlock, count - r0);
             var residual = x.Span;
@@ -349,9 +351,22 @@ public static class Losses
                 ForwardKernels.FillRows(bias.Span.Slice(j0, width), chunk);
                 gemm.Sgemm(false, false, rows, width, dm, 1f, buffers.Input.AsSpan(0, rows * dm), dm,
                     unembed.Span[j0..], vocab, 1f, chunk, width);
-                for (var i = 0; i < rows; i++)
+                if (rowsInParallel)
                 {
-                    buffers.Add(i, j0, chunk.Slice(i * width, width));
+                    Parallel.For(0, cores, part =>
+                    {
+                        for (var i = part * rows / cores; i < (part + 1) * rows / cores; i++)
+                        {
+                            buffers.Add(i, j0, buffers.Logits.AsSpan(i * width, width));
+                        }
+                    });
+                }
+                else
+                {
+                    for (var i = 0; i < rows; i++)
+                    {
+                        buffers.Add(i, j0, chunk.Slice(i * width, width));
+                    }
                 }
             }
 
@@ -394,7 +409,8 @@ public static class Losses
         }
 
         var work = (long)count * dm * vocab;
-        if (reduction.Reduce is null || blocks == 1 || work < 1 << 20 || Environment.ProcessorCount == 1)
+        var small = work < 1 << 20 || cores == 1;
+        if (reduction.Reduce is null || blocks == 1 || small)
         {
             // Top predictions print logits: they are made on the backend HookedTransformer.Forward multiplies with (on
             // every core), a block after another, so they round as its logits do up to how the backend splits a product
@@ -403,16 +419,16 @@ public static class Losses
             var buffers = new BlockBuffers(Math.Min(rowBlock, count), dm, Math.Min(VocabChunk, vocab), reduction);
             for (var block = 0; block < blocks && first is null; block++)
             {
-                Block(Gemm.Backend, block, buffers);
+                Block(Gemm.Backend, block, buffers, !small);
             }
         }
         else
         {
             // Each block multiplies on one thread (Gemm.Serial), so the threads are not oversubscribed; buffers per thread.
-            var options = new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount };
+            var options = new ParallelOptions { MaxDegreeOfParallelism = cores };
             Parallel.For(0, blocks, options, () => new BlockBuffers(rowBlock, dm, Math.Min(VocabChunk, vocab), reduction), (block, _, buffers) =>
             {
-                Block(Gemm.Serial, block, buffers);
+                Block(Gemm.Serial, block, buffers, false);
                 return buffers;
             }, _ => { });
         }

@@ -21,13 +21,14 @@ internal static class Commands
             using var folder = LoadFinite(parse.GetRequiredValue(dir));
             var text = new FolderTokenizer(folder);
             var batch = tokens.Read(parse, text)!;
-            var logits = FiniteLogits(folder, batch);
+            var model = new HookedTransformer(folder.Weights);
             if (!parse.GetValue(json))
             {
-                WriteTopPredictions(output, logits, batch, text.Labels());
+                WriteTopPredictions(output, FiniteTopPredictions(folder, model, batch), batch, text.Labels());
                 return 0;
             }
 
+            var logits = RequireFinite(folder, model.Forward(batch));
             WriteJsonObject(output, writer => WriteLogits(writer, logits));
             return 0;
         });
@@ -79,8 +80,21 @@ internal static class Commands
         return folder;
     }
 
-    /// <summary>The forward pass, refusing finite weights that still overflow to a non-finite logit.</summary>
-    private static Tensor FiniteLogits(ModelFolder folder, int[][] batch) => RequireFinite(folder, new HookedTransformer(folder.Weights).Forward(batch));
+    /// <summary>
+    /// Each position's three most likely next tokens, straight out of the unembedding (no logits tensor), refusing finite
+    /// weights that still overflow to a non-finite logit as <see cref="RequireFinite"/> does, naming the same logit.
+    /// </summary>
+    private static Prediction[][][] FiniteTopPredictions(ModelFolder folder, HookedTransformer model, int[][] batch)
+    {
+        try
+        {
+            return Losses.TopPredictions(model, batch, 3);
+        }
+        catch (NonFiniteLogitException e)
+        {
+            throw Overflow(folder, e.Sequence, e.Position, e.Token, e.Value);
+        }
+    }
 
     /// <summary><paramref name="logits"/> of finite weights, refused (naming the first bad logit) if the forward pass overflowed.</summary>
     public static Tensor RequireFinite(ModelFolder folder, Tensor logits)
@@ -160,58 +174,21 @@ internal static class Commands
         }
     }
 
-    /// <summary>For people: each position's token and the model's three most likely next tokens.</summary>
-    private static void WriteTopPredictions(TextWriter output, Tensor logits, int[][] batch, Func<int, string> label)
+    /// <summary>For people: each position's token and the model's most likely next tokens, <paramref name="top"/> <c>[sequence][position]</c>.</summary>
+    private static void WriteTopPredictions(TextWriter output, Prediction[][][] top, int[][] batch, Func<int, string> label)
     {
-        int positions = logits.Dim(1), vocab = logits.Dim(2);
         var table = new Table().Border(TableBorder.Rounded).AddColumn("seq").AddColumn("pos").AddColumn("token")
             .AddColumn("most likely next (logit)");
         for (var b = 0; b < batch.Length; b++)
         {
-            for (var p = 0; p < positions; p++)
+            for (var p = 0; p < batch[b].Length; p++)
             {
-                var row = logits.Span.Slice(((b * positions) + p) * vocab, vocab);
-                var top = new List<string>(3);
-                foreach (var v in TopThree(row))
-                {
-                    top.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{label(v)} ({row[v]:F2})"));
-                }
-
-                table.AddRow($"{b}", $"{p}", Markup.Escape(label(batch[b][p])), Markup.Escape(string.Join(", ", top)));
+                var predictions = top[b][p].Select(t => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{label(t.Token)} ({t.Logit:F2})"));
+                table.AddRow($"{b}", $"{p}", Markup.Escape(label(batch[b][p])), Markup.Escape(string.Join(", ", predictions)));
             }
         }
 
         Console(output).Write(table);
-    }
-
-    /// <summary>
-    /// The tokens of the three largest logits of <paramref name="row"/>, largest first, the lower token first among equals:
-    /// one pass over the row (sorting every row of 48,262 logits took most of a cold <c>logits</c> on 4 × 1024 tokens).
-    /// </summary>
-    private static int[] TopThree(ReadOnlySpan<float> row)
-    {
-        var top = new List<int>(4);
-        for (var v = 0; v < row.Length; v++)
-        {
-            if (top.Count == 3 && !(row[v] > row[top[2]]))
-            {
-                continue;
-            }
-
-            var at = top.Count;
-            while (at > 0 && row[v] > row[top[at - 1]])
-            {
-                at--;
-            }
-
-            top.Insert(at, v);
-            if (top.Count > 3)
-            {
-                top.RemoveAt(3);
-            }
-        }
-
-        return [.. top];
     }
 
     /// <summary>

@@ -136,6 +136,35 @@ public static class Losses
         Mean(ReduceNextTokenRows(model, tokens, hooks, RowBlock, SummaryHit));
 
     /// <summary>
+    /// The <paramref name="count"/> most likely tokens at every position (the last too), <c>[batch][pos][rank]</c>: each
+    /// position's <paramref name="count"/> largest logits (all of them when d_vocab is smaller), largest first, the lower
+    /// token first among equal logits. Straight out of the unembedding by row blocks, as
+    /// <see cref="NextTokenCrossEntropy(HookedTransformer, int[][], HookSet?)"/>, without the <c>[batch, pos, d_vocab]</c>
+    /// tensor. The products are made on <see cref="Gemm.Backend"/>, the backend <see cref="HookedTransformer.Forward"/>
+    /// multiplies with, one row block after another: the logits are the floats it returns when the backend rounds a
+    /// block's product as it rounds the whole batch's (the managed kernel does; OpenBLAS may differ in the last bit).
+    /// </summary>
+    /// <exception cref="ArgumentException">The tokens are not a valid batch.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="count"/> is not positive.</exception>
+    /// <exception cref="NonFiniteLogitException">
+    /// A logit is NaN or infinite (the first in <c>[sequence, position, vocab]</c> order is named): the forward pass
+    /// overflowed.
+    /// </exception>
+    public static Prediction[][][] TopPredictions(HookedTransformer model, int[][] tokens, int count, HookSet? hooks = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
+        return TopPredictions(model, tokens, count, hooks, RowBlock);
+    }
+
+    /// <summary><see cref="TopPredictions(HookedTransformer, int[][], int, HookSet?)"/> unembedding <paramref name="rowBlock"/> positions at a time.</summary>
+    internal static Prediction[][][] TopPredictions(HookedTransformer model, int[][] tokens, int count, HookSet? hooks, int rowBlock)
+    {
+        var rows = ReduceModelRows(model, tokens, hooks, rowBlock, reduce: null, count).Predictions;
+        var n = tokens[0].Length;
+        return [.. Enumerable.Range(0, tokens.Length).Select(b => rows[(b * n)..((b + 1) * n)])];
+    }
+
+    /// <summary>
     /// The logit of <paramref name="token"/> minus that of <paramref name="other"/> at every position, <c>[batch, pos]</c>:
     /// the final residual stream's dot product with the difference of their unembedding columns, in double, plus the
     /// difference of their biases. Two columns of <c>W_U</c> are all it reads; no row is unembedded.
@@ -214,41 +243,50 @@ public static class Losses
 
     /// <summary>
     /// Reduces each predicting position's logits (positions 0…n−2 of each sequence, in order) with
-    /// <paramref name="reduce"/>. Without hooks the forward pass runs about <see cref="GroupPositions"/> positions at a
-    /// time (a hook may read the whole batch, so with hooks it runs once); each thread then unembeds
-    /// <paramref name="rowBlock"/> of their positions at a time, <see cref="VocabChunk"/> vocabulary entries at a time,
-    /// into a buffer it reuses, keeping each row's running maximum, its sum of exponentials (float exp, vectorised;
-    /// a double sum, rescaled when the maximum grows), its first largest logit and the next token's logit. Neither
-    /// the logits nor the residual stream of the whole batch exist at once.
+    /// <paramref name="reduce"/>, as <see cref="ReduceModelRows"/>.
     /// </summary>
     /// <exception cref="NonFiniteLogitException">
     /// A row has a NaN or +∞ logit (the first such position's first one is named), or its value is not finite because
     /// the next token's logit is −∞ (that logit is named).
     /// </exception>
-    private static double[] ReduceNextTokenRows(HookedTransformer model, int[][] tokens, HookSet? hooks, int rowBlock, Func<RowSummary, double> reduce)
+    private static double[] ReduceNextTokenRows(HookedTransformer model, int[][] tokens, HookSet? hooks, int rowBlock, Func<RowSummary, double> reduce) =>
+        ReduceModelRows(model, tokens, hooks, rowBlock, reduce, top: 0).Values;
+
+    /// <summary>
+    /// Runs the rows of <paramref name="tokens"/> that a <see cref="RowReduction"/> of <paramref name="reduce"/> and
+    /// <paramref name="top"/> reads through the model and that reduction. Without hooks the forward pass runs about
+    /// <see cref="GroupPositions"/> positions at a time (a hook may read the whole batch, so with hooks it runs once); the
+    /// rows are then unembedded <paramref name="rowBlock"/> at a time, <see cref="VocabChunk"/> vocabulary entries at a
+    /// time, into a buffer reused, keeping each row's running maximum, its sum of exponentials (float exp, vectorised;
+    /// a double sum, rescaled when the maximum grows) when it has a next token, its first largest logit, the next
+    /// token's logit and its <paramref name="top"/> largest logits. Neither the logits nor the residual stream of the
+    /// whole batch exist at once.
+    /// </summary>
+    /// <exception cref="NonFiniteLogitException">A row's first bad logit (see <see cref="RowReduction"/>), the first such row's.</exception>
+    private static RowReduction ReduceModelRows(HookedTransformer model, int[][] tokens, HookSet? hooks, int rowBlock, Func<RowSummary, double>? reduce, int top)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(tokens);
         CircuitDsl.Model.Tokens.Validate(tokens, model.Config);
         var n = tokens[0].Length;
-        if (n < 2)
+        if (reduce is not null && n < 2)
         {
             throw new ArgumentException(OneToken, nameof(tokens));
         }
 
-        var values = new double[tokens.Length * (n - 1)];
+        var reduction = new RowReduction(tokens.Length, n, reduce, top);
         var group = hooks is null ? Math.Max(1, GroupPositions / n) : tokens.Length;
         for (var s0 = 0; s0 < tokens.Length; s0 += group)
         {
             var part = tokens[s0..Math.Min(tokens.Length, s0 + group)];
             var x = FinalResidual(model, part, hooks);
-            if (ReduceRows(model.Weights.W_U, model.Weights.b_U, x, part, s0, rowBlock, values, reduce) is { } first)
+            if (ReduceRows(model.Weights.W_U, model.Weights.b_U, x, part, s0, rowBlock, reduction) is { } first)
             {
                 throw first;
             }
         }
 
-        return values;
+        return reduction;
     }
 
     /// <summary>
@@ -280,46 +318,48 @@ public static class Losses
             throw new ArgumentException(OneToken, nameof(tokens));
         }
 
-        var values = new double[tokens.Length * (n - 1) * (rescale is null ? 1 : 2)];
-        if (ReduceRows(unembed, bias, x, tokens, 0, RowBlock, values, SummaryLoss, rescale) is { } first)
+        var reduction = new RowReduction(tokens.Length, n, SummaryLoss, top: 0, rescale);
+        if (ReduceRows(unembed, bias, x, tokens, 0, RowBlock, reduction) is { } first)
         {
             throw first;
         }
 
-        return values;
+        return reduction.Values;
     }
 
     /// <summary>
-    /// <see cref="ReduceNextTokenRows"/> for the sequences <paramref name="tokens"/> (the batch's from
-    /// <paramref name="firstSequence"/> on), whose final residual stream is <paramref name="x"/>, with the logits
-    /// <c>x <paramref name="unembed"/> + <paramref name="bias"/></c>; returns the exception of their first non-finite
-    /// row, if any. With <paramref name="rescale"/> (a factor per row of <paramref name="x"/>), each row's product is
-    /// also reduced as <c>s · (x W_U) + bias</c>, whose values fill the second half of <paramref name="values"/>.
+    /// Unembeds and reduces the rows <paramref name="reduction"/> reads of the sequences <paramref name="tokens"/> (the
+    /// batch's from <paramref name="firstSequence"/> on), whose final residual stream is <paramref name="x"/>, with the
+    /// logits <c>x <paramref name="unembed"/> + <paramref name="bias"/></c>; returns the exception of their first row with
+    /// a bad logit, if any. With <see cref="RowReduction.Rescale"/> each row's product is also reduced as
+    /// <c>s · (x W_U) + bias</c>, into the second half of <see cref="RowReduction.Values"/>.
     /// </summary>
     private static NonFiniteLogitException? ReduceRows(
-        Tensor unembed, Tensor bias, Tensor x, int[][] tokens, int firstSequence, int rowBlock, double[] values, Func<RowSummary, double> reduce,
-        float[]? rescale = null)
+        Tensor unembed, Tensor bias, Tensor x, int[][] tokens, int firstSequence, int rowBlock, RowReduction reduction)
     {
-        int n = tokens[0].Length, predicting = tokens.Length * (n - 1), offset = firstSequence * (n - 1);
-        int variants = rescale is null ? 1 : 2, half = values.Length / variants;
-        int dm = unembed.Dim(0), vocab = unembed.Dim(1), blocks = ((predicting - 1) / rowBlock) + 1;
+        int n = tokens[0].Length, span = reduction.RowsPerSequence, count = tokens.Length * span, offset = firstSequence * span;
+        int variants = reduction.Variants, half = reduction.Values.Length / variants;
+        var rescale = reduction.Rescale;
+        int dm = unembed.Dim(0), vocab = unembed.Dim(1), blocks = ((count - 1) / rowBlock) + 1;
         NonFiniteLogitException? first = null;
         var gate = new object();
 
-        // Predicting position r is row b·n + p of the residual stream (b = r / (n − 1), p = r mod (n − 1)): a block
-        // gathers its rows, which may span sequences, then makes and reduces their logits a vocabulary chunk at a time.
-        void Block(IGemmBackend gemm, int block, BlockBuffers buffers)
+        // Row r is position p = r mod span of sequence b = r / span, row b·n + p of the residual stream: a block gathers
+        // its rows, which may span sequences, then makes and reduces their logits a vocabulary chunk at a time.
+        // Blocks that follow one another (their products on every core) reduce each chunk's rows on every core too.
+        var cores = Environment.ProcessorCount;
+        void Block(IGemmBackend gemm, int block, BlockBuffers buffers, bool rowsInParallel)
         {
-            int r0 = block * rowBlock, rows = Math.Min(rowBlock, predicting - r0);
+            int r0 = block * rowBlock, rows = Math.Min(rowBlock, count - r0);
             var residual = x.Span;
             for (var i = 0; i < rows; i++)
             {
-                int b = (r0 + i) / (n - 1), p = (r0 + i) % (n - 1);
+                int b = (r0 + i) / span, p = (r0 + i) % span;
                 residual.Slice(((b * n) + p) * dm, dm).CopyTo(buffers.Input.AsSpan(i * dm, dm));
-                buffers.Start(i, tokens[b][p + 1]);
+                buffers.Start(i, reduction.Reduce is null ? -1 : tokens[b][p + 1]);
                 if (rescale is not null)
                 {
-                    buffers.Start(buffers.Rows + i, tokens[b][p + 1]);
+                    buffers.Start(rows + i, tokens[b][p + 1]);
                     buffers.Scale[i] = rescale[(b * n) + p];
                 }
             }
@@ -328,41 +368,42 @@ public static class Losses
             {
                 var width = Math.Min(VocabChunk, vocab - j0);
                 var chunk = buffers.Logits.AsSpan(0, rows * width);
-                var biasChunk = bias.Span.Slice(j0, width);
                 if (rescale is null)
                 {
-                    ForwardKernels.FillRows(biasChunk, chunk);
+                    ForwardKernels.FillRows(bias.Span.Slice(j0, width), chunk);
                 }
 
                 gemm.Sgemm(false, false, rows, width, dm, 1f, buffers.Input.AsSpan(0, rows * dm), dm,
                     unembed.Span[j0..], vocab, rescale is null ? 1f : 0f, chunk, width);
-                for (var i = 0; i < rows; i++)
+                if (rowsInParallel)
                 {
-                    var row = chunk.Slice(i * width, width);
-                    if (rescale is null)
-                    {
-                        buffers.Add(i, j0, row);
-                        continue;
-                    }
-
-                    // The product once, read twice: + bias, and rescaled + bias.
-                    var logits = buffers.Scratch.AsSpan(0, width);
-                    TensorPrimitives.Add(row, biasChunk, logits);
-                    buffers.Add(i, j0, logits);
-                    TensorPrimitives.MultiplyAdd(row, buffers.Scale[i], biasChunk, logits);
-                    buffers.Add(buffers.Rows + i, j0, logits);
+                    Parallel.For(0, cores, part => AddRows(buffers, part * rows / cores, (part + 1) * rows / cores, rows, j0, width));
+                }
+                else
+                {
+                    AddRows(buffers, 0, rows, rows, j0, width);
                 }
             }
 
             for (var k = 0; k < rows * variants; k++)
             {
-                int i = k / variants, r = r0 + i, b = r / (n - 1), p = r % (n - 1), slot = (k % variants * half) + offset + r;
-                var summary = (k % variants * buffers.Rows) + i;
+                int i = k / variants, r = r0 + i, b = r / span, p = r % span, slot = (k % variants * half) + offset + r;
+                var summary = (k % variants * rows) + i;
                 var (token, value) = buffers.NonFinite(summary);
                 if (token < 0)
                 {
-                    values[slot] = reduce(buffers.Summary(summary));
-                    if (double.IsFinite(values[slot]))
+                    if (reduction.Top > 0)
+                    {
+                        reduction.Predictions[offset + r] = buffers.Top(i);
+                    }
+
+                    if (reduction.Reduce is null)
+                    {
+                        continue;
+                    }
+
+                    reduction.Values[slot] = reduction.Reduce(buffers.Summary(summary));
+                    if (double.IsFinite(reduction.Values[slot]))
                     {
                         continue;
                     }
@@ -373,7 +414,7 @@ public static class Losses
 
                 lock (gate)
                 {
-                    if (first is null || ((first.Sequence - firstSequence) * (n - 1)) + first.Position > r)
+                    if (first is null || ((first.Sequence - firstSequence) * span) + first.Position > r)
                     {
                         first = new NonFiniteLogitException(firstSequence + b, p, token, value);
                     }
@@ -383,22 +424,49 @@ public static class Losses
             }
         }
 
-        var work = (long)predicting * dm * vocab;
-        if (blocks == 1 || work < 1 << 20 || Environment.ProcessorCount == 1)
+        // Folds rows [from, to) of a block of rows whose product with a chunk of width vocabulary entries is in the buffers'
+        // logits: with a rescale, the product once, read twice (+ bias, and rescaled + bias) through a scratch row.
+        void AddRows(BlockBuffers buffers, int from, int to, int rows, int j0, int width)
         {
-            var buffers = new BlockBuffers(Math.Min(rowBlock, predicting), dm, Math.Min(VocabChunk, vocab), variants);
-            for (var block = 0; block < blocks; block++)
+            var biasChunk = bias.Span.Slice(j0, width);
+            Span<float> scratch = rescale is null ? default : stackalloc float[width];
+            for (var i = from; i < to; i++)
             {
-                Block(Gemm.Backend, block, buffers);
+                var row = buffers.Logits.AsSpan(i * width, width);
+                if (rescale is null)
+                {
+                    buffers.Add(i, j0, row);
+                    continue;
+                }
+
+                TensorPrimitives.Add(row, biasChunk, scratch);
+                buffers.Add(i, j0, scratch);
+                TensorPrimitives.MultiplyAdd(row, buffers.Scale[i], biasChunk, scratch);
+                buffers.Add(rows + i, j0, scratch);
+            }
+        }
+
+        var work = (long)count * dm * vocab;
+        var small = work < 1 << 20 || cores == 1;
+        if (reduction.Reduce is null || blocks == 1 || small)
+        {
+            // Top predictions print logits: they are made on the backend HookedTransformer.Forward multiplies with (on
+            // every core), a block after another, so they round as its logits do: exactly with the managed kernel, whose
+            // floats do not depend on how a product is split; to the last bit with OpenBLAS, whose do. (With OpenBLAS
+            // there, a probe of the 4 × 1024-token unembedding also spent ~9× less CPU than on Gemm.Serial's blocks.)
+            var buffers = new BlockBuffers(Math.Min(rowBlock, count), dm, Math.Min(VocabChunk, vocab), reduction);
+            for (var block = 0; block < blocks && first is null; block++)
+            {
+                Block(Gemm.Backend, block, buffers, !small);
             }
         }
         else
         {
             // Each block multiplies on one thread (Gemm.Serial), so the threads are not oversubscribed; buffers per thread.
-            var options = new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount };
-            Parallel.For(0, blocks, options, () => new BlockBuffers(rowBlock, dm, Math.Min(VocabChunk, vocab), variants), (block, _, buffers) =>
+            var options = new ParallelOptions { MaxDegreeOfParallelism = cores };
+            Parallel.For(0, blocks, options, () => new BlockBuffers(rowBlock, dm, Math.Min(VocabChunk, vocab), reduction), (block, _, buffers) =>
             {
-                Block(Gemm.Serial, block, buffers);
+                Block(Gemm.Serial, block, buffers, false);
                 return buffers;
             }, _ => { });
         }
@@ -407,35 +475,69 @@ public static class Losses
     }
 
     /// <summary>
-    /// One thread's row block: its residual rows, one vocabulary chunk of their logits, and each row's running reduction;
-    /// with two <paramref name="variants"/>, a second reduction per row (at <see cref="Rows"/> + row) of the rescaled
-    /// logits, made in <see cref="Scratch"/>.
+    /// What a row-block reduction reads and keeps, and what it has kept. With <see cref="Reduce"/> (the next-token
+    /// reductions) its rows are the predicting positions 0…n−2 of each sequence, each with the token that comes next, a
+    /// NaN or +∞ logit is bad (a −∞ one is a probability of 0), and each row's value is kept in <see cref="Values"/>.
+    /// Without it its rows are every position 0…n−1 and any logit that is not finite is bad, as in the materialised
+    /// logits the forward pass returns. With <see cref="Top"/> each row's largest logits are kept in
+    /// <see cref="Predictions"/>. With <see cref="Rescale"/> (next-token rows only) each row is reduced a second time,
+    /// its product scaled by its factor before the bias is added, into the second half of <see cref="Values"/>.
     /// </summary>
-    private sealed class BlockBuffers(int rows, int dm, int chunk, int variants)
+    private sealed class RowReduction(int sequences, int n, Func<RowSummary, double>? reduce, int top, float[]? rescale = null)
     {
-        private readonly float[] _max = new float[rows * variants];
-        private readonly double[] _sum = new double[rows * variants];
-        private readonly int[] _argMax = new int[rows * variants];
-        private readonly int[] _bad = new int[rows * variants];
-        private readonly float[] _badValue = new float[rows * variants];
+        /// <summary>A next-token row's value from its summary; null for the rows of every position.</summary>
+        public Func<RowSummary, double>? Reduce { get; } = reduce;
 
-        public int Rows => rows;
+        /// <summary>How many of each row's largest logits to keep (none when 0).</summary>
+        public int Top { get; } = top;
+
+        public int RowsPerSequence { get; } = reduce is null ? n : n - 1;
+
+        /// <summary>A factor per row of the residual stream (<c>[batch · pos]</c>) for a second, rescaled reduction; or null.</summary>
+        public float[]? Rescale { get; } = rescale;
+
+        /// <summary>Reductions per row: 2 with <see cref="Rescale"/>, else 1.</summary>
+        public int Variants { get; } = rescale is null ? 1 : 2;
+
+        /// <summary>
+        /// Each row's value, <c>[sequence · RowsPerSequence + position]</c>; with <see cref="Rescale"/>, followed by the
+        /// rescaled ones in the same order.
+        /// </summary>
+        public double[] Values { get; } = new double[reduce is null ? 0 : sequences * (n - 1) * (rescale is null ? 1 : 2)];
+
+        /// <summary>Each row's largest logits, largest first (see <see cref="TopPredictions(HookedTransformer, int[][], int, HookSet?)"/>).</summary>
+        public Prediction[][] Predictions { get; } = new Prediction[top == 0 ? 0 : sequences * (reduce is null ? n : n - 1)][];
+    }
+
+    /// <summary>
+    /// One thread's row block: its residual rows, one vocabulary chunk of their logits, and each row's running reduction;
+    /// with a rescale, a second reduction per row (at <c>rows</c> + row) and each row's factor in <see cref="Scale"/>.
+    /// </summary>
+    private sealed class BlockBuffers(int rows, int dm, int chunk, RowReduction reduction)
+    {
+        private readonly float[] _max = new float[rows * reduction.Variants];
+        private readonly double[] _sum = new double[rows * reduction.Variants];
+        private readonly int[] _argMax = new int[rows * reduction.Variants];
+        private readonly int[] _bad = new int[rows * reduction.Variants];
+        private readonly float[] _badValue = new float[rows * reduction.Variants];
+        private readonly int[] _topCount = new int[rows * reduction.Variants];
+        private readonly int[] _topTokens = new int[rows * reduction.Top];
+        private readonly float[] _topLogits = new float[rows * reduction.Top];
 
         public float[] Input { get; } = new float[rows * dm];
 
         public float[] Logits { get; } = new float[rows * chunk];
 
-        public float[] Scratch { get; } = new float[variants > 1 ? chunk : 0];
+        public float[] Scale { get; } = new float[reduction.Rescale is null ? 0 : rows];
 
-        public float[] Scale { get; } = new float[variants > 1 ? rows : 0];
+        public float[] Target { get; } = new float[rows * reduction.Variants];
 
-        public float[] Target { get; } = new float[rows * variants];
+        public int[] TargetToken { get; } = new int[rows * reduction.Variants];
 
-        public int[] TargetToken { get; } = new int[rows * variants];
-
+        /// <summary>Starts row <paramref name="i"/>, whose next token is <paramref name="target"/> (−1 for none).</summary>
         public void Start(int i, int target)
         {
-            (_max[i], _sum[i], _argMax[i], _bad[i], TargetToken[i], Target[i]) = (float.NegativeInfinity, 0, 0, -1, target, float.NaN);
+            (_max[i], _sum[i], _argMax[i], _bad[i], TargetToken[i], Target[i], _topCount[i]) = (float.NegativeInfinity, 0, 0, -1, target, float.NaN, 0);
         }
 
         /// <summary>Folds the logits of vocabulary entries <c>[j0, j0 + logits.Length)</c> into row <paramref name="i"/>'s reduction.</summary>
@@ -452,12 +554,13 @@ public static class Losses
                 Target[i] = logits[target];
             }
 
+            // IndexOfMax finds a NaN before anything else: a finite maximum means no NaN and no +∞.
             var top = TensorPrimitives.IndexOfMax(logits);
             var max = logits[top];
-            if (float.IsNaN(max) || float.IsPositiveInfinity(max))
+            if (IsBad(max) || (reduction.Reduce is null && float.IsNegativeInfinity(TensorPrimitives.Min(logits))))
             {
                 var k = 0;
-                while (!float.IsNaN(logits[k]) && !float.IsPositiveInfinity(logits[k]))
+                while (!IsBad(logits[k]))
                 {
                     k++;
                 }
@@ -477,13 +580,72 @@ public static class Losses
                 (_max[i], _argMax[i]) = (max, j0 + top);
             }
 
-            _sum[i] += SumExp(logits, _max[i]);
+            if (reduction.Reduce is not null)
+            {
+                _sum[i] += SumExp(logits, _max[i]);
+            }
+
+            if (reduction.Top > 0)
+            {
+                KeepTop(i, j0, logits, max);
+            }
         }
 
-        /// <summary>The first NaN or +∞ logit of row <paramref name="i"/> (token −1 when there is none).</summary>
+        /// <summary>The first bad logit of row <paramref name="i"/> (token −1 when there is none).</summary>
         public (int Token, float Value) NonFinite(int i) => (_bad[i], _badValue[i]);
 
         public RowSummary Summary(int i) => new(_max[i] + Math.Log(_sum[i]), Target[i], _argMax[i], TargetToken[i]);
+
+        /// <summary>Row <paramref name="i"/>'s largest logits kept, largest first.</summary>
+        public Prediction[] Top(int i)
+        {
+            var kept = new Prediction[_topCount[i]];
+            for (var t = 0; t < kept.Length; t++)
+            {
+                kept[t] = new Prediction(_topTokens[(i * reduction.Top) + t], _topLogits[(i * reduction.Top) + t]);
+            }
+
+            return kept;
+        }
+
+        /// <summary>A NaN or +∞ logit; for the rows of every position, any logit that is not finite.</summary>
+        private bool IsBad(float v) => reduction.Reduce is null ? !float.IsFinite(v) : float.IsNaN(v) || float.IsPositiveInfinity(v);
+
+        /// <summary>
+        /// Folds a chunk whose largest logit is <paramref name="max"/> into row <paramref name="i"/>'s largest logits, in
+        /// token order: a logit is kept when fewer are kept or it is larger than the smallest kept, after every kept
+        /// logit it is not larger than (so the lower token comes first among equals), and the smallest kept makes room.
+        /// </summary>
+        private void KeepTop(int i, int j0, ReadOnlySpan<float> logits, float max)
+        {
+            var k = reduction.Top;
+            var tokens = _topTokens.AsSpan(i * k, k);
+            var kept = _topLogits.AsSpan(i * k, k);
+            ref var count = ref _topCount[i];
+            if (count == k && !(max > kept[k - 1]))
+            {
+                return;
+            }
+
+            for (var v = 0; v < logits.Length; v++)
+            {
+                var value = logits[v];
+                if (count == k && !(value > kept[k - 1]))
+                {
+                    continue;
+                }
+
+                var at = Math.Min(count, k - 1);
+                while (at > 0 && value > kept[at - 1])
+                {
+                    (kept[at], tokens[at]) = (kept[at - 1], tokens[at - 1]);
+                    at--;
+                }
+
+                (kept[at], tokens[at]) = (value, j0 + v);
+                count = Math.Min(count + 1, k);
+            }
+        }
     }
 
     private static double Mean(double[] values)

@@ -54,6 +54,27 @@ public sealed class CommandLineTests : IDisposable
     }
 
     [Fact]
+    public void The_logits_table_prints_each_positions_three_largest_materialised_logits()
+    {
+        var (code, stdout, _) = CliRunner.Run("logits", ModelDir, "--tokens", TokensPath);
+
+        // Every row of the table against the forward pass's logits sorted, largest first and the lower token first among
+        // equals, each with its logit to two decimals (the table's cells, padded, between box-drawing bars).
+        code.Should().Be(0);
+        var logits = new HookedTransformer(_fixture.Weights).Forward(_fixture.Tokens);
+        int pos = logits.Dim(1), vocab = logits.Dim(2);
+        var rows = stdout.Split('\n').Select(line => line.Split('│', StringSplitOptions.TrimEntries)).Where(cells => cells.Length == 6).Skip(1).ToList();
+        rows.Should().HaveCount(_fixture.Tokens.Length * pos);
+        for (var r = 0; r < rows.Count; r++)
+        {
+            var row = logits.Span.Slice(r * vocab, vocab).ToArray();
+            var top = Enumerable.Range(0, vocab).OrderByDescending(v => row[v]).ThenBy(v => v).Take(3)
+                .Select(v => string.Create(CultureInfo.InvariantCulture, $"{v} ({row[v]:F2})"));
+            rows[r][1..5].Should().Equal($"{r / pos}", $"{r % pos}", $"{_fixture.Tokens[r / pos][r % pos]}", string.Join(", ", top));
+        }
+    }
+
+    [Fact]
     public void Loss_json_is_the_mean_next_token_cross_entropy()
     {
         var (code, stdout, _) = CliRunner.Run("loss", ModelDir, "--tokens", TokensPath, "--json");

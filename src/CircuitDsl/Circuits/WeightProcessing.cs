@@ -379,8 +379,8 @@ internal sealed class UnembedSteps
 /// </remarks>
 internal sealed class ProcessedUnembed : DeferredMatrix
 {
-    /// <summary>Vocabulary columns processed at a time.</summary>
-    private const int BlockColumns = 4096;
+    /// <summary>Vocabulary columns processed at a time: a few megabytes of buffer for GPT-2's d_model.</summary>
+    private const int BlockColumns = 1024;
 
     private readonly Tensor _raw;
     private readonly UnembedSteps _steps;

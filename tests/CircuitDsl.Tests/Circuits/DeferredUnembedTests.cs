@@ -14,7 +14,7 @@ namespace CircuitDsl.Tests.Circuits;
 /// </summary>
 public sealed class DeferredUnembedTests
 {
-    /// <summary>A vocabulary over two of the processing's and the product's column blocks (4096, 8192), with a ragged end.</summary>
+    /// <summary>A vocabulary over several of the processing's column blocks (1024) and two of the product's (8192), with a ragged end.</summary>
     private static readonly ModelConfig Config = new()
     {
         NLayers = 2, NHeads = 2, DModel = 16, DHead = 8, DVocab = 9001, NCtx = 8, DMlp = 64, AttnOnly = false,

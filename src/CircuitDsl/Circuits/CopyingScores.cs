@@ -128,7 +128,9 @@ public static class CopyingScores
 
     /// <summary>
     /// <c>W_U · W_E</c> <c>[d_model × d_model]</c>: float products over a few large chunks of the vocabulary on the
-    /// kernel seam, summed in double, then rounded to float once.
+    /// kernel seam, summed in double, then rounded to float once. A <c>W_U</c> not yet computed — GPT-2's tied
+    /// unembedding, processed or not — is computed a chunk at a time into a buffer and never held whole
+    /// (<see cref="DeferredMatrix.CopyColumns"/>); a held one is read where it is.
     /// </summary>
     internal static Tensor UnembedEmbed(TransformerWeights weights)
     {
@@ -138,11 +140,17 @@ public static class CopyingScores
         // Equal chunks of at most VocabChunk rows, so no product is left with a small remainder.
         var chunks = Math.Max(1, (vocab + VocabChunk - 1) / VocabChunk);
         var chunk = (vocab + chunks - 1) / chunks;
+        var deferred = DeferredMatrix.IsPending(weights.W_U) ? new float[dm * Math.Min(chunk, vocab)] : null;
         for (var start = 0; start < vocab; start += chunk)
         {
             var n = Math.Min(chunk, vocab - start);
-            Gemm.Sgemm(false, false, dm, dm, n, 1f, weights.W_U.Span[start..], vocab,
-                weights.W_E.Span[(start * dm)..], dm, 0f, part, dm);
+            if (deferred is not null)
+            {
+                DeferredMatrix.CopyColumns(weights.W_U, start, n, deferred);
+            }
+
+            Gemm.Sgemm(false, false, dm, dm, n, 1f, deferred is null ? weights.W_U.Span[start..] : deferred,
+                deferred is null ? vocab : n, weights.W_E.Span[(start * dm)..], dm, 0f, part, dm);
 
             // A loaded model's W_E is a mapped file: what is read is released behind the product (ResidentPages).
             ResidentPages.Release(weights.W_E.Memory.Slice(start * dm, n * dm));

@@ -74,6 +74,7 @@ public static class WeightProcessing
         var applied = new List<string>();
         var skipped = new List<string>();
         var t = weights.ToStateDict().ToDictionary(kv => kv.Key, kv => inPlace ? kv.Value : kv.Value.Clone(), StringComparer.Ordinal);
+        var unembed = new UnembedSteps();
 
         if (options.FoldLayerNorm)
         {
@@ -87,7 +88,7 @@ public static class WeightProcessing
             }
             else
             {
-                FoldLayerNorm(config, t);
+                FoldLayerNorm(config, t, unembed);
                 config = config with { NormalizationType = Normalization.LNPre };
                 applied.Add("fold_ln");
             }
@@ -116,9 +117,14 @@ public static class WeightProcessing
         }
         else if (options.CenterUnembed)
         {
-            CenterColumnsOfRows(t["unembed.W_U"]);
-            SubtractMean(t["unembed.b_U"].Span);
+            unembed.CenterUnembed = true;
             applied.Add("center_unembed");
+        }
+
+        if (unembed.Any)
+        {
+            var processed = new ProcessedUnembed(t["unembed.W_U"], t["unembed.b_U"], unembed);
+            t["unembed.W_U"] = processed.Commit();
         }
 
         if (options.FoldValueBiases)
@@ -131,7 +137,7 @@ public static class WeightProcessing
         return new ProcessedWeights(result, applied.Count == 0 ? "none" : string.Join(", ", applied), skipped);
     }
 
-    private static void FoldLayerNorm(ModelConfig config, Dictionary<string, Tensor> t)
+    private static void FoldLayerNorm(ModelConfig config, Dictionary<string, Tensor> t, UnembedSteps unembed)
     {
         for (var l = 0; l < config.NLayers; l++)
         {
@@ -171,10 +177,11 @@ public static class WeightProcessing
 
         if (config.HasLayerNormWeights)
         {
-            FoldInto(t["unembed.W_U"], t["unembed.b_U"], t["ln_final.w"], t["ln_final.b"]);
+            unembed.LnScale = t["ln_final.w"].Span.ToArray();
+            unembed.LnBias = t["ln_final.b"].Span.ToArray();
         }
 
-        CenterRowsOfColumns(t["unembed.W_U"]);
+        unembed.CenterReaders = true;
         t.Remove("ln_final.w");
         t.Remove("ln_final.b");
     }
@@ -219,6 +226,18 @@ public static class WeightProcessing
 
     private static void CenterWritingWeights(ModelConfig config, Dictionary<string, Tensor> t)
     {
+        if (DeferredMatrix.IsPending(t["unembed.W_U"]))
+        {
+            // Only in place: a W_U not yet computed may be computed from W_E (a tied unembedding, W_Eᵀ), so W_E is
+            // centred in a copy and W_U reads the embedding as loaded whenever it is computed; W_E's file pages go.
+            // The copy on huge pages (a new Tensor): a few hundred faults instead of one per 4 KB page.
+            var embedding = t["embed.W_E"];
+            var copy = new Tensor(embedding.Shape.ToArray());
+            embedding.Span.CopyTo(copy.Span);
+            t["embed.W_E"] = copy;
+            ResidentPages.Release(embedding.Memory);
+        }
+
         CenterColumnsOfRows(t["embed.W_E"]);
         CenterColumnsOfRows(t["pos_embed.W_pos"]);
         for (var l = 0; l < config.NLayers; l++)
@@ -285,10 +304,13 @@ public static class WeightProcessing
     /// <summary>Subtracts each column's mean (over the first axis, d_model for a reader) from a matrix.</summary>
     private static void CenterRowsOfColumns(Tensor m)
     {
-        int rows = m.Dim(0), cols = m.Dim(1);
-        var s = m.Span;
-        HugePages.PrepareWrites(s);
+        HugePages.PrepareWrites(m.Span);
+        CenterRowsOfColumns(m.Span, m.Dim(0), m.Dim(1));
+    }
 
+    /// <summary>Subtracts each column's mean (over the <paramref name="rows"/> rows) from a row-major matrix.</summary>
+    internal static void CenterRowsOfColumns(Span<float> s, int rows, int cols)
+    {
         // Each column's sum in its own double, row by row: the same additions in the same order, in memory order.
         var sums = new double[cols];
         for (var i = 0; i < rows; i++)
@@ -312,7 +334,7 @@ public static class WeightProcessing
         }
     }
 
-    private static void SubtractMean(Span<float> v)
+    internal static void SubtractMean(Span<float> v)
     {
         double sum = 0;
         foreach (var x in v)
@@ -324,6 +346,163 @@ public static class WeightProcessing
         for (var i = 0; i < v.Length; i++)
         {
             v[i] -= mean;
+        }
+    }
+}
+
+/// <summary>The processing steps that reach the unembedding, gathered as <see cref="WeightProcessing"/> decides them.</summary>
+internal sealed class UnembedSteps
+{
+    /// <summary><c>ln_final.w</c>, folded into <c>W_U</c>'s rows; null when there is none to fold.</summary>
+    public float[]? LnScale { get; set; }
+
+    /// <summary><c>ln_final.b</c>, folded into <c>b_U</c>; null when there is none to fold.</summary>
+    public float[]? LnBias { get; set; }
+
+    /// <summary>fold_ln's centring of a reader: each column of <c>W_U</c> minus its mean over d_model.</summary>
+    public bool CenterReaders { get; set; }
+
+    /// <summary>center_unembed: each row of <c>W_U</c>, and <c>b_U</c>, minus its mean over the vocabulary.</summary>
+    public bool CenterUnembed { get; set; }
+
+    /// <summary>Whether any step changes <c>W_U</c> or <c>b_U</c>.</summary>
+    public bool Any => LnScale is not null || CenterReaders || CenterUnembed;
+}
+
+/// <summary>
+/// The processed unembedding, the one home of fold_ln and center_unembed on <c>W_U</c> and <c>b_U</c>, computed a
+/// block of vocabulary columns at a time. Each column's fold and mean over d_model belong to that column alone; only
+/// center_unembed's row means need every column, and they (with <c>b_U</c>) are summed in one pass on construction.
+/// A <c>W_U</c> already held is processed in place (<see cref="Commit"/>); one not yet computed (a tied
+/// <c>W_Eᵀ</c>, <see cref="TransposedMatrix"/>) stays deferred, so a reader of column blocks never holds either.
+/// </summary>
+/// <remarks>
+/// Every element sees the operations of the step-by-step order (fold, centre over d_model, centre over the vocabulary),
+/// each sum added in the same order in double: the values are those of processing the whole matrix step after step.
+/// </remarks>
+internal sealed class ProcessedUnembed : DeferredMatrix
+{
+    /// <summary>Vocabulary columns processed at a time: a few megabytes of buffer for GPT-2's d_model.</summary>
+    private const int BlockColumns = 1024;
+
+    private readonly Tensor _raw;
+    private readonly UnembedSteps _steps;
+    private readonly float[]? _rowMeans;
+
+    /// <summary>Sums what the steps need over <paramref name="raw"/> <c>[d_model, d_vocab]</c> and writes the processed <paramref name="bias"/>.</summary>
+    public ProcessedUnembed(Tensor raw, Tensor bias, UnembedSteps steps)
+        : base(raw.Dim(0), raw.Dim(1))
+    {
+        _raw = raw;
+        _steps = steps;
+        var b = bias.Span;
+        var rowSums = steps.CenterUnembed ? new double[Rows] : null;
+        var block = new float[Rows * Math.Min(BlockColumns, Columns)];
+        for (var start = 0; start < Columns; start += BlockColumns)
+        {
+            var n = Math.Min(BlockColumns, Columns - start);
+            CopyColumns(raw, start, n, block);
+            if (steps.LnBias is { } beta)
+            {
+                // b_U += ln_final.b · W_U, each column's sum in its own double in the order of d_model, row by row.
+                var sums = new double[n];
+                for (var j = 0; j < n; j++)
+                {
+                    sums[j] = b[start + j];
+                }
+
+                for (var i = 0; i < Rows; i++)
+                {
+                    var row = block.AsSpan(i * n, n);
+                    for (var j = 0; j < n; j++)
+                    {
+                        sums[j] += (double)beta[i] * row[j];
+                    }
+                }
+
+                for (var j = 0; j < n; j++)
+                {
+                    b[start + j] = (float)sums[j];
+                }
+            }
+
+            if (rowSums is not null)
+            {
+                FoldAndCenterColumns(block, n);
+                for (var i = 0; i < Rows; i++)
+                {
+                    foreach (var x in block.AsSpan(i * n, n))
+                    {
+                        rowSums[i] += x;
+                    }
+                }
+            }
+        }
+
+        if (rowSums is not null)
+        {
+            _rowMeans = new float[Rows];
+            for (var i = 0; i < Rows; i++)
+            {
+                _rowMeans[i] = (float)(rowSums[i] / Columns);
+            }
+
+            WeightProcessing.SubtractMean(b);
+        }
+    }
+
+    /// <summary>
+    /// The processed <c>W_U</c>: the raw tensor with every column processed in place when it is held, or this deferred
+    /// matrix when the raw one is not computed yet.
+    /// </summary>
+    public Tensor Commit()
+    {
+        if (IsPending(_raw))
+        {
+            return AsTensor();
+        }
+
+        var target = _raw.Span;
+        HugePages.PrepareWrites(target);
+        var block = new float[Rows * Math.Min(BlockColumns, Columns)];
+        for (var start = 0; start < Columns; start += BlockColumns)
+        {
+            var n = Math.Min(BlockColumns, Columns - start);
+            Compute(start, n, block);
+            Scatter(block, n, target, start);
+        }
+
+        return _raw;
+    }
+
+    /// <inheritdoc/>
+    protected override void Compute(int start, int count, Span<float> destination)
+    {
+        CopyColumns(_raw, start, count, destination);
+        FoldAndCenterColumns(destination, count);
+        if (_rowMeans is { } means)
+        {
+            for (var i = 0; i < Rows; i++)
+            {
+                TensorPrimitives.Subtract(destination.Slice(i * count, count), means[i], destination.Slice(i * count, count));
+            }
+        }
+    }
+
+    /// <summary>fold_ln on a block <c>[d_model, n]</c> of columns: each row times <c>ln_final.w</c>, then each column minus its mean.</summary>
+    private void FoldAndCenterColumns(Span<float> block, int n)
+    {
+        if (_steps.LnScale is { } g)
+        {
+            for (var i = 0; i < Rows; i++)
+            {
+                TensorPrimitives.Multiply(block.Slice(i * n, n), g[i], block.Slice(i * n, n));
+            }
+        }
+
+        if (_steps.CenterReaders)
+        {
+            WeightProcessing.CenterRowsOfColumns(block, Rows, n);
         }
     }
 }

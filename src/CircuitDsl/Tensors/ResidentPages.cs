@@ -21,13 +21,14 @@ internal static class ResidentPages
 
     /// <summary>
     /// Drops from this process's memory the pages of <paramref name="memory"/> that are still a file's own, when it is
-    /// not a managed array (a view of a mapped file; arrays return at once). Pages written since mapping are kept, and
+    /// not a managed array (a view of a mapped file; arrays and a <see cref="DeferredMatrix"/> return at once, the
+    /// latter not computed). Pages written since mapping are kept, and
     /// where <c>/proc/self/pagemap</c> cannot be read nothing is dropped. A hint: off Linux, nothing changes. No other
     /// thread may write into <paramref name="memory"/> meanwhile.
     /// </summary>
     public static unsafe void Release(Memory<float> memory)
     {
-        if (memory.IsEmpty || MemoryMarshal.TryGetArray<float>(memory, out _))
+        if (memory.IsEmpty || MemoryMarshal.TryGetArray<float>(memory, out _) || DeferredMatrix.Owns(memory))
         {
             return;
         }

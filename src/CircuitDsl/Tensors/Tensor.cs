@@ -160,9 +160,13 @@ public sealed class Tensor
         RequireRank(2);
         int rows = _shape[0], cols = _shape[1];
         var result = new Tensor(cols, rows);
-        var src = Span;
-        var dst = result.Span;
+        Transpose(Span, rows, cols, result.Span);
+        return result;
+    }
 
+    /// <summary>Writes the transpose <c>[cols, rows]</c> of the row-major <paramref name="src"/> <c>[rows, cols]</c> into <paramref name="dst"/>.</summary>
+    internal static void Transpose(ReadOnlySpan<float> src, int rows, int cols, Span<float> dst)
+    {
         // Square blocks, so both the rows read and the rows written stay in cache on large matrices.
         const int block = 32;
         for (var i0 = 0; i0 < rows; i0 += block)
@@ -180,8 +184,6 @@ public sealed class Tensor
                 }
             }
         }
-
-        return result;
     }
 
     /// <summary>Throws unless this tensor has exactly <paramref name="rank"/> axes.</summary>

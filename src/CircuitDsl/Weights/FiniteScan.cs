@@ -25,6 +25,12 @@ internal static class FiniteScan
         var chunks = new List<(string Name, Memory<float> Memory, int Start)>();
         foreach (var (name, tensor) in weights.ToStateDict())
         {
+            // A matrix not yet computed (a tied W_U, W_Eᵀ) holds only what the tensors it is computed from hold.
+            if (Tensors.DeferredMatrix.IsPending(tensor))
+            {
+                continue;
+            }
+
             var memory = tensor.Memory;
             for (var start = 0; start < memory.Length; start += Chunk)
             {

@@ -12,9 +12,10 @@ namespace CircuitDsl.Weights;
 /// <c>lm_head.weight</c> transposed (tied to <c>wte</c> when absent) with a zero <c>b_U</c>.
 /// </summary>
 /// <remarks>
-/// Only the copies the conversion needs are made (<c>W_Q, W_K, W_V</c> and <c>W_U</c>); every other tensor is a view of
-/// what the file gave, and the mapped pages of what was copied are released, so a converted model holds about the
-/// file's size plus those copies. Refused: other model types, configs this runtime cannot run (a LayerNorm epsilon other than
+/// Only the copies the conversion needs are made (<c>W_Q, W_K, W_V</c>, and <c>W_U</c> from an untied <c>lm_head</c>);
+/// a tied <c>W_U</c> is computed from <c>wte</c> on first read (<see cref="Tensors.TransposedMatrix"/>); every other
+/// tensor is a view of what the file gave, and the mapped pages of what was copied are released, so a converted model
+/// holds about the file's size plus those copies. Refused: other model types, configs this runtime cannot run (a LayerNorm epsilon other than
 /// 1e-5, attention scaled by layer index, cross-attention), and every missing, extra or wrongly shaped tensor.
 /// </remarks>
 internal static class Gpt2Checkpoint
@@ -189,13 +190,19 @@ internal static class Gpt2Checkpoint
 
         state["ln_final.w"] = Take("ln_f.weight", d);
         state["ln_final.b"] = Take("ln_f.bias", d);
-        // Tied weights: without lm_head.weight the unembedding is wte transposed, as in GPT2LMHeadModel.
-        var head = tensors.ContainsKey("lm_head.weight") ? Take("lm_head.weight", config.DVocab, d) : wte;
-        state["unembed.W_U"] = head.Transpose();
-        if (head != wte)
+        // Tied weights: without lm_head.weight the unembedding is wte transposed, as in GPT2LMHeadModel, computed only
+        // when first read (a DeferredMatrix): what reads it a vocabulary chunk at a time never holds the copy.
+        if (tensors.ContainsKey("lm_head.weight"))
         {
+            var head = Take("lm_head.weight", config.DVocab, d);
+            state["unembed.W_U"] = head.Transpose();
             Tensors.ResidentPages.Release(head.Memory);
         }
+        else
+        {
+            state["unembed.W_U"] = new Tensors.TransposedMatrix(wte).AsTensor();
+        }
+
         state["unembed.b_U"] = new Tensor(config.DVocab);
         if (tensors.Keys.FirstOrDefault(k => !used.Contains(k)) is { } extra)
         {

@@ -1,0 +1,192 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
+
+namespace CircuitDsl.Tensors;
+
+/// <summary>
+/// A matrix <c>[rows, columns]</c> computed from other tensors on first touch, whose blocks of columns can be read
+/// without it: the memory of a <see cref="Tensor"/> (<see cref="AsTensor"/>) that computes and keeps the whole matrix
+/// the first time its span is taken or it is pinned, while <see cref="ReadColumns"/> (and <see cref="CopyColumns"/> on
+/// any tensor) computes only the columns asked for. GPT-2's tied unembedding is one: <c>W_U</c> is <c>W_Eᵀ</c>
+/// (<see cref="TransposedMatrix"/>), and after weight processing a folded and centred <c>W_Eᵀ</c>; a reader that needs
+/// it only a vocabulary chunk at a time (the copying scores' <c>W_U · W_E</c>) never holds the 147 MB matrix.
+/// </summary>
+/// <remarks>
+/// The tensors it is computed from must not be written while it is unmaterialised: what it computes is what they
+/// hold when it is read.
+/// </remarks>
+internal abstract class DeferredMatrix : MemoryManager<float>
+{
+    /// <summary>Columns computed at a time when the whole matrix is materialised.</summary>
+    private const int MaterializeColumns = 4096;
+
+    private readonly Lock _gate = new();
+    private volatile float[]? _data;
+
+    protected DeferredMatrix(int rows, int columns)
+    {
+        Rows = rows;
+        Columns = columns;
+    }
+
+    /// <summary>The number of rows.</summary>
+    public int Rows { get; }
+
+    /// <summary>The number of columns.</summary>
+    public int Columns { get; }
+
+    /// <summary>Whether the whole matrix has been computed and is held.</summary>
+    public bool IsMaterialized => _data is not null;
+
+    /// <summary>A tensor <c>[rows, columns]</c> over this matrix; nothing is computed until its span is taken.</summary>
+    public Tensor AsTensor() => new(Memory, Rows, Columns);
+
+    /// <summary>The matrix's memory, computed when its span is first taken (the base class would take it at once).</summary>
+    public override Memory<float> Memory => CreateMemory(Rows * Columns);
+
+    /// <summary>
+    /// Columns <c>[start, start + count)</c>, row-major <c>[rows, count]</c>, into <paramref name="destination"/>,
+    /// computed without materialising the matrix (or copied from it when it is).
+    /// </summary>
+    public void ReadColumns(int start, int count, Span<float> destination)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(start);
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(start + count, Columns);
+        ArgumentOutOfRangeException.ThrowIfLessThan(destination.Length, Rows * count);
+        if (_data is { } data)
+        {
+            Gather(data, Columns, start, count, destination);
+        }
+        else
+        {
+            Compute(start, count, destination);
+        }
+    }
+
+    /// <summary>
+    /// Columns <c>[start, start + count)</c> of the matrix <paramref name="matrix"/> <c>[rows, columns]</c> as
+    /// <c>[rows, count]</c>: from its <see cref="DeferredMatrix"/> without materialising it when it is one.
+    /// </summary>
+    public static void CopyColumns(Tensor matrix, int start, int count, Span<float> destination)
+    {
+        ArgumentNullException.ThrowIfNull(matrix);
+        matrix.RequireRank(2);
+        if (Of(matrix.Memory) is { } deferred)
+        {
+            deferred.ReadColumns(start, count, destination);
+            return;
+        }
+
+        Gather(matrix.Span, matrix.Dim(1), start, count, destination);
+    }
+
+    /// <summary>Whether <paramref name="tensor"/> is a deferred matrix not yet computed (its span would compute it).</summary>
+    public static bool IsPending(Tensor tensor) => Of(tensor.Memory) is { IsMaterialized: false };
+
+    /// <summary>Whether <paramref name="memory"/> belongs to a deferred matrix (computed, never a mapped file).</summary>
+    public static bool Owns(Memory<float> memory) => MemoryMarshal.TryGetMemoryManager<float, DeferredMatrix>(memory, out _);
+
+    /// <summary>The deferred matrix <paramref name="memory"/> is the whole of, or null (a slice of one is its span's).</summary>
+    private static DeferredMatrix? Of(Memory<float> memory) =>
+        MemoryMarshal.TryGetMemoryManager<float, DeferredMatrix>(memory, out var deferred, out var start, out var length)
+        && start == 0 && length == deferred.Rows * deferred.Columns
+            ? deferred
+            : null;
+
+    /// <summary>Computes columns <c>[start, start + count)</c> as <c>[rows, count]</c> into <paramref name="destination"/>.</summary>
+    protected abstract void Compute(int start, int count, Span<float> destination);
+
+    /// <inheritdoc/>
+    public override Span<float> GetSpan() => Materialized();
+
+    /// <inheritdoc/>
+    public override unsafe MemoryHandle Pin(int elementIndex = 0)
+    {
+        var handle = GCHandle.Alloc(Materialized(), GCHandleType.Pinned);
+        return new MemoryHandle((float*)handle.AddrOfPinnedObject() + elementIndex, handle);
+    }
+
+    /// <inheritdoc/>
+    public override void Unpin()
+    {
+    }
+
+    /// <inheritdoc/>
+    protected override void Dispose(bool disposing)
+    {
+    }
+
+    private float[] Materialized()
+    {
+        if (_data is { } data)
+        {
+            return data;
+        }
+
+        lock (_gate)
+        {
+            if (_data is null)
+            {
+                var all = HugePages.Allocate(Rows * Columns);
+                var block = new float[Rows * Math.Min(MaterializeColumns, Columns)];
+                for (var start = 0; start < Columns; start += MaterializeColumns)
+                {
+                    var count = Math.Min(MaterializeColumns, Columns - start);
+                    Compute(start, count, block);
+                    Scatter(block, count, all, start);
+                }
+
+                _data = all;
+            }
+
+            return _data;
+        }
+    }
+
+    /// <summary>Writes <paramref name="block"/> <c>[rows, count]</c> into columns <c>[start, start + count)</c> of <paramref name="matrix"/>.</summary>
+    protected void Scatter(ReadOnlySpan<float> block, int count, Span<float> matrix, int start)
+    {
+        for (var i = 0; i < Rows; i++)
+        {
+            block.Slice(i * count, count).CopyTo(matrix.Slice((i * Columns) + start, count));
+        }
+    }
+
+    private static void Gather(ReadOnlySpan<float> source, int columns, int start, int count, Span<float> destination)
+    {
+        var rows = source.Length / columns;
+        for (var i = 0; i < rows; i++)
+        {
+            source.Slice((i * columns) + start, count).CopyTo(destination.Slice(i * count, count));
+        }
+    }
+}
+
+/// <summary>
+/// The transpose <c>[columns, rows]</c> of a matrix <c>[rows, columns]</c> (a tied unembedding: <c>W_U = W_Eᵀ</c>),
+/// computed from it on first touch; reading columns reads only the source's rows they come from, and releases those
+/// rows' pages when the source is a mapped file (<see cref="ResidentPages.Release"/>).
+/// </summary>
+internal sealed class TransposedMatrix : DeferredMatrix
+{
+    private readonly Memory<float> _source;
+    private readonly int _sourceColumns;
+
+    /// <summary>The transpose of <paramref name="source"/> <c>[rows, columns]</c>.</summary>
+    public TransposedMatrix(Tensor source)
+        : base(source.Dim(1), source.Dim(0))
+    {
+        source.RequireRank(2);
+        _source = source.Memory;
+        _sourceColumns = source.Dim(1);
+    }
+
+    /// <inheritdoc/>
+    protected override void Compute(int start, int count, Span<float> destination)
+    {
+        var rows = _source.Slice(start * _sourceColumns, count * _sourceColumns);
+        Tensor.Transpose(rows.Span, count, _sourceColumns, destination);
+        ResidentPages.Release(rows);
+    }
+}

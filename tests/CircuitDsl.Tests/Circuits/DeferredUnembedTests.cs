@@ -1,0 +1,190 @@
+using CircuitDsl.Circuits;
+using CircuitDsl.Model;
+using CircuitDsl.Tensors;
+using CircuitDsl.Weights;
+
+namespace CircuitDsl.Tests.Circuits;
+
+/// <summary>
+/// GPT-2's tied unembedding (<c>W_U = wteᵀ</c>) is computed only when read, and processed in place it stays so: the
+/// processed <c>W_U</c> that <c>inspect</c> never holds must have the values of processing a copy, and the copying
+/// scores' chunked <c>W_U · W_E</c> must equal the product of the stored processed matrices. References: the copy path
+/// (<see cref="WeightProcessing.Apply"/>, which holds every matrix), and TransformerLens's processing of the unembedding
+/// and the product written out here in float64 from the checkpoint's own tensors.
+/// </summary>
+public sealed class DeferredUnembedTests
+{
+    /// <summary>A vocabulary over several of the processing's column blocks (1024) and two of the product's (8192), with a ragged end.</summary>
+    private static readonly ModelConfig Config = new()
+    {
+        NLayers = 2, NHeads = 2, DModel = 16, DHead = 8, DVocab = 9001, NCtx = 8, DMlp = 64, AttnOnly = false,
+        ActFn = ActivationFunction.GeluNew, NormalizationType = Normalization.LN,
+    };
+
+    /// <summary>A random GPT-2 checkpoint under <c>GPT2LMHeadModel</c>'s names, without <c>lm_head</c> (tied).</summary>
+    private static Dictionary<string, Tensor> Checkpoint(int seed)
+    {
+        var random = new Random(seed);
+        int d = Config.DModel, mlp = Config.DMlp!.Value;
+        Tensor R(float mean, float scale, params int[] shape)
+        {
+            var t = new Tensor(shape);
+            foreach (ref var x in t.Span)
+            {
+                x = mean + (scale * (float)((random.NextDouble() * 2) - 1));
+            }
+
+            return t;
+        }
+
+        var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal)
+        {
+            // An offset in wte, so centring over d_model and over the vocabulary both move it.
+            ["wte.weight"] = R(0.05f, 0.3f, Config.DVocab, d),
+            ["wpe.weight"] = R(0f, 0.1f, Config.NCtx, d),
+            ["ln_f.weight"] = R(1f, 0.5f, d),
+            ["ln_f.bias"] = R(0f, 0.3f, d),
+        };
+        for (var l = 0; l < Config.NLayers; l++)
+        {
+            var p = $"h.{l}.";
+            tensors[p + "ln_1.weight"] = R(1f, 0.3f, d);
+            tensors[p + "ln_1.bias"] = R(0f, 0.1f, d);
+            tensors[p + "attn.c_attn.weight"] = R(0f, 0.3f, d, 3 * d);
+            tensors[p + "attn.c_attn.bias"] = R(0f, 0.1f, 3 * d);
+            tensors[p + "attn.c_proj.weight"] = R(0f, 0.3f, d, d);
+            tensors[p + "attn.c_proj.bias"] = R(0f, 0.1f, d);
+            tensors[p + "ln_2.weight"] = R(1f, 0.3f, d);
+            tensors[p + "ln_2.bias"] = R(0f, 0.1f, d);
+            tensors[p + "mlp.c_fc.weight"] = R(0f, 0.3f, d, mlp);
+            tensors[p + "mlp.c_fc.bias"] = R(0f, 0.1f, mlp);
+            tensors[p + "mlp.c_proj.weight"] = R(0f, 0.3f, mlp, d);
+            tensors[p + "mlp.c_proj.bias"] = R(0f, 0.1f, d);
+        }
+
+        return tensors;
+    }
+
+    private static TransformerWeights Load(Dictionary<string, Tensor> checkpoint) =>
+        TransformerWeights.FromStateDict(Config, Gpt2Checkpoint.ToTransformerLens(Config, checkpoint, "<test>"), "<test>");
+
+    [Fact]
+    public void A_tied_W_U_is_wte_transposed_computed_only_when_its_span_is_taken()
+    {
+        var checkpoint = Checkpoint(seed: 3);
+        var weights = Load(checkpoint);
+
+        DeferredMatrix.IsPending(weights.W_U).Should().BeTrue();
+        var columns = new float[Config.DModel * 100];
+        DeferredMatrix.CopyColumns(weights.W_U, 4090, 100, columns);
+        DeferredMatrix.IsPending(weights.W_U).Should().BeTrue("reading columns computes only those columns");
+        ModelAnalysis.FindNonFinite(weights).Should().BeNull();
+        DeferredMatrix.IsPending(weights.W_U).Should().BeTrue("the finiteness scan reads wte, not its transpose");
+
+        var wte = checkpoint["wte.weight"].Span;
+        for (var i = 0; i < Config.DModel; i++)
+        {
+            for (var j = 0; j < 100; j++)
+            {
+                columns[(i * 100) + j].Should().Be(wte[((4090 + j) * Config.DModel) + i]);
+            }
+        }
+
+        weights.W_U.Span.ToArray().Should().Equal(checkpoint["wte.weight"].Transpose().Span.ToArray());
+        DeferredMatrix.IsPending(weights.W_U).Should().BeFalse();
+    }
+
+    [Fact]
+    public void Processing_in_place_keeps_a_tied_W_U_deferred_with_the_values_of_processing_a_copy()
+    {
+        var inPlace = WeightProcessing.ApplyInPlace(Load(Checkpoint(seed: 5))).Weights;
+        var copied = WeightProcessing.Apply(Load(Checkpoint(seed: 5))).Weights;
+
+        DeferredMatrix.IsPending(inPlace.W_U).Should().BeTrue();
+        DeferredMatrix.IsPending(copied.W_U).Should().BeFalse();
+        var product = CopyingScores.UnembedEmbed(inPlace);
+        DeferredMatrix.IsPending(inPlace.W_U).Should().BeTrue("W_U · W_E is formed a vocabulary chunk at a time");
+        product.Span.ToArray().Should().Equal(CopyingScores.UnembedEmbed(copied).Span.ToArray());
+        var scores = CopyingScores.Compute(inPlace);
+        var copiedScores = CopyingScores.Compute(copied);
+        for (var l = 0; l < Config.NLayers; l++)
+        {
+            for (var h = 0; h < Config.NHeads; h++)
+            {
+                scores.Score(new HeadId(l, h)).Should().Be(copiedScores.Score(new HeadId(l, h)));
+            }
+        }
+
+        // The chunked product equals the stored processed matrices' product, summed here in float64.
+        int dm = Config.DModel, vocab = Config.DVocab;
+        var (u, e) = (copied.W_U.Span.ToArray(), copied.W_E.Span.ToArray());
+        double error = 0, norm = 0;
+        for (var i = 0; i < dm; i++)
+        {
+            for (var k = 0; k < dm; k++)
+            {
+                double sum = 0;
+                for (var j = 0; j < vocab; j++)
+                {
+                    sum += (double)u[(i * vocab) + j] * e[(j * dm) + k];
+                }
+
+                error += Math.Pow(product[i, k] - sum, 2);
+                norm += sum * sum;
+            }
+        }
+
+        Math.Sqrt(error / norm).Should().BeLessThan(1e-6);
+
+        inPlace.W_U.Span.ToArray().Should().Equal(u);
+        inPlace.b_U.Span.ToArray().Should().Equal(copied.b_U.Span.ToArray());
+        inPlace.W_E.Span.ToArray().Should().Equal(e);
+    }
+
+    [Fact]
+    public void The_processed_tied_unembedding_is_TransformerLens_fold_and_centring_of_wte_transposed()
+    {
+        var checkpoint = Checkpoint(seed: 7);
+        var processed = WeightProcessing.ApplyInPlace(Load(Checkpoint(seed: 7))).Weights;
+        int dm = Config.DModel, vocab = Config.DVocab;
+        var (wte, g, beta) = (checkpoint["wte.weight"].Span.ToArray(), checkpoint["ln_f.weight"].Span.ToArray(), checkpoint["ln_f.bias"].Span.ToArray());
+
+        // fold_ln: W_U = diag(ln_f.w) · wteᵀ, b_U = ln_f.b · wteᵀ; each column minus its mean over d_model;
+        // center_unembed: each row of W_U, and b_U, minus its mean over the vocabulary. All in float64.
+        var w = new double[dm, vocab];
+        var b = new double[vocab];
+        for (var j = 0; j < vocab; j++)
+        {
+            double mean = 0;
+            for (var i = 0; i < dm; i++)
+            {
+                w[i, j] = (double)g[i] * wte[(j * dm) + i];
+                b[j] += (double)beta[i] * wte[(j * dm) + i];
+                mean += w[i, j] / dm;
+            }
+
+            for (var i = 0; i < dm; i++)
+            {
+                w[i, j] -= mean;
+            }
+        }
+
+        var bMean = b.Average();
+        double maxError = 0, maxValue = 0;
+        for (var i = 0; i < dm; i++)
+        {
+            var rowMean = Enumerable.Range(0, vocab).Average(j => w[i, j]);
+            for (var j = 0; j < vocab; j++)
+            {
+                maxError = Math.Max(maxError, Math.Abs(processed.W_U[i, j] - (w[i, j] - rowMean)));
+                maxValue = Math.Max(maxValue, Math.Abs(w[i, j] - rowMean));
+            }
+        }
+
+        (maxError / maxValue).Should().BeLessThan(1e-6);
+        for (var j = 0; j < vocab; j++)
+        {
+            processed.b_U.Span[j].Should().BeApproximately((float)(b[j] - bMean), 1e-6f);
+        }
+    }
+}

@@ -43,6 +43,14 @@ public sealed unsafe class ManagedGemm : IGemmBackend
     /// <summary>Column strips (of NR) up to which a tile reads A in place instead of packing it.</summary>
     private const int DirectStrips = 4;
 
+    /// <summary>
+    /// Most floats of op(B) packed at once (16 MB): a larger B is packed and multiplied a slab at a time (column tiles,
+    /// and for a deep product depth blocks too), so multiplying by GPT-2's unembedding (768 × 50,257), or by its
+    /// transpose, holds 16 MB of packed panels, not a 154 MB copy. The sums are the same either way: a slab changes
+    /// where a panel is stored, not what is added to C in which order.
+    /// </summary>
+    private const long MaxPackedB = 1L << 22;
+
     /// <summary>Multiply-adds (m·n·k) below which one thread does the whole product.</summary>
     private const long ParallelThreshold = 1L << 21;
 
@@ -405,7 +413,7 @@ public sealed unsafe class ManagedGemm : IGemmBackend
         public delegate*<int, float*, long, long, float*, float*, int, int, int, float, float, bool, void> Run { get; } = run;
     }
 
-    /// <summary>One SGEMM call: the packed copy of op(B), the tiling of C, and the work on each tile.</summary>
+    /// <summary>One SGEMM call: the packed copy of op(B) (a slab of it at a time), the tiling of C, and the work on each tile.</summary>
     private sealed class Product
     {
         private readonly MicroKernel _kernel;
@@ -413,7 +421,10 @@ public sealed unsafe class ManagedGemm : IGemmBackend
         private readonly int _m, _n, _k, _lda, _ldb, _ldc, _threads;
         private readonly float _alpha, _beta;
         private readonly float* _a, _b, _c;
-        private readonly int _mc, _nc, _nPadded, _tilesM, _tilesN;
+        private readonly int _mc, _nc, _nPadded, _tilesM, _tilesN, _slabTiles, _slabDepth;
+
+        /// <summary>The first column, the padded width and the first depth of the slab of op(B) packed now.</summary>
+        private int _slab0, _slabPadded, _depth0;
 
         public Product(
             MicroKernel kernel, bool transA, bool transB, int m, int n, int k, float alpha,
@@ -447,19 +458,32 @@ public sealed unsafe class ManagedGemm : IGemmBackend
             }
 
             _tilesN = (n + _nc - 1) / _nc;
+            _slabTiles = (int)Math.Clamp(MaxPackedB / ((long)k * _nc), 1, _tilesN);
+            _slabDepth = (int)Math.Clamp(MaxPackedB / ((long)_slabTiles * _nc) / BlockDepth, 1, (k + BlockDepth - 1) / BlockDepth) * BlockDepth;
         }
 
         public void Run()
         {
-            var packedB = ArrayPool<float>.Shared.Rent(checked(_k * _nPadded));
+            var slabWidth = Math.Min(_nPadded, _slabTiles * _nc);
+            var packedB = ArrayPool<float>.Shared.Rent(checked(Math.Min(_k, _slabDepth) * slabWidth));
             try
             {
                 fixed (float* bp = packedB)
                 {
                     var bPacked = bp;
-                    var kBlocks = (_k + BlockDepth - 1) / BlockDepth;
-                    For(kBlocks * _tilesN, t => PackB(bPacked, t / _tilesN, t % _tilesN));
-                    For(_tilesM * _tilesN, t => ComputeTile(bPacked, t / _tilesN, t % _tilesN));
+                    for (var first = 0; first < _tilesN; first += _slabTiles)
+                    {
+                        var tiles = Math.Min(_slabTiles, _tilesN - first);
+                        _slab0 = first * _nc;
+                        _slabPadded = Math.Min(_nPadded - _slab0, tiles * _nc);
+                        for (_depth0 = 0; _depth0 < _k; _depth0 += _slabDepth)
+                        {
+                            var depthEnd = Math.Min(_k, _depth0 + _slabDepth);
+                            var kBlocks = (depthEnd - _depth0 + BlockDepth - 1) / BlockDepth;
+                            For(kBlocks * tiles, t => PackB(bPacked, (_depth0 / BlockDepth) + (t / tiles), first + (t % tiles)));
+                            For(_tilesM * tiles, t => ComputeTile(bPacked, t / tiles, first + (t % tiles), depthEnd));
+                        }
+                    }
                 }
             }
             finally
@@ -494,7 +518,7 @@ public sealed unsafe class ManagedGemm : IGemmBackend
             for (var j = j0; j < jEnd; j += nr)
             {
                 var cols = Math.Min(nr, _n - j);
-                var dst = packed + ((long)p0 * _nPadded) + ((long)j * kc);
+                var dst = packed + ((long)(p0 - _depth0) * _slabPadded) + ((long)(j - _slab0) * kc);
                 if (!_transB)
                 {
                     for (var p = 0; p < kc; p++)
@@ -573,8 +597,11 @@ public sealed unsafe class ManagedGemm : IGemmBackend
             }
         }
 
-        /// <summary>All of one tile of C: for each depth block, pack A's rows, then run the micro-kernel over the tile.</summary>
-        private void ComputeTile(float* packedB, int tileM, int tileN)
+        /// <summary>
+        /// One tile of C over the depth blocks of the slab packed now (up to <paramref name="depthEnd"/>): for each, pack
+        /// A's rows, then run the micro-kernel over the tile.
+        /// </summary>
+        private void ComputeTile(float* packedB, int tileM, int tileN, int depthEnd)
         {
             int mr = _kernel.MR, nr = _kernel.NR;
             var i0 = tileM * _mc;
@@ -593,7 +620,7 @@ public sealed unsafe class ManagedGemm : IGemmBackend
                     var direct = jEnd - j0 <= DirectStrips * nr;
                     var fullRows = direct ? rows / mr * mr : 0;
                     long rsA = _transA ? 1 : _lda, csA = _transA ? _lda : 1;
-                    for (var p0 = 0; p0 < _k; p0 += BlockDepth)
+                    for (var p0 = _depth0; p0 < depthEnd; p0 += BlockDepth)
                     {
                         var kc = Math.Min(BlockDepth, _k - p0);
                         PackA(ap, i0, fullRows, rows, p0, kc, direct ? 1f : _alpha);
@@ -603,7 +630,7 @@ public sealed unsafe class ManagedGemm : IGemmBackend
                         for (var j = j0; j < jEnd; j += nr)
                         {
                             var cols = Math.Min(nr, _n - j);
-                            var bPanel = packedB + ((long)p0 * _nPadded) + ((long)j * kc);
+                            var bPanel = packedB + ((long)(p0 - _depth0) * _slabPadded) + ((long)(j - _slab0) * kc);
                             for (var ir = 0; ir < rows; ir += mr)
                             {
                                 var c = _c + ((long)(i0 + ir) * _ldc) + j;

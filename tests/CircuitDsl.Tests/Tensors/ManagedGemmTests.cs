@@ -69,6 +69,38 @@ public sealed class ManagedGemmTests
     public void Large_parallel_product_matches_reference(ManagedGemmKernel kernel) =>
         GemmChecks.AssertMatchesReference(new ManagedGemm(kernel, threads: 2), new GemmCase(300, 500, 700, Beta: 0.5f, PadA: 1));
 
+    [Theory]
+    [MemberData(nameof(AllKernels))]
+    public void A_product_wider_or_deeper_than_one_packed_slab_matches_reference(ManagedGemmKernel kernel)
+    {
+        // 800 × 6,000 floats of B are more than one slab of packed panels (4 M floats): two slabs, the second ragged.
+        GemmChecks.AssertMatchesReference(new ManagedGemm(kernel, threads: 2), new GemmCase(20, 6000, 800, Beta: 0.5f, PadB: 3));
+        GemmChecks.AssertMatchesReference(new ManagedGemm(kernel, threads: 2), new GemmCase(9, 6000, 800, TransB: true, Alpha: -1.5f));
+
+        // 9,000 deep: a column tile of B is more than one slab too, so the depth blocks are packed in two slabs.
+        GemmChecks.AssertMatchesReference(new ManagedGemm(kernel, threads: 2), new GemmCase(30, 600, 9000, TransA: true, TransB: true, Beta: -1f));
+    }
+
+    [Fact]
+    public void Packing_B_in_slabs_adds_the_same_floats_in_the_same_order()
+    {
+        // Each column of C is the same sum whether B is packed whole or a slab at a time: the product of B's two halves,
+        // each narrow enough to be packed at once, equals the slabbed product of the whole bit for bit.
+        const int M = 17, N = 6000, K = 800, Half = 3008;
+        var rng = new Random(5);
+        var a = Enumerable.Range(0, M * K).Select(_ => (float)rng.NextDouble() - 0.5f).ToArray();
+        var b = Enumerable.Range(0, K * N).Select(_ => (float)rng.NextDouble() - 0.5f).ToArray();
+        var gemm = new ManagedGemm(ManagedGemmKernel.Auto, threads: 2);
+        var whole = new float[M * N];
+        var halves = new float[M * N];
+
+        gemm.Sgemm(false, false, M, N, K, 1f, a, K, b, N, 0f, whole, N);
+        gemm.Sgemm(false, false, M, Half, K, 1f, a, K, b, N, 0f, halves, N);
+        gemm.Sgemm(false, false, M, N - Half, K, 1f, a, K, b.AsSpan(Half), N, 0f, halves.AsSpan(Half), N);
+
+        whole.Should().Equal(halves);
+    }
+
     [Fact]
     public void Single_thread_large_product_matches_reference() =>
         GemmChecks.AssertMatchesReference(new ManagedGemm(ManagedGemmKernel.Auto, threads: 1), new GemmCase(150, 260, 530, TransA: true));

@@ -196,12 +196,16 @@ public static class Losses
     /// </summary>
     internal static double[] LogitDifferences(TransformerWeights weights, ReadOnlySpan<float> residual, int token, int other)
     {
-        int dm = weights.Config.DModel, vocab = weights.Config.DVocab;
+        var dm = weights.Config.DModel;
         var direction = new double[dm];
-        var wU = weights.W_U.Span;
+
+        // Two columns, read without computing a deferred W_U whole (GPT-2's tied one is wte's transpose).
+        var columns = new float[2 * dm];
+        DeferredMatrix.CopyColumns(weights.W_U, token, 1, columns.AsSpan(0, dm));
+        DeferredMatrix.CopyColumns(weights.W_U, other, 1, columns.AsSpan(dm));
         for (var i = 0; i < dm; i++)
         {
-            direction[i] = (double)wU[(i * vocab) + token] - wU[(i * vocab) + other];
+            direction[i] = (double)columns[i] - columns[dm + i];
         }
 
         var bias = (double)weights.b_U.Span[token] - weights.b_U.Span[other];

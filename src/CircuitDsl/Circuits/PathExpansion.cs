@@ -108,15 +108,48 @@ public sealed class PathExpansion
     /// <exception cref="NonFiniteLogitException">Some partial sum's logits overflow.</exception>
     public IReadOnlyList<OrderLoss> Importance()
     {
+        // The partial sums below the last, stacked through the final LayerNorm, are reduced by one pass of the fused
+        // kernel (one unembedding of all their rows), not one each: each row's value is the same either way, and each
+        // order's mean sums its rows in the same order.
         var byOrder = _byOrder.Value;
-        var residual = _frozen.Zeros();
+        int partial = byOrder.Length - 1, rows = _frozen.Rows, dm = Config.DModel;
         var losses = new List<OrderLoss>();
-        for (var k = 0; k < byOrder.Length; k++)
+        if (partial > 0)
         {
-            Accumulate(residual, byOrder[k]);
-            losses.Add(new OrderLoss(k, k == byOrder.Length - 1 ? Loss() : LossOfResidual(residual, _unembedBias.Value)));
+            var residual = _frozen.Zeros();
+            var stacked = new Tensor(partial * rows, dm);
+            for (var k = 0; k < partial; k++)
+            {
+                Accumulate(residual, byOrder[k]);
+                _frozen.NormalizeFinal(residual).Span.CopyTo(stacked.Span.Slice(k * rows * dm, rows * dm));
+            }
+
+            var batch = _frozen.Tokens.Length;
+            double[] values;
+            try
+            {
+                values = Losses.NextTokenLosses(stacked, [.. Enumerable.Repeat(_frozen.Tokens, partial).SelectMany(t => t)], _frozen.Weights.W_U, _unembedBias.Value);
+            }
+            catch (NonFiniteLogitException e)
+            {
+                // Its sequence counts the stacked copies: name the batch's sequence.
+                throw new NonFiniteLogitException(e.Sequence % batch, e.Position, e.Token, e.Value);
+            }
+
+            var per = values.Length / partial;
+            for (var k = 0; k < partial; k++)
+            {
+                var sum = 0.0;
+                foreach (var v in values.AsSpan(k * per, per))
+                {
+                    sum += v;
+                }
+
+                losses.Add(new OrderLoss(k, sum / per));
+            }
         }
 
+        losses.Add(new OrderLoss(partial, Loss()));
         return losses;
     }
 
@@ -565,7 +598,7 @@ public sealed class PathExpansion
 
         private int Positions { get; }
 
-        private int Rows => Batch * Positions;
+        public int Rows => Batch * Positions;
 
         public Tensor Zeros() => new(Rows, Config.DModel);
 

@@ -146,4 +146,42 @@ public sealed class PathExpansionTests
 
         return sum / (Tokens.Length * (positions - 1));
     }
+    [Fact]
+    public void An_overflowing_partial_sum_of_term_importance_names_the_batch_sequence_it_is_in()
+    {
+        // Head 0.0 reads only token 7's first embedding dimension and writes it ~1e38 strong; layer 1 reads nothing. So
+        // the paths of order ≤ 1 overflow only where token 7 is attended to (sequence 1 from position 1 on), while the
+        // embeddings alone (order 0) do not: the stacked pass of the partial sums meets its first bad row in the second
+        // order's copy of sequence 1, and must name sequence 1 of the batch.
+        var w = RandomWeights.Create(RandomWeights.Config(), seed: 21);
+        int dm = w.Config.DModel, dh = w.Config.DHead;
+        for (var t = 0; t < w.Config.DVocab; t++)
+        {
+            w.W_E.Span[t * dm] = t == 7 ? 1f : 0f;
+        }
+
+        for (var p = 0; p < w.Config.NCtx; p++)
+        {
+            w.W_pos.Span[p * dm] = 0f;
+        }
+
+        foreach (var block in w.Blocks)
+        {
+            block.W_V.Span.Clear();
+            block.b_V.Span.Clear();
+            block.W_O.Span.Clear();
+        }
+
+        w.Blocks[1].W_Q.Span.Clear();
+        w.Blocks[1].W_K.Span.Clear();
+        w.Blocks[0].W_V.Span[..dh].Fill(1f); // head 0, input dimension 0
+        w.Blocks[0].W_O.Span[..(dh * dm)].Fill(1e38f); // head 0
+        System.Numerics.Tensors.TensorPrimitives.Multiply(w.W_U.Span, 1000f, w.W_U.Span); // order 0's logits stay in the thousands
+
+        var expansion = PathExpansion.Compute(w, [[1, 2, 3, 4], [5, 7, 6, 8]]);
+        var act = () => expansion.Importance();
+
+        var error = act.Should().Throw<NonFiniteLogitException>().Which;
+        (error.Sequence, error.Position).Should().Be((1, 1));
+    }
 }

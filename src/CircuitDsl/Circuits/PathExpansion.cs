@@ -124,28 +124,10 @@ public sealed class PathExpansion
                 _frozen.NormalizeFinal(residual).Span.CopyTo(stacked.Span.Slice(k * rows * dm, rows * dm));
             }
 
-            var batch = _frozen.Tokens.Length;
-            double[] values;
-            try
-            {
-                values = Losses.NextTokenLosses(stacked, [.. Enumerable.Repeat(_frozen.Tokens, partial).SelectMany(t => t)], _frozen.Weights.W_U, _unembedBias.Value);
-            }
-            catch (NonFiniteLogitException e)
-            {
-                // Its sequence counts the stacked copies: name the batch's sequence.
-                throw new NonFiniteLogitException(e.Sequence % batch, e.Position, e.Token, e.Value);
-            }
-
-            var per = values.Length / partial;
+            var means = Losses.StackedMeanLosses(stacked, partial, _frozen.Tokens, _frozen.Weights.W_U, _unembedBias.Value);
             for (var k = 0; k < partial; k++)
             {
-                var sum = 0.0;
-                foreach (var v in values.AsSpan(k * per, per))
-                {
-                    sum += v;
-                }
-
-                losses.Add(new OrderLoss(k, sum / per));
+                losses.Add(new OrderLoss(k, means[k]));
             }
         }
 

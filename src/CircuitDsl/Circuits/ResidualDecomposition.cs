@@ -263,39 +263,17 @@ public sealed class ResidualDecomposition
                 }
             }
 
-            double[] losses;
-            try
-            {
-                losses = Losses.NextTokenLosses(x, [.. Enumerable.Repeat(Tokens, count).SelectMany(t => t)], _weights.W_U, bias, rescale);
-            }
-            catch (NonFiniteLogitException e)
-            {
-                throw new NonFiniteLogitException(e.Sequence % Batch, e.Position, e.Token, e.Value);
-            }
-
+            var means = Losses.StackedMeanLosses(x, count, Tokens, _weights.W_U, bias, rescale);
             for (var k = 0; k < count; k++)
             {
                 var stream = order[first + k];
-                var frozen = Mean(losses.AsSpan(k * predicting, predicting));
-                result[stream] = new LensMean(streams[stream].Label, frozen,
-                    rescale is null ? frozen : Mean(losses.AsSpan((count + k) * predicting, predicting)));
+                result[stream] = new LensMean(streams[stream].Label, means[k], rescale is null ? means[k] : means[count + k]);
             }
 
             first += count;
         }
 
         return result;
-
-        static double Mean(ReadOnlySpan<double> values)
-        {
-            double sum = 0;
-            foreach (var v in values)
-            {
-                sum += v;
-            }
-
-            return sum / values.Length;
-        }
     }
 
     /// <summary>

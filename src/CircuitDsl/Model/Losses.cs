@@ -332,6 +332,38 @@ public static class Losses
     }
 
     /// <summary>
+    /// The mean next-token loss of each of <paramref name="copies"/> final residual streams of the same
+    /// <paramref name="tokens"/>, stacked in <paramref name="x"/> <c>[copies · batch · pos, d_model]</c>, from one pass of
+    /// <see cref="NextTokenLosses"/> (one unembedding of all their rows rather than one per stream); with
+    /// <paramref name="rescale"/>, followed by each copy's mean under the rescaled logits. Each mean sums its rows in
+    /// order, as <see cref="NextTokenCrossEntropy(Tensor, int[][], Tensor, Tensor)"/> does for one stream.
+    /// </summary>
+    /// <exception cref="ArgumentException">The sequences have one token.</exception>
+    /// <exception cref="NonFiniteLogitException">A copy's row has a bad logit: the first is named by its sequence of <paramref name="tokens"/>.</exception>
+    internal static double[] StackedMeanLosses(Tensor x, int copies, int[][] tokens, Tensor unembed, Tensor bias, float[]? rescale = null)
+    {
+        double[] values;
+        try
+        {
+            values = NextTokenLosses(x, [.. Enumerable.Repeat(tokens, copies).SelectMany(t => t)], unembed, bias, rescale);
+        }
+        catch (NonFiniteLogitException e)
+        {
+            // Its sequence counts the stacked copies: name the batch's sequence.
+            throw new NonFiniteLogitException(e.Sequence % tokens.Length, e.Position, e.Token, e.Value);
+        }
+
+        var per = tokens.Length * (tokens[0].Length - 1);
+        var means = new double[values.Length / per];
+        for (var k = 0; k < means.Length; k++)
+        {
+            means[k] = Mean(values.AsSpan(k * per, per));
+        }
+
+        return means;
+    }
+
+    /// <summary>
     /// Unembeds and reduces the rows <paramref name="reduction"/> reads of the sequences <paramref name="tokens"/> (the
     /// batch's from <paramref name="firstSequence"/> on), whose final residual stream is <paramref name="x"/>, with the
     /// logits <c>x <paramref name="unembed"/> + <paramref name="bias"/></c>; returns the exception of their first row with
@@ -652,7 +684,7 @@ public static class Losses
         }
     }
 
-    private static double Mean(double[] values)
+    private static double Mean(ReadOnlySpan<double> values)
     {
         double sum = 0;
         foreach (var v in values)

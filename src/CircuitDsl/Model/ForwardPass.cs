@@ -22,7 +22,8 @@ internal delegate void PatternRows(int layer, int sequence, int head, int firstR
 /// </summary>
 /// <remarks>
 /// Every stage writes a fresh tensor, so a cached activation is never changed by later stages; hooks run on
-/// an activation before it is cached and before the next stage reads it.
+/// an activation before it is cached and before the next stage reads it. A pass given a <see cref="TensorArena"/> (a
+/// patching sweep's batches, which keep nothing) takes its tensors from there instead of the garbage collector.
 /// </remarks>
 public sealed class ForwardPass
 {
@@ -31,6 +32,7 @@ public sealed class ForwardPass
     private readonly Func<string, bool>? _cacheNames;
     private readonly Tensor _posEmbed;
     private readonly PatternRows? _patternRows;
+    private readonly TensorArena? _arena;
     private int _nextLayer;
     private bool _stoppedAtPatterns;
 
@@ -43,19 +45,30 @@ public sealed class ForwardPass
     /// Called with every head's attention pattern as the pass makes it, a block of query rows at a time, so a caller
     /// that reads each pattern once (detection) needs no <c>[batch, n_heads, q, k]</c> tensor per layer.
     /// </param>
+    /// <param name="arena">
+    /// Where the pass's tensors live, when its caller reads what it needs and drops the pass before the arena's next
+    /// <see cref="TensorArena.Reset"/> (not with a cache, whose tensors outlive the pass).
+    /// </param>
     internal ForwardPass(
-        TransformerWeights weights, int[][] tokens, HookSet? hooks, Func<string, bool>? cacheNames, PatternRows? patternRows = null)
+        TransformerWeights weights, int[][] tokens, HookSet? hooks, Func<string, bool>? cacheNames, PatternRows? patternRows = null,
+        TensorArena? arena = null)
     {
         Tokens.Validate(tokens, weights.Config);
+        if (arena is not null && cacheNames is not null)
+        {
+            throw new ArgumentException("A cached pass's tensors outlive it, so they cannot live in an arena.", nameof(arena));
+        }
+
         _weights = weights;
+        _arena = arena;
         _hooks = hooks;
         _cacheNames = cacheNames;
         _patternRows = patternRows;
         Batch = tokens.Length;
         Positions = tokens[0].Length;
 
-        var embed = new Tensor(Batch, Positions, Config.DModel);
-        var pos = new Tensor(Batch, Positions, Config.DModel);
+        var embed = NewTensor(Batch, Positions, Config.DModel);
+        var pos = NewTensor(Batch, Positions, Config.DModel);
         ForwardKernels.Embed(weights, tokens, embed.Span, pos.Span);
 
         Point(HookNames.Embed, embed);
@@ -66,9 +79,10 @@ public sealed class ForwardPass
     /// <summary>
     /// Starts a pass at block <paramref name="layer"/> instead of block 0: <paramref name="residual"/>
     /// <c>[batch, pos, d_model]</c> is the residual stream entering it (a cached <c>hook_resid_pre</c>, possibly
-    /// patched). No tokens are embedded and no hook point before the block runs; the blocks before it do not run.
+    /// patched). No tokens are embedded and no hook point before the block runs; the blocks before it do not run. The
+    /// pass's tensors live in <paramref name="arena"/>.
     /// </summary>
-    internal ForwardPass(TransformerWeights weights, int layer, Tensor residual, HookSet? hooks)
+    internal ForwardPass(TransformerWeights weights, int layer, Tensor residual, HookSet? hooks, TensorArena arena)
     {
         var config = weights.Config;
         if (layer < 0 || layer >= config.NLayers || residual.Rank != 3 || residual.Dim(0) < 1 || residual.Dim(1) < 1
@@ -81,9 +95,10 @@ public sealed class ForwardPass
 
         _weights = weights;
         _hooks = hooks;
+        _arena = arena;
         Batch = residual.Dim(0);
         Positions = residual.Dim(1);
-        _posEmbed = new Tensor(Batch, Positions, config.DModel);
+        _posEmbed = NewTensor(Batch, Positions, config.DModel);
         ForwardKernels.PositionRows(weights, Batch, Positions, _posEmbed.Span);
         _nextLayer = layer;
         Residual = residual;
@@ -226,7 +241,7 @@ public sealed class ForwardPass
     {
         var (q, k) = QueriesAndKeys(layer, w, x, lastPosition);
         var v = Point(HookNames.V(layer), ProjectHeads(x.Span, w.W_V, w.b_V));
-        var z = new Tensor(q.Shape.ToArray());
+        var z = NewTensor(q.Shape.ToArray());
         if (lastPosition)
         {
             LastPositionAttention(q, k, v, z);
@@ -280,12 +295,12 @@ public sealed class ForwardPass
     {
         int heads = Config.NHeads, dh = Config.DHead, dm = Config.DModel, width = heads * dh;
         int batch = z.Dim(0), positions = z.Dim(1), rows = batch * positions;
-        var output = new Tensor(batch, positions, dm);
+        var output = NewTensor(batch, positions, dm);
         var resultName = HookNames.Result(layer);
         if (Wants(resultName))
         {
             // Per-head results, as TransformerLens's use_attn_result: hooks may edit them before they are summed.
-            var result = new Tensor(batch, positions, heads, dm);
+            var result = NewTensor(batch, positions, heads, dm);
             for (var h = 0; h < heads; h++)
             {
                 Gemm.Sgemm(false, false, rows, dm, dh, 1f, z.Span[(h * dh)..], width, w.W_O[h].Span, dm,
@@ -381,7 +396,7 @@ public sealed class ForwardPass
     private void MaterializedAttention(int layer, Tensor q, Tensor k, Tensor v, Tensor z)
     {
         int heads = Config.NHeads, dh = Config.DHead, width = heads * dh, batch = Batch, n = Positions;
-        var scores = new Tensor(batch, heads, n, n);
+        var scores = NewTensor(batch, heads, n, n);
         ForEachSequenceHead((gemm, b, h) =>
         {
             // Causal: row block [r0, r0 + rows) only needs the keys up to its last row; the rest is masked.
@@ -403,7 +418,7 @@ public sealed class ForwardPass
         // scores it normalises; otherwise the softmax runs in place and clears the masked part.
         var scoresName = HookNames.AttnScores(layer);
         var keepScores = Wants(scoresName);
-        var pattern = keepScores ? new Tensor(Point(scoresName, scores).Shape.ToArray()) : scores;
+        var pattern = keepScores ? NewTensor(Point(scoresName, scores).Shape.ToArray()) : scores;
         ForEachSequenceHead((_, b, h) =>
         {
             var offset = ((b * heads) + h) * n * n;
@@ -451,7 +466,8 @@ public sealed class ForwardPass
     private Tensor Mlp(int layer, BlockWeights w, Tensor x)
     {
         var pre = Point(HookNames.MlpPre(layer), Linear(x, w.W_in!, w.b_in!));
-        var post = pre.Clone();
+        var post = NewTensor(pre.Shape.ToArray());
+        pre.Span.CopyTo(post.Span);
         Ops.Activation(post.Span, Config.ActFn!.Value);
         Point(HookNames.MlpPost(layer), post);
         return Linear(post, w.W_out!, w.b_out!);
@@ -464,7 +480,7 @@ public sealed class ForwardPass
             return x;
         }
 
-        var y = new Tensor(x.Shape.ToArray());
+        var y = NewTensor(x.Shape.ToArray());
         ForwardKernels.LayerNorm(x.Span, y.Span, Config.DModel, weight, bias);
         return Point(hookName, y);
     }
@@ -472,7 +488,7 @@ public sealed class ForwardPass
     /// <summary><c>x · W_h + b_h</c> for every head: <c>[batch, pos, n_heads, d_head]</c> (or one position).</summary>
     private Tensor ProjectHeads(ReadOnlySpan<float> x, Tensor weight, Tensor bias)
     {
-        var output = new Tensor(Batch, x.Length / Batch / Config.DModel, Config.NHeads, Config.DHead);
+        var output = NewTensor(Batch, x.Length / Batch / Config.DModel, Config.NHeads, Config.DHead);
         ForwardKernels.ProjectHeads(Gemm.Backend, x, weight, bias, output.Span);
         return output;
     }
@@ -480,7 +496,7 @@ public sealed class ForwardPass
     /// <summary><c>x · W + b</c> over the rows of <paramref name="x"/>: <c>[batch, pos, outputs]</c>.</summary>
     private Tensor Linear(Tensor x, Tensor weight, Tensor bias)
     {
-        var output = new Tensor(x.Dim(0), x.Dim(1), bias.Length);
+        var output = NewTensor(x.Dim(0), x.Dim(1), bias.Length);
         ForwardKernels.Linear(Gemm.Backend, x.Span, weight.Span, bias.Span, output.Span);
         return output;
     }
@@ -488,7 +504,7 @@ public sealed class ForwardPass
     /// <summary>The last position's rows of <paramref name="stream"/> <c>[batch, pos, d_model]</c>: <c>[batch, 1, d_model]</c>.</summary>
     private Tensor LastPositions(ReadOnlySpan<float> stream)
     {
-        var rows = new Tensor(Batch, 1, Config.DModel);
+        var rows = NewTensor(Batch, 1, Config.DModel);
         for (var b = 0; b < Batch; b++)
         {
             stream.Slice(((b * Positions) + Positions - 1) * Config.DModel, Config.DModel).CopyTo(rows.Span.Slice(b * Config.DModel));
@@ -497,9 +513,9 @@ public sealed class ForwardPass
         return rows;
     }
 
-    private static Tensor Add(Tensor a, Tensor b)
+    private Tensor Add(Tensor a, Tensor b)
     {
-        var sum = new Tensor(a.Memory.Length == 0 ? [0] : a.Shape.ToArray());
+        var sum = NewTensor(a.Memory.Length == 0 ? [0] : a.Shape.ToArray());
         TensorPrimitives.Add(a.Span, b.Span, sum.Span);
         return sum;
     }
@@ -527,6 +543,9 @@ public sealed class ForwardPass
         var serial = Gemm.Serial;
         Parallel.For(0, pairs, i => body(serial, i / heads, i % heads));
     }
+
+    /// <summary>A zero-filled tensor for a stage's output: in the pass's arena if it has one.</summary>
+    private Tensor NewTensor(params int[] shape) => _arena?.Take(shape) ?? new Tensor(shape);
 
     private bool Wants(string name) => _hooks?.Has(name) == true || _cacheNames?.Invoke(name) == true;
 

@@ -42,9 +42,10 @@ public sealed class HookedTransformer
 
     /// <summary>
     /// Starts a forward pass at block <paramref name="layer"/> from the residual stream <paramref name="residual"/>
-    /// <c>[batch, pos, d_model]</c> entering it, without tokens (a patching sweep's copies of a cached run).
+    /// <c>[batch, pos, d_model]</c> entering it, without tokens (a patching sweep's copies of a cached run), its tensors
+    /// in <paramref name="arena"/>.
     /// </summary>
-    internal ForwardPass BeginAt(int layer, Tensor residual, HookSet? hooks = null) => new(Weights, layer, residual, hooks);
+    internal ForwardPass BeginAt(int layer, Tensor residual, HookSet hooks, TensorArena arena) => new(Weights, layer, residual, hooks, arena);
 
     private (Tensor Logits, ActivationCache Cache) Run(int[][] tokens, HookSet? hooks, Func<string, bool>? cacheNames)
     {

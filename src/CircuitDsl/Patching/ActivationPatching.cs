@@ -11,7 +11,7 @@ namespace CircuitDsl.Patching;
 /// heads to receiver heads' queries, keys or values.
 /// </summary>
 /// <remarks>
-/// Each single patch (<see cref="Patch"/>) is one forward pass of the corrupted batch with one hook, its metric read as
+/// Each single patch (<see cref="Patch(PatchedActivation, int, int?, int?)"/>) is one forward pass of the corrupted batch with one hook, its metric read as
 /// the clean and corrupted runs' are, so a patch that changes nothing scores exactly 0 and patching every position of
 /// <c>resid_pre</c> at layer 0 exactly 1. A sweep over positions runs each layer's positions as one batch from that layer on (see
 /// <see cref="Sweep"/>): the same numbers to float rounding, and exactly 0 where the patch copies equal values.
@@ -109,8 +109,16 @@ public sealed class ActivationPatching
     private static double Metric(HookedTransformer model, ForwardPass pass, int answer, int wrong) =>
         Losses.LogitDifferences(model.Weights, pass.FinalResidualAtLastPosition().Span, answer, wrong).Average();
 
-    /// <summary>The normalised metric of one patched corrupted run.</summary>
-    private double PatchedMetric(HookSet hooks) => Normalise(Metric(_model, _model.Begin(_corrupted, hooks), Answer, Wrong));
+    /// <summary>
+    /// The normalised metric of one patched corrupted run, its tensors in <paramref name="arena"/> (reset after) when a
+    /// sweep runs one patch after another.
+    /// </summary>
+    private double PatchedMetric(HookSet hooks, TensorArena? arena = null)
+    {
+        var metric = Metric(_model, new ForwardPass(_model.Weights, _corrupted, hooks, cacheNames: null, arena: arena), Answer, Wrong);
+        arena?.Reset();
+        return Normalise(metric);
+    }
 
     /// <summary>The normalised <paramref name="metric"/>: 1 at the clean run's value, 0 at the corrupted run's.</summary>
     private double Normalise(double metric)
@@ -134,6 +142,7 @@ public sealed class ActivationPatching
         }
 
         int layers = c.NLayers, heads = c.NHeads, n = Positions;
+        var arena = new TensorArena();
         switch (what)
         {
             case PatchedActivation.ResidPre or PatchedActivation.AttnOut or PatchedActivation.MlpOut:
@@ -141,7 +150,7 @@ public sealed class ActivationPatching
                 var result = new Tensor(layers, n);
                 for (var l = 0; l < layers; l++)
                 {
-                    SweepPositions(what, l, result.Span.Slice(l * n, n));
+                    SweepPositions(what, l, result.Span.Slice(l * n, n), arena);
                 }
 
                 return result;
@@ -156,7 +165,7 @@ public sealed class ActivationPatching
                     {
                         for (var h = 0; h < heads; h++)
                         {
-                            result.Span[(((l * n) + p) * heads) + h] = (float)Patch(what, l, p, h);
+                            result.Span[(((l * n) + p) * heads) + h] = (float)Patch(what, l, p, h, arena);
                         }
                     }
                 }
@@ -171,7 +180,7 @@ public sealed class ActivationPatching
                 {
                     for (var h = 0; h < heads; h++)
                     {
-                        result.Span[(l * heads) + h] = (float)Patch(what, l, position: null, h);
+                        result.Span[(l * heads) + h] = (float)Patch(what, l, position: null, h, arena);
                     }
                 }
 
@@ -188,9 +197,9 @@ public sealed class ActivationPatching
     /// before it are the corrupted run's), with its own position patched; the metric is read as <see cref="Metric"/>
     /// reads it, per copy, and the last block runs its queries and everything after them only at the last position
     /// (<see cref="ForwardPass.FinalResidualAtLastPosition"/>). Copies are batched at most <see cref="SweepRows"/>
-    /// positions' worth at a time.
+    /// positions' worth at a time, each batch's tensors in <paramref name="arena"/>.
     /// </summary>
-    private void SweepPositions(PatchedActivation what, int layer, Span<float> row)
+    private void SweepPositions(PatchedActivation what, int layer, Span<float> row, TensorArena arena)
     {
         var name = ActivationName(what, layer);
         Tensor clean = _clean[name], corrupted = _corruptedCache[name];
@@ -221,7 +230,7 @@ public sealed class ActivationPatching
         {
             var positions = differing.GetRange(first, Math.Min(chunk, differing.Count - first));
             var copies = positions.Count * batch;
-            var start = new Tensor(copies, n, _model.Config.DModel);
+            var start = arena.Take(copies, n, _model.Config.DModel);
             for (var i = 0; i < copies; i++)
             {
                 residPre.Span.Slice((i % batch) * n * _model.Config.DModel, n * _model.Config.DModel)
@@ -236,7 +245,9 @@ public sealed class ActivationPatching
                     clean.Span.Slice(offset, width).CopyTo(activation.Span.Slice((((i * n) + positions[i / batch]) * width), width));
                 }
             });
-            var differences = Losses.LogitDifferences(_model.Weights, _model.BeginAt(layer, start, hooks).FinalResidualAtLastPosition().Span, Answer, Wrong);
+            var differences = Losses.LogitDifferences(
+                _model.Weights, _model.BeginAt(layer, start, hooks, arena).FinalResidualAtLastPosition().Span, Answer, Wrong);
+            arena.Reset();
             for (var j = 0; j < positions.Count; j++)
             {
                 var sum = 0.0;
@@ -256,7 +267,10 @@ public sealed class ActivationPatching
     /// <paramref name="head"/> (required for those, not allowed for the others).
     /// </summary>
     /// <exception cref="ArgumentException">The layer, position or head is outside the model or the input, or given where it means nothing.</exception>
-    public double Patch(PatchedActivation what, int layer, int? position, int? head)
+    public double Patch(PatchedActivation what, int layer, int? position, int? head) => Patch(what, layer, position, head, arena: null);
+
+    /// <summary><see cref="Patch(PatchedActivation, int, int?, int?)"/> with the pass's tensors in <paramref name="arena"/> (a sweep's).</summary>
+    private double Patch(PatchedActivation what, int layer, int? position, int? head, TensorArena? arena)
     {
         var c = _model.Config;
         var headKind = what is PatchedActivation.HeadOutput or PatchedActivation.HeadOutputByPosition or PatchedActivation.HeadPattern;
@@ -301,7 +315,7 @@ public sealed class ActivationPatching
             hooks.Add(name, activation => CopyPositions(source, activation, position));
         }
 
-        return PatchedMetric(hooks);
+        return PatchedMetric(hooks, arena);
     }
 
     /// <summary>

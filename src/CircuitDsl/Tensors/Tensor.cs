@@ -218,7 +218,7 @@ public sealed class Tensor
     /// <inheritdoc />
     public override string ToString() => $"Tensor{FormatShape(_shape)}";
 
-    private static int CheckedLength(int[] shape)
+    internal static int CheckedLength(int[] shape)
     {
         ArgumentNullException.ThrowIfNull(shape);
         long length = 1;

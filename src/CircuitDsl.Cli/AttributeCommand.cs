@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
 using CircuitDsl.Circuits;
 using CircuitDsl.Cli.Application;
 using CircuitDsl.Docs;
@@ -64,16 +63,25 @@ internal static class AttributeCommand
 
             if (parse.GetValue(json))
             {
-                output.WriteLine(JsonSerializer.Serialize(new
+                Commands.WriteJsonObject(output, writer =>
                 {
-                    target = target is null ? "next_token" : "logit_difference",
-                    answer = target?.Answer,
-                    wrong = target?.Wrong,
-                    logit,
-                    constant,
-                    components = components.Select(c => new { label = c.Label, value = c.Value }),
-                    heads = Enumerable.Range(0, heads.GetLength(0)).Select(l => Enumerable.Range(0, heads.GetLength(1)).Select(h => heads[l, h])),
-                }));
+                    writer.WriteString("target", target is null ? "next_token" : "logit_difference");
+                    Commands.WriteNumberOrNull(writer, "answer", target?.Answer);
+                    Commands.WriteNumberOrNull(writer, "wrong", target?.Wrong);
+                    writer.WriteNumber("logit", logit);
+                    writer.WriteNumber("constant", constant);
+                    writer.WriteStartArray("components");
+                    foreach (var (label, value) in components)
+                    {
+                        writer.WriteStartObject();
+                        writer.WriteString("label", label);
+                        writer.WriteNumber("value", value);
+                        writer.WriteEndObject();
+                    }
+
+                    writer.WriteEndArray();
+                    Commands.WriteRows(writer, "heads", heads.GetLength(0), heads.GetLength(1), (l, h) => heads[l, h]);
+                });
                 return 0;
             }
 

@@ -56,9 +56,19 @@ internal static class Commands
             }
 
             var predicted = batch.Length * (batch[0].Length - 1);
-            output.WriteLine(parse.GetValue(json)
-                ? JsonSerializer.Serialize(new { loss, tokens = predicted })
-                : $"loss {loss:F4} nats/token over {predicted} predicted tokens");
+            if (parse.GetValue(json))
+            {
+                WriteJsonObject(output, writer =>
+                {
+                    writer.WriteNumber("loss", loss);
+                    writer.WriteNumber("tokens", predicted);
+                });
+            }
+            else
+            {
+                output.WriteLine($"loss {loss:F4} nats/token over {predicted} predicted tokens");
+            }
+
             return 0;
         });
         return command;
@@ -161,12 +171,30 @@ internal static class Commands
         output.WriteLine(System.Text.Encoding.UTF8.GetString(stream.ToArray()));
     }
 
-    /// <summary>Writes <c>"name": value</c>, or <c>null</c> for a value that was not measured (NaN or infinite).</summary>
-    public static void WriteNumberOrNull(Utf8JsonWriter writer, string name, double value)
+    /// <summary>Writes <c>"name": [[…], …]</c>, a <paramref name="rows"/> × <paramref name="columns"/> table of numbers by row.</summary>
+    public static void WriteRows(Utf8JsonWriter writer, string name, int rows, int columns, Func<int, int, double> value)
     {
-        if (double.IsFinite(value))
+        writer.WriteStartArray(name);
+        for (var i = 0; i < rows; i++)
         {
-            writer.WriteNumber(name, value);
+            writer.WriteStartArray();
+            for (var j = 0; j < columns; j++)
+            {
+                writer.WriteNumberValue(value(i, j));
+            }
+
+            writer.WriteEndArray();
+        }
+
+        writer.WriteEndArray();
+    }
+
+    /// <summary>Writes <c>"name": value</c>, or <c>null</c> when there is none or it was not measured (NaN or infinite).</summary>
+    public static void WriteNumberOrNull(Utf8JsonWriter writer, string name, double? value)
+    {
+        if (value is { } number && double.IsFinite(number))
+        {
+            writer.WriteNumber(name, number);
         }
         else
         {

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
 using CircuitDsl.Circuits;
 using CircuitDsl.Cli.Application;
 using CircuitDsl.Model;
@@ -86,22 +85,47 @@ internal static class ComposeCommand
     {
         if (json)
         {
-            output.WriteLine(JsonSerializer.Serialize(new
+            Commands.WriteJsonObject(output, writer =>
             {
-                align,
-                config = new { n_layers = config.NLayers, n_heads = config.NHeads, d_model = config.DModel, d_head = config.DHead, n_ctx = config.NCtx },
-                parts = parts.Select((p, i) => new
+                writer.WriteString("align", align);
+                writer.WriteStartObject("config");
+                writer.WriteNumber("n_layers", config.NLayers);
+                writer.WriteNumber("n_heads", config.NHeads);
+                writer.WriteNumber("d_model", config.DModel);
+                writer.WriteNumber("d_head", config.DHead);
+                writer.WriteNumber("n_ctx", config.NCtx);
+                writer.WriteEndObject();
+                writer.WriteStartArray("parts");
+                for (var i = 0; i < parts.Count; i++)
                 {
-                    dir = p.Directory,
-                    heads = p.Heads?.Select(h => h.ToString()).ToArray(),
-                    reader_residual = maps?[i].ReaderResidual,
-                    writer_residual = maps?[i].WriterResidual,
-                    loss = mixing?.PartLosses[i],
-                    mixing = mixing?.Alpha[i] ?? 1.0,
-                }),
-                loss_unmixed = mixing?.UnitLoss,
-                loss = mixing?.FittedLoss,
-            }));
+                    writer.WriteStartObject();
+                    writer.WriteString("dir", parts[i].Directory);
+                    if (parts[i].Heads is { } heads)
+                    {
+                        writer.WriteStartArray("heads");
+                        foreach (var head in heads)
+                        {
+                            writer.WriteStringValue(head.ToString());
+                        }
+
+                        writer.WriteEndArray();
+                    }
+                    else
+                    {
+                        writer.WriteNull("heads");
+                    }
+
+                    Commands.WriteNumberOrNull(writer, "reader_residual", maps?[i].ReaderResidual);
+                    Commands.WriteNumberOrNull(writer, "writer_residual", maps?[i].WriterResidual);
+                    Commands.WriteNumberOrNull(writer, "loss", mixing?.PartLosses[i]);
+                    writer.WriteNumber("mixing", mixing?.Alpha[i] ?? 1.0);
+                    writer.WriteEndObject();
+                }
+
+                writer.WriteEndArray();
+                Commands.WriteNumberOrNull(writer, "loss_unmixed", mixing?.UnitLoss);
+                Commands.WriteNumberOrNull(writer, "loss", mixing?.FittedLoss);
+            });
             return;
         }
 

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
 using CircuitDsl.Circuits;
 using CircuitDsl.Cli.Application;
 using CircuitDsl.Model;
@@ -44,10 +43,20 @@ internal static class LensCommand
 
             if (parse.GetValue(json))
             {
-                output.WriteLine(JsonSerializer.Serialize(new
+                Commands.WriteJsonObject(output, writer =>
                 {
-                    layers = layers.Select(l => new { layer = l.Label, log_prob = -l.MeanLoss, log_prob_own_scale = -l.MeanLossOwnScale }),
-                }));
+                    writer.WriteStartArray("layers");
+                    foreach (var l in layers)
+                    {
+                        writer.WriteStartObject();
+                        writer.WriteString("layer", l.Label);
+                        writer.WriteNumber("log_prob", -l.MeanLoss);
+                        writer.WriteNumber("log_prob_own_scale", -l.MeanLossOwnScale);
+                        writer.WriteEndObject();
+                    }
+
+                    writer.WriteEndArray();
+                });
                 return 0;
             }
 

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
 using CircuitDsl.Cli.Application;
 using CircuitDsl.Docs;
 using CircuitDsl.Model;
@@ -90,12 +89,15 @@ internal static class PatchCommand
 
             if (parse.GetValue(json))
             {
-                output.WriteLine(JsonSerializer.Serialize(new
+                Commands.WriteJsonObject(output, writer =>
                 {
-                    what = name,
-                    metric = new { clean = patching.CleanMetric, corrupted = patching.CorruptedMetric },
-                    patched = Enumerable.Range(0, result.Dim(0)).Select(l => Enumerable.Range(0, result.Dim(1)).Select(j => (double)result[l, j])),
-                }));
+                    writer.WriteString("what", name);
+                    writer.WriteStartObject("metric");
+                    writer.WriteNumber("clean", patching.CleanMetric);
+                    writer.WriteNumber("corrupted", patching.CorruptedMetric);
+                    writer.WriteEndObject();
+                    Commands.WriteRows(writer, "patched", result.Dim(0), result.Dim(1), (l, j) => result[l, j]);
+                });
                 return 0;
             }
 

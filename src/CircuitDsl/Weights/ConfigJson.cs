@@ -108,30 +108,70 @@ internal static class ConfigJson
                 }
             }
 
-            var config = root.Deserialize(ConfigJsonContext.Default.ModelConfig)!;
-            if (!root.TryGetProperty("normalization_type", out _))
-            {
-                // TransformerLens's default; only an explicit null means no LayerNorm.
-                config = config with { NormalizationType = Normalization.LN };
-            }
-
+            var config = FromFields(root, path);
             var problems = config.Problems();
             return problems.Count == 0
                 ? config
                 : throw new WeightsFormatException(path, null, "invalid config: " + string.Join(" ", problems));
         }
-        catch (ConfigValueException e)
-        {
-            throw new WeightsFormatException(path, null, $"invalid config: {e.Path?.TrimStart('$', '.')} {e.Message}", e);
-        }
         catch (JsonException e)
         {
-            // Parse errors have no path; conversion errors name the field (STJ's own text names the wrong type).
-            throw new WeightsFormatException(path, null, e.Path is null
-                ? "invalid JSON: " + e.Message
-                : $"invalid config: field '{e.Path.TrimStart('$', '.')}' has a value of the wrong type, or null where one is required.", e);
+            throw new WeightsFormatException(path, null, "invalid JSON: " + e.Message, e);
         }
     }
+
+    /// <summary>
+    /// The config from the fields of <paramref name="root"/>, read by hand rather than by the serializer, whose
+    /// converters for these types are compiled at run time: about 75 ms of every command's start. Absent and null
+    /// fields take <see cref="ModelConfig"/>'s defaults, except that an absent <c>normalization_type</c> is <c>LN</c>
+    /// (TransformerLens's default; only an explicit null means no LayerNorm); a value of the wrong JSON type, or null
+    /// where the field cannot be (<c>attn_only</c>, <c>positional_embedding_type</c>), is refused naming the field.
+    /// </summary>
+    private static ModelConfig FromFields(JsonElement root, string path)
+    {
+        return new ModelConfig
+        {
+            NLayers = Int("n_layers") ?? throw WrongType("n_layers"),
+            NHeads = Int("n_heads") ?? throw WrongType("n_heads"),
+            DModel = Int("d_model") ?? throw WrongType("d_model"),
+            DHead = Int("d_head") ?? throw WrongType("d_head"),
+            DVocab = Int("d_vocab") ?? throw WrongType("d_vocab"),
+            NCtx = Int("n_ctx") ?? throw WrongType("n_ctx"),
+            DMlp = Int("d_mlp"),
+            AttnOnly = root.TryGetProperty("attn_only", out var attnOnly) && attnOnly.ValueKind switch
+            {
+                JsonValueKind.True => true,
+                JsonValueKind.False => false,
+                _ => throw WrongType("attn_only"),
+            },
+            ActFn = Text("act_fn") is { } act ? Spelled<ActivationFunction>("act_fn", act, ConfigNames.TryParse) : null,
+            NormalizationType = !root.TryGetProperty("normalization_type", out _) ? Normalization.LN
+                : Spelled<Normalization>("normalization_type", Text("normalization_type"), ConfigNames.TryParse),
+            PositionalEmbeddingType = !root.TryGetProperty("positional_embedding_type", out _) ? PositionalEmbedding.Standard
+                : Spelled<PositionalEmbedding>("positional_embedding_type",
+                    Text("positional_embedding_type") ?? throw WrongType("positional_embedding_type"), ConfigNames.TryParse),
+            Seed = Int("seed"),
+            TokenizerName = Text("tokenizer_name"),
+        };
+
+        JsonElement? Value(string name) => root.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null ? value : null;
+
+        int? Int(string name) => Value(name) is not { } value ? null
+            : value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var number) ? number : throw WrongType(name);
+
+        string? Text(string name) => Value(name) is not { } value ? null
+            : value.ValueKind == JsonValueKind.String ? value.GetString() : throw WrongType(name);
+
+        T Spelled<T>(string name, string? text, Parser<T> parse)
+            where T : struct, Enum =>
+            parse(text, out var value) ? value : throw new WeightsFormatException(path, null, $"invalid config: {name} {ConfigValueJson.MustBe<T>(text)}");
+
+        WeightsFormatException WrongType(string name) =>
+            new(path, null, $"invalid config: field '{name}' has a value of the wrong type, or null where one is required.");
+    }
+
+    /// <summary>One of <see cref="ConfigNames"/>' <c>TryParse</c> overloads.</summary>
+    private delegate bool Parser<T>(string? text, out T value);
 
     /// <summary>
     /// The field <paramref name="name"/> was probably meant to be, when it is not one TransformerLens's config has but

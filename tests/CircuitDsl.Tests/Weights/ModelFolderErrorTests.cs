@@ -53,6 +53,13 @@ public sealed class ModelFolderErrorTests : IDisposable
     [InlineData("{\"n_layers\": 1, \"n_heads\": 2, \"d_model\": 8, \"d_head\": 4, \"d_vocab\": 11, \"n_ctx\": 6, \"normalization_type\": \"RMS\"}", "invalid config: normalization_type must be LN, LNPre or null (got RMS).")]
     [InlineData("{\"n_layers\": 1, \"n_heads\": 2, \"d_model\": 8, \"d_head\": 4, \"d_vocab\": 11, \"n_ctx\": 6, \"positional_embedding_type\": \"rotary\"}", "invalid config: positional_embedding_type must be standard or shortformer (got rotary).")]
     [InlineData("{\"n_layers\": 1, \"n_heads\": 2, \"d_model\": 8, \"d_head\": 4, \"d_vocab\": 11, \"n_ctx\": 6, \"act_fn\": 3}", "invalid config: field 'act_fn' has a value of the wrong type, or null where one is required.")]
+    [InlineData("{\"n_layers\": 1.5, \"n_heads\": 2, \"d_model\": 8, \"d_head\": 4, \"d_vocab\": 11, \"n_ctx\": 6}", "invalid config: field 'n_layers' has a value of the wrong type, or null where one is required.")]
+    [InlineData("{\"n_layers\": 1, \"n_heads\": 2, \"d_model\": 8, \"d_head\": 4, \"d_vocab\": 11, \"n_ctx\": 3000000000}", "invalid config: field 'n_ctx' has a value of the wrong type, or null where one is required.")]
+    [InlineData("{\"n_layers\": 1, \"n_heads\": 2, \"d_model\": 8, \"d_head\": 4, \"d_vocab\": 11, \"n_ctx\": 6, \"attn_only\": null}", "invalid config: field 'attn_only' has a value of the wrong type, or null where one is required.")]
+    [InlineData("{\"n_layers\": 1, \"n_heads\": 2, \"d_model\": 8, \"d_head\": 4, \"d_vocab\": 11, \"n_ctx\": 6, \"attn_only\": 1}", "invalid config: field 'attn_only' has a value of the wrong type, or null where one is required.")]
+    [InlineData("{\"n_layers\": 1, \"n_heads\": 2, \"d_model\": 8, \"d_head\": 4, \"d_vocab\": 11, \"n_ctx\": 6, \"seed\": \"7\"}", "invalid config: field 'seed' has a value of the wrong type, or null where one is required.")]
+    [InlineData("{\"n_layers\": 1, \"n_heads\": 2, \"d_model\": 8, \"d_head\": 4, \"d_vocab\": 11, \"n_ctx\": 6, \"tokenizer_name\": 2}", "invalid config: field 'tokenizer_name' has a value of the wrong type, or null where one is required.")]
+    [InlineData("{\"n_layers\": 1, \"n_heads\": 2, \"d_model\": 8, \"d_head\": 4, \"d_vocab\": 11, \"n_ctx\": 6, \"d_mlp\": 32, \"attn_only\": false, \"act_fn\": \"swish\"}", "invalid config: act_fn must be gelu, gelu_new or relu (got swish).")]
     public void A_bad_config_is_named_with_what_is_wrong(string json, string problem)
     {
         _temp.CopyFrom(WeightsFixtures.Folder("attn_only_st"));

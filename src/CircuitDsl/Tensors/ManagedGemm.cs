@@ -40,7 +40,10 @@ public sealed unsafe class ManagedGemm : IGemmBackend
     /// <summary>Most columns of C per parallel tile (rounded down to a multiple of NR).</summary>
     private const int BlockCols = 512;
 
-    /// <summary>Column strips (of NR) up to which a tile reads A in place instead of packing it.</summary>
+    /// <summary>
+    /// Column strips (of NR) up to which a 256-bit or scalar tile reads A in place instead of packing it; the 512-bit
+    /// kernels always read it in place (<see cref="MicroKernel.DirectStrips"/>).
+    /// </summary>
     private const int DirectStrips = 4;
 
     /// <summary>
@@ -79,9 +82,9 @@ public sealed unsafe class ManagedGemm : IGemmBackend
         Threads = threads == 0 ? Environment.ProcessorCount : threads;
         (_wide, _narrow) = Kernel switch
         {
-            ManagedGemmKernel.Vector512 => (new MicroKernel(8, 32, &Kernel512x8x32), new MicroKernel(12, 16, &Kernel512x12x16)),
-            ManagedGemmKernel.Vector256 => (new MicroKernel(6, 16, &Kernel256x6x16), (MicroKernel?)null),
-            _ => (new MicroKernel(4, 4, &KernelScalar4x4), null),
+            ManagedGemmKernel.Vector512 => (new MicroKernel(8, 32, int.MaxValue, &Kernel512x8x32), new MicroKernel(12, 16, int.MaxValue, &Kernel512x12x16)),
+            ManagedGemmKernel.Vector256 => (new MicroKernel(6, 16, DirectStrips, &Kernel256x6x16), (MicroKernel?)null),
+            _ => (new MicroKernel(4, 4, DirectStrips, &KernelScalar4x4), null),
         };
     }
 
@@ -404,11 +407,20 @@ public sealed unsafe class ManagedGemm : IGemmBackend
     }
 
     /// <summary>A micro-kernel: <c>C[rows × cols] (=|+=) A-panel · B-panel</c> over <c>kc</c> steps.</summary>
-    private sealed class MicroKernel(int mr, int nr, delegate*<int, float*, long, long, float*, float*, int, int, int, float, float, bool, void> run)
+    private sealed class MicroKernel(
+        int mr, int nr, int directStrips, delegate*<int, float*, long, long, float*, float*, int, int, int, float, float, bool, void> run)
     {
         public int MR { get; } = mr;
 
         public int NR { get; } = nr;
+
+        /// <summary>
+        /// Column strips up to which a tile reads A in place. For the 512-bit kernels that is every width: on this
+        /// project's Zen 4 machine reading A in place against packing it at any width measured 4096 × 512 × 512 at 384–394
+        /// against 305–312 GFLOP/s, 4096 × 768 × 768 355–378 against 297, Aᵀ · B 512 × 512 × 4096 303–306 against
+        /// 227–251, and no shape slower (tests/benchmarks/README.md); the 256-bit kernel gained nothing consistent.
+        /// </summary>
+        public int DirectStrips { get; } = directStrips;
 
         public delegate*<int, float*, long, long, float*, float*, int, int, int, float, float, bool, void> Run { get; } = run;
     }
@@ -614,10 +626,10 @@ public sealed unsafe class ManagedGemm : IGemmBackend
             {
                 fixed (float* ap = packedA)
                 {
-                    // Packing A pays off when many column strips reuse it. For a tile only a few strips wide the
+                    // Packing A pays off when many column strips reuse it, for the narrower kernels. Otherwise the
                     // micro-kernel reads whole row panels of A in place (with strides) and applies alpha itself;
                     // only a ragged last panel is packed, because packing pads it with zero rows.
-                    var direct = jEnd - j0 <= DirectStrips * nr;
+                    var direct = jEnd - j0 <= (long)_kernel.DirectStrips * nr;
                     var fullRows = direct ? rows / mr * mr : 0;
                     long rsA = _transA ? 1 : _lda, csA = _transA ? _lda : 1;
                     for (var p0 = _depth0; p0 < depthEnd; p0 += BlockDepth)

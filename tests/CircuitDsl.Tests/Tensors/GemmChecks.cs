@@ -104,8 +104,9 @@ internal static class GemmChecks
     /// <summary>Each transpose pair, with alpha/beta and leading dimensions wider than the rows.</summary>
     public static IEnumerable<GemmCase> TransposeCases()
     {
-        // 40 × 300 × 50 is wide enough that the managed kernel packs A; the others read it in place.
-        foreach (var (m, n, k) in new[] { (17, 33, 65), (130, 70, 300), (5, 13, 2), (40, 300, 50) })
+        // 40 × 300 × 50 is wide enough that the managed 256-bit and scalar kernels pack A; the others read it in place.
+        // A single row (1 × 70 × 300) takes the managed backend's row path, which reads a transposed A's column.
+        foreach (var (m, n, k) in new[] { (17, 33, 65), (130, 70, 300), (5, 13, 2), (40, 300, 50), (1, 70, 300) })
         {
             foreach (var transA in new[] { false, true })
             {

@@ -58,7 +58,7 @@ public sealed class ManagedGemmTests
     [MemberData(nameof(AllKernels))]
     public void Beta_zero_never_reads_C(ManagedGemmKernel kernel)
     {
-        foreach (var (m, n, k) in new[] { (3, 5, 7), (40, 70, 300), (13, 9, 2) })
+        foreach (var (m, n, k) in new[] { (3, 5, 7), (40, 70, 300), (13, 9, 2), (1, 40, 9) })
         {
             GemmChecks.AssertMatchesReference(new ManagedGemm(kernel), new GemmCase(m, n, k, Alpha: 2f, PadC: 2, NaNInC: true));
         }
@@ -99,6 +99,37 @@ public sealed class ManagedGemmTests
         gemm.Sgemm(false, false, M, N - Half, K, 1f, a, K, b.AsSpan(Half), N, 0f, halves.AsSpan(Half), N);
 
         whole.Should().Equal(halves);
+    }
+
+    [Theory]
+    [InlineData(false, false, 0f, 96, 64)]
+    [InlineData(false, true, 0f, 64, 64)]
+    [InlineData(true, false, 1.5f, 96, 300)]
+    [InlineData(true, true, -0.5f, 64, 300)]
+    [InlineData(false, true, 1.5f, 16, 500)]
+    [InlineData(false, false, 0f, 16, 200)]
+    public void One_row_alone_gets_the_floats_it_gets_inside_a_larger_product(bool transA, bool transB, float beta, int n, int k)
+    {
+        // The 512-bit family multiplies a single row without tiles; its arithmetic must still be a whole tile's (a
+        // patched run's last query alone must attend exactly as in its sequence's pass). 24 rows fill 8- and 12-row
+        // panels, and n fills 32- or 16-column strips, so every row of the larger product lies in a whole tile; depths
+        // past 192 take several blocks.
+        const int M = 24;
+        const float Alpha = 0.75f;
+        var rng = new Random(7);
+        float[] Random(int count) => [.. Enumerable.Range(0, count).Select(_ => (float)rng.NextDouble() - 0.5f)];
+        var (a, b, c0) = (Random(M * k), Random(k * n), Random(M * n));
+        int lda = transA ? M : k, ldb = transB ? k : n;
+        var gemm = new ManagedGemm(ManagedGemmKernel.Vector512, threads: 1);
+        var whole = c0.ToArray();
+        gemm.Sgemm(transA, transB, M, n, k, Alpha, a, lda, b, ldb, beta, whole, n);
+
+        for (var i = 0; i < M; i++)
+        {
+            var row = c0.AsSpan(i * n, n).ToArray();
+            gemm.Sgemm(transA, transB, 1, n, k, Alpha, a.AsSpan(transA ? i : i * k), lda, b, ldb, beta, row, n);
+            row.Should().Equal(whole.AsSpan(i * n, n).ToArray(), $"row {i}");
+        }
     }
 
     [Fact]

@@ -472,7 +472,7 @@ public sealed unsafe class ManagedGemm : IGemmBackend
         /// Column strips up to which a tile reads A in place. For the 512-bit kernels that is every width: on this
         /// project's Zen 4 machine reading A in place against packing it at any width measured 4096 × 512 × 512 at 384–394
         /// against 305–312 GFLOP/s, 4096 × 768 × 768 355–378 against 297, Aᵀ · B 512 × 512 × 4096 303–306 against
-        /// 227–251, and no shape slower (tests/benchmarks/README.md); the 256-bit kernel gained nothing consistent.
+        /// 227–251, and no shape consistently slower (tests/benchmarks/README.md); the 256-bit kernel gained nothing consistent.
         /// </summary>
         public int DirectStrips { get; } = directStrips;
 

@@ -9,9 +9,8 @@ namespace CircuitDsl.Weights;
 /// Fields this project does not use are ignored, except one within two edits of a field TransformerLens's config has
 /// (a typo: named, with the field meant); nulls where TransformerLens writes them (<c>d_mlp</c>, <c>act_fn</c>,
 /// <c>normalization_type</c>, <c>seed</c>) are accepted, and a missing <c>normalization_type</c> is <c>LN</c>, as in
-/// TransformerLens. The architecture enums are spelled by
-/// <see cref="ModelConfig"/>'s converters (<see cref="ConfigNames"/>); a spelling TransformerLens would not write
-/// is named with the ones it would.
+/// TransformerLens. The architecture enums are spelled through <see cref="ConfigNames"/> both ways (read here, written
+/// by <see cref="ModelConfig"/>'s converters); a spelling TransformerLens would not write is named with the ones it would.
 /// </summary>
 internal static class ConfigJson
 {

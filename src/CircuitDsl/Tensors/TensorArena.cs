@@ -4,7 +4,7 @@ namespace CircuitDsl.Tensors;
 /// Memory for the tensors of passes that run one after another, each read and dropped before the next begins (a
 /// patching sweep's batches). A fresh tensor of a few megabytes is otherwise new memory from the garbage collector,
 /// which gives it back to the system between collections, so every batch touches it into existence again a page
-/// fault at a time; measured on a 4 × 64-token sweep of a two-layer model, those faults took a third of its time. The
+/// fault at a time; on a 4 × 64-token sweep of a two-layer model that was nearly a third of the sweep's time. The
 /// arena keeps the arrays of one batch and hands them to the next: after <see cref="Reset"/> every tensor taken
 /// before is invalid, and the caller must not hold on to one.
 /// </summary>

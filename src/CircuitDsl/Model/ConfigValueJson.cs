@@ -5,8 +5,8 @@ namespace CircuitDsl.Model;
 
 /// <summary>
 /// The JSON form of <see cref="ModelConfig"/>'s architecture enums: TransformerLens's spellings, read and written
-/// through <see cref="ConfigNames"/> (the CLI's flags parse through it too). A string that is not one of them throws
-/// <see cref="ConfigValueException"/>; a value of another JSON type, a plain <see cref="JsonException"/>.
+/// through <see cref="ConfigNames"/> (the CLI's flags parse through it too). A string that is not one of them, or a value
+/// of another JSON type, throws <see cref="JsonException"/> (the message says what the field must be for the former).
 /// </summary>
 internal static class ConfigValueJson
 {
@@ -36,10 +36,6 @@ internal static class ConfigValueJson
     }
 }
 
-/// <summary>A config field holds a string that is not one of its TransformerLens spellings.</summary>
-/// <param name="message">What the field must be and what it was (<see cref="ConfigValueJson.MustBe{T}"/>).</param>
-internal sealed class ConfigValueException(string message) : JsonException(message);
-
 /// <summary><c>normalization_type</c>: <c>"LN"</c>, <c>"LNPre"</c>, or null for <see cref="Normalization.None"/>.</summary>
 internal sealed class NormalizationJsonConverter : JsonConverter<Normalization>
 {
@@ -50,7 +46,7 @@ internal sealed class NormalizationJsonConverter : JsonConverter<Normalization>
     public override Normalization Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {
         var text = ConfigValueJson.ReadString(ref reader);
-        return ConfigNames.TryParse(text, out Normalization value) ? value : throw new ConfigValueException(ConfigValueJson.MustBe<Normalization>(text));
+        return ConfigNames.TryParse(text, out Normalization value) ? value : throw new JsonException(ConfigValueJson.MustBe<Normalization>(text));
     }
 
     /// <inheritdoc/>
@@ -65,7 +61,7 @@ internal sealed class PositionalEmbeddingJsonConverter : JsonConverter<Positiona
     public override PositionalEmbedding Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {
         var text = ConfigValueJson.ReadString(ref reader) ?? throw new JsonException();
-        return ConfigNames.TryParse(text, out PositionalEmbedding value) ? value : throw new ConfigValueException(ConfigValueJson.MustBe<PositionalEmbedding>(text));
+        return ConfigNames.TryParse(text, out PositionalEmbedding value) ? value : throw new JsonException(ConfigValueJson.MustBe<PositionalEmbedding>(text));
     }
 
     /// <inheritdoc/>
@@ -80,7 +76,7 @@ internal sealed class ActivationFunctionJsonConverter : JsonConverter<Activation
     public override ActivationFunction? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {
         var text = ConfigValueJson.ReadString(ref reader);
-        return ConfigNames.TryParse(text, out ActivationFunction value) ? value : throw new ConfigValueException(ConfigValueJson.MustBe<ActivationFunction>(text));
+        return ConfigNames.TryParse(text, out ActivationFunction value) ? value : throw new JsonException(ConfigValueJson.MustBe<ActivationFunction>(text));
     }
 
     /// <inheritdoc/>

@@ -30,7 +30,8 @@ public sealed class ForwardPass
     private readonly TransformerWeights _weights;
     private readonly HookSet? _hooks;
     private readonly Func<string, bool>? _cacheNames;
-    private readonly Tensor _posEmbed;
+    /// <summary>The position embeddings at every row, which shortformer queries and keys read (null when nothing reads them).</summary>
+    private readonly Tensor? _posEmbed;
     private readonly PatternRows? _patternRows;
     private readonly TensorArena? _arena;
     private int _nextLayer;
@@ -98,8 +99,12 @@ public sealed class ForwardPass
         _arena = arena;
         Batch = residual.Dim(0);
         Positions = residual.Dim(1);
-        _posEmbed = NewTensor(Batch, Positions, config.DModel);
-        ForwardKernels.PositionRows(weights, Batch, Positions, _posEmbed.Span);
+        if (config.IsShortformer)
+        {
+            // Standard positions are in the residual stream already; only shortformer queries and keys add them again.
+            _posEmbed = NewTensor(Batch, Positions, config.DModel);
+            ForwardKernels.PositionRows(weights, Batch, Positions, _posEmbed.Span);
+        }
         _nextLayer = layer;
         Residual = residual;
     }
@@ -272,7 +277,7 @@ public sealed class ForwardPass
             var qkIn = ArrayPool<float>.Shared.Rent(x.Length);
             try
             {
-                TensorPrimitives.Add(x.Span, _posEmbed.Span, qkIn);
+                TensorPrimitives.Add(x.Span, _posEmbed!.Span, qkIn);
                 var queries = qkIn.AsSpan(0, x.Length);
                 q = ProjectHeads(lastPosition ? LastPositions(queries).Span : queries, w.W_Q, w.b_Q);
                 k = ProjectHeads(qkIn.AsSpan(0, x.Length), w.W_K, w.b_K);

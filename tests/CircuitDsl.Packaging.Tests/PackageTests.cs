@@ -1,4 +1,6 @@
 using System.IO.Compression;
+using System.Reflection.PortableExecutable;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json.Nodes;
 using System.Xml.Linq;
@@ -12,6 +14,14 @@ namespace CircuitDsl.Packaging.Tests;
 /// </summary>
 public sealed class PackageTests : IClassFixture<PackagedConsumer>
 {
+    /// <summary>The tool's packages by platform, as its pointer package names them: compiled ahead of time for linux-x64,
+    /// plain IL for every other platform (src/CircuitDsl.Cli/CircuitDsl.Cli.csproj).</summary>
+    private static readonly Dictionary<string, string> ToolPackages = new()
+    {
+        ["linux-x64"] = "CircuitDsl.Cli.linux-x64",
+        ["any"] = "CircuitDsl.Cli.any",
+    };
+
     private readonly PackagedConsumer _consumer;
 
     public PackageTests(PackagedConsumer consumer, ITestOutputHelper output)
@@ -30,7 +40,12 @@ public sealed class PackageTests : IClassFixture<PackagedConsumer>
         foreach (var id in _consumer.PackageIds)
         {
             Succeeded(_consumer.Packs[id]);
-            File.Exists(_consumer.PackagePath(id, "snupkg")).Should().BeTrue($"{id} has a symbols package");
+        }
+
+        foreach (var id in _consumer.PackageIds.Concat(ToolPackages.Values))
+        {
+            File.Exists(_consumer.PackagePath(id, "snupkg")).Should().Be(id != "CircuitDsl.Cli",
+                $"{id} has a symbols package unless it is the tool's pointer package, which holds no assembly");
             Entries(_consumer.PackagePath(id)).Should().Contain("README.md");
             var metadata = Nuspec(_consumer.PackagePath(id));
             Element(metadata, "version").Value.Should().Be(_consumer.Version, id);
@@ -45,7 +60,8 @@ public sealed class PackageTests : IClassFixture<PackagedConsumer>
         }
 
         Directory.GetFiles(_consumer.Feed, "*.nupkg").Select(Path.GetFileName).Should().BeEquivalentTo(
-            _consumer.PackageIds.Select(id => $"{id}.{_consumer.Version}.nupkg"), "the generator and Abstractions are no packages");
+            _consumer.PackageIds.Concat(ToolPackages.Values).Select(id => $"{id}.{_consumer.Version}.nupkg"),
+            "the generator and Abstractions are no packages");
     }
 
     [Fact]
@@ -112,7 +128,7 @@ public sealed class PackageTests : IClassFixture<PackagedConsumer>
     }
 
     [Fact]
-    public void The_Cli_package_is_a_dotnet_tool_named_circuitdsl_with_the_same_version()
+    public void The_Cli_package_is_a_dotnet_tool_named_circuitdsl_pointing_at_one_package_per_platform()
     {
         Succeeded(_consumer.Packs["CircuitDsl.Cli"]);
         var path = _consumer.PackagePath("CircuitDsl.Cli");
@@ -121,9 +137,38 @@ public sealed class PackageTests : IClassFixture<PackagedConsumer>
         metadata.Descendants().Should().Contain(e => e.Name.LocalName == "packageType" && (string?)e.Attribute("name") == "DotnetTool");
         Element(metadata, "version").Value.Should().Be(_consumer.Version);
         using var package = ZipFile.OpenRead(path);
-        using var settings = package.GetEntry("tools/net10.0/any/DotnetToolSettings.xml")!.Open();
-        XDocument.Load(settings).Descendants("Command").Single().Attribute("Name")!.Value.Should().Be("circuitdsl");
-        Entries(path).Should().Contain("tools/net10.0/any/CircuitDsl.Cli.dll");
+        using var stream = package.GetEntry("tools/any/any/DotnetToolSettings.xml")!.Open();
+        var settings = XDocument.Load(stream);
+        settings.Descendants("Command").Single().Attribute("Name")!.Value.Should().Be("circuitdsl");
+        settings.Descendants("RuntimeIdentifierPackage")
+            .ToDictionary(p => p.Attribute("RuntimeIdentifier")!.Value, p => p.Attribute("Id")!.Value)
+            .Should().BeEquivalentTo(ToolPackages);
+        Entries(path).Should().NotContain(e => e.EndsWith(".dll", StringComparison.Ordinal), "the pointer package holds no assembly");
+    }
+
+    [Fact]
+    public void The_linux_x64_tool_is_compiled_ahead_of_time_and_the_portable_one_is_IL_the_JIT_compiles_anywhere()
+    {
+        Succeeded(_consumer.Packs["CircuitDsl.Cli"]);
+
+        foreach (var (rid, id) in ToolPackages)
+        {
+            var path = _consumer.PackagePath(id);
+            Nuspec(path).Descendants().Should().Contain(
+                e => e.Name.LocalName == "packageType" && (string?)e.Attribute("name") == "DotnetToolRidPackage", id);
+            // The assemblies beside the entry point; those in culture folders hold only translated messages, no code.
+            var folder = $"tools/net10.0/{rid}/";
+            var assemblies = Entries(path)
+                .Where(e => e.StartsWith(folder, StringComparison.Ordinal) && !e[folder.Length..].Contains('/') && e.EndsWith(".dll", StringComparison.Ordinal))
+                .ToList();
+            assemblies.Should().Contain(
+                [$"tools/net10.0/{rid}/CircuitDsl.Cli.dll", $"tools/net10.0/{rid}/CircuitDsl.dll", $"tools/net10.0/{rid}/CircuitDsl.Specs.dll"]);
+            using var package = ZipFile.OpenRead(path);
+            foreach (var name in assemblies)
+            {
+                IsReadyToRun(package, name).Should().Be(rid != "any", $"{name} in {id}");
+            }
+        }
     }
 
     [Fact]
@@ -158,6 +203,9 @@ public sealed class PackageTests : IClassFixture<PackagedConsumer>
     public void The_tool_installed_from_the_feed_inspects_the_model_folder()
     {
         Succeeded(_consumer.ToolInstall);
+        var platform = OperatingSystem.IsLinux() && RuntimeInformation.OSArchitecture == Architecture.X64 ? "linux-x64" : "any";
+        Directory.Exists(Path.Combine(_consumer.ToolDirectory, ".store", "circuitdsl.cli", _consumer.Version, ToolPackages[platform].ToLowerInvariant()))
+            .Should().BeTrue($"dotnet tool install picks {ToolPackages[platform]} on this machine");
         Succeeded(_consumer.ToolVersion).Output.Should().Contain(_consumer.Version);
         var inspect = Succeeded(_consumer.ToolInspect);
 
@@ -173,6 +221,21 @@ public sealed class PackageTests : IClassFixture<PackagedConsumer>
         step.Should().NotBeNull("an earlier step failed; its test says which");
         step!.ExitCode.Should().Be(0, step.ToString());
         return step;
+    }
+
+    /// <summary>True if the assembly carries code compiled ahead of time: a ReadyToRun image's CLI header points at its
+    /// native header, an IL-only assembly's does not.</summary>
+    private static bool IsReadyToRun(ZipArchive package, string name)
+    {
+        using var stream = new MemoryStream();
+        using (var entry = package.GetEntry(name)!.Open())
+        {
+            entry.CopyTo(stream);
+        }
+
+        stream.Position = 0;
+        using var reader = new PEReader(stream);
+        return reader.PEHeaders.CorHeader!.ManagedNativeHeaderDirectory.Size > 0;
     }
 
     private static List<string> Entries(string package)

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Whole commands, as a user meets them: each `circuitdsl` command a cold process (`dotnet …/CircuitDsl.Cli.dll`,
-# Release) beside a cold PyTorch script doing the same work (`bench_torch.py command …`, Debian's torch at
-# /usr/bin/python3, two threads), on the attn-only-2l-shaped benchmark model that `CircuitDsl.Benchmarks prepare`
-# writes. Wall time, CPU time (user + system) and peak resident set from /usr/bin/time, sides alternating round by
-# round, each with OPENBLAS_CORETYPE unset and =Haswell; the load average before each round. Then
-# tests/benchmarks/commands_table.py prints the medians and ratios.
+# Whole commands, as a user meets them: each `circuitdsl` command a cold process (`dotnet
+# out/circuitdsl/CircuitDsl.Cli.dll`, published as README.md says) beside a cold PyTorch script doing the same work
+# (`bench_torch.py command …`, Debian's torch at /usr/bin/python3, two threads), on the attn-only-2l-shaped benchmark
+# model that `CircuitDsl.Benchmarks prepare` writes. Wall time, CPU time (user + system) and peak resident set from
+# /usr/bin/time, sides alternating round by round, each with OPENBLAS_CORETYPE unset and =Haswell; the load average
+# before each round. Then tests/benchmarks/commands_table.py prints the medians and ratios.
 # Usage: tests/benchmarks/commands.sh [rounds=3] [commands=loss,logits,inspect,paths,train,patch]
 # CIRCUITDSL_CLI=path/to/CircuitDsl.Cli.dll measures another build of the tool (a before/after comparison).
 set -euo pipefail
@@ -18,8 +18,9 @@ PY=/usr/bin/python3
 TORCH=(env OMP_WAIT_POLICY=PASSIVE $PY tests/benchmarks/bench_torch.py)
 
 if [ -z "${CIRCUITDSL_CLI:-}" ]; then
-  dotnet build -c Release -v q -nologo src/CircuitDsl.Cli >/dev/null
-  CIRCUITDSL_CLI=src/CircuitDsl.Cli/bin/Release/net10.0/CircuitDsl.Cli.dll
+  # The tool as README.md has a user make it: published, so compiled ahead of time (ReadyToRun) for this machine.
+  dotnet publish -v q -nologo src/CircuitDsl.Cli -o out/circuitdsl >/dev/null
+  CIRCUITDSL_CLI=out/circuitdsl/CircuitDsl.Cli.dll
 fi
 CLI=(dotnet "$CIRCUITDSL_CLI")
 if [ ! -f "$DIR/attn2l/model.safetensors" ]; then

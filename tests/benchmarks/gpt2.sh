@@ -25,8 +25,9 @@ MARY=5335
 JOHN=1757
 
 if [ -z "${CIRCUITDSL_CLI:-}" ]; then
-  dotnet build -c Release -v q -nologo src/CircuitDsl.Cli >/dev/null
-  CIRCUITDSL_CLI=src/CircuitDsl.Cli/bin/Release/net10.0/CircuitDsl.Cli.dll
+  # The tool as README.md has a user make it: published, so compiled ahead of time (ReadyToRun) for this machine.
+  dotnet publish -v q -nologo src/CircuitDsl.Cli -o out/circuitdsl >/dev/null
+  CIRCUITDSL_CLI=out/circuitdsl/CircuitDsl.Cli.dll
 fi
 CLI=(dotnet "$CIRCUITDSL_CLI")
 [ -f "$DIR/model.safetensors" ] || $PY tests/CircuitDsl.Tests/Fixtures/Gpt2/make_fixtures.py --gpt2-small "$DIR"

@@ -406,17 +406,13 @@ public sealed class PathExpansion
             var c = frozen.Config;
             var w = frozen.Weights;
             (_dm, _positions) = (c.DModel, frozen.Tokens[0].Length);
-            _gram = Gemm.MatMul(w.W_U, w.W_U, transB: true);
+            // Neither computes a tied W_U (GPT-2's W_Eᵀ) whole.
+            _gram = DeferredMatrix.Gram(w.W_U);
             _nextTokens = [.. frozen.Tokens.SelectMany(t => t.Skip(1))];
             _next = new Tensor(_nextTokens.Length, _dm);
-            var wU = w.W_U.Span;
             for (var i = 0; i < _nextTokens.Length; i++)
             {
-                var row = _next.Span.Slice(i * _dm, _dm);
-                for (var d = 0; d < _dm; d++)
-                {
-                    row[d] = wU[(d * c.DVocab) + _nextTokens[i]];
-                }
+                DeferredMatrix.CopyColumns(w.W_U, _nextTokens[i], 1, _next.Span.Slice(i * _dm, _dm));
             }
 
             _m = new Tensor?[c.NLayers, c.NHeads];

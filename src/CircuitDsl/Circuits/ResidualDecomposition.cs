@@ -324,6 +324,9 @@ public sealed class ResidualDecomposition
         var constantVector = FrozenLayerNorm.UnembedConstant(_weights).Span;
         var constant = new Tensor(Batch, positions);
         var logit = new Tensor(Batch, positions);
+
+        // W_U's columns, read without computing a deferred W_U whole (GPT-2's tied one is wte's transpose).
+        var column = new float[dm];
         for (var b = 0; b < Batch; b++)
         {
             for (var p = 0; p < positions; p++)
@@ -332,9 +335,11 @@ public sealed class ResidualDecomposition
                 var hasOther = o is not null;
                 var other = o ?? 0;
                 var direction = directions[(b * n) + p].Span;
-                for (var i = 0; i < dm; i++)
+                DeferredMatrix.CopyColumns(_weights.W_U, a, 1, direction);
+                if (hasOther)
                 {
-                    direction[i] = _weights.W_U[i, a] - (hasOther ? _weights.W_U[i, other] : 0f);
+                    DeferredMatrix.CopyColumns(_weights.W_U, other, 1, column);
+                    TensorPrimitives.Subtract(direction, column, direction);
                 }
 
                 constant[b, p] = constantVector[a] - (hasOther ? constantVector[other] : 0f);

@@ -409,8 +409,8 @@ public static class Losses
                     ForwardKernels.FillRows(bias.Span.Slice(j0, width), chunk);
                 }
 
-                gemm.Sgemm(false, false, rows, width, dm, 1f, buffers.Input.AsSpan(0, rows * dm), dm,
-                    unembed.Span[j0..], vocab, rescale is null ? 1f : 0f, chunk, width);
+                DeferredMatrix.MultiplyColumns(gemm, rows, buffers.Input.AsSpan(0, rows * dm), unembed, j0, width,
+                    rescale is null ? 1f : 0f, chunk);
                 if (rowsInParallel)
                 {
                     Parallel.For(0, cores, part => AddRows(buffers, part * rows / cores, (part + 1) * rows / cores, rows, j0, width));

@@ -9,7 +9,10 @@ namespace CircuitDsl.Tensors;
 /// the first time its span is taken or it is pinned, while <see cref="ReadColumns"/> (and <see cref="CopyColumns"/> on
 /// any tensor) computes only the columns asked for. GPT-2's tied unembedding is one: <c>W_U</c> is <c>W_Eᵀ</c>
 /// (<see cref="TransposedMatrix"/>), and after weight processing a folded and centred <c>W_Eᵀ</c>; a reader that needs
-/// it only a vocabulary chunk at a time (the copying scores' <c>W_U · W_E</c>) never holds the 147 MB matrix.
+/// it only a vocabulary chunk at a time (the copying scores' <c>W_U · W_E</c>) never holds the 147 MB matrix, and
+/// products with a transpose (logits, losses, the Gram matrix of the path norms: <see cref="MultiplyColumns"/>,
+/// <see cref="Gram"/>) read its source where it is: on GPT-2, <c>loss</c> went 2.0 → 1.4 s and <c>paths</c> 3.4 → 2.7 s
+/// when they stopped computing it (tests/benchmarks/README.md, "GPT-2 small").
 /// </summary>
 /// <remarks>
 /// The tensors it is computed from must not be written while it is unmaterialised: what it computes is what they
@@ -79,6 +82,46 @@ internal abstract class DeferredMatrix : MemoryManager<float>
         }
 
         Gather(matrix.Span, matrix.Dim(1), start, count, destination);
+    }
+
+    /// <summary>
+    /// <c>c = x · matrix[:, start, start + count) + beta · c</c>, for rows <paramref name="x"/> <c>[rows, k]</c> and the matrix
+    /// <paramref name="matrix"/> <c>[k, columns]</c>, into <paramref name="c"/> <c>[rows, count]</c>. A transpose not yet
+    /// computed (a tied <c>W_U</c>) is multiplied as the transposed product of its source, read where it is, and stays
+    /// uncomputed; any other matrix is read where it is (a deferred one computed first, once).
+    /// </summary>
+    public static void MultiplyColumns(
+        IGemmBackend gemm, int rows, ReadOnlySpan<float> x, Tensor matrix, int start, int count, float beta, Span<float> c)
+    {
+        ArgumentNullException.ThrowIfNull(gemm);
+        ArgumentNullException.ThrowIfNull(matrix);
+        matrix.RequireRank(2);
+        ArgumentOutOfRangeException.ThrowIfNegative(start);
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(start + count, matrix.Dim(1));
+        if (Of(matrix.Memory) is TransposedMatrix { IsMaterialized: false } transpose)
+        {
+            transpose.Multiply(gemm, rows, x, start, count, beta, c);
+            return;
+        }
+
+        int k = matrix.Dim(0), columns = matrix.Dim(1);
+        var b = matrix.Span[start..];
+        Gemm.CheckArguments(false, false, rows, count, k, x.Length, k, b.Length, columns, c.Length, count);
+        gemm.Sgemm(false, false, rows, count, k, 1f, x, k, b, columns, beta, c, count);
+    }
+
+    /// <summary>
+    /// The Gram matrix <c>M Mᵀ</c> <c>[rows, rows]</c> of <paramref name="matrix"/> <c>[rows, columns]</c>; of a transpose
+    /// not yet computed, <c>Sᵀ S</c> of its source <c>S</c>, read where it is.
+    /// </summary>
+    public static Tensor Gram(Tensor matrix)
+    {
+        ArgumentNullException.ThrowIfNull(matrix);
+        matrix.RequireRank(2);
+        return Of(matrix.Memory) is TransposedMatrix { IsMaterialized: false } transpose
+            ? Gemm.MatMul(transpose.Source, transpose.Source, transA: true)
+            : Gemm.MatMul(matrix, matrix, transB: true);
     }
 
     /// <summary>Whether <paramref name="tensor"/> is a deferred matrix not yet computed (its span would compute it).</summary>
@@ -178,9 +221,13 @@ internal sealed class TransposedMatrix : DeferredMatrix
         : base(source.Dim(1), source.Dim(0))
     {
         source.RequireRank(2);
+        Source = source;
         _source = source.Memory;
         _sourceColumns = source.Dim(1);
     }
+
+    /// <summary>The matrix this is the transpose of.</summary>
+    public Tensor Source { get; }
 
     /// <inheritdoc/>
     protected override void Compute(int start, int count, Span<float> destination)
@@ -188,5 +235,16 @@ internal sealed class TransposedMatrix : DeferredMatrix
         var rows = _source.Slice(start * _sourceColumns, count * _sourceColumns);
         Tensor.Transpose(rows.Span, count, _sourceColumns, destination);
         ResidentPages.Release(rows);
+    }
+
+    /// <summary>
+    /// <see cref="DeferredMatrix.MultiplyColumns"/> without computing the transpose: its columns are rows of the source,
+    /// which the product reads transposed where they are.
+    /// </summary>
+    public void Multiply(IGemmBackend gemm, int rows, ReadOnlySpan<float> x, int start, int count, float beta, Span<float> c)
+    {
+        var source = _source.Slice(start * _sourceColumns, count * _sourceColumns);
+        Gemm.CheckArguments(false, true, rows, count, _sourceColumns, x.Length, _sourceColumns, source.Length, _sourceColumns, c.Length, count);
+        gemm.Sgemm(false, true, rows, count, _sourceColumns, 1f, x, _sourceColumns, source.Span, _sourceColumns, beta, c, count);
     }
 }

@@ -150,6 +150,13 @@ public static class Gemm
                 $"{Tensor.FormatShape(b.Shape)}{(transB ? "ᵀ" : "")} into {Tensor.FormatShape(c.Shape)}.");
         }
 
+        if (!transA && !transB && m > 0 && n > 0 && k > 0 && DeferredMatrix.IsPending(b))
+        {
+            // A deferred matrix (a tied unembedding, W_Eᵀ) is multiplied without being computed whole.
+            DeferredMatrix.MultiplyColumns(Backend, m, a.Span, b, 0, n, beta, c.Span);
+            return;
+        }
+
         // A zero-width matrix still has a leading dimension of at least 1 in BLAS's rules.
         Sgemm(transA, transB, m, n, k, 1f, a.Span, Math.Max(1, a.Dim(1)), b.Span, Math.Max(1, b.Dim(1)), beta, c.Span, Math.Max(1, n));
     }

@@ -95,6 +95,71 @@ public sealed class DeferredUnembedTests
     }
 
     [Fact]
+    public void Products_with_a_tied_W_U_read_wte_where_it_is_with_the_floats_of_the_computed_matrix()
+    {
+        var weights = Load(Checkpoint(seed: 11));
+        int dm = Config.DModel, vocab = Config.DVocab, rows = 5;
+        var held = new Tensor(dm, vocab);
+        DeferredMatrix.CopyColumns(weights.W_U, 0, vocab, held.Span);
+        var random = new Random(2);
+        var x = new float[rows * dm];
+        foreach (ref var v in x.AsSpan())
+        {
+            v = (float)((random.NextDouble() * 2) - 1);
+        }
+
+        // Columns from the middle of the vocabulary to its ragged end, onto c = 1 (beta 1) and from nothing (beta 0):
+        // the managed kernel packs wte's rows as it packs the computed matrix's columns, so the floats are the same.
+        var gemm = new ManagedGemm();
+        foreach (var beta in new[] { 0f, 1f })
+        {
+            var deferred = Enumerable.Repeat(1f, rows * 4001).ToArray();
+            var reference = deferred.ToArray();
+            DeferredMatrix.MultiplyColumns(gemm, rows, x, weights.W_U, 5000, 4001, beta, deferred);
+            DeferredMatrix.MultiplyColumns(gemm, rows, x, held, 5000, 4001, beta, reference);
+            deferred.Should().Equal(reference);
+        }
+
+        var logits = Gemm.MatMul(new Tensor(x, rows, dm), weights.W_U);
+        logits.Span.ToArray().Should().Equal(Gemm.MatMul(new Tensor(x, rows, dm), held).Span.ToArray());
+
+        // G = W_U W_Uᵀ = wteᵀ wte, against float64 sums over the vocabulary.
+        var gram = DeferredMatrix.Gram(weights.W_U);
+        var u = held.Span.ToArray();
+        for (var i = 0; i < dm; i++)
+        {
+            for (var k = 0; k < dm; k++)
+            {
+                double sum = 0;
+                for (var j = 0; j < vocab; j++)
+                {
+                    sum += (double)u[(i * vocab) + j] * u[(k * vocab) + j];
+                }
+
+                gram[i, k].Should().BeApproximately((float)sum, (float)(1e-5 * Math.Max(1, Math.Abs(sum))));
+            }
+        }
+
+        DeferredMatrix.IsPending(weights.W_U).Should().BeTrue("no product computed the transpose whole");
+    }
+
+    [Fact]
+    public void The_loss_logits_and_path_terms_of_a_tied_model_never_compute_W_U_whole()
+    {
+        var tokens = new[] { new[] { 5, 9000, 17, 4096, 3 }, new[] { 8999, 0, 1, 2, 4500 } };
+        var deferred = new HookedTransformer(Load(Checkpoint(seed: 13)));
+        var held = Load(Checkpoint(seed: 13));
+        _ = held.W_U.Span; // computed and held: every product reads the matrix
+        var reference = new HookedTransformer(held);
+
+        Losses.NextTokenCrossEntropy(deferred, tokens).Should().Be(Losses.NextTokenCrossEntropy(reference, tokens));
+        deferred.Forward(tokens).Span.ToArray().Should().Equal(reference.Forward(tokens).Span.ToArray());
+        var terms = PathExpansion.Compute(deferred.Weights, tokens).Shares(maxOrder: 1);
+        terms.Select(t => t.Share).Should().Equal(PathExpansion.Compute(held, tokens).Shares(maxOrder: 1).Select(t => t.Share));
+        DeferredMatrix.IsPending(deferred.Weights.W_U).Should().BeTrue();
+    }
+
+    [Fact]
     public void Processing_in_place_keeps_a_tied_W_U_deferred_with_the_values_of_processing_a_copy()
     {
         var inPlace = WeightProcessing.ApplyInPlace(Load(Checkpoint(seed: 5))).Weights;

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace CircuitDsl.Tensors;
 
@@ -243,7 +244,7 @@ public sealed unsafe class ManagedGemm : IGemmBackend
 
     /// <summary>An 8 × 32 tile with 16 zmm accumulators: per step 2 loads of B and 8 broadcasts of A.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel512x8x32(int kc, float* a, long rs, long cs, float* b, float* c, int ldc, int rows, int cols, float alpha, float beta, bool overwrite)
+    private static void Kernel512x8x32(int kc, float* a, long rs, long cs, float* b, long bs, float* c, int ldc, int rows, int cols, float alpha, float beta, bool overwrite)
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
             c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default,
@@ -277,7 +278,7 @@ public sealed unsafe class ManagedGemm : IGemmBackend
             c70 = Vector512.FusedMultiplyAdd(ai, b0, c70);
             c71 = Vector512.FusedMultiplyAdd(ai, b1, c71);
             a += cs;
-            b += 32;
+            b += bs;
         }
 
         var full = rows == 8 && cols == 32;
@@ -311,7 +312,7 @@ public sealed unsafe class ManagedGemm : IGemmBackend
 
     /// <summary>A 12 × 16 tile with 12 zmm accumulators, for products at most 16 columns wide.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel512x12x16(int kc, float* a, long rs, long cs, float* b, float* c, int ldc, int rows, int cols, float alpha, float beta, bool overwrite)
+    private static void Kernel512x12x16(int kc, float* a, long rs, long cs, float* b, long bs, float* c, int ldc, int rows, int cols, float alpha, float beta, bool overwrite)
     {
         Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default,
             c6 = default, c7 = default, c8 = default, c9 = default, c10 = default, c11 = default;
@@ -331,7 +332,7 @@ public sealed unsafe class ManagedGemm : IGemmBackend
             c10 = Vector512.FusedMultiplyAdd(Vector512.Create(a[10 * rs]), b0, c10);
             c11 = Vector512.FusedMultiplyAdd(Vector512.Create(a[11 * rs]), b0, c11);
             a += cs;
-            b += 16;
+            b += bs;
         }
 
         var full = rows == 12 && cols == 16;
@@ -361,7 +362,7 @@ public sealed unsafe class ManagedGemm : IGemmBackend
 
     /// <summary>A 6 × 16 tile with 12 ymm accumulators: the classic AVX2 shape (16 registers).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel256x6x16(int kc, float* a, long rs, long cs, float* b, float* c, int ldc, int rows, int cols, float alpha, float beta, bool overwrite)
+    private static void Kernel256x6x16(int kc, float* a, long rs, long cs, float* b, long bs, float* c, int ldc, int rows, int cols, float alpha, float beta, bool overwrite)
     {
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
             c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
@@ -388,7 +389,7 @@ public sealed unsafe class ManagedGemm : IGemmBackend
             c50 = Vector256.FusedMultiplyAdd(ai, b0, c50);
             c51 = Vector256.FusedMultiplyAdd(ai, b1, c51);
             a += cs;
-            b += 16;
+            b += bs;
         }
 
         var full = rows == 6 && cols == 16;
@@ -417,7 +418,7 @@ public sealed unsafe class ManagedGemm : IGemmBackend
     }
 
     /// <summary>A 4 × 4 tile in 16 scalar accumulators.</summary>
-    private static void KernelScalar4x4(int kc, float* a, long rs, long cs, float* b, float* c, int ldc, int rows, int cols, float alpha, float beta, bool overwrite)
+    private static void KernelScalar4x4(int kc, float* a, long rs, long cs, float* b, long bs, float* c, int ldc, int rows, int cols, float alpha, float beta, bool overwrite)
     {
         float c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0,
             c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
@@ -445,7 +446,7 @@ public sealed unsafe class ManagedGemm : IGemmBackend
             c32 += ai * b2;
             c33 += ai * b3;
             a += cs;
-            b += 4;
+            b += bs;
         }
 
         var tile = stackalloc float[16]
@@ -462,7 +463,7 @@ public sealed unsafe class ManagedGemm : IGemmBackend
 
     /// <summary>A micro-kernel: <c>C[rows × cols] (=|+=) A-panel · B-panel</c> over <c>kc</c> steps.</summary>
     private sealed class MicroKernel(
-        int mr, int nr, int directStrips, delegate*<int, float*, long, long, float*, float*, int, int, int, float, float, bool, void> run)
+        int mr, int nr, int directStrips, delegate*<int, float*, long, long, float*, long, float*, int, int, int, float, float, bool, void> run)
     {
         public int MR { get; } = mr;
 
@@ -476,7 +477,7 @@ public sealed unsafe class ManagedGemm : IGemmBackend
         /// </summary>
         public int DirectStrips { get; } = directStrips;
 
-        public delegate*<int, float*, long, long, float*, float*, int, int, int, float, float, bool, void> Run { get; } = run;
+        public delegate*<int, float*, long, long, float*, long, float*, int, int, int, float, float, bool, void> Run { get; } = run;
     }
 
     /// <summary>One SGEMM call: the packed copy of op(B) (a slab of it at a time), the tiling of C, and the work on each tile.</summary>
@@ -488,6 +489,13 @@ public sealed unsafe class ManagedGemm : IGemmBackend
         private readonly float _alpha, _beta;
         private readonly float* _a, _b, _c;
         private readonly int _mc, _nc, _nPadded, _tilesM, _tilesN, _slabTiles, _slabDepth;
+
+        /// <summary>
+        /// Whether the micro-kernel reads B's full column strips in place (rows <c>ldb</c> apart) instead of packed.
+        /// Packing pays off when several row tiles reuse a panel; a product of one row tile (at most
+        /// <see cref="BlockRows"/> rows: a short prompt's layers) would copy every weight once to read it once.
+        /// </summary>
+        private readonly bool _directB;
 
         /// <summary>The first column, the padded width and the first depth of the slab of op(B) packed now.</summary>
         private int _slab0, _slabPadded, _depth0;
@@ -515,6 +523,7 @@ public sealed unsafe class ManagedGemm : IGemmBackend
             _mc = Math.Max(1, BlockRows / mr) * mr;
             _nPadded = (n + nr - 1) / nr * nr;
             _tilesM = (m + _mc - 1) / _mc;
+            _directB = !transB && _tilesM == 1;
 
             // Narrow the column tiles until there are a few tiles per thread, so both cores stay busy.
             _nc = Math.Min(Math.Max(1, BlockCols / nr) * nr, _nPadded);
@@ -584,6 +593,11 @@ public sealed unsafe class ManagedGemm : IGemmBackend
             for (var j = j0; j < jEnd; j += nr)
             {
                 var cols = Math.Min(nr, _n - j);
+                if (_directB && cols == nr)
+                {
+                    continue;
+                }
+
                 var dst = packed + ((long)(p0 - _depth0) * _slabPadded) + ((long)(j - _slab0) * kc);
                 if (!_transB)
                 {
@@ -593,6 +607,26 @@ public sealed unsafe class ManagedGemm : IGemmBackend
                         var row = new Span<float>(dst + ((long)p * nr), nr);
                         new ReadOnlySpan<float>(src, cols).CopyTo(row);
                         row[cols..].Clear();
+                    }
+                }
+                else if (Avx.IsSupported && cols == nr && nr % 8 == 0)
+                {
+                    // B's rows are the panel's columns: 8 × 8 blocks transposed in registers, the depth left over one by one.
+                    var p = 0;
+                    for (; p + 8 <= kc; p += 8)
+                    {
+                        for (var jj = 0; jj < nr; jj += 8)
+                        {
+                            Transpose8x8(_b + ((long)(j + jj) * _ldb) + p0 + p, _ldb, dst + ((long)p * nr) + jj, nr);
+                        }
+                    }
+
+                    for (; p < kc; p++)
+                    {
+                        for (var jj = 0; jj < nr; jj++)
+                        {
+                            dst[(p * nr) + jj] = _b[((long)(j + jj) * _ldb) + p0 + p];
+                        }
                     }
                 }
                 else
@@ -617,6 +651,35 @@ public sealed unsafe class ManagedGemm : IGemmBackend
                     }
                 }
             }
+        }
+
+        /// <summary>Rows <c>i</c> of 8 floats at <c>src + i · srcStride</c> as columns <c>i</c> of rows at <c>dst + q · dstStride</c>.</summary>
+        private static void Transpose8x8(float* src, long srcStride, float* dst, long dstStride)
+        {
+            var t0 = Avx.UnpackLow(Avx.LoadVector256(src), Avx.LoadVector256(src + srcStride));
+            var t1 = Avx.UnpackHigh(Avx.LoadVector256(src), Avx.LoadVector256(src + srcStride));
+            var t2 = Avx.UnpackLow(Avx.LoadVector256(src + (2 * srcStride)), Avx.LoadVector256(src + (3 * srcStride)));
+            var t3 = Avx.UnpackHigh(Avx.LoadVector256(src + (2 * srcStride)), Avx.LoadVector256(src + (3 * srcStride)));
+            var t4 = Avx.UnpackLow(Avx.LoadVector256(src + (4 * srcStride)), Avx.LoadVector256(src + (5 * srcStride)));
+            var t5 = Avx.UnpackHigh(Avx.LoadVector256(src + (4 * srcStride)), Avx.LoadVector256(src + (5 * srcStride)));
+            var t6 = Avx.UnpackLow(Avx.LoadVector256(src + (6 * srcStride)), Avx.LoadVector256(src + (7 * srcStride)));
+            var t7 = Avx.UnpackHigh(Avx.LoadVector256(src + (6 * srcStride)), Avx.LoadVector256(src + (7 * srcStride)));
+            var u0 = Avx.Shuffle(t0, t2, 0x44);
+            var u1 = Avx.Shuffle(t0, t2, 0xEE);
+            var u2 = Avx.Shuffle(t1, t3, 0x44);
+            var u3 = Avx.Shuffle(t1, t3, 0xEE);
+            var u4 = Avx.Shuffle(t4, t6, 0x44);
+            var u5 = Avx.Shuffle(t4, t6, 0xEE);
+            var u6 = Avx.Shuffle(t5, t7, 0x44);
+            var u7 = Avx.Shuffle(t5, t7, 0xEE);
+            Avx.Store(dst, Avx.Permute2x128(u0, u4, 0x20));
+            Avx.Store(dst + dstStride, Avx.Permute2x128(u1, u5, 0x20));
+            Avx.Store(dst + (2 * dstStride), Avx.Permute2x128(u2, u6, 0x20));
+            Avx.Store(dst + (3 * dstStride), Avx.Permute2x128(u3, u7, 0x20));
+            Avx.Store(dst + (4 * dstStride), Avx.Permute2x128(u0, u4, 0x31));
+            Avx.Store(dst + (5 * dstStride), Avx.Permute2x128(u1, u5, 0x31));
+            Avx.Store(dst + (6 * dstStride), Avx.Permute2x128(u2, u6, 0x31));
+            Avx.Store(dst + (7 * dstStride), Avx.Permute2x128(u3, u7, 0x31));
         }
 
         /// <summary>
@@ -696,7 +759,11 @@ public sealed unsafe class ManagedGemm : IGemmBackend
                         for (var j = j0; j < jEnd; j += nr)
                         {
                             var cols = Math.Min(nr, _n - j);
-                            var bPanel = packedB + ((long)(p0 - _depth0) * _slabPadded) + ((long)(j - _slab0) * kc);
+                            var inPlace = _directB && cols == nr;
+                            var bPanel = inPlace
+                                ? _b + ((long)p0 * _ldb) + j
+                                : packedB + ((long)(p0 - _depth0) * _slabPadded) + ((long)(j - _slab0) * kc);
+                            long bs = inPlace ? _ldb : nr;
                             for (var ir = 0; ir < rows; ir += mr)
                             {
                                 var c = _c + ((long)(i0 + ir) * _ldc) + j;
@@ -704,11 +771,11 @@ public sealed unsafe class ManagedGemm : IGemmBackend
                                 if (ir < fullRows)
                                 {
                                     var a = _a + ((i0 + ir) * rsA) + (p0 * csA);
-                                    _kernel.Run(kc, a, rsA, csA, bPanel, c, _ldc, height, cols, _alpha, beta, overwrite);
+                                    _kernel.Run(kc, a, rsA, csA, bPanel, bs, c, _ldc, height, cols, _alpha, beta, overwrite);
                                 }
                                 else
                                 {
-                                    _kernel.Run(kc, ap + ((long)ir * kc), 1, mr, bPanel, c, _ldc, height, cols, direct ? _alpha : 1f, beta, overwrite);
+                                    _kernel.Run(kc, ap + ((long)ir * kc), 1, mr, bPanel, bs, c, _ldc, height, cols, direct ? _alpha : 1f, beta, overwrite);
                                 }
                             }
                         }

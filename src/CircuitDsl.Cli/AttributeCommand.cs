@@ -33,7 +33,7 @@ internal static class AttributeCommand
         var tokens = TokenInput.AddTo(command, required: true);
         command.SetAction(parse =>
         {
-            using var folder = Commands.LoadFinite(parse.GetRequiredValue(dir));
+            using var folder = Commands.LoadFinite(parse.GetRequiredValue(dir), tokens.HasText(parse));
             var text = new FolderTokenizer(folder);
             var batch = tokens.Read(parse, text)!;
             var target = Target(text, parse.GetValue(answer), parse.GetValue(wrong));

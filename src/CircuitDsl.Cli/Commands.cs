@@ -18,7 +18,7 @@ internal static class Commands
         var tokens = TokenInput.AddTo(command, required: true);
         command.SetAction(parse =>
         {
-            using var folder = LoadFinite(parse.GetRequiredValue(dir));
+            using var folder = LoadFinite(parse.GetRequiredValue(dir), tokens.HasText(parse));
             var text = new FolderTokenizer(folder);
             var batch = tokens.Read(parse, text)!;
             var model = new HookedTransformer(folder.Weights);
@@ -43,7 +43,7 @@ internal static class Commands
         var tokens = TokenInput.AddTo(command, required: true);
         command.SetAction(parse =>
         {
-            using var folder = LoadFinite(parse.GetRequiredValue(dir));
+            using var folder = LoadFinite(parse.GetRequiredValue(dir), tokens.HasText(parse));
             var batch = tokens.Read(parse, folder)!;
             double loss;
             try
@@ -76,10 +76,17 @@ internal static class Commands
 
     /// <summary>
     /// Loads a model folder whose weights are all finite: a NaN or infinity is reported as bad input naming the file,
-    /// the tensor and the element, rather than printed as NaN logits or a NaN loss.
+    /// the tensor and the element, rather than printed as NaN logits or a NaN loss. With
+    /// <paramref name="readTokenizerAhead"/> (a command given text) the folder's tokenizer is read meanwhile
+    /// (<see cref="FolderTokenizer.Prefetch"/>).
     /// </summary>
-    public static ModelFolder LoadFinite(string dir)
+    public static ModelFolder LoadFinite(string dir, bool readTokenizerAhead = false)
     {
+        if (readTokenizerAhead)
+        {
+            FolderTokenizer.Prefetch(dir);
+        }
+
         var folder = ModelFolder.Load(dir);
         if (Circuits.ModelAnalysis.FindNonFinite(folder.Weights) is { } why)
         {

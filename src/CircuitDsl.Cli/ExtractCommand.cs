@@ -38,7 +38,7 @@ internal static class ExtractCommand
             DerivedModel.RequireDistinct(input, target);
             var circuit = DerivedModel.ParseHeads("--heads", parse.GetRequiredValue(heads));
             var keptMlps = ParseMlps(parse.GetValue(mlps));
-            using var folder = Commands.LoadFinite(input);
+            using var folder = Commands.LoadFinite(input, tokens.HasText(parse));
             var batch = tokens.Read(parse, folder)!;
             if (batch[0].Length < 2)
             {

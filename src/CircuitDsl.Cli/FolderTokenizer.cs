@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using CircuitDsl.Cli.Application;
 using CircuitDsl.Text;
 using CircuitDsl.Weights;
@@ -10,7 +11,28 @@ namespace CircuitDsl.Cli;
 /// </summary>
 internal sealed class FolderTokenizer(ModelFolder folder)
 {
-    private readonly Lazy<Tokenizer?> _tokenizer = new(() => Tokenizer.FromFolder(folder.Directory));
+    /// <summary>Tokenizers being read ahead (<see cref="Prefetch"/>), by folder, each taken by the first command that asks.</summary>
+    private static readonly ConcurrentDictionary<string, Task<Tokenizer?>> Ahead = new(StringComparer.Ordinal);
+
+    private readonly Lazy<Tokenizer?> _tokenizer = new(() =>
+        Ahead.TryRemove(folder.Directory, out var ahead) ? ahead.GetAwaiter().GetResult() : Tokenizer.FromFolder(folder.Directory));
+
+    /// <summary>
+    /// Starts reading the tokenizer of the model folder <paramref name="directory"/> on another thread, for a command
+    /// that will encode text once the model is loaded: GPT-2's built-in tokenizer takes ~0.1 s to build, which then
+    /// overlaps loading the weights instead of following it. What it throws is thrown where the tokenizer is first used.
+    /// </summary>
+    public static void Prefetch(string directory)
+    {
+        // Keyed as ModelFolder.Load names the folder; a path it would refuse is left to it to report.
+        if (string.IsNullOrWhiteSpace(directory) || directory.Contains('\0', StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        var full = Path.GetFullPath(directory);
+        Ahead[full] = Task.Run(() => Tokenizer.FromFolder(full));
+    }
 
     /// <summary>The model folder.</summary>
     public ModelFolder Folder { get; } = folder;

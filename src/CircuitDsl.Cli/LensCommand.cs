@@ -25,7 +25,7 @@ internal static class LensCommand
         var tokens = TokenInput.AddTo(command, required: true);
         command.SetAction(parse =>
         {
-            using var folder = Commands.LoadFinite(parse.GetRequiredValue(dir));
+            using var folder = Commands.LoadFinite(parse.GetRequiredValue(dir), tokens.HasText(parse));
             var batch = tokens.Read(parse, folder)!;
             IReadOnlyList<LensMean> layers;
             try

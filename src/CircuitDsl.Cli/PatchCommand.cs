@@ -49,7 +49,7 @@ internal static class PatchCommand
         };
         command.SetAction(parse =>
         {
-            using var folder = Commands.LoadFinite(parse.GetRequiredValue(dir));
+            using var folder = Commands.LoadFinite(parse.GetRequiredValue(dir), parse.GetValue(cleanText) is not null || parse.GetValue(corruptedText) is not null);
             var text = new FolderTokenizer(folder);
             var (files, texts) = ((parse.GetValue(clean), parse.GetValue(corrupted)), (parse.GetValue(cleanText), parse.GetValue(corruptedText)));
             int[][] cleanTokens, corruptedTokens;

@@ -47,7 +47,7 @@ internal static class PathsCommand
                 throw new UsageException($"--top must be 1 or more (got {shown}).");
             }
 
-            using var folder = Commands.LoadFinite(parse.GetRequiredValue(dir));
+            using var folder = Commands.LoadFinite(parse.GetRequiredValue(dir), tokens.HasText(parse));
             var batch = tokens.Read(parse, folder)!;
             // Too many terms, or nothing to predict, is an ArgumentException: bad input, reported as one line.
             PathExpansion.RequireListable(folder.Weights.Config, maxOrder);

@@ -66,6 +66,10 @@ internal sealed class TokenInput
         return input;
     }
 
+    /// <summary>Whether text is given (<c>--text</c> or <c>--text-file</c>), so the command will need the folder's tokenizer.</summary>
+    public bool HasText(ParseResult parse) =>
+        parse.GetValue(Text) is { Length: > 0 } || parse.GetValue(TextFile) is { Length: > 0 };
+
     /// <summary>
     /// The batch the options give, checked against <paramref name="folder"/>'s config; null when none was given
     /// and the batch is optional.

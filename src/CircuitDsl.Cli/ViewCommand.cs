@@ -27,7 +27,7 @@ internal static class ViewCommand
         command.SetAction(parse =>
         {
             var path = parse.GetRequiredValue(dir);
-            using var folder = Commands.LoadFinite(path);
+            using var folder = Commands.LoadFinite(path, tokens.HasText(parse));
             var text = new FolderTokenizer(folder);
             var batch = tokens.Read(parse, text)!;
             var index = parse.GetValue(sequence);

@@ -504,7 +504,7 @@ public sealed class ForwardPass
         var output = NewTensor(x.Dim(0), x.Dim(1), bias.Length);
         if (DeferredMatrix.IsPending(weight))
         {
-            // A tied unembedding (W_Eᵀ) is multiplied as the transpose it is, never computed whole.
+            // A deferred W_U: GPT-2's tied one (W_Eᵀ) is multiplied as the transpose it is, never computed whole.
             ForwardKernels.FillRows(bias.Span, output.Span);
             DeferredMatrix.MultiplyColumns(Gemm.Backend, x.Dim(0) * x.Dim(1), x.Span, weight, 0, bias.Length, 1f, output.Span);
             return output;

@@ -152,7 +152,7 @@ public static class Gemm
 
         if (!transA && !transB && m > 0 && n > 0 && k > 0 && DeferredMatrix.IsPending(b))
         {
-            // A deferred matrix (a tied unembedding, W_Eᵀ) is multiplied without being computed whole.
+            // A deferred matrix: a transpose not yet computed (GPT-2's tied W_U, W_Eᵀ) is multiplied without being made.
             DeferredMatrix.MultiplyColumns(Backend, m, a.Span, b, 0, n, beta, c.Span);
             return;
         }

@@ -49,9 +49,9 @@ internal static class PatchCommand
         };
         command.SetAction(parse =>
         {
-            using var folder = Commands.LoadFinite(parse.GetRequiredValue(dir), parse.GetValue(cleanText) is not null || parse.GetValue(corruptedText) is not null);
-            var text = new FolderTokenizer(folder);
             var (files, texts) = ((parse.GetValue(clean), parse.GetValue(corrupted)), (parse.GetValue(cleanText), parse.GetValue(corruptedText)));
+            using var folder = Commands.LoadFinite(parse.GetRequiredValue(dir), texts is not (null, null));
+            var text = new FolderTokenizer(folder);
             int[][] cleanTokens, corruptedTokens;
             if (files is ({ } cleanFile, { } corruptedFile) && texts is (null, null))
             {

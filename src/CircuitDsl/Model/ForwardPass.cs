@@ -502,15 +502,10 @@ public sealed class ForwardPass
     private Tensor Linear(Tensor x, Tensor weight, Tensor bias)
     {
         var output = NewTensor(x.Dim(0), x.Dim(1), bias.Length);
-        if (DeferredMatrix.IsPending(weight))
-        {
-            // A deferred W_U: GPT-2's tied one (W_Eᵀ) is multiplied as the transpose it is, never computed whole.
-            ForwardKernels.FillRows(bias.Span, output.Span);
-            DeferredMatrix.MultiplyColumns(Gemm.Backend, x.Dim(0) * x.Dim(1), x.Span, weight, 0, bias.Length, 1f, output.Span);
-            return output;
-        }
+        ForwardKernels.FillRows(bias.Span, output.Span);
 
-        ForwardKernels.Linear(Gemm.Backend, x.Span, weight.Span, bias.Span, output.Span);
+        // Through DeferredMatrix, so GPT-2's tied W_U (W_Eᵀ) is multiplied as the transpose it is, never computed whole.
+        DeferredMatrix.MultiplyColumns(Gemm.Backend, x.Dim(0) * x.Dim(1), x.Span, weight, 0, bias.Length, 1f, output.Span);
         return output;
     }
 

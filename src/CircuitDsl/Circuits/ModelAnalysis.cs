@@ -251,6 +251,8 @@ public sealed class ModelAnalysis
     /// <summary>
     /// Runs the blocks one sequence at a time and scores each head's pattern a block of query rows at a time as the pass
     /// makes it (<see cref="PatternRows"/>): no <c>[n_heads, q, k]</c> pattern is ever held, only a row block per thread.
+    /// The passes' tensors live in one arena, so every block of every sequence reuses the first block's memory instead
+    /// of touching fresh pages (on GPT-2 small's default batch, half the detection's time).
     /// The last block stops at its patterns (<see cref="ForwardPass.PatternsOnly"/>): its values, output and MLP, and the
     /// unembedding, are never read by detection.
     /// </summary>
@@ -258,11 +260,14 @@ public sealed class ModelAnalysis
     {
         Tokens.Validate(DetectionBatch, Config);
         var builder = new HeadDetector.Builder(Config.NLayers, Config.NHeads, DetectionBatch);
+        var arena = new TensorArena();
         for (var b = 0; b < DetectionBatch.Length; b++)
         {
             var sequence = b;
+            arena.Reset();
             var pass = new ForwardPass(Weights, [DetectionBatch[b]], hooks: null, cacheNames: null,
-                (layer, _, head, firstRow, rowCount, rows, stride) => builder.AddRows(layer, sequence, head, firstRow, rowCount, rows, stride));
+                (layer, _, head, firstRow, rowCount, rows, stride) => builder.AddRows(layer, sequence, head, firstRow, rowCount, rows, stride),
+                arena);
             for (var l = 0; l < Config.NLayers - 1; l++)
             {
                 pass.Block(l);

@@ -128,7 +128,12 @@ public sealed class ForwardPass
     public void Block(int layer)
     {
         CheckNext(layer);
+        var mark = _arena?.Taken ?? 0;
         Residual = RunBlock(layer, lastPosition: false);
+
+        // Nothing but the residual stream outlives a block of a pass in an arena (it has no cache, and its hooks edit
+        // activations in place): the block's other tensors are the next block's memory.
+        _arena?.ReleaseSince(mark, Residual);
     }
 
     /// <summary>

@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace CircuitDsl.Tensors;
 
 /// <summary>
@@ -6,7 +8,8 @@ namespace CircuitDsl.Tensors;
 /// which gives it back to the system between collections, so every batch touches it into existence again a page
 /// fault at a time; on a 4 × 64-token sweep of a two-layer model that was nearly a third of the sweep's time. The
 /// arena keeps the arrays of one batch and hands them to the next: after <see cref="Reset"/> every tensor taken
-/// before is invalid, and the caller must not hold on to one.
+/// before is invalid, and the caller must not hold on to one. A pass also gives back what one block took and no
+/// later stage reads (<see cref="ReleaseSince"/>), so a pass touches one block's memory, not every block's.
 /// </summary>
 internal sealed class TensorArena
 {
@@ -40,6 +43,27 @@ internal sealed class TensorArena
 
         _taken.Add(array);
         return new Tensor(array.AsMemory(0, length), shape);
+    }
+
+    /// <summary>How many arrays are taken: a mark for <see cref="ReleaseSince"/>.</summary>
+    public int Taken => _taken.Count;
+
+    /// <summary>
+    /// Makes the arrays taken since <paramref name="mark"/> (<see cref="Taken"/> then) free again, except the one
+    /// <paramref name="keep"/> lives in: the tensors on them must no longer be used.
+    /// </summary>
+    public void ReleaseSince(int mark, Tensor keep)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(mark, _taken.Count);
+        var kept = MemoryMarshal.TryGetArray<float>(keep.Memory, out var segment) ? segment.Array : null;
+        for (var i = _taken.Count - 1; i >= mark; i--)
+        {
+            if (!ReferenceEquals(_taken[i], kept))
+            {
+                _free.Add(_taken[i]);
+                _taken.RemoveAt(i);
+            }
+        }
     }
 
     /// <summary>Makes every array taken so far free again: the tensors on them must no longer be used.</summary>

@@ -34,6 +34,8 @@ public sealed class ForwardPass
     private readonly Tensor? _posEmbed;
     private readonly PatternRows? _patternRows;
     private readonly TensorArena? _arena;
+    /// <summary>The arena's <see cref="TensorArena.Taken"/> once the pass is set up: what blocks take comes after it.</summary>
+    private readonly int _arenaMark;
     private int _nextLayer;
     private bool _stoppedAtPatterns;
 
@@ -75,6 +77,7 @@ public sealed class ForwardPass
         Point(HookNames.Embed, embed);
         _posEmbed = Point(HookNames.PosEmbed, pos);
         Residual = Config.IsShortformer ? embed : Add(embed, _posEmbed);
+        _arenaMark = arena?.Taken ?? 0;
     }
 
     /// <summary>
@@ -107,6 +110,7 @@ public sealed class ForwardPass
         }
         _nextLayer = layer;
         Residual = residual;
+        _arenaMark = arena.Taken;
     }
 
     /// <summary>The architecture.</summary>
@@ -128,12 +132,11 @@ public sealed class ForwardPass
     public void Block(int layer)
     {
         CheckNext(layer);
-        var mark = _arena?.Taken ?? 0;
         Residual = RunBlock(layer, lastPosition: false);
 
-        // Nothing but the residual stream outlives a block of a pass in an arena (it has no cache, and its hooks edit
-        // activations in place): the block's other tensors are the next block's memory.
-        _arena?.ReleaseSince(mark, Residual);
+        // Nothing but the new residual stream outlives a block of a pass in an arena (it has no cache, and its hooks edit
+        // activations in place): the block's other tensors, and the stream it read, are the next block's memory.
+        _arena?.ReleaseSince(_arenaMark, Residual);
     }
 
     /// <summary>

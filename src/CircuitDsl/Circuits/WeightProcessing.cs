@@ -1,4 +1,6 @@
+using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
 using CircuitDsl.Model;
 using CircuitDsl.Tensors;
 
@@ -139,39 +141,28 @@ public static class WeightProcessing
 
     private static void FoldLayerNorm(ModelConfig config, Dictionary<string, Tensor> t, UnembedSteps unembed)
     {
+        // Each head's W_Q, W_K, W_V and each block's W_in is folded and centred on its own: in parallel, the same values.
+        int heads = config.NHeads, readers = (3 * heads) + (config.HasMlp ? 1 : 0);
+        Parallel.For(0, config.NLayers * readers, i =>
+        {
+            int l = i / readers, r = i % readers;
+            var p = $"blocks.{l}.";
+            var (w, bias, norm) = r < 3 * heads
+                ? (t[p + "attn.W_" + "QKV"[r / heads]][r % heads], t[p + "attn.b_" + "QKV"[r / heads]][r % heads], "ln1")
+                : (t[p + "mlp.W_in"], t[p + "mlp.b_in"], "ln2");
+            if (config.HasLayerNormWeights)
+            {
+                FoldInto(w, bias, t[p + norm + ".w"], t[p + norm + ".b"]);
+            }
+
+            CenterRowsOfColumns(w);
+        });
+
         for (var l = 0; l < config.NLayers; l++)
         {
-            var p = $"blocks.{l}.";
-            foreach (var x in new[] { "Q", "K", "V" })
-            {
-                var w = t[p + "attn.W_" + x];
-                if (config.HasLayerNormWeights)
-                {
-                    for (var h = 0; h < config.NHeads; h++)
-                    {
-                        FoldInto(w[h], t[p + "attn.b_" + x][h], t[p + "ln1.w"], t[p + "ln1.b"]);
-                    }
-                }
-
-                for (var h = 0; h < config.NHeads; h++)
-                {
-                    CenterRowsOfColumns(w[h]);
-                }
-            }
-
-            if (config.HasMlp)
-            {
-                if (config.HasLayerNormWeights)
-                {
-                    FoldInto(t[p + "mlp.W_in"], t[p + "mlp.b_in"], t[p + "ln2.w"], t[p + "ln2.b"]);
-                }
-
-                CenterRowsOfColumns(t[p + "mlp.W_in"]);
-            }
-
             foreach (var name in new[] { "ln1.w", "ln1.b", "ln2.w", "ln2.b" })
             {
-                t.Remove(p + name);
+                t.Remove($"blocks.{l}.{name}");
             }
         }
 
@@ -207,15 +198,8 @@ public static class WeightProcessing
         for (var i = 0; i < rows; i++)
         {
             var row = ws.Slice(i * cols, cols);
-            for (var j = 0; j < cols; j++)
-            {
-                sums[j] += (double)beta[i] * row[j];
-            }
-
-            for (var j = 0; j < cols; j++)
-            {
-                row[j] *= g[i];
-            }
+            AddScaled(sums, beta[i], row);
+            TensorPrimitives.Multiply(row, g[i], row);
         }
 
         for (var j = 0; j < cols; j++)
@@ -226,29 +210,32 @@ public static class WeightProcessing
 
     private static void CenterWritingWeights(ModelConfig config, Dictionary<string, Tensor> t)
     {
+        var embedding = t["embed.W_E"];
         if (DeferredMatrix.IsPending(t["unembed.W_U"]))
         {
             // Only in place: a W_U not yet computed may be computed from W_E (a tied unembedding, W_Eᵀ), so W_E is
-            // centred in a copy and W_U reads the embedding as loaded whenever it is computed; W_E's file pages go.
+            // centred into a copy and W_U reads the embedding as loaded whenever it is computed; W_E's file pages go.
             // The copy on huge pages (a new Tensor): a few hundred faults instead of one per 4 KB page.
-            var embedding = t["embed.W_E"];
             var copy = new Tensor(embedding.Shape.ToArray());
-            embedding.Span.CopyTo(copy.Span);
+            CenterColumnsOfRows(embedding, copy);
             t["embed.W_E"] = copy;
             ResidentPages.Release(embedding.Memory);
         }
+        else
+        {
+            CenterColumnsOfRows(embedding, embedding);
+        }
 
-        CenterColumnsOfRows(t["embed.W_E"]);
-        CenterColumnsOfRows(t["pos_embed.W_pos"]);
+        CenterColumnsOfRows(t["pos_embed.W_pos"], t["pos_embed.W_pos"]);
         for (var l = 0; l < config.NLayers; l++)
         {
             var p = $"blocks.{l}.";
-            var wo = t[p + "attn.W_O"];
-            CenterColumnsOfRows(wo.Reshape(wo.Dim(0) * wo.Dim(1), wo.Dim(2)));
+            var wo = t[p + "attn.W_O"].Reshape(config.NHeads * config.DHead, config.DModel);
+            CenterColumnsOfRows(wo, wo);
             SubtractMean(t[p + "attn.b_O"].Span);
             if (config.HasMlp)
             {
-                CenterColumnsOfRows(t[p + "mlp.W_out"]);
+                CenterColumnsOfRows(t[p + "mlp.W_out"], t[p + "mlp.W_out"]);
                 SubtractMean(t[p + "mlp.b_out"].Span);
             }
         }
@@ -290,15 +277,31 @@ public static class WeightProcessing
         }
     }
 
-    /// <summary>Subtracts each row's mean (over the last axis) from a matrix.</summary>
-    private static void CenterColumnsOfRows(Tensor m)
+    /// <summary>
+    /// Each row of <paramref name="source"/> minus its mean (over the last axis), into the same row of
+    /// <paramref name="destination"/> (which may be the source). Rows are independent, so blocks of them run in parallel.
+    /// </summary>
+    private static void CenterColumnsOfRows(Tensor source, Tensor destination)
     {
-        var cols = m.Dim(1);
-        HugePages.PrepareWrites(m.Span);
-        for (var i = 0; i < m.Dim(0); i++)
+        int rows = source.Dim(0), cols = source.Dim(1);
+        const int block = 256;
+        if (source.Memory.Equals(destination.Memory))
         {
-            SubtractMean(m.Span.Slice(i * cols, cols));
+            // In place on a copy-on-write mapping; a fresh destination is faulted in by the threads that write it.
+            HugePages.PrepareWrites(destination.Span);
         }
+
+        Parallel.For(0, (rows + block - 1) / block, b =>
+        {
+            int first = b * block, count = Math.Min(block, rows - first);
+            Span<float> means = stackalloc float[count];
+            RowMeans(source.Span.Slice(first * cols, count * cols), cols, means);
+            for (var i = 0; i < count; i++)
+            {
+                var row = (first + i) * cols;
+                TensorPrimitives.Subtract(source.Span.Slice(row, cols), means[i], destination.Span.Slice(row, cols));
+            }
+        });
     }
 
     /// <summary>Subtracts each column's mean (over the first axis, d_model for a reader) from a matrix.</summary>
@@ -315,11 +318,7 @@ public static class WeightProcessing
         var sums = new double[cols];
         for (var i = 0; i < rows; i++)
         {
-            var row = s.Slice(i * cols, cols);
-            for (var j = 0; j < cols; j++)
-            {
-                sums[j] += row[j];
-            }
+            AddScaled(sums, 1, s.Slice(i * cols, cols));
         }
 
         var means = new float[cols];
@@ -334,7 +333,10 @@ public static class WeightProcessing
         }
     }
 
-    internal static void SubtractMean(Span<float> v)
+    internal static void SubtractMean(Span<float> v) => TensorPrimitives.Subtract(v, Mean(v), v);
+
+    /// <summary>The mean of <paramref name="v"/>, summed in order in double.</summary>
+    private static float Mean(ReadOnlySpan<float> v)
     {
         double sum = 0;
         foreach (var x in v)
@@ -342,10 +344,65 @@ public static class WeightProcessing
             sum += x;
         }
 
-        var mean = (float)(sum / v.Length);
-        for (var i = 0; i < v.Length; i++)
+        return (float)(sum / v.Length);
+    }
+
+    /// <summary>
+    /// The <see cref="Mean"/> of each of the <c>means.Length</c> rows of <paramref name="cols"/> floats in
+    /// <paramref name="rows"/>: four rows at a time, so four chains of additions overlap; each row's sum is still its
+    /// own, in order.
+    /// </summary>
+    private static void RowMeans(ReadOnlySpan<float> rows, int cols, Span<float> means)
+    {
+        var i = 0;
+        for (; i + 4 <= means.Length; i += 4)
         {
-            v[i] -= mean;
+            var r0 = rows.Slice(i * cols, cols);
+            var r1 = rows.Slice((i + 1) * cols, cols);
+            var r2 = rows.Slice((i + 2) * cols, cols);
+            var r3 = rows.Slice((i + 3) * cols, cols);
+            double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+            for (var j = 0; j < cols; j++)
+            {
+                s0 += r0[j];
+                s1 += r1[j];
+                s2 += r2[j];
+                s3 += r3[j];
+            }
+
+            (means[i], means[i + 1], means[i + 2], means[i + 3]) =
+                ((float)(s0 / cols), (float)(s1 / cols), (float)(s2 / cols), (float)(s3 / cols));
+        }
+
+        for (; i < means.Length; i++)
+        {
+            means[i] = Mean(rows.Slice(i * cols, cols));
+        }
+    }
+
+    /// <summary>
+    /// <c>sums[j] += scale · row[j]</c> for every j, in double: the same product and sum for each element as one at a
+    /// time (a multiply, then an add, never fused), several elements per instruction.
+    /// </summary>
+    internal static void AddScaled(Span<double> sums, double scale, ReadOnlySpan<float> row)
+    {
+        var j = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var factor = new Vector<double>(scale);
+            var wide = MemoryMarshal.Cast<double, Vector<double>>(sums);
+            for (; j + Vector<float>.Count <= row.Length; j += Vector<float>.Count)
+            {
+                Vector.Widen(new Vector<float>(row[j..]), out var low, out var high);
+                var k = j / Vector<double>.Count;
+                wide[k] += factor * low;
+                wide[k + 1] += factor * high;
+            }
+        }
+
+        for (; j < row.Length; j++)
+        {
+            sums[j] += scale * row[j];
         }
     }
 }
@@ -378,7 +435,8 @@ internal sealed class UnembedSteps
 /// </summary>
 /// <remarks>
 /// Every element sees the operations of the step-by-step order (fold, centre over d_model, centre over the vocabulary),
-/// each sum added in the same order in double: the values are those of processing the whole matrix step after step.
+/// each sum in double: the values are those of processing the whole matrix step after step, but for the row means of
+/// center_unembed, summed a block of columns at a time (in parallel), which may round their last bit differently.
 /// </remarks>
 internal sealed class ProcessedUnembed : DeferredMatrix
 {
@@ -395,59 +453,64 @@ internal sealed class ProcessedUnembed : DeferredMatrix
     {
         _raw = raw;
         _steps = steps;
-        var b = bias.Span;
-        var rowSums = steps.CenterUnembed ? new double[Rows] : null;
-        var block = new float[Rows * Math.Min(BlockColumns, Columns)];
-        for (var start = 0; start < Columns; start += BlockColumns)
+
+        // Blocks of columns in parallel: b_U's fold and the column steps belong to each column; center_unembed's row
+        // sums are summed per block and the blocks' sums added in block order, whatever thread made each.
+        var blocks = (Columns + BlockColumns - 1) / BlockColumns;
+        var blockSums = steps.CenterUnembed ? new double[blocks * Rows] : null;
+        ForEachBlock((start, n, block) =>
         {
-            var n = Math.Min(BlockColumns, Columns - start);
             CopyColumns(raw, start, n, block);
             if (steps.LnBias is { } beta)
             {
                 // b_U += ln_final.b · W_U, each column's sum in its own double in the order of d_model, row by row.
+                var b = bias.Span.Slice(start, n);
                 var sums = new double[n];
                 for (var j = 0; j < n; j++)
                 {
-                    sums[j] = b[start + j];
+                    sums[j] = b[j];
                 }
 
                 for (var i = 0; i < Rows; i++)
                 {
-                    var row = block.AsSpan(i * n, n);
-                    for (var j = 0; j < n; j++)
-                    {
-                        sums[j] += (double)beta[i] * row[j];
-                    }
+                    WeightProcessing.AddScaled(sums, beta[i], block.Slice(i * n, n));
                 }
 
                 for (var j = 0; j < n; j++)
                 {
-                    b[start + j] = (float)sums[j];
+                    b[j] = (float)sums[j];
                 }
             }
 
-            if (rowSums is not null)
+            if (blockSums is not null)
             {
                 FoldAndCenterColumns(block, n);
+                var sums = blockSums.AsSpan(start / BlockColumns * Rows, Rows);
                 for (var i = 0; i < Rows; i++)
                 {
-                    foreach (var x in block.AsSpan(i * n, n))
+                    foreach (var x in block.Slice(i * n, n))
                     {
-                        rowSums[i] += x;
+                        sums[i] += x;
                     }
                 }
             }
-        }
+        });
 
-        if (rowSums is not null)
+        if (blockSums is not null)
         {
             _rowMeans = new float[Rows];
             for (var i = 0; i < Rows; i++)
             {
-                _rowMeans[i] = (float)(rowSums[i] / Columns);
+                var sum = 0.0;
+                for (var k = 0; k < blocks; k++)
+                {
+                    sum += blockSums[(k * Rows) + i];
+                }
+
+                _rowMeans[i] = (float)(sum / Columns);
             }
 
-            WeightProcessing.SubtractMean(b);
+            WeightProcessing.SubtractMean(bias.Span);
         }
     }
 
@@ -462,18 +525,26 @@ internal sealed class ProcessedUnembed : DeferredMatrix
             return AsTensor();
         }
 
-        var target = _raw.Span;
-        HugePages.PrepareWrites(target);
-        var block = new float[Rows * Math.Min(BlockColumns, Columns)];
-        for (var start = 0; start < Columns; start += BlockColumns)
+        HugePages.PrepareWrites(_raw.Span);
+        ForEachBlock((start, n, block) =>
         {
-            var n = Math.Min(BlockColumns, Columns - start);
             Compute(start, n, block);
-            Scatter(block, n, target, start);
-        }
-
+            Scatter(block, n, _raw.Span, start);
+        });
         return _raw;
     }
+
+    /// <summary>Runs <paramref name="body"/> on every block of columns (start, count, a <c>[d_model, count]</c> buffer), in parallel.</summary>
+    private void ForEachBlock(ColumnBlock body) =>
+        Parallel.For(0, (Columns + BlockColumns - 1) / BlockColumns, () => new float[Rows * Math.Min(BlockColumns, Columns)], (k, _, buffer) =>
+        {
+            var start = k * BlockColumns;
+            var n = Math.Min(BlockColumns, Columns - start);
+            body(start, n, buffer.AsSpan(0, Rows * n));
+            return buffer;
+        }, _ => { });
+
+    private delegate void ColumnBlock(int start, int count, Span<float> block);
 
     /// <inheritdoc/>
     protected override void Compute(int start, int count, Span<float> destination)

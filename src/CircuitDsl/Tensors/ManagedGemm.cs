@@ -617,7 +617,7 @@ public sealed unsafe class ManagedGemm : IGemmBackend
                     {
                         for (var jj = 0; jj < nr; jj += 8)
                         {
-                            Transpose8x8(_b + ((long)(j + jj) * _ldb) + p0 + p, _ldb, dst + ((long)p * nr) + jj, nr);
+                            Tensor.Transpose8x8(_b + ((long)(j + jj) * _ldb) + p0 + p, _ldb, dst + ((long)p * nr) + jj, nr);
                         }
                     }
 
@@ -651,35 +651,6 @@ public sealed unsafe class ManagedGemm : IGemmBackend
                     }
                 }
             }
-        }
-
-        /// <summary>Rows <c>i</c> of 8 floats at <c>src + i · srcStride</c> as columns <c>i</c> of rows at <c>dst + q · dstStride</c>.</summary>
-        private static void Transpose8x8(float* src, long srcStride, float* dst, long dstStride)
-        {
-            var t0 = Avx.UnpackLow(Avx.LoadVector256(src), Avx.LoadVector256(src + srcStride));
-            var t1 = Avx.UnpackHigh(Avx.LoadVector256(src), Avx.LoadVector256(src + srcStride));
-            var t2 = Avx.UnpackLow(Avx.LoadVector256(src + (2 * srcStride)), Avx.LoadVector256(src + (3 * srcStride)));
-            var t3 = Avx.UnpackHigh(Avx.LoadVector256(src + (2 * srcStride)), Avx.LoadVector256(src + (3 * srcStride)));
-            var t4 = Avx.UnpackLow(Avx.LoadVector256(src + (4 * srcStride)), Avx.LoadVector256(src + (5 * srcStride)));
-            var t5 = Avx.UnpackHigh(Avx.LoadVector256(src + (4 * srcStride)), Avx.LoadVector256(src + (5 * srcStride)));
-            var t6 = Avx.UnpackLow(Avx.LoadVector256(src + (6 * srcStride)), Avx.LoadVector256(src + (7 * srcStride)));
-            var t7 = Avx.UnpackHigh(Avx.LoadVector256(src + (6 * srcStride)), Avx.LoadVector256(src + (7 * srcStride)));
-            var u0 = Avx.Shuffle(t0, t2, 0x44);
-            var u1 = Avx.Shuffle(t0, t2, 0xEE);
-            var u2 = Avx.Shuffle(t1, t3, 0x44);
-            var u3 = Avx.Shuffle(t1, t3, 0xEE);
-            var u4 = Avx.Shuffle(t4, t6, 0x44);
-            var u5 = Avx.Shuffle(t4, t6, 0xEE);
-            var u6 = Avx.Shuffle(t5, t7, 0x44);
-            var u7 = Avx.Shuffle(t5, t7, 0xEE);
-            Avx.Store(dst, Avx.Permute2x128(u0, u4, 0x20));
-            Avx.Store(dst + dstStride, Avx.Permute2x128(u1, u5, 0x20));
-            Avx.Store(dst + (2 * dstStride), Avx.Permute2x128(u2, u6, 0x20));
-            Avx.Store(dst + (3 * dstStride), Avx.Permute2x128(u3, u7, 0x20));
-            Avx.Store(dst + (4 * dstStride), Avx.Permute2x128(u0, u4, 0x31));
-            Avx.Store(dst + (5 * dstStride), Avx.Permute2x128(u1, u5, 0x31));
-            Avx.Store(dst + (6 * dstStride), Avx.Permute2x128(u2, u6, 0x31));
-            Avx.Store(dst + (7 * dstStride), Avx.Permute2x128(u3, u7, 0x31));
         }
 
         /// <summary>

@@ -26,4 +26,26 @@ public sealed class TensorArenaTests
         larger.Span.IndexOfAnyExcept(0f).Should().Be(-1);
         arena.Take(1000).Span.Overlaps(big.Span).Should().BeFalse("no free array holds 1,000 floats: a new one is made");
     }
+
+    [Fact]
+    public void Releasing_since_a_mark_frees_what_was_taken_after_it_but_the_kept_tensor()
+    {
+        var arena = new TensorArena();
+        var before = arena.Take(8);
+        var mark = arena.Taken;
+        var temporary = arena.Take(8);
+        var kept = arena.Take(8);
+        kept.Span.Fill(5f);
+        before.Span.Fill(2f);
+
+        arena.ReleaseSince(mark, kept);
+
+        arena.Taken.Should().Be(mark + 1, "only the kept tensor stays taken after the mark");
+        var next = arena.Take(8);
+        next.Span.Overlaps(temporary.Span).Should().BeTrue("the released array is the only free one");
+        arena.Take(8).Span.Overlaps(kept.Span).Should().BeFalse("the kept array is still taken");
+        kept.Span.IndexOfAnyExcept(5f).Should().Be(-1, "the kept tensor is not cleared");
+        before.Span.IndexOfAnyExcept(2f).Should().Be(-1, "a tensor taken before the mark is untouched");
+        FluentActions.Invoking(() => arena.ReleaseSince(arena.Taken + 1, kept)).Should().Throw<ArgumentOutOfRangeException>();
+    }
 }

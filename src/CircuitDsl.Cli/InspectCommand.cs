@@ -39,7 +39,15 @@ internal static class InspectCommand
                 throw new WeightsFormatException(folder.WeightsFile, null, why);
             }
 
+            // Copying and composition scores do not depend on the detection batch: computed beside detection, they
+            // use the cores detection leaves idle between its products.
+            var weightsOnly = Task.Run(() =>
+            {
+                _ = analysis.Copying;
+                _ = analysis.Config.NLayers > 1 ? analysis.Composition : null;
+            });
             var heads = Heads(analysis);
+            weightsOnly.GetAwaiter().GetResult();
             var composition = analysis.Config.NLayers > 1 ? analysis.Composition.Entries().ToList() : [];
             var parameters = folder.Weights.ToStateDict().Sum(t => (long)t.Value.Length);
             if (parse.GetValue(json))

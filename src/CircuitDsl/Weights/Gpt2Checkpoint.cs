@@ -161,13 +161,23 @@ internal static class Gpt2Checkpoint
             ["embed.W_E"] = wte,
             ["pos_embed.W_pos"] = Take("wpe.weight", config.NCtx, d),
         };
+        // The layers' W_Q, W_K and W_V share arrays of up to 2^28 floats: large enough for huge pages, so the 85 MB that
+        // GPT-2 small's split writes fault in a few dozen 2 MB pages rather than 21,000 small ones.
+        var perLayer = checked(3 * config.DModel * config.DModel);
+        var layersPerArray = Math.Max(1, (1 << 28) / perLayer);
+        var split = Memory<float>.Empty;
         for (var l = 0; l < config.NLayers; l++)
         {
             string hf = $"h.{l}.", tl = $"blocks.{l}.";
+            if (l % layersPerArray == 0)
+            {
+                split = Tensors.HugePages.Allocate(Math.Min(layersPerArray, config.NLayers - l) * perLayer);
+            }
+
             state[tl + "ln1.w"] = Take(hf + "ln_1.weight", d);
             state[tl + "ln1.b"] = Take(hf + "ln_1.bias", d);
             var cAttn = Take(hf + "attn.c_attn.weight", d, 3 * d);
-            var (wQ, wK, wV) = SplitQkv(cAttn, config);
+            var (wQ, wK, wV) = SplitQkv(cAttn, config, split.Slice(l % layersPerArray * perLayer, perLayer));
             Tensors.ResidentPages.Release(cAttn.Memory); // copied: its mapped pages need not stay resident
             state[tl + "attn.W_Q"] = wQ;
             state[tl + "attn.W_K"] = wK;
@@ -214,16 +224,17 @@ internal static class Gpt2Checkpoint
 
     /// <summary>
     /// <c>c_attn.weight</c> <c>[d_model, 3 d_model]</c> (Conv1D: <c>x W</c>) as <c>W_Q, W_K, W_V</c>, each
-    /// <c>[n_heads, d_model, d_head]</c>: column block <c>i</c> of <c>d_model</c>, split into heads of <c>d_head</c>.
+    /// <c>[n_heads, d_model, d_head]</c>: column block <c>i</c> of <c>d_model</c>, split into heads of <c>d_head</c>;
+    /// the three live in <paramref name="destination"/> (<c>3 d_model²</c> floats, zero), one after another.
     /// </summary>
-    private static (Tensor Q, Tensor K, Tensor V) SplitQkv(Tensor cAttn, ModelConfig config)
+    private static (Tensor Q, Tensor K, Tensor V) SplitQkv(Tensor cAttn, ModelConfig config, Memory<float> destination)
     {
         int dm = config.DModel, heads = config.NHeads, dh = config.DHead;
         var parts = new Tensor[3];
         var source = cAttn.Span;
         for (var i = 0; i < 3; i++)
         {
-            var part = new Tensor(heads, dm, dh);
+            var part = new Tensor(destination.Slice(i * dm * dm, dm * dm), heads, dm, dh);
             var target = part.Span;
             for (var head = 0; head < heads; head++)
             {

@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using CircuitDsl.Model;
 using CircuitDsl.Tensors;
 
@@ -71,10 +72,13 @@ internal static class FrozenLayerNorm
             }
 
             mean /= dm;
-            var inverse = inverseScale[row % inverseScale.Length];
-            for (var i = 0; i < dm; i++)
+
+            // ((x − mean) · 1/σ) · w element by element, in vector registers: the same float operations in the same order.
+            TensorPrimitives.Subtract(x, mean, target);
+            TensorPrimitives.Multiply(target, inverseScale[row % inverseScale.Length], target);
+            if (weight is not null)
             {
-                target[i] = (x[i] - mean) * inverse * (weight is null ? 1f : weight.Span[i]);
+                TensorPrimitives.Multiply(target, weight.Span, target);
             }
         }
 

@@ -462,13 +462,36 @@ public sealed class PathExpansion
         {
             if (_m[head.Layer, head.Head] is null)
             {
-                // P_h = W_O^h C diag(w): the frozen final LayerNorm's linear part without its per-row scale.
-                var p = FrozenLayerNorm.Apply(_frozen.Config, _frozen.Weights.Blocks[head.Layer].W_O[head.Head], [1f], _frozen.Weights.LnFinalW);
-                _m[head.Layer, head.Head] = Gemm.MatMul(Gemm.MatMul(p, _gram), p, transB: true);
-                _q[head.Layer, head.Head] = Gemm.MatMul(_next, p, transB: true);
+                Layer(head.Layer);
             }
 
             return (_m[head.Layer, head.Head]!, _q[head.Layer, head.Head]!);
+        }
+
+        /// <summary>
+        /// <c>M_h = P_h G P_hᵀ</c> and <c>Q_h = next · P_hᵀ</c> of every head of <paramref name="layer"/>, with
+        /// <c>P_h = W_O^h C diag(w)</c> (the frozen final LayerNorm's linear part without its per-row scale): the heads'
+        /// <c>P</c> stacked, so <c>P G</c> and <c>next · Pᵀ</c> are one product each for the layer, not one per head.
+        /// </summary>
+        private void Layer(int layer)
+        {
+            var c = _frozen.Config;
+            int heads = c.NHeads, dh = c.DHead, width = heads * dh, rows = _nextTokens.Length;
+            var p = FrozenLayerNorm.Apply(c, _frozen.Weights.Blocks[layer].W_O.Reshape(width, _dm), [1f], _frozen.Weights.LnFinalW);
+            var pg = Gemm.MatMul(p, _gram);
+            var q = Gemm.MatMul(_next, p, transB: true);
+            for (var h = 0; h < heads; h++)
+            {
+                var m = new Tensor(dh, dh);
+                Gemm.Sgemm(false, true, dh, dh, _dm, 1f, pg.Span[(h * dh * _dm)..], _dm, p.Span[(h * dh * _dm)..], _dm, 0f, m.Span, dh);
+                var qh = new Tensor(rows, dh);
+                for (var r = 0; r < rows; r++)
+                {
+                    q.Span.Slice((r * width) + (h * dh), dh).CopyTo(qh.Span.Slice(r * dh, dh));
+                }
+
+                (_m[layer, h], _q[layer, h]) = (m, qh);
+            }
         }
 
         /// <summary><c>Σ_rows s_row^(1 or 2) (a_row · b_row)</c> in double.</summary>

@@ -349,29 +349,36 @@ public static class WeightProcessing
 
     /// <summary>
     /// The <see cref="Mean"/> of each of the <c>means.Length</c> rows of <paramref name="cols"/> floats in
-    /// <paramref name="rows"/>: four rows at a time, so four chains of additions overlap; each row's sum is still its
+    /// <paramref name="rows"/>: eight rows at a time, so eight chains of additions overlap; each row's sum is still its
     /// own, in order.
     /// </summary>
     private static void RowMeans(ReadOnlySpan<float> rows, int cols, Span<float> means)
     {
         var i = 0;
-        for (; i + 4 <= means.Length; i += 4)
+        for (; i + 8 <= means.Length; i += 8)
         {
-            var r0 = rows.Slice(i * cols, cols);
-            var r1 = rows.Slice((i + 1) * cols, cols);
-            var r2 = rows.Slice((i + 2) * cols, cols);
-            var r3 = rows.Slice((i + 3) * cols, cols);
-            double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+            var block = rows.Slice(i * cols, 8 * cols);
+            double s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
             for (var j = 0; j < cols; j++)
             {
-                s0 += r0[j];
-                s1 += r1[j];
-                s2 += r2[j];
-                s3 += r3[j];
+                s0 += block[j];
+                s1 += block[cols + j];
+                s2 += block[(2 * cols) + j];
+                s3 += block[(3 * cols) + j];
+                s4 += block[(4 * cols) + j];
+                s5 += block[(5 * cols) + j];
+                s6 += block[(6 * cols) + j];
+                s7 += block[(7 * cols) + j];
             }
 
-            (means[i], means[i + 1], means[i + 2], means[i + 3]) =
-                ((float)(s0 / cols), (float)(s1 / cols), (float)(s2 / cols), (float)(s3 / cols));
+            means[i] = (float)(s0 / cols);
+            means[i + 1] = (float)(s1 / cols);
+            means[i + 2] = (float)(s2 / cols);
+            means[i + 3] = (float)(s3 / cols);
+            means[i + 4] = (float)(s4 / cols);
+            means[i + 5] = (float)(s5 / cols);
+            means[i + 6] = (float)(s6 / cols);
+            means[i + 7] = (float)(s7 / cols);
         }
 
         for (; i < means.Length; i++)

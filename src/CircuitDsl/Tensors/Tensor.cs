@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics.X86;
 using System.Text;
 
@@ -214,6 +215,7 @@ public sealed class Tensor
     }
 
     /// <summary>Rows <c>i</c> of 8 floats at <c>src + i · srcStride</c> as columns <c>i</c> of rows at <c>dst + q · dstStride</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static unsafe void Transpose8x8(float* src, long srcStride, float* dst, long dstStride)
     {
         var t0 = Avx.UnpackLow(Avx.LoadVector256(src), Avx.LoadVector256(src + srcStride));

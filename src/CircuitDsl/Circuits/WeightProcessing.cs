@@ -150,12 +150,8 @@ public static class WeightProcessing
             var (w, bias, norm) = r < 3 * heads
                 ? (t[p + "attn.W_" + "QKV"[r / heads]][r % heads], t[p + "attn.b_" + "QKV"[r / heads]][r % heads], "ln1")
                 : (t[p + "mlp.W_in"], t[p + "mlp.b_in"], "ln2");
-            if (config.HasLayerNormWeights)
-            {
-                FoldInto(w, bias, t[p + norm + ".w"], t[p + norm + ".b"]);
-            }
-
-            CenterRowsOfColumns(w);
+            var (lnW, lnB) = config.HasLayerNormWeights ? (t[p + norm + ".w"], t[p + norm + ".b"]) : (null, null);
+            FoldAndCenter(w, bias, lnW, lnB);
         });
 
         for (var l = 0; l < config.NLayers; l++)
@@ -177,35 +173,43 @@ public static class WeightProcessing
         t.Remove("ln_final.b");
     }
 
-    /// <summary>For a reader <c>W [d_model, n]</c> of <c>LN(x) = x̂ · w + b</c>: <c>bias += b · W</c>, then <c>W = diag(w) · W</c>.</summary>
-    private static void FoldInto(Tensor w, Tensor bias, Tensor lnW, Tensor lnB)
+    /// <summary>
+    /// For a reader <c>W [d_model, n]</c> of <c>LN(x) = x̂ · w + b</c>: <c>bias += b · W</c>, then <c>W = diag(w) · W</c>
+    /// (when <paramref name="lnW"/> is given), then each column minus its mean over d_model — in one pass over the rows
+    /// and one to subtract. Row by row, each column's sums in their own doubles: the same additions in the same order as
+    /// a column at a time, or as folding and centring one after the other, reading the matrix in memory order.
+    /// </summary>
+    private static void FoldAndCenter(Tensor w, Tensor bias, Tensor? lnW, Tensor? lnB)
     {
         int rows = w.Dim(0), cols = w.Dim(1);
         var ws = w.Span;
-        var bs = bias.Span;
-        var g = lnW.Span;
-        var beta = lnB.Span;
         HugePages.PrepareWrites(ws);
-
-        // Row by row, each column's sum in its own double: the same additions in the same order as a column at a time,
-        // reading the matrix in memory order.
-        var sums = new double[cols];
-        for (var j = 0; j < cols; j++)
+        var bs = bias.Span;
+        var biasSums = lnW is null ? null : new double[cols];
+        for (var j = 0; biasSums is not null && j < cols; j++)
         {
-            sums[j] = bs[j];
+            biasSums[j] = bs[j];
         }
 
+        var columnSums = new double[cols];
         for (var i = 0; i < rows; i++)
         {
             var row = ws.Slice(i * cols, cols);
-            AddScaled(sums, beta[i], row);
-            TensorPrimitives.Multiply(row, g[i], row);
+            if (biasSums is not null)
+            {
+                AddScaled(biasSums, lnB!.Span[i], row);
+                TensorPrimitives.Multiply(row, lnW!.Span[i], row);
+            }
+
+            AddScaled(columnSums, 1, row);
         }
 
-        for (var j = 0; j < cols; j++)
+        for (var j = 0; biasSums is not null && j < cols; j++)
         {
-            bs[j] = (float)sums[j];
+            bs[j] = (float)biasSums[j];
         }
+
+        SubtractColumnMeans(ws, rows, cols, columnSums);
     }
 
     private static void CenterWritingWeights(ModelConfig config, Dictionary<string, Tensor> t)
@@ -305,13 +309,6 @@ public static class WeightProcessing
     }
 
     /// <summary>Subtracts each column's mean (over the first axis, d_model for a reader) from a matrix.</summary>
-    private static void CenterRowsOfColumns(Tensor m)
-    {
-        HugePages.PrepareWrites(m.Span);
-        CenterRowsOfColumns(m.Span, m.Dim(0), m.Dim(1));
-    }
-
-    /// <summary>Subtracts each column's mean (over the <paramref name="rows"/> rows) from a row-major matrix.</summary>
     internal static void CenterRowsOfColumns(Span<float> s, int rows, int cols)
     {
         // Each column's sum in its own double, row by row: the same additions in the same order, in memory order.
@@ -321,6 +318,12 @@ public static class WeightProcessing
             AddScaled(sums, 1, s.Slice(i * cols, cols));
         }
 
+        SubtractColumnMeans(s, rows, cols, sums);
+    }
+
+    /// <summary>Subtracts <c>sums[j] / rows</c> from column <c>j</c> of the row-major matrix <paramref name="s"/>.</summary>
+    private static void SubtractColumnMeans(Span<float> s, int rows, int cols, double[] sums)
+    {
         var means = new float[cols];
         for (var j = 0; j < cols; j++)
         {

@@ -161,22 +161,24 @@ internal static class Gpt2Checkpoint
             ["embed.W_E"] = wte,
             ["pos_embed.W_pos"] = Take("wpe.weight", config.NCtx, d),
         };
-        // The layers' W_Q, W_K and W_V share arrays of up to 2^28 floats: large enough for huge pages, so the 85 MB that
-        // GPT-2 small's split writes fault in a few dozen 2 MB pages rather than 21,000 small ones.
-        var perLayer = checked(3 * config.DModel * config.DModel);
-        var layersPerArray = Math.Max(1, (1 << 28) / perLayer);
         var split = Memory<float>.Empty;
         for (var l = 0; l < config.NLayers; l++)
         {
             string hf = $"h.{l}.", tl = $"blocks.{l}.";
+            state[tl + "ln1.w"] = Take(hf + "ln_1.weight", d);
+            state[tl + "ln1.b"] = Take(hf + "ln_1.bias", d);
+            var cAttn = Take(hf + "attn.c_attn.weight", d, 3 * d);
+
+            // The layers' W_Q, W_K and W_V share arrays of up to 2^28 floats: large enough for huge pages, so the 85 MB
+            // that GPT-2 small's split writes fault in a few dozen 2 MB pages rather than 21,000 small ones. Each array
+            // is made once the file has shown a c_attn of the size it is for.
+            var perLayer = cAttn.Length;
+            var layersPerArray = Math.Max(1, (1 << 28) / perLayer);
             if (l % layersPerArray == 0)
             {
                 split = Tensors.HugePages.Allocate(Math.Min(layersPerArray, config.NLayers - l) * perLayer);
             }
 
-            state[tl + "ln1.w"] = Take(hf + "ln_1.weight", d);
-            state[tl + "ln1.b"] = Take(hf + "ln_1.bias", d);
-            var cAttn = Take(hf + "attn.c_attn.weight", d, 3 * d);
             var (wQ, wK, wV) = SplitQkv(cAttn, config, split.Slice(l % layersPerArray * perLayer, perLayer));
             Tensors.ResidentPages.Release(cAttn.Memory); // copied: its mapped pages need not stay resident
             state[tl + "attn.W_Q"] = wQ;

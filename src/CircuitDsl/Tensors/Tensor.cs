@@ -174,8 +174,8 @@ public sealed class Tensor
 
         // Square blocks, so both the rows read and the rows written stay in cache on large matrices; inside them,
         // 8 × 8 tiles in AVX registers where the machine has AVX, one element at a time at the edges.
-        const int block = 32;
-        var tile = Avx.IsSupported ? 8 : int.MaxValue;
+        const int block = 32, tile = 8;
+        var tiles = Avx.IsSupported;
         fixed (float* s = src, d = dst)
         {
             for (var i0 = 0; i0 < rows; i0 += block)
@@ -185,7 +185,7 @@ public sealed class Tensor
                 {
                     var jEnd = Math.Min(cols, j0 + block);
                     var i = i0;
-                    for (; i + tile <= iEnd; i += tile)
+                    for (; tiles && i + tile <= iEnd; i += tile)
                     {
                         var j = j0;
                         for (; j + tile <= jEnd; j += tile)

@@ -41,11 +41,10 @@ internal static class InspectCommand
             var weightsOnly = Task.Run(() =>
             {
                 _ = analysis.Copying;
-                _ = analysis.Config.NLayers > 1 ? analysis.Composition : null;
+                return analysis.Config.NLayers > 1 ? analysis.Composition.Entries().ToList() : [];
             });
             var heads = Heads(analysis);
-            weightsOnly.GetAwaiter().GetResult();
-            var composition = analysis.Config.NLayers > 1 ? analysis.Composition.Entries().ToList() : [];
+            var composition = weightsOnly.GetAwaiter().GetResult();
             var parameters = folder.Weights.ToStateDict().Sum(t => (long)t.Value.Length);
             if (parse.GetValue(json))
             {

@@ -213,17 +213,12 @@ internal abstract class DeferredMatrix : MemoryManager<float>
 /// </summary>
 internal sealed class TransposedMatrix : DeferredMatrix
 {
-    private readonly Memory<float> _source;
-    private readonly int _sourceColumns;
-
     /// <summary>The transpose of <paramref name="source"/> <c>[rows, columns]</c>.</summary>
     public TransposedMatrix(Tensor source)
         : base(source.Dim(1), source.Dim(0))
     {
         source.RequireRank(2);
         Source = source;
-        _source = source.Memory;
-        _sourceColumns = source.Dim(1);
     }
 
     /// <summary>The matrix this is the transpose of.</summary>
@@ -232,8 +227,9 @@ internal sealed class TransposedMatrix : DeferredMatrix
     /// <inheritdoc/>
     protected override void Compute(int start, int count, Span<float> destination)
     {
-        var rows = _source.Slice(start * _sourceColumns, count * _sourceColumns);
-        Tensor.Transpose(rows.Span, count, _sourceColumns, destination);
+        var k = Source.Dim(1);
+        var rows = Source.Memory.Slice(start * k, count * k);
+        Tensor.Transpose(rows.Span, count, k, destination);
         ResidentPages.Release(rows);
     }
 
@@ -243,8 +239,9 @@ internal sealed class TransposedMatrix : DeferredMatrix
     /// </summary>
     public void Multiply(IGemmBackend gemm, int rows, ReadOnlySpan<float> x, int start, int count, float beta, Span<float> c)
     {
-        var source = _source.Slice(start * _sourceColumns, count * _sourceColumns);
-        Gemm.CheckArguments(false, true, rows, count, _sourceColumns, x.Length, _sourceColumns, source.Length, _sourceColumns, c.Length, count);
-        gemm.Sgemm(false, true, rows, count, _sourceColumns, 1f, x, _sourceColumns, source.Span, _sourceColumns, beta, c, count);
+        var k = Source.Dim(1);
+        var source = Source.Memory.Slice(start * k, count * k);
+        Gemm.CheckArguments(false, true, rows, count, k, x.Length, k, source.Length, k, c.Length, count);
+        gemm.Sgemm(false, true, rows, count, k, 1f, x, k, source.Span, k, beta, c, count);
     }
 }

@@ -43,8 +43,9 @@ public sealed class ModelAnalysis
     {
         ArgumentNullException.ThrowIfNull(weights);
         ModelName = modelName ?? "model";
-        Unmeasurable = FindNonFinite(weights);
         var options = processing ?? WeightProcessingOptions.Default;
+        Unmeasurable = CircuitDsl.Weights.FiniteScan.FindNonFinite(weights,
+            rewritesBlocks: processInPlace && (options.FoldLayerNorm || options.CenterWritingWeights || options.FoldValueBiases));
         var processed = processInPlace
             ? Circuits.WeightProcessing.ApplyInPlace(weights, options)
             : Circuits.WeightProcessing.Apply(weights, options);

@@ -109,7 +109,7 @@ public sealed class ResidentPagesTests : IDisposable
     }
 
     [Fact]
-    public void The_finiteness_scan_names_a_non_finite_weight_past_its_first_chunk_and_leaves_the_file_released_but_the_blocks()
+    public void The_finiteness_scan_names_a_non_finite_weight_past_its_first_chunk_and_leaves_the_file_released_but_the_blocks_unless_they_will_be_rewritten()
     {
         // d_vocab 4,100 × d_model 512: W_E alone is 2.1 M floats, two of the scan's 4 MB chunks and part of a third.
         var dir = _temp.File("model");
@@ -126,6 +126,10 @@ public sealed class ResidentPagesTests : IDisposable
                     .Sum(p => p.Value.Length * 4L) / 1024;
                 blocksKiB.Should().BeLessThan(new FileInfo(path).Length / 1024 / 4);
                 ResidentKiB(path).Should().BeLessThan(blocksKiB + 64, "the scan releases what it has read outside the blocks");
+
+                // For a caller about to rewrite the blocks in place, their pages go too.
+                FiniteScan.FindNonFinite(finite.Weights, rewritesBlocks: true).Should().BeNull();
+                ResidentKiB(path).Should().BeLessThan(64, "the scan releases every page it has read");
             }
         }
 

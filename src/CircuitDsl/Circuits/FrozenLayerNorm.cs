@@ -49,9 +49,10 @@ internal static class FrozenLayerNorm
     /// <summary>
     /// <c>centre(r) / σ ⊙ w</c> with the frozen <c>1/σ</c> per row (LN), without <c>w</c> (LNPre), or <c>r</c> itself
     /// (none), over rows <c>[rows, d_model]</c>. Row <c>i</c> uses scale <c>i mod inverseScale.Length</c>, so a stack
-    /// of contributions <c>[components, batch · pos, d_model]</c> is normalised at once.
+    /// of contributions <c>[components, batch · pos, d_model]</c> is normalised at once. The result is written into
+    /// <paramref name="destination"/> when one is given (of the residual's length), else into a new tensor.
     /// </summary>
-    public static Tensor Apply(ModelConfig config, Tensor residual, float[] inverseScale, Tensor? weight)
+    public static Tensor Apply(ModelConfig config, Tensor residual, float[] inverseScale, Tensor? weight, Tensor? destination = null)
     {
         if (!config.HasLayerNorm)
         {
@@ -60,7 +61,8 @@ internal static class FrozenLayerNorm
 
         var dm = config.DModel;
         var rows = residual.Length / dm;
-        var y = new Tensor(rows, dm);
+        var y = destination ?? new Tensor(rows, dm);
+        ArgumentOutOfRangeException.ThrowIfNotEqual(y.Length, residual.Length, nameof(destination));
         for (var row = 0; row < rows; row++)
         {
             var x = residual.Span.Slice(row * dm, dm);

@@ -78,10 +78,12 @@ internal static class Commands
     /// Loads a model folder whose weights are all finite: a NaN or infinity is reported as bad input naming the file,
     /// the tensor and the element, rather than printed as NaN logits or a NaN loss. With
     /// <paramref name="readTokenizerAhead"/> (a command given text) the folder's tokenizer is read meanwhile
-    /// (<see cref="FolderTokenizer.Prefetch"/>).
+    /// (<see cref="FolderTokenizer.Prefetch"/>); the vector code every model command runs is compiled meanwhile
+    /// (<see cref="Warmup"/>).
     /// </summary>
     public static ModelFolder LoadFinite(string dir, bool readTokenizerAhead = false)
     {
+        Warmup.Start();
         if (readTokenizerAhead)
         {
             FolderTokenizer.Prefetch(dir);

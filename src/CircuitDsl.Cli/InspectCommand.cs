@@ -23,6 +23,7 @@ internal static class InspectCommand
         var tokens = TokenInput.AddTo(command, required: false, "Default: seeded repeated random sequences (h + h).");
         command.SetAction(parse =>
         {
+            Warmup.Start();
             using var folder = ModelFolder.Load(parse.GetRequiredValue(dir));
             var batch = tokens.Read(parse, folder);
 

@@ -130,7 +130,8 @@ public static class CopyingScores
     /// <c>W_U · W_E</c> <c>[d_model × d_model]</c>: float products over a few large chunks of the vocabulary on the
     /// kernel seam, summed in double, then rounded to float once. A <c>W_U</c> not yet computed — GPT-2's tied
     /// unembedding, processed or not — is computed a chunk at a time into a buffer and never held whole
-    /// (<see cref="DeferredMatrix.CopyColumns"/>); a held one is read where it is.
+    /// (<see cref="DeferredMatrix.CopyColumns"/>), and so is a <c>W_E</c> not yet computed (such a model's, centred
+    /// in place: <see cref="DeferredMatrix.CopyRows"/>); held ones are read where they are.
     /// </summary>
     internal static Tensor UnembedEmbed(TransformerWeights weights)
     {
@@ -141,6 +142,7 @@ public static class CopyingScores
         var chunks = Math.Max(1, (vocab + VocabChunk - 1) / VocabChunk);
         var chunk = (vocab + chunks - 1) / chunks;
         var deferred = DeferredMatrix.IsPending(weights.W_U) ? new float[dm * Math.Min(chunk, vocab)] : null;
+        var embedding = DeferredMatrix.IsPending(weights.W_E) ? new float[dm * Math.Min(chunk, vocab)] : null;
         for (var start = 0; start < vocab; start += chunk)
         {
             var n = Math.Min(chunk, vocab - start);
@@ -149,8 +151,13 @@ public static class CopyingScores
                 DeferredMatrix.CopyColumns(weights.W_U, start, n, deferred);
             }
 
+            if (embedding is not null)
+            {
+                DeferredMatrix.CopyRows(weights.W_E, start, n, embedding);
+            }
+
             Gemm.Sgemm(false, false, dm, dm, n, 1f, deferred is null ? weights.W_U.Span[start..] : deferred,
-                deferred is null ? vocab : n, weights.W_E.Span[(start * dm)..], dm, 0f, part, dm);
+                deferred is null ? vocab : n, embedding ?? weights.W_E.Span[(start * dm)..], dm, 0f, part, dm);
 
             // A loaded model's W_E is a mapped file: what is read is released behind the product (ResidentPages).
             ResidentPages.Release(weights.W_E.Memory.Slice(start * dm, n * dm));

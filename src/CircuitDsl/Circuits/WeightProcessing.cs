@@ -217,13 +217,11 @@ public static class WeightProcessing
         var embedding = t["embed.W_E"];
         if (DeferredMatrix.IsPending(t["unembed.W_U"]))
         {
-            // Only in place: a W_U not yet computed may be computed from W_E (a tied unembedding, W_Eᵀ), so W_E is
-            // centred into a copy and W_U reads the embedding as loaded whenever it is computed; W_E's file pages go.
-            // The copy on huge pages (a new Tensor): a few hundred faults instead of one per 4 KB page.
-            var copy = new Tensor(embedding.Shape.ToArray());
-            CenterColumnsOfRows(embedding, copy);
-            t["embed.W_E"] = copy;
-            ResidentPages.Release(embedding.Memory);
+            // Only in place: a W_U not yet computed may be computed from W_E (a tied unembedding, W_Eᵀ), so W_E must
+            // stay as loaded. The centred W_E is computed a row at a time when read (CenteredRows): a batch's tokens,
+            // or the copying scores' blocks of rows, never the 147 MB of GPT-2's whole, whose fresh pages cost more
+            // than the subtractions on a machine that backs its memory lazily.
+            t["embed.W_E"] = new CenteredRows(embedding).AsTensor();
         }
         else
         {
@@ -339,7 +337,7 @@ public static class WeightProcessing
     internal static void SubtractMean(Span<float> v) => TensorPrimitives.Subtract(v, Mean(v), v);
 
     /// <summary>The mean of <paramref name="v"/>, summed in order in double.</summary>
-    private static float Mean(ReadOnlySpan<float> v)
+    internal static float Mean(ReadOnlySpan<float> v)
     {
         double sum = 0;
         foreach (var x in v)
@@ -413,6 +411,40 @@ public static class WeightProcessing
         for (; j < row.Length; j++)
         {
             sums[j] += scale * row[j];
+        }
+    }
+}
+
+/// <summary>
+/// center_writing_weights on a matrix <c>[rows, d_model]</c> not yet computed: each row of the source minus its mean,
+/// the same floats as <see cref="WeightProcessing"/>'s centring of a held matrix (the mean summed in order in double,
+/// subtracted in float), computed for the rows read. The source's rows are read as a mapped file's should be (the
+/// pages released behind, <see cref="ResidentPages"/>); it must not be written meanwhile.
+/// </summary>
+internal sealed class CenteredRows(Tensor source) : RowDeferredMatrix(source.Dim(0), source.Dim(1))
+{
+    /// <inheritdoc/>
+    public override void ReadRows(ReadOnlySpan<int> rows, Span<float> destination)
+    {
+        ResidentPages.GatherRows(source.Memory, Columns, rows, destination);
+        Center(destination[..(rows.Length * Columns)]);
+    }
+
+    /// <inheritdoc/>
+    public override void ReadRows(int start, int count, Span<float> destination)
+    {
+        var raw = source.Memory.Slice(start * Columns, count * Columns);
+        raw.Span.CopyTo(destination);
+        ResidentPages.Release(raw);
+        Center(destination[..(count * Columns)]);
+    }
+
+    private void Center(Span<float> rows)
+    {
+        for (var r = 0; r < rows.Length; r += Columns)
+        {
+            var row = rows.Slice(r, Columns);
+            TensorPrimitives.Subtract(row, WeightProcessing.Mean(row), row);
         }
     }
 }

@@ -48,8 +48,8 @@ internal static class ForwardKernels
                 row += sequence.Length;
             }
 
-            // Through ResidentPages: a loaded model's W_E is a mapped file, of which only these tokens' rows are needed.
-            ResidentPages.GatherRows(weights.W_E.Memory, d, flat.AsSpan(0, count), embed);
+            // Only these tokens' rows are needed: of a loaded model's W_E (a mapped file) or of one computed a row at a time.
+            DeferredMatrix.GatherRows(weights.W_E, flat.AsSpan(0, count), embed);
         }
         finally
         {

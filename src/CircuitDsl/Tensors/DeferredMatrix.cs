@@ -85,6 +85,42 @@ internal abstract class DeferredMatrix : MemoryManager<float>
     }
 
     /// <summary>
+    /// Row <c>rows[i]</c> of <paramref name="matrix"/> <c>[n, columns]</c> into row <c>i</c> of <paramref name="destination"/>:
+    /// from a <see cref="RowDeferredMatrix"/> not yet computed, only those rows computed; from any other matrix, read
+    /// where they are (<see cref="ResidentPages.GatherRows"/>: a mapped file's pages are released behind the reads).
+    /// </summary>
+    public static void GatherRows(Tensor matrix, ReadOnlySpan<int> rows, Span<float> destination)
+    {
+        ArgumentNullException.ThrowIfNull(matrix);
+        matrix.RequireRank(2);
+        if (Of(matrix.Memory) is RowDeferredMatrix { IsMaterialized: false } deferred)
+        {
+            deferred.ReadRows(rows, destination);
+            return;
+        }
+
+        ResidentPages.GatherRows(matrix.Memory, matrix.Dim(1), rows, destination);
+    }
+
+    /// <summary>
+    /// Rows <c>[start, start + count)</c> of <paramref name="matrix"/> <c>[n, columns]</c> as <c>[count, columns]</c>:
+    /// only those rows computed from a <see cref="RowDeferredMatrix"/> not yet computed, copied from any other matrix.
+    /// </summary>
+    public static void CopyRows(Tensor matrix, int start, int count, Span<float> destination)
+    {
+        ArgumentNullException.ThrowIfNull(matrix);
+        matrix.RequireRank(2);
+        if (Of(matrix.Memory) is RowDeferredMatrix { IsMaterialized: false } deferred)
+        {
+            deferred.ReadRows(start, count, destination);
+            return;
+        }
+
+        var width = matrix.Dim(1);
+        matrix.Span.Slice(start * width, count * width).CopyTo(destination);
+    }
+
+    /// <summary>
     /// <c>c = x · matrix[:, start, start + count) + beta · c</c>, for rows <paramref name="x"/> <c>[rows, k]</c> and the matrix
     /// <paramref name="matrix"/> <c>[k, columns]</c>, into <paramref name="c"/> <c>[rows, count]</c>. A transpose not yet
     /// computed (a tied <c>W_U</c>) is multiplied as the transposed product of its source, read where it is, and stays
@@ -202,6 +238,32 @@ internal abstract class DeferredMatrix : MemoryManager<float>
         for (var i = 0; i < rows; i++)
         {
             source.Slice((i * columns) + start, count).CopyTo(destination.Slice(i * count, count));
+        }
+    }
+}
+
+/// <summary>
+/// A deferred matrix each of whose rows is computed alone, from the same row of a source (a centred <c>W_E</c>): a
+/// reader of a few rows (the embedding of a batch's tokens) or of blocks of rows computes only those
+/// (<see cref="DeferredMatrix.GatherRows"/>, <see cref="DeferredMatrix.CopyRows"/>); columns, and the whole matrix,
+/// are computed from whole rows.
+/// </summary>
+internal abstract class RowDeferredMatrix(int rows, int columns) : DeferredMatrix(rows, columns)
+{
+    /// <summary>Rows <c>rows[i]</c> into row <c>i</c> of <paramref name="destination"/>.</summary>
+    public abstract void ReadRows(ReadOnlySpan<int> rows, Span<float> destination);
+
+    /// <summary>Rows <c>[start, start + count)</c> as <c>[count, columns]</c> into <paramref name="destination"/>.</summary>
+    public abstract void ReadRows(int start, int count, Span<float> destination);
+
+    /// <inheritdoc/>
+    protected override void Compute(int start, int count, Span<float> destination)
+    {
+        var row = new float[Columns];
+        for (var i = 0; i < Rows; i++)
+        {
+            ReadRows(i, 1, row);
+            row.AsSpan(start, count).CopyTo(destination.Slice(i * count, count));
         }
     }
 }

@@ -160,15 +160,17 @@ public sealed class DeferredUnembedTests
     }
 
     [Fact]
-    public void Processing_in_place_keeps_a_tied_W_U_deferred_with_the_values_of_processing_a_copy()
+    public void Processing_in_place_keeps_a_tied_W_U_and_the_centred_W_E_deferred_with_the_values_of_processing_a_copy()
     {
         var inPlace = WeightProcessing.ApplyInPlace(Load(Checkpoint(seed: 5))).Weights;
         var copied = WeightProcessing.Apply(Load(Checkpoint(seed: 5))).Weights;
 
         DeferredMatrix.IsPending(inPlace.W_U).Should().BeTrue();
         DeferredMatrix.IsPending(copied.W_U).Should().BeFalse();
+        DeferredMatrix.IsPending(inPlace.W_E).Should().BeTrue("W_E is centred a row at a time when read");
         var product = CopyingScores.UnembedEmbed(inPlace);
         DeferredMatrix.IsPending(inPlace.W_U).Should().BeTrue("W_U · W_E is formed a vocabulary chunk at a time");
+        DeferredMatrix.IsPending(inPlace.W_E).Should().BeTrue("the embedding's rows are centred a chunk at a time");
         product.Span.ToArray().Should().Equal(CopyingScores.UnembedEmbed(copied).Span.ToArray());
         var scores = CopyingScores.Compute(inPlace);
         var copiedScores = CopyingScores.Compute(copied);
@@ -200,6 +202,12 @@ public sealed class DeferredUnembedTests
         }
 
         Math.Sqrt(error / norm).Should().BeLessThan(1e-6);
+
+        // The embedding's rows of a batch, centred as they are gathered (the unembedding is computed by now).
+        int[][] tokens = [[1, 8999, 4500, 7, 7, 9000, 0, 3], [2, 5, 8000, 8000, 13, 1, 6000, 4]];
+        Losses.NextTokenCrossEntropy(new HookedTransformer(inPlace), tokens)
+            .Should().Be(Losses.NextTokenCrossEntropy(new HookedTransformer(copied), tokens));
+        DeferredMatrix.IsPending(inPlace.W_E).Should().BeTrue("a forward pass computes only its tokens' rows");
 
         inPlace.W_U.Span.ToArray().Should().Equal(u);
         inPlace.b_U.Span.ToArray().Should().Equal(copied.b_U.Span.ToArray());

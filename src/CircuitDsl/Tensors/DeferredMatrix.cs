@@ -256,14 +256,21 @@ internal abstract class RowDeferredMatrix(int rows, int columns) : DeferredMatri
     /// <summary>Rows <c>[start, start + count)</c> as <c>[count, columns]</c> into <paramref name="destination"/>.</summary>
     public abstract void ReadRows(int start, int count, Span<float> destination);
 
+    /// <summary>Rows read at a time when columns are computed.</summary>
+    private const int BlockRows = 256;
+
     /// <inheritdoc/>
     protected override void Compute(int start, int count, Span<float> destination)
     {
-        var row = new float[Columns];
-        for (var i = 0; i < Rows; i++)
+        var block = new float[Math.Min(BlockRows, Rows) * Columns];
+        for (var first = 0; first < Rows; first += BlockRows)
         {
-            ReadRows(i, 1, row);
-            row.AsSpan(start, count).CopyTo(destination.Slice(i * count, count));
+            var n = Math.Min(BlockRows, Rows - first);
+            ReadRows(first, n, block);
+            for (var i = 0; i < n; i++)
+            {
+                block.AsSpan((i * Columns) + start, count).CopyTo(destination.Slice((first + i) * count, count));
+            }
         }
     }
 }

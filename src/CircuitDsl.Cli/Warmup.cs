@@ -14,11 +14,14 @@ namespace CircuitDsl.Cli;
 /// </summary>
 internal static class Warmup
 {
+    /// <summary>The warm-up, started once per process (a command that loads several folders compiles the code once).</summary>
+    private static readonly Lazy<Task> Started = new(() => Task.Run(Run));
+
     /// <summary>
-    /// Starts the warm-up on the thread pool. The task completes when it is done; a failure there only leaves the code
-    /// to be compiled when it is first used.
+    /// Starts the warm-up on the thread pool, the first time only. The task completes when it is done; a failure there
+    /// only leaves the code to be compiled when it is first used.
     /// </summary>
-    public static Task Start() => Task.Run(Run);
+    public static Task Start() => Started.Value;
 
     private static void Run()
     {

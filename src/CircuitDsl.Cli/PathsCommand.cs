@@ -55,8 +55,8 @@ internal static class PathsCommand
             IReadOnlyList<OrderLoss> importance;
             try
             {
-                // The model's own loss first, so that logits which overflow are named as the model's.
-                expansion.Loss();
+                // Term importance reduces the model's own logits first (with every order's, in one pass), so that
+                // logits which overflow are named as the model's.
                 importance = expansion.Importance();
             }
             catch (NonFiniteLogitException e)

@@ -65,6 +65,8 @@ public sealed class PathExpansionTests
         }
 
         expansion.Loss().Should().Be(importance[^1].Loss);
+        var alone = PathExpansion.Compute(w, Tokens).Loss();
+        alone.Should().BeApproximately(importance[^1].Loss, 1e-9 * Math.Abs(alone), "the model's loss alone, or reduced with every order's");
         foreach (var term in materialised.Terms)
         {
             var without = Float64Loss(Sum(materialised.Terms.Where(t => t != term)));

@@ -166,18 +166,21 @@ internal static class Commands
         writer.WriteEndArray();
     }
 
-    /// <summary>Writes one JSON object on one line of <paramref name="output"/>: <paramref name="members"/> writes what is inside its braces.</summary>
-    public static void WriteJsonObject(TextWriter output, Action<Utf8JsonWriter> members)
+    /// <summary>
+    /// Writes one JSON object onto <paramref name="output"/>, on one line or, <paramref name="indented"/>, over many, and
+    /// a newline: <paramref name="members"/> writes what is inside its braces, straight from the values (no tree of nodes).
+    /// </summary>
+    public static void WriteJsonObject(TextWriter output, Action<Utf8JsonWriter> members, bool indented = false)
     {
         using var stream = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(stream))
+        using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = indented }))
         {
             writer.WriteStartObject();
             members(writer);
             writer.WriteEndObject();
         }
 
-        output.WriteLine(System.Text.Encoding.UTF8.GetString(stream.ToArray()));
+        output.WriteLine(System.Text.Encoding.UTF8.GetString(stream.GetBuffer(), 0, (int)stream.Length));
     }
 
     /// <summary>Writes <c>"name": [[…], …]</c>, a <paramref name="rows"/> × <paramref name="columns"/> table of numbers by row.</summary>

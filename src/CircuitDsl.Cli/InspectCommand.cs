@@ -89,12 +89,9 @@ internal static class InspectCommand
     /// first took a quarter of a second).
     /// </summary>
     private static void Json(TextWriter output, ModelFolder folder, ModelAnalysis analysis, List<HeadRow> heads,
-        List<CompositionEntry> composition, long parameters, bool defaultBatch)
-    {
-        using var stream = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        List<CompositionEntry> composition, long parameters, bool defaultBatch) =>
+        Commands.WriteJsonObject(output, writer =>
         {
-            writer.WriteStartObject();
             writer.WritePropertyName("config");
             JsonSerializer.Serialize(writer, folder.Config);
             writer.WriteNumber("parameters", parameters);
@@ -134,11 +131,7 @@ internal static class InspectCommand
             }
 
             writer.WriteEndArray();
-            writer.WriteEndObject();
-        }
-
-        output.WriteLine(System.Text.Encoding.UTF8.GetString(stream.GetBuffer(), 0, (int)stream.Length));
-    }
+        }, indented: true);
 
     private static void Table(IAnsiConsole console, ModelFolder folder, ModelAnalysis analysis, List<HeadRow> heads,
         List<CompositionEntry> composition, long parameters)

@@ -44,8 +44,7 @@ public sealed class ModelAnalysis
         ArgumentNullException.ThrowIfNull(weights);
         ModelName = modelName ?? "model";
         var options = processing ?? WeightProcessingOptions.Default;
-        Unmeasurable = CircuitDsl.Weights.FiniteScan.FindNonFinite(weights,
-            rewritesBlocks: processInPlace && (options.FoldLayerNorm || options.CenterWritingWeights || options.FoldValueBiases));
+        Unmeasurable = CircuitDsl.Weights.FiniteScan.FindNonFinite(weights, rewritesBlocks: processInPlace && options.WritesBlocks);
         var processed = processInPlace
             ? Circuits.WeightProcessing.ApplyInPlace(weights, options)
             : Circuits.WeightProcessing.Apply(weights, options);

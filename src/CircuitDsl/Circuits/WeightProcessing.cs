@@ -29,6 +29,9 @@ public sealed record WeightProcessingOptions
 
     /// <summary>Move the value biases into the output bias: <c>b_O += Σ_h b_V W_O</c>, <c>b_V = 0</c>.</summary>
     public bool FoldValueBiases { get; init; } = true;
+
+    /// <summary>Whether a step is chosen that writes the blocks' weights (all but center_unembed do).</summary>
+    internal bool WritesBlocks => FoldLayerNorm || CenterWritingWeights || FoldValueBiases;
 }
 
 /// <summary>The outcome of <see cref="WeightProcessing.Apply"/>.</summary>
@@ -337,7 +340,7 @@ public static class WeightProcessing
     internal static void SubtractMean(Span<float> v) => TensorPrimitives.Subtract(v, Mean(v), v);
 
     /// <summary>The mean of <paramref name="v"/>, summed in order in double.</summary>
-    internal static float Mean(ReadOnlySpan<float> v)
+    private static float Mean(ReadOnlySpan<float> v)
     {
         double sum = 0;
         foreach (var x in v)
@@ -443,8 +446,7 @@ internal sealed class CenteredRows(Tensor source) : RowDeferredMatrix(source.Dim
     {
         for (var r = 0; r < rows.Length; r += Columns)
         {
-            var row = rows.Slice(r, Columns);
-            TensorPrimitives.Subtract(row, WeightProcessing.Mean(row), row);
+            WeightProcessing.SubtractMean(rows.Slice(r, Columns));
         }
     }
 }

@@ -26,6 +26,9 @@ public static class CopyingScores
     /// </summary>
     private const int ColumnsPerProduct = 1536;
 
+    /// <summary>Vocabulary rows of a not yet computed <c>W_U</c> or <c>W_E</c> computed at a time, on every core, for <see cref="UnembedEmbed"/>.</summary>
+    private const int ComputeRows = 512;
+
     /// <summary><c>Re(Σ λ) / Σ |λ|</c>; NaN when every eigenvalue is zero.</summary>
     public static double Score(IReadOnlyCollection<Complex> eigenvalues)
     {
@@ -129,9 +132,10 @@ public static class CopyingScores
     /// <summary>
     /// <c>W_U · W_E</c> <c>[d_model × d_model]</c>: float products over a few large chunks of the vocabulary on the
     /// kernel seam, summed in double, then rounded to float once. A <c>W_U</c> not yet computed — GPT-2's tied
-    /// unembedding, processed or not — is computed a chunk at a time into a buffer and never held whole
-    /// (<see cref="DeferredMatrix.CopyColumns"/>), and so is a <c>W_E</c> not yet computed (such a model's, centred
-    /// in place: <see cref="DeferredMatrix.CopyRows"/>); held ones are read where they are.
+    /// unembedding, processed or not — is computed a chunk at a time, its columns as rows, into a buffer and never held
+    /// whole (<see cref="DeferredMatrix.CopyColumnsTransposed"/>: <c>W_E</c>'s rows, with no transposing), and so is a
+    /// <c>W_E</c> not yet computed (such a model's, centred in place: <see cref="DeferredMatrix.CopyRows"/>), both on
+    /// every core; held ones are read where they are.
     /// </summary>
     internal static Tensor UnembedEmbed(TransformerWeights weights)
     {
@@ -141,23 +145,33 @@ public static class CopyingScores
         // Equal chunks of at most VocabChunk rows, so no product is left with a small remainder.
         var chunks = Math.Max(1, (vocab + VocabChunk - 1) / VocabChunk);
         var chunk = (vocab + chunks - 1) / chunks;
+        // W_U's columns as rows [n, d_model]: a tied W_U's are W_E's rows, read as they lie.
         var deferred = DeferredMatrix.IsPending(weights.W_U) ? new float[dm * Math.Min(chunk, vocab)] : null;
         var embedding = DeferredMatrix.IsPending(weights.W_E) ? new float[dm * Math.Min(chunk, vocab)] : null;
         for (var start = 0; start < vocab; start += chunk)
         {
             var n = Math.Min(chunk, vocab - start);
-            if (deferred is not null)
+            if (deferred is not null || embedding is not null)
             {
-                DeferredMatrix.CopyColumns(weights.W_U, start, n, deferred);
+                // Each vocabulary row is computed alone: blocks of them on every core.
+                var first = start;
+                Parallel.For(0, (n + ComputeRows - 1) / ComputeRows, b =>
+                {
+                    int offset = b * ComputeRows, rows = Math.Min(ComputeRows, n - offset);
+                    if (deferred is not null)
+                    {
+                        DeferredMatrix.CopyColumnsTransposed(weights.W_U, first + offset, rows, deferred.AsSpan(offset * dm, rows * dm));
+                    }
+
+                    if (embedding is not null)
+                    {
+                        DeferredMatrix.CopyRows(weights.W_E, first + offset, rows, embedding.AsSpan(offset * dm, rows * dm));
+                    }
+                });
             }
 
-            if (embedding is not null)
-            {
-                DeferredMatrix.CopyRows(weights.W_E, start, n, embedding);
-            }
-
-            Gemm.Sgemm(false, false, dm, dm, n, 1f, deferred is null ? weights.W_U.Span[start..] : deferred,
-                deferred is null ? vocab : n, embedding ?? weights.W_E.Span[(start * dm)..], dm, 0f, part, dm);
+            Gemm.Sgemm(deferred is not null, false, dm, dm, n, 1f, deferred ?? weights.W_U.Span[start..],
+                deferred is null ? vocab : dm, embedding ?? weights.W_E.Span[(start * dm)..], dm, 0f, part, dm);
 
             // A loaded model's W_E is a mapped file: what is read is released behind the product (ResidentPages).
             ResidentPages.Release(weights.W_E.Memory.Slice(start * dm, n * dm));

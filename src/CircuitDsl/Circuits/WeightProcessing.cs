@@ -299,14 +299,29 @@ public static class WeightProcessing
         Parallel.For(0, (rows + block - 1) / block, b =>
         {
             int first = b * block, count = Math.Min(block, rows - first);
-            Span<float> means = stackalloc float[count];
-            RowMeans(source.Span.Slice(first * cols, count * cols), cols, means);
+            SubtractRowMeans(source.Span.Slice(first * cols, count * cols), cols, destination.Span.Slice(first * cols, count * cols));
+        });
+    }
+
+    /// <summary>
+    /// Each row of <paramref name="cols"/> floats in <paramref name="source"/> minus its <see cref="Mean"/>, into the same
+    /// row of <paramref name="destination"/> (which may be the source); the means summed eight rows at a time
+    /// (<see cref="RowMeans"/>), so a block of rows is not bound by one chain of additions.
+    /// </summary>
+    internal static void SubtractRowMeans(ReadOnlySpan<float> source, int cols, Span<float> destination)
+    {
+        const int block = 256;
+        Span<float> means = stackalloc float[block];
+        for (var first = 0; first < source.Length; first += block * cols)
+        {
+            var count = Math.Min(block, (source.Length - first) / cols);
+            RowMeans(source.Slice(first, count * cols), cols, means[..count]);
             for (var i = 0; i < count; i++)
             {
-                var row = (first + i) * cols;
-                TensorPrimitives.Subtract(source.Span.Slice(row, cols), means[i], destination.Span.Slice(row, cols));
+                var row = first + (i * cols);
+                TensorPrimitives.Subtract(source.Slice(row, cols), means[i], destination.Slice(row, cols));
             }
-        });
+        }
     }
 
     /// <summary>Subtracts each column's mean (over the first axis, d_model for a reader) from a matrix.</summary>
@@ -430,24 +445,15 @@ internal sealed class CenteredRows(Tensor source) : RowDeferredMatrix(source.Dim
     public override void ReadRows(ReadOnlySpan<int> rows, Span<float> destination)
     {
         ResidentPages.GatherRows(source.Memory, Columns, rows, destination);
-        Center(destination[..(rows.Length * Columns)]);
+        WeightProcessing.SubtractRowMeans(destination[..(rows.Length * Columns)], Columns, destination);
     }
 
     /// <inheritdoc/>
     public override void ReadRows(int start, int count, Span<float> destination)
     {
         var raw = source.Memory.Slice(start * Columns, count * Columns);
-        raw.Span.CopyTo(destination);
+        WeightProcessing.SubtractRowMeans(raw.Span, Columns, destination);
         ResidentPages.Release(raw);
-        Center(destination[..(count * Columns)]);
-    }
-
-    private void Center(Span<float> rows)
-    {
-        for (var r = 0; r < rows.Length; r += Columns)
-        {
-            WeightProcessing.SubtractMean(rows.Slice(r, Columns));
-        }
     }
 }
 
@@ -601,6 +607,32 @@ internal sealed class ProcessedUnembed : DeferredMatrix
             {
                 TensorPrimitives.Subtract(destination.Slice(i * count, count), means[i], destination.Slice(i * count, count));
             }
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Compute"/>'s columns as rows <c>[count, d_model]</c>, from the raw matrix's columns read as rows (a tied
+    /// <c>W_Eᵀ</c>'s are <c>W_E</c>'s rows, read with no transposing): the same operations on each element in the same order,
+    /// so the same floats, each column's steps a pass along its row.
+    /// </summary>
+    protected override void ComputeTransposed(int start, int count, Span<float> destination)
+    {
+        // Row j of the block is column start + j: ln_final.w along it, its mean over d_model, then center_unembed's means.
+        var block = destination[..(count * Rows)];
+        CopyColumnsTransposed(_raw, start, count, block);
+        for (var j = 0; _steps.LnScale is { } g && j < block.Length; j += Rows)
+        {
+            TensorPrimitives.Multiply(block.Slice(j, Rows), g, block.Slice(j, Rows));
+        }
+
+        if (_steps.CenterReaders)
+        {
+            WeightProcessing.SubtractRowMeans(block, Rows, block);
+        }
+
+        for (var j = 0; _rowMeans is { } means && j < block.Length; j += Rows)
+        {
+            TensorPrimitives.Subtract(block.Slice(j, Rows), means, block.Slice(j, Rows));
         }
     }
 

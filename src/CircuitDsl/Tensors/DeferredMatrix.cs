@@ -85,6 +85,31 @@ internal abstract class DeferredMatrix : MemoryManager<float>
     }
 
     /// <summary>
+    /// Columns <c>[start, start + count)</c> of the matrix <paramref name="matrix"/> <c>[rows, columns]</c> transposed, as
+    /// <c>[count, rows]</c>: column <c>j</c> as row <c>j</c>. From a <see cref="DeferredMatrix"/> not yet computed, only
+    /// those columns are computed, and one that is a transpose reads its source's rows as they lie, with no transposing.
+    /// </summary>
+    public static void CopyColumnsTransposed(Tensor matrix, int start, int count, Span<float> destination)
+    {
+        ArgumentNullException.ThrowIfNull(matrix);
+        matrix.RequireRank(2);
+        int rows = matrix.Dim(0), columns = matrix.Dim(1);
+        ArgumentOutOfRangeException.ThrowIfNegative(start);
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(start + count, columns);
+        ArgumentOutOfRangeException.ThrowIfLessThan(destination.Length, rows * count);
+        if (Of(matrix.Memory) is { IsMaterialized: false } deferred)
+        {
+            deferred.ComputeTransposed(start, count, destination);
+            return;
+        }
+
+        var block = new float[rows * count];
+        Gather(matrix.Span, columns, start, count, block);
+        Tensor.Transpose(block, rows, count, destination);
+    }
+
+    /// <summary>
     /// Row <c>rows[i]</c> of <paramref name="matrix"/> <c>[n, columns]</c> into row <c>i</c> of <paramref name="destination"/>:
     /// from a <see cref="RowDeferredMatrix"/> not yet computed, only those rows computed; from any other matrix, read
     /// where they are (<see cref="ResidentPages.GatherRows"/>: a mapped file's pages are released behind the reads).
@@ -175,6 +200,17 @@ internal abstract class DeferredMatrix : MemoryManager<float>
 
     /// <summary>Computes columns <c>[start, start + count)</c> as <c>[rows, count]</c> into <paramref name="destination"/>.</summary>
     protected abstract void Compute(int start, int count, Span<float> destination);
+
+    /// <summary>
+    /// Computes columns <c>[start, start + count)</c> transposed, as <c>[count, rows]</c>, into <paramref name="destination"/>:
+    /// by default computed as columns, then transposed; a matrix whose columns are rows of something held reads them so.
+    /// </summary>
+    protected virtual void ComputeTransposed(int start, int count, Span<float> destination)
+    {
+        var block = new float[Rows * count];
+        Compute(start, count, block);
+        Tensor.Transpose(block, Rows, count, destination);
+    }
 
     /// <inheritdoc/>
     public override Span<float> GetSpan() => Materialized();
@@ -299,6 +335,15 @@ internal sealed class TransposedMatrix : DeferredMatrix
         var k = Source.Dim(1);
         var rows = Source.Memory.Slice(start * k, count * k);
         Tensor.Transpose(rows.Span, count, k, destination);
+        ResidentPages.Release(rows);
+    }
+
+    /// <inheritdoc/>
+    protected override void ComputeTransposed(int start, int count, Span<float> destination)
+    {
+        var k = Source.Dim(1);
+        var rows = Source.Memory.Slice(start * k, count * k);
+        rows.Span.CopyTo(destination);
         ResidentPages.Release(rows);
     }
 

@@ -260,4 +260,32 @@ public sealed class DeferredUnembedTests
             processed.b_U.Span[j].Should().BeApproximately((float)(b[j] - bMean), 1e-6f);
         }
     }
+
+    [Fact]
+    public void Columns_read_transposed_are_the_columns_with_the_same_floats_whatever_the_matrix_is()
+    {
+        // A tied W_U (a transpose, read from wte's rows), the processed tied W_U (fold and centring along each row), the
+        // centred W_E (computed by rows: the general path, columns then a transpose) and a held matrix, against each
+        // one's columns transposed here element by element.
+        var processed = WeightProcessing.ApplyInPlace(Load(Checkpoint(seed: 17))).Weights;
+        var matrices = new[] { Load(Checkpoint(seed: 17)).W_U, processed.W_U, processed.W_E, Checkpoint(seed: 17)["wte.weight"] };
+        foreach (var matrix in matrices)
+        {
+            var pending = DeferredMatrix.IsPending(matrix);
+            int rows = matrix.Dim(0), start = matrix.Dim(1) - 7 - Math.Min(matrix.Dim(1) - 7, 2000), count = matrix.Dim(1) - start - 2;
+            var columns = new float[rows * count];
+            var transposed = new float[rows * count];
+            DeferredMatrix.CopyColumns(matrix, start, count, columns);
+            DeferredMatrix.CopyColumnsTransposed(matrix, start, count, transposed);
+            for (var i = 0; i < rows; i++)
+            {
+                for (var j = 0; j < count; j++)
+                {
+                    transposed[(j * rows) + i].Should().Be(columns[(i * count) + j]);
+                }
+            }
+
+            DeferredMatrix.IsPending(matrix).Should().Be(pending, "reading columns computes only those columns");
+        }
+    }
 }

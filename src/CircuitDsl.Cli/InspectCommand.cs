@@ -39,11 +39,11 @@ internal static class InspectCommand
 
             // Copying and composition scores do not depend on the detection batch: computed beside detection, they
             // use the cores detection leaves idle between its products.
-            var weightsOnly = Task.Run(() => Gemm.RunBeside(() =>
+            var weightsOnly = Task.Run(() =>
             {
                 _ = analysis.Copying;
                 return analysis.Config.NLayers > 1 ? analysis.Composition.Entries().ToList() : [];
-            }));
+            });
             var heads = Heads(analysis);
             var composition = weightsOnly.GetAwaiter().GetResult();
             var parameters = folder.Weights.ToStateDict().Sum(t => (long)t.Value.Length);

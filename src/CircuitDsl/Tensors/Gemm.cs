@@ -40,52 +40,23 @@ public static class Gemm
     /// <summary>The environment variable that overrides the backend choice: <c>managed</c> or <c>openblas</c>.</summary>
     public const string BackendVariable = "CIRCUITDSL_GEMM";
 
-    private static readonly AsyncLocal<IGemmBackend?> s_beside = new();
-    private static readonly Lazy<ManagedGemm> s_pooled = new(() => new ManagedGemm());
     private static IGemmBackend? s_backend;
     private static IGemmBackend? s_serial;
 
     /// <summary>
-    /// The backend in use. Chosen on first read (see <see cref="CreateDefaultBackend"/>) unless set before; inside
-    /// <see cref="RunBeside"/>, the managed kernel it runs on.
+    /// The backend in use. Chosen on first read (see <see cref="CreateDefaultBackend"/>) unless set before.
     /// </summary>
     /// <exception cref="InvalidOperationException"><c>CIRCUITDSL_GEMM</c> names a backend that is unknown or cannot load.</exception>
     public static IGemmBackend Backend
     {
-        get => s_beside.Value ?? Volatile.Read(ref s_backend) ?? InitializeDefault();
+        get => Volatile.Read(ref s_backend) ?? InitializeDefault();
         set => Volatile.Write(ref s_backend, value ?? throw new ArgumentNullException(nameof(value)));
     }
 
     /// <summary>
-    /// Runs <paramref name="work"/>, meant to run beside other parallel work, with its products on the managed kernel
-    /// when the backend in use is another: <see cref="Backend"/> reads so on its flow and in the tasks it starts, and
-    /// everywhere else as before. The managed kernel's threads are the runtime's pool, which balances the two sides
-    /// over the cores; a native library's own threads would run beside the other side's and oversubscribe them
-    /// (GPT-2's <c>inspect</c> with OpenBLAS: its scores beside detection made the command ~7% slower than one after the other).
-    /// </summary>
-    public static T RunBeside<T>(Func<T> work)
-    {
-        ArgumentNullException.ThrowIfNull(work);
-        var outer = s_beside.Value;
-        if (Backend is not ManagedGemm)
-        {
-            s_beside.Value = s_pooled.Value;
-        }
-
-        try
-        {
-            return work();
-        }
-        finally
-        {
-            s_beside.Value = outer;
-        }
-    }
-
-    /// <summary>
     /// A backend for products that already run inside a parallel loop: the managed kernel on one thread, unless
-    /// set. Native BLAS libraries keep one thread pool per process, so calls from several threads at once queue
-    /// for it (or oversubscribe the cores); many small products side by side are faster on one thread each.
+    /// set. The loop already uses every core, so a product split over them again (as <see cref="Backend"/>'s are) would
+    /// only add the cost of splitting; many small products side by side are faster on one thread each.
     /// </summary>
     public static IGemmBackend Serial
     {

@@ -72,8 +72,8 @@ public sealed class TrainingPass
     /// <param name="config">The architecture.</param>
     /// <param name="gemm">
     /// The backend of every product, or null for <see cref="Gemm.Backend"/> (read at each product). Passes that run
-    /// side by side on several threads should take <see cref="Gemm.Serial"/>: a native BLAS's own thread pool,
-    /// called from each of them, oversubscribes the cores and its waiting threads spin against the workers.
+    /// side by side on several threads should take <see cref="Gemm.Serial"/>: each product split over every core again
+    /// would only add the cost of splitting.
     /// </param>
     /// <exception cref="ArgumentException">The configuration is invalid.</exception>
     public TrainingPass(ModelConfig config, IGemmBackend? gemm = null)

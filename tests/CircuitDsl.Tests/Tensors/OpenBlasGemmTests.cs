@@ -78,6 +78,30 @@ public sealed class OpenBlasGemmTests
     public void Large_product_matches_reference() =>
         GemmChecks.AssertMatchesReference(new OpenBlasGemm(), new GemmCase(300, 500, 700, Beta: 0.5f, PadA: 1));
 
+    public static TheoryData<int, int, int, bool, bool, int> Splits()
+    {
+        // Split by columns (n ≥ m) and by rows, into two and into three parts, the last shorter; every transpose pair.
+        var data = new TheoryData<int, int, int, bool, bool, int>();
+        foreach (var (m, n, k) in new[] { (90, 700, 300), (700, 90, 300), (37, 1000, 200) })
+        {
+            foreach (var (transA, transB) in new[] { (false, false), (false, true), (true, false), (true, true) })
+            {
+                foreach (var threads in new[] { 2, 3 })
+                {
+                    data.Add(m, n, k, transA, transB, threads);
+                }
+            }
+        }
+
+        return data;
+    }
+
+    [OpenBlasTheory]
+    [MemberData(nameof(Splits))]
+    public void A_product_split_over_threads_matches_reference(int m, int n, int k, bool transA, bool transB, int threads) =>
+        GemmChecks.AssertMatchesReference(
+            new OpenBlasGemm(threads), new GemmCase(m, n, k, transA, transB, Alpha: -0.75f, Beta: 1.5f, PadA: 3, PadB: 5, PadC: 7));
+
     [OpenBlasFact]
     public void Zero_depth_scales_C_by_beta()
     {

@@ -104,9 +104,7 @@ internal abstract class DeferredMatrix : MemoryManager<float>
             return;
         }
 
-        var block = new float[rows * count];
-        Gather(matrix.Span, columns, start, count, block);
-        Tensor.Transpose(block, rows, count, destination);
+        Tensor.Transpose(matrix.Span[start..], rows, count, columns, destination);
     }
 
     /// <summary>

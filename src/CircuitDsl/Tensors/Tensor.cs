@@ -167,9 +167,17 @@ public sealed class Tensor
     }
 
     /// <summary>Writes the transpose <c>[cols, rows]</c> of the row-major <paramref name="src"/> <c>[rows, cols]</c> into <paramref name="dst"/>.</summary>
-    internal static unsafe void Transpose(ReadOnlySpan<float> src, int rows, int cols, Span<float> dst)
+    internal static void Transpose(ReadOnlySpan<float> src, int rows, int cols, Span<float> dst) =>
+        Transpose(src, rows, cols, cols, dst);
+
+    /// <summary>
+    /// Writes the transpose <c>[cols, rows]</c> of the row-major <paramref name="src"/> <c>[rows, cols]</c>, whose rows
+    /// lie <paramref name="stride"/> floats apart (a block of columns of a wider matrix), into <paramref name="dst"/>.
+    /// </summary>
+    internal static unsafe void Transpose(ReadOnlySpan<float> src, int rows, int cols, int stride, Span<float> dst)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(src.Length, rows * cols);
+        ArgumentOutOfRangeException.ThrowIfLessThan(stride, cols);
+        ArgumentOutOfRangeException.ThrowIfLessThan(src.Length, rows == 0 ? 0 : ((rows - 1) * (long)stride) + cols);
         ArgumentOutOfRangeException.ThrowIfLessThan(dst.Length, rows * cols);
 
         // Square blocks, so both the rows read and the rows written stay in cache on large matrices; inside them,
@@ -190,14 +198,14 @@ public sealed class Tensor
                         var j = j0;
                         for (; j + tile <= jEnd; j += tile)
                         {
-                            Transpose8x8(s + ((long)i * cols) + j, cols, d + ((long)j * rows) + i, rows);
+                            Transpose8x8(s + ((long)i * stride) + j, stride, d + ((long)j * rows) + i, rows);
                         }
 
                         for (var r = i; r < i + tile; r++)
                         {
                             for (var c = j; c < jEnd; c++)
                             {
-                                d[((long)c * rows) + r] = s[((long)r * cols) + c];
+                                d[((long)c * rows) + r] = s[((long)r * stride) + c];
                             }
                         }
                     }
@@ -206,7 +214,7 @@ public sealed class Tensor
                     {
                         for (var j = j0; j < jEnd; j++)
                         {
-                            d[((long)j * rows) + i] = s[((long)i * cols) + j];
+                            d[((long)j * rows) + i] = s[((long)i * stride) + j];
                         }
                     }
                 }

@@ -15,9 +15,9 @@ namespace CircuitDsl.Tensors;
 /// OpenBLAS runs each call on the calling thread alone; a large product is split into as many parts as OpenBLAS would
 /// have used threads (<c>OPENBLAS_NUM_THREADS</c>, or the cores), run on the runtime's thread pool. OpenBLAS's own
 /// threads, waiting between products, spin against the pool's threads that run the forward pass's other loops and any
-/// work beside it; on the pool they share the cores as the pool balances them. On GPT-2 small, cold, OPENBLAS_CORETYPE
-/// unset, alternating: <c>inspect</c> 3.62 → 3.41 s (n = 5), attn2l <c>loss</c> 1.86 → 1.72 s and <c>paths</c>
-/// 5.10 → 4.87 s (n = 3).
+/// work beside it; on the pool they share the cores as the pool balances them. Cold, OPENBLAS_CORETYPE unset,
+/// alternating: GPT-2 small's <c>inspect</c> 3.62 → 3.41 s (n = 5), attn-only-2l's <c>loss</c> 1.86 → 1.72 s and
+/// <c>paths</c> 5.10 → 4.87 s (n = 3).
 /// </para>
 /// </remarks>
 public sealed class OpenBlasGemm : IGemmBackend
@@ -121,7 +121,8 @@ public sealed class OpenBlasGemm : IGemmBackend
             }
 
             // The wider of C's two sides is split: each part packs its own share of one operand and the whole of the
-            // other, the smaller. Every element is the same dot product over k either way.
+            // other, the smaller. Each element is still one dot product over the whole of k (an edge tile's kernel may
+            // round it differently from the one that would have made it in a single call).
             var (byColumns, length) = n >= m ? (true, n) : (false, m);
             var size = (((length + parts - 1) / parts) + PartAlignment - 1) / PartAlignment * PartAlignment;
             (nint ia, nint ib, nint ic) = ((nint)pa, (nint)pb, (nint)pc);

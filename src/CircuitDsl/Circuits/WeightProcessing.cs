@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
@@ -324,19 +325,6 @@ public static class WeightProcessing
         }
     }
 
-    /// <summary>Subtracts each column's mean (over the first axis, d_model for a reader) from a matrix.</summary>
-    internal static void CenterRowsOfColumns(Span<float> s, int rows, int cols)
-    {
-        // Each column's sum in its own double, row by row: the same additions in the same order, in memory order.
-        var sums = new double[cols];
-        for (var i = 0; i < rows; i++)
-        {
-            AddScaled(sums, 1, s.Slice(i * cols, cols));
-        }
-
-        SubtractColumnMeans(s, rows, cols, sums);
-    }
-
     /// <summary>Subtracts <c>sums[j] / rows</c> from column <c>j</c> of the row-major matrix <paramref name="s"/>.</summary>
     private static void SubtractColumnMeans(Span<float> s, int rows, int cols, double[] sums)
     {
@@ -581,14 +569,16 @@ internal sealed class ProcessedUnembed : DeferredMatrix
     /// <inheritdoc/>
     protected override void Compute(int start, int count, Span<float> destination)
     {
-        CopyColumns(_raw, start, count, destination);
-        FoldAndCenterColumns(destination, count);
-        if (_rowMeans is { } means)
+        // The columns are computed as rows (ComputeTransposed, the one home of the steps), then laid out as columns.
+        var columns = ArrayPool<float>.Shared.Rent(count * Rows);
+        try
         {
-            for (var i = 0; i < Rows; i++)
-            {
-                TensorPrimitives.Subtract(destination.Slice(i * count, count), means[i], destination.Slice(i * count, count));
-            }
+            ComputeTransposed(start, count, columns);
+            Tensor.Transpose(columns, count, Rows, destination);
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(columns);
         }
     }
 
@@ -645,8 +635,8 @@ internal sealed class ProcessedUnembed : DeferredMatrix
     }
 
     /// <summary>
-    /// <see cref="FoldAndCenterColumns"/> on columns given as rows <c>[n, d_model]</c>: the same operations on each element
-    /// in the same order, so the same floats, each column's steps a pass along its row.
+    /// fold_ln on columns of <c>W_U</c> given as rows <c>[n, d_model]</c>: each column times <c>ln_final.w</c>, then minus its
+    /// mean over d_model (summed in order in double), a pass along its row.
     /// </summary>
     private void FoldAndCenterRows(Span<float> columns)
     {
@@ -658,23 +648,6 @@ internal sealed class ProcessedUnembed : DeferredMatrix
         if (_steps.CenterReaders)
         {
             WeightProcessing.SubtractRowMeans(columns, Rows, columns);
-        }
-    }
-
-    /// <summary>fold_ln on a block <c>[d_model, n]</c> of columns: each row times <c>ln_final.w</c>, then each column minus its mean.</summary>
-    private void FoldAndCenterColumns(Span<float> block, int n)
-    {
-        if (_steps.LnScale is { } g)
-        {
-            for (var i = 0; i < Rows; i++)
-            {
-                TensorPrimitives.Multiply(block.Slice(i * n, n), g[i], block.Slice(i * n, n));
-            }
-        }
-
-        if (_steps.CenterReaders)
-        {
-            WeightProcessing.CenterRowsOfColumns(block, Rows, n);
         }
     }
 }
